@@ -1,0 +1,24 @@
+import type { FastifyInstance, FastifyRequest } from 'fastify';
+import type { Authenticator } from '../auth/authenticator.js';
+import { InternalError } from '../errors.js';
+import type { RequestContext } from '../vims/model.js';
+
+declare module 'fastify' {
+  interface FastifyRequest {
+    vimContext: RequestContext | null;
+  }
+}
+
+/** Authenticates every request under /v1.0 before its handler runs. */
+export function installAuthentication(app: FastifyInstance, authenticator: Authenticator): void {
+  app.decorateRequest('vimContext', null);
+  app.addHook('onRequest', async (request) => {
+    if (!request.url.startsWith('/v1.0')) return;
+    request.vimContext = await authenticator.authenticate(request.headers);
+  });
+}
+
+export function requestContext(request: FastifyRequest): RequestContext {
+  if (!request.vimContext) throw new InternalError('route reached without authentication');
+  return request.vimContext;
+}

@@ -1,0 +1,115 @@
+import type { ErrorObject } from 'ajv';
+
+/** Attributes the server owns: sending them is an error, not a silent no-op. */
+const READ_ONLY = ['id', 'status', 'placement_attr', 'created_at', 'updated_at'] as const;
+const readOnly = Object.fromEntries(READ_ONLY.map((key) => [key, { not: {} }]));
+
+const name = { type: 'string', maxLength: 255 } as const;
+const description = { type: 'string', maxLength: 1024 } as const;
+const object = { type: 'object' } as const;
+
+export const createVimBody = {
+  type: 'object',
+  additionalProperties: false,
+  required: ['vim'],
+  properties: {
+    vim: {
+      type: 'object',
+      additionalProperties: false,
+      required: ['name', 'type', 'auth_url', 'auth_cred', 'vim_project'],
+      properties: {
+        ...readOnly,
+        name,
+        description,
+        type: { enum: ['openstack', 'kubernetes'] },
+        auth_url: { type: 'string', maxLength: 2048 },
+        auth_cred: object,
+        vim_project: object,
+        tenant_id: { type: 'string', minLength: 1, maxLength: 64 },
+        is_default: { type: 'boolean' },
+        extra: object,
+      },
+    },
+  },
+} as const;
+
+export const updateVimBody = {
+  type: 'object',
+  additionalProperties: false,
+  required: ['vim'],
+  properties: {
+    vim: {
+      type: 'object',
+      additionalProperties: false,
+      properties: {
+        ...readOnly,
+        // Fixed at registration: changing them would make it another VIM.
+        type: { not: {} },
+        auth_url: { not: {} },
+        tenant_id: { not: {} },
+        name,
+        description,
+        auth_cred: object,
+        vim_project: object,
+        is_default: { type: 'boolean' },
+        extra: object,
+      },
+    },
+  },
+} as const;
+
+export const vimIdParams = {
+  type: 'object',
+  required: ['id'],
+  properties: { id: { type: 'string', minLength: 1, maxLength: 64 } },
+} as const;
+
+export interface CreateVimBody {
+  vim: {
+    name: string;
+    type: 'openstack' | 'kubernetes';
+    auth_url: string;
+    auth_cred: Record<string, unknown>;
+    vim_project: Record<string, unknown>;
+    description?: string;
+    tenant_id?: string;
+    is_default?: boolean;
+    extra?: Record<string, unknown>;
+  };
+}
+
+export interface UpdateVimBody {
+  vim: {
+    name?: string;
+    description?: string;
+    auth_cred?: Record<string, unknown>;
+    vim_project?: Record<string, unknown>;
+    is_default?: boolean;
+    extra?: Record<string, unknown>;
+  };
+}
+
+/** Turns the first schema violation into a sentence a CLI user understands. */
+export function describeSchemaError(errors: ErrorObject[], dataVar: string): string {
+  const error = errors[0];
+  if (!error) return `Invalid ${dataVar}`;
+  const at = error.instancePath.split('/').filter(Boolean).join('.');
+  const params = error.params as Record<string, unknown>;
+  switch (error.keyword) {
+    case 'additionalProperties':
+      return `Unrecognized attribute '${at ? `${at}.` : ''}${String(params.additionalProperty)}'`;
+    case 'required':
+      return `Missing attribute '${at ? `${at}.` : ''}${String(params.missingProperty)}'`;
+    case 'not':
+      return `Attribute '${at}' is read-only or cannot be changed`;
+    case 'enum':
+      return `Invalid value for '${at}': must be one of ${(params.allowedValues as unknown[]).join(', ')}`;
+    case 'type':
+      return `Invalid value for '${at || dataVar}': must be ${String(params.type)}`;
+    case 'maxLength':
+    case 'minLength':
+      return `Invalid value for '${at}': ${error.message ?? 'wrong length'}`;
+    default:
+      return `Invalid value for '${at || dataVar}': ${error.message ?? 'invalid'}`;
+  }
+}

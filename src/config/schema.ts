@@ -1,0 +1,118 @@
+/**
+ * The configuration's shape, defaults and documentation in one place. The
+ * JSON schema drives validation, defaults and the environment variable
+ * mapping (see load.ts); the interface is what the rest of the code reads.
+ */
+export type AuthStrategy = 'noauth' | 'keystone';
+export type LogFormat = 'auto' | 'json' | 'pretty';
+
+export interface KeystoneAuthConfig {
+  url: string;
+  username: string;
+  password: string;
+  project_name: string;
+  user_domain_name: string;
+  project_domain_name: string;
+  /** Seconds a validated token is trusted before Keystone is asked again. */
+  cache_ttl: number;
+  /** Roles that make a caller an administrator (sees and manages every tenant's VIMs). */
+  admin_roles: string[];
+  /** Seconds to wait for Keystone. */
+  timeout: number;
+}
+
+export interface Config {
+  server: { host: string; port: number; body_limit: number };
+  database: { url: string; pool_size: number };
+  auth: {
+    strategy: AuthStrategy;
+    /** Tenant that VIMs belong to when no authentication is used. */
+    noauth: { project_id: string };
+    keystone?: KeystoneAuthConfig;
+  };
+  secrets: { key_file: string; key?: string };
+  log: { level: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace'; format: LogFormat };
+}
+
+const seconds = { type: 'number', exclusiveMinimum: 0 } as const;
+
+export const configSchema = {
+  type: 'object',
+  additionalProperties: false,
+  properties: {
+    server: {
+      type: 'object',
+      additionalProperties: false,
+      default: {},
+      properties: {
+        host: { type: 'string', minLength: 1, default: '127.0.0.1' },
+        port: { type: 'integer', minimum: 0, maximum: 65535, default: 9890 },
+        body_limit: { type: 'integer', minimum: 1024, default: 1_048_576 },
+      },
+    },
+    database: {
+      type: 'object',
+      additionalProperties: false,
+      default: {},
+      properties: {
+        url: {
+          type: 'string',
+          pattern: '^(sqlite:|postgres(ql)?://|mysql://|mariadb://)',
+          default: 'sqlite:./data/vim-monitor.db',
+        },
+        pool_size: { type: 'integer', minimum: 1, maximum: 200, default: 10 },
+      },
+    },
+    auth: {
+      type: 'object',
+      additionalProperties: false,
+      default: {},
+      properties: {
+        strategy: { enum: ['noauth', 'keystone'], default: 'noauth' },
+        noauth: {
+          type: 'object',
+          additionalProperties: false,
+          default: {},
+          properties: { project_id: { type: 'string', minLength: 1, maxLength: 64, default: 'admin' } },
+        },
+        keystone: {
+          type: 'object',
+          additionalProperties: false,
+          required: ['url', 'username', 'password', 'project_name'],
+          properties: {
+            url: { type: 'string', pattern: '^https?://' },
+            username: { type: 'string', minLength: 1 },
+            password: { type: 'string', minLength: 1 },
+            project_name: { type: 'string', minLength: 1 },
+            user_domain_name: { type: 'string', default: 'Default' },
+            project_domain_name: { type: 'string', default: 'Default' },
+            cache_ttl: { ...seconds, default: 60 },
+            admin_roles: { type: 'array', items: { type: 'string' }, default: ['admin'] },
+            timeout: { ...seconds, default: 10 },
+          },
+        },
+      },
+    },
+    secrets: {
+      type: 'object',
+      additionalProperties: false,
+      default: {},
+      properties: {
+        key_file: { type: 'string', minLength: 1, default: './data/secret.key' },
+        key: { type: 'string', minLength: 1 },
+      },
+    },
+    log: {
+      type: 'object',
+      additionalProperties: false,
+      default: {},
+      properties: {
+        level: { enum: ['fatal', 'error', 'warn', 'info', 'debug', 'trace'], default: 'info' },
+        format: { enum: ['auto', 'json', 'pretty'], default: 'auto' },
+      },
+    },
+  },
+} as const;
+
+/** Keys whose values are secrets: never echoed in errors or logs. */
+export const secretConfigKeys = new Set(['auth.keystone.password', 'secrets.key']);

@@ -1,0 +1,129 @@
+/**
+ * The one error hierarchy of vim-monitor. Every error a caller can see is one
+ * of these, with a stable `code` (for logs and tests) and the HTTP status and
+ * Tacker error `type` it maps to. The mapping to HTTP happens only in
+ * src/api/error-handler.ts; everything else just throws these.
+ *
+ * Messages must never contain secrets: they are returned to clients and logged.
+ */
+export abstract class VimMonitorError extends Error {
+  abstract readonly code: string;
+  abstract readonly httpStatus: number;
+  /** The `TackerError.type` value clients see (Tacker uses exception class names). */
+  abstract readonly tackerType: string;
+
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = new.target.name;
+  }
+}
+
+export class InvalidInputError extends VimMonitorError {
+  readonly code = 'VIMMON_ERR_INVALID_INPUT';
+  readonly httpStatus = 400;
+  readonly tackerType = 'HTTPBadRequest';
+}
+
+export class MalformedBodyError extends VimMonitorError {
+  readonly code = 'VIMMON_ERR_MALFORMED_BODY';
+  readonly httpStatus = 400;
+  readonly tackerType = 'MalformedRequestBody';
+}
+
+export class PayloadTooLargeError extends VimMonitorError {
+  readonly code = 'VIMMON_ERR_PAYLOAD_TOO_LARGE';
+  readonly httpStatus = 413;
+  readonly tackerType = 'HTTPRequestEntityTooLarge';
+}
+
+export class UnsupportedMediaTypeError extends VimMonitorError {
+  readonly code = 'VIMMON_ERR_UNSUPPORTED_MEDIA_TYPE';
+  readonly httpStatus = 415;
+  readonly tackerType = 'HTTPUnsupportedMediaType';
+}
+
+export class NotAuthenticatedError extends VimMonitorError {
+  readonly code = 'VIMMON_ERR_NOT_AUTHENTICATED';
+  readonly httpStatus = 401;
+  readonly tackerType = 'HTTPUnauthorized';
+}
+
+export class ForbiddenError extends VimMonitorError {
+  readonly code = 'VIMMON_ERR_FORBIDDEN';
+  readonly httpStatus = 403;
+  readonly tackerType = 'HTTPForbidden';
+}
+
+export class RouteNotFoundError extends VimMonitorError {
+  readonly code = 'VIMMON_ERR_ROUTE_NOT_FOUND';
+  readonly httpStatus = 404;
+  readonly tackerType = 'HTTPNotFound';
+}
+
+export class VimNotFoundError extends VimMonitorError {
+  readonly code = 'VIMMON_ERR_VIM_NOT_FOUND';
+  readonly httpStatus = 404;
+  readonly tackerType = 'VimNotFoundException';
+
+  constructor(vimId: string) {
+    super(`VIM ${vimId} could not be found`);
+  }
+}
+
+export class DuplicateVimNameError extends VimMonitorError {
+  readonly code = 'VIMMON_ERR_DUPLICATE_NAME';
+  readonly httpStatus = 409;
+  readonly tackerType = 'DuplicateEntity';
+
+  constructor(name: string, tenantId: string) {
+    super(`A VIM named '${name}' already exists in tenant ${tenantId}`);
+  }
+}
+
+export class DuplicateDefaultVimError extends VimMonitorError {
+  readonly code = 'VIMMON_ERR_DUPLICATE_DEFAULT';
+  readonly httpStatus = 409;
+  readonly tackerType = 'VimDefaultDuplicateException';
+
+  constructor(tenantId: string, existingId?: string) {
+    super(
+      `Tenant ${tenantId} already has a default VIM` +
+        (existingId ? ` (${existingId}); unset it first` : '; unset it first'),
+    );
+  }
+}
+
+export class MethodNotAllowedError extends VimMonitorError {
+  readonly code = 'VIMMON_ERR_METHOD_NOT_ALLOWED';
+  readonly httpStatus = 405;
+  readonly tackerType = 'HTTPMethodNotAllowed';
+}
+
+export class DatabaseUnavailableError extends VimMonitorError {
+  readonly code = 'VIMMON_ERR_DATABASE_UNAVAILABLE';
+  readonly httpStatus = 503;
+  readonly tackerType = 'ServiceUnavailable';
+
+  constructor(options?: { cause?: unknown }) {
+    super('The database is unavailable; retry later', options);
+  }
+}
+
+export class UpstreamUnavailableError extends VimMonitorError {
+  readonly code = 'VIMMON_ERR_UPSTREAM_UNAVAILABLE';
+  readonly httpStatus = 503;
+  readonly tackerType = 'ServiceUnavailable';
+}
+
+export class InternalError extends VimMonitorError {
+  readonly code = 'VIMMON_ERR_INTERNAL';
+  readonly httpStatus = 500;
+  readonly tackerType = 'HTTPInternalServerError';
+}
+
+/** Start-up problems (bad configuration, unreadable key file). Never reaches HTTP. */
+export class ConfigurationError extends VimMonitorError {
+  readonly code = 'VIMMON_ERR_CONFIGURATION';
+  readonly httpStatus = 500;
+  readonly tackerType = 'ConfigurationError';
+}

@@ -1,0 +1,40 @@
+import { chmodSync, existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { randomBytes } from 'node:crypto';
+import { dirname } from 'node:path';
+import { ConfigurationError } from '../errors.js';
+import { KEY_BYTES } from './cipher.js';
+
+export interface KeySourceResult {
+  key: Buffer;
+  /** What happened, for one start-up log line. */
+  origin: 'config' | 'file' | 'created';
+}
+
+/**
+ * The encryption key comes from `secrets.key` (base64, e.g. from a secret
+ * store via VIM_MONITOR_SECRETS_KEY) or from `secrets.key_file`, which is
+ * created with mode 0600 on first start. A key file readable by others is
+ * tightened rather than refused, and a malformed one stops start-up: silently
+ * making a new key would orphan every stored secret.
+ */
+export function loadSecretKey(options: { key?: string; keyFile: string }): KeySourceResult {
+  if (options.key !== undefined) return { key: decodeKey(options.key, 'secrets.key'), origin: 'config' };
+
+  const file = options.keyFile;
+  if (!existsSync(file)) {
+    mkdirSync(dirname(file), { recursive: true, mode: 0o700 });
+    const key = randomBytes(KEY_BYTES);
+    writeFileSync(file, key.toString('base64') + '\n', { mode: 0o600, flag: 'wx' });
+    return { key, origin: 'created' };
+  }
+  if ((statSync(file).mode & 0o077) !== 0) chmodSync(file, 0o600);
+  return { key: decodeKey(readFileSync(file, 'utf8').trim(), `secrets.key_file (${file})`), origin: 'file' };
+}
+
+function decodeKey(text: string, where: string): Buffer {
+  const key = Buffer.from(text, 'base64');
+  if (key.length !== KEY_BYTES || key.toString('base64') !== text) {
+    throw new ConfigurationError(`configuration key ${where} must hold ${KEY_BYTES} bytes encoded as base64`);
+  }
+  return key;
+}

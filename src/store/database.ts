@@ -1,0 +1,66 @@
+import { Kysely } from 'kysely';
+import { ConfigurationError, DatabaseUnavailableError } from '../errors.js';
+import type { DatabaseDriver, DialectName } from './dialects/driver.js';
+import { createMysqlDriver } from './dialects/mysql.js';
+import { createPostgresDriver } from './dialects/postgres.js';
+import { createSqliteDriver } from './dialects/sqlite.js';
+import type { DatabaseSchema } from './schema.js';
+
+export interface Store {
+  readonly db: Kysely<DatabaseSchema>;
+  readonly driver: DatabaseDriver;
+  readonly dialect: DialectName;
+  close(): Promise<void>;
+}
+
+export interface OpenStoreOptions {
+  poolSize?: number;
+  onIdleError?: (error: Error) => void;
+}
+
+export function openStore(url: string, options: OpenStoreOptions = {}): Store {
+  const driver = createDriver(url, options);
+  const db = new Kysely<DatabaseSchema>({ dialect: driver.dialect });
+  return {
+    db,
+    driver,
+    dialect: driver.name,
+    close: async () => {
+      await db.destroy();
+      await driver.close();
+    },
+  };
+}
+
+function createDriver(url: string, options: OpenStoreOptions): DatabaseDriver {
+  const network = { poolSize: options.poolSize ?? 10, onIdleError: options.onIdleError ?? (() => undefined) };
+  if (url.startsWith('sqlite:')) return createSqliteDriver(url);
+  if (/^postgres(ql)?:\/\//.test(url)) return createPostgresDriver(url, network);
+  if (/^(mysql|mariadb):\/\//.test(url)) return createMysqlDriver(url, network);
+  throw new ConfigurationError('configuration key database.url must start with sqlite:, postgres://, mysql:// or mariadb://');
+}
+
+/** Redacts the password of a database URL for logs. */
+export function describeDatabaseUrl(url: string): string {
+  if (url.startsWith('sqlite:')) return url;
+  try {
+    const parsed = new URL(url);
+    if (parsed.password) parsed.password = '***';
+    return parsed.toString();
+  } catch {
+    return url.split(':')[0] + '://(unparseable url)';
+  }
+}
+
+/**
+ * Runs a store operation and turns driver failures that mean "the database is
+ * not there" into DatabaseUnavailableError (503); other errors pass through.
+ */
+export async function guardStore<T>(store: Store, operation: () => Promise<T>): Promise<T> {
+  try {
+    return await operation();
+  } catch (error) {
+    if (store.driver.classify(error).kind === 'unavailable') throw new DatabaseUnavailableError({ cause: error });
+    throw error;
+  }
+}

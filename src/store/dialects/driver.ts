@@ -1,0 +1,41 @@
+import type { Dialect } from 'kysely';
+
+export type DialectName = 'sqlite' | 'postgres' | 'mysql';
+
+/** What a store operation's failure means, independent of the driver that raised it. */
+export type DriverFailure =
+  | { kind: 'unique'; constraint: string }
+  | { kind: 'unavailable' }
+  | { kind: 'other' };
+
+/**
+ * Everything that differs between databases lives behind this interface, one
+ * module per dialect, so that repositories contain no dialect checks.
+ */
+export interface DatabaseDriver {
+  readonly name: DialectName;
+  readonly dialect: Dialect;
+  classify(error: unknown): DriverFailure;
+  /** Releases connections/handles that Kysely's destroy() does not own. */
+  close(): Promise<void>;
+}
+
+export function errorCode(error: unknown): string | undefined {
+  if (typeof error === 'object' && error !== null && 'code' in error) {
+    const code = (error as { code: unknown }).code;
+    return typeof code === 'string' ? code : undefined;
+  }
+  return undefined;
+}
+
+/** Socket-level failures every network driver can surface. */
+export const NETWORK_ERROR_CODES = new Set([
+  'ECONNREFUSED',
+  'ECONNRESET',
+  'ETIMEDOUT',
+  'EPIPE',
+  'ENOTFOUND',
+  'EHOSTUNREACH',
+  'ENETUNREACH',
+  'EAI_AGAIN',
+]);

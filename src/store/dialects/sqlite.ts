@@ -1,0 +1,37 @@
+import { mkdirSync } from 'node:fs';
+import { dirname } from 'node:path';
+import Database from 'better-sqlite3';
+import { SqliteDialect } from 'kysely';
+import { errorCode, type DatabaseDriver, type DriverFailure } from './driver.js';
+
+/** `sqlite:./data/x.db`, `sqlite:/abs/x.db` or `sqlite::memory:`. */
+export function createSqliteDriver(url: string): DatabaseDriver {
+  const file = url.slice('sqlite:'.length).replace(/^\/\/(?=\/)/, '');
+  if (file !== ':memory:') mkdirSync(dirname(file), { recursive: true });
+  const database = new Database(file);
+  // WAL lets readers proceed during a write; busy_timeout turns brief lock
+  // contention into a wait instead of an error (the false-DOWN trap peers fell in).
+  database.pragma('journal_mode = WAL');
+  database.pragma('busy_timeout = 5000');
+  database.pragma('foreign_keys = ON');
+  return {
+    name: 'sqlite',
+    dialect: new SqliteDialect({ database }),
+    classify: classifySqliteError,
+    close: async () => {
+      if (database.open) database.close();
+    },
+  };
+}
+
+function classifySqliteError(error: unknown): DriverFailure {
+  const code = errorCode(error) ?? '';
+  if (code === 'SQLITE_CONSTRAINT_UNIQUE' || code === 'SQLITE_CONSTRAINT_PRIMARYKEY') {
+    // better-sqlite3 names the columns, not the index: "UNIQUE constraint failed: vims.tenant_id, vims.name".
+    return { kind: 'unique', constraint: (error as Error).message };
+  }
+  if (code === 'SQLITE_BUSY' || code === 'SQLITE_LOCKED' || code === 'SQLITE_CANTOPEN' || code === 'SQLITE_IOERR') {
+    return { kind: 'unavailable' };
+  }
+  return { kind: 'other' };
+}

@@ -1,0 +1,33 @@
+import type { Generated } from 'kysely';
+
+/**
+ * Table shapes as the database holds them. JSON documents are stored as text
+ * and booleans as 0/1 so that one query code serves SQLite, PostgreSQL and
+ * MariaDB/MySQL alike; timestamps are Tacker-format UTC strings
+ * (`YYYY-MM-DD hh:mm:ss.ffffff`), which sort correctly as text.
+ */
+export interface VimsTable {
+  id: string;
+  tenant_id: string;
+  name: string;
+  description: string;
+  type: string;
+  auth_url: string;
+  /** JSON; secret values inside are encrypted envelopes. */
+  auth_cred: string;
+  vim_project: string;
+  is_default: number;
+  /** tenant_id when is_default, else NULL: a unique index on it allows one default per tenant on every dialect. */
+  default_tenant: string | null;
+  extra: string;
+  status: string;
+  placement_attr: string;
+  created_at: string;
+  updated_at: string | null;
+  /** Bumped on every update; lets later writers detect concurrent changes. */
+  revision: Generated<number>;
+}
+
+export interface DatabaseSchema {
+  vims: VimsTable;
+}

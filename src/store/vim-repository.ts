@@ -1,0 +1,152 @@
+import type { Insertable, Selectable, Transaction, Updateable } from 'kysely';
+import { DuplicateDefaultVimError, DuplicateVimNameError, InternalError } from '../errors.js';
+import type { AuthCred, PlacementAttr, VimFilter, VimProject, VimRecord, VimStatus, VimType } from '../vims/model.js';
+import { guardStore, type Store } from './database.js';
+import type { DatabaseSchema, VimsTable } from './schema.js';
+
+type VimRow = Selectable<VimsTable>;
+export type VimChanges = Partial<
+  Pick<VimRecord, 'name' | 'description' | 'isDefault' | 'sealedAuthCred' | 'vimProject' | 'extra' | 'status' | 'placementAttr'>
+> & { updatedAt: string };
+
+/** All SQL about VIMs. Translates rows to records and constraint violations to domain errors. */
+export class VimRepository {
+  constructor(private readonly store: Store) {}
+
+  async insert(vim: VimRecord): Promise<void> {
+    await this.write(vim.tenantId, vim.name, () => this.store.db.insertInto('vims').values(toRow(vim)).execute());
+  }
+
+  async findById(id: string): Promise<VimRecord | undefined> {
+    return guardStore(this.store, async () => {
+      const row = await this.store.db.selectFrom('vims').selectAll().where('id', '=', id).executeTakeFirst();
+      return row ? fromRow(row) : undefined;
+    });
+  }
+
+  async findDefault(tenantId: string): Promise<VimRecord | undefined> {
+    return guardStore(this.store, async () => {
+      const row = await this.store.db.selectFrom('vims').selectAll().where('default_tenant', '=', tenantId).executeTakeFirst();
+      return row ? fromRow(row) : undefined;
+    });
+  }
+
+  async list(filter: VimFilter): Promise<VimRecord[]> {
+    return guardStore(this.store, async () => {
+      let query = this.store.db.selectFrom('vims').selectAll();
+      if (filter.tenantIds) query = query.where('tenant_id', 'in', nonEmpty(filter.tenantIds));
+      if (filter.ids) query = query.where('id', 'in', nonEmpty(filter.ids));
+      if (filter.names) query = query.where('name', 'in', nonEmpty(filter.names));
+      if (filter.types) query = query.where('type', 'in', nonEmpty(filter.types));
+      if (filter.statuses) query = query.where('status', 'in', nonEmpty(filter.statuses));
+      if (filter.isDefault !== undefined) query = query.where('is_default', '=', filter.isDefault ? 1 : 0);
+      const rows = await query.orderBy('created_at').orderBy('id').execute();
+      return rows.map(fromRow);
+    });
+  }
+
+  /** Applies changes; returns undefined when the VIM no longer exists. */
+  async update(id: string, tenantId: string, name: string, changes: VimChanges): Promise<VimRecord | undefined> {
+    const values: Updateable<VimsTable> = { updated_at: changes.updatedAt };
+    if (changes.name !== undefined) values.name = changes.name;
+    if (changes.description !== undefined) values.description = changes.description;
+    if (changes.isDefault !== undefined) {
+      values.is_default = changes.isDefault ? 1 : 0;
+      values.default_tenant = changes.isDefault ? tenantId : null;
+    }
+    if (changes.sealedAuthCred !== undefined) values.auth_cred = JSON.stringify(changes.sealedAuthCred);
+    if (changes.vimProject !== undefined) values.vim_project = JSON.stringify(changes.vimProject);
+    if (changes.extra !== undefined) values.extra = JSON.stringify(changes.extra);
+    if (changes.status !== undefined) values.status = changes.status;
+    if (changes.placementAttr !== undefined) values.placement_attr = JSON.stringify(changes.placementAttr);
+
+    return this.write(tenantId, changes.name ?? name, async () =>
+      this.store.db.transaction().execute(async (trx: Transaction<DatabaseSchema>) => {
+        const result = await trx
+          .updateTable('vims')
+          .set(values)
+          .set((eb) => ({ revision: eb('revision', '+', 1) }))
+          .where('id', '=', id)
+          .executeTakeFirst();
+        if (Number(result.numUpdatedRows) === 0) return undefined;
+        const row = await trx.selectFrom('vims').selectAll().where('id', '=', id).executeTakeFirstOrThrow();
+        return fromRow(row);
+      }),
+    );
+  }
+
+  async delete(id: string): Promise<boolean> {
+    return guardStore(this.store, async () => {
+      const result = await this.store.db.deleteFrom('vims').where('id', '=', id).executeTakeFirst();
+      return Number(result.numDeletedRows) > 0;
+    });
+  }
+
+  /** Runs a write and reports unique-index violations as the domain's 409 errors. */
+  private async write<T>(tenantId: string, name: string, operation: () => Promise<T>): Promise<T> {
+    try {
+      return await guardStore(this.store, operation);
+    } catch (error) {
+      const failure = this.store.driver.classify(error);
+      if (failure.kind === 'unique') {
+        if (failure.constraint.includes('default_tenant')) throw new DuplicateDefaultVimError(tenantId);
+        if (failure.constraint.includes('name')) throw new DuplicateVimNameError(name, tenantId);
+      }
+      throw error;
+    }
+  }
+}
+
+/** Kysely refuses `in ()`; an impossible value keeps the query valid and empty. */
+function nonEmpty(values: string[]): string[] {
+  return values.length > 0 ? values : ['\u0000'];
+}
+
+function toRow(vim: VimRecord): Insertable<VimsTable> {
+  return {
+    id: vim.id,
+    tenant_id: vim.tenantId,
+    name: vim.name,
+    description: vim.description,
+    type: vim.type,
+    auth_url: vim.authUrl,
+    auth_cred: JSON.stringify(vim.sealedAuthCred),
+    vim_project: JSON.stringify(vim.vimProject),
+    is_default: vim.isDefault ? 1 : 0,
+    default_tenant: vim.isDefault ? vim.tenantId : null,
+    extra: JSON.stringify(vim.extra),
+    status: vim.status,
+    placement_attr: JSON.stringify(vim.placementAttr),
+    created_at: vim.createdAt,
+    updated_at: vim.updatedAt,
+    revision: vim.revision,
+  };
+}
+
+function fromRow(row: VimRow): VimRecord {
+  return {
+    id: row.id,
+    tenantId: row.tenant_id,
+    name: row.name,
+    description: row.description,
+    type: row.type as VimType,
+    authUrl: row.auth_url,
+    sealedAuthCred: parseJson<AuthCred>(row.auth_cred, 'auth_cred', row.id),
+    vimProject: parseJson<VimProject>(row.vim_project, 'vim_project', row.id),
+    isDefault: Number(row.is_default) === 1,
+    extra: parseJson<Record<string, unknown>>(row.extra, 'extra', row.id),
+    status: row.status as VimStatus,
+    placementAttr: parseJson<PlacementAttr>(row.placement_attr, 'placement_attr', row.id),
+    createdAt: row.created_at,
+    updatedAt: row.updated_at,
+    revision: Number(row.revision),
+  };
+}
+
+function parseJson<T>(text: string, column: string, id: string): T {
+  try {
+    return JSON.parse(text) as T;
+  } catch (error) {
+    throw new InternalError(`stored ${column} of VIM ${id} is not valid JSON`, { cause: error });
+  }
+}

@@ -1,0 +1,34 @@
+import { InvalidInputError } from '../errors.js';
+import type { VimType } from './model.js';
+
+const MAX_URL_LENGTH = 2048;
+
+/**
+ * Validates a VIM's auth_url with a real URL parser (IPv6 literals, ports,
+ * paths) and normalises it the way Tacker does: an OpenStack Keystone URL
+ * without a version gets `/v3`. Credentials embedded in the URL are refused
+ * because they would be shown to every reader of the VIM.
+ */
+export function normaliseAuthUrl(raw: string, type: VimType): string {
+  const value = raw.trim();
+  if (value.length === 0) throw new InvalidInputError("Invalid auth_url: it must not be empty");
+  if (value.length > MAX_URL_LENGTH) throw new InvalidInputError(`Invalid auth_url: longer than ${MAX_URL_LENGTH} characters`);
+  let url: URL;
+  try {
+    url = new URL(value);
+  } catch {
+    throw new InvalidInputError(`Invalid auth_url '${value}': not an absolute URL`);
+  }
+  if (url.protocol !== 'http:' && url.protocol !== 'https:') {
+    throw new InvalidInputError(`Invalid auth_url '${url.protocol}//…': the scheme must be http or https`);
+  }
+  if (url.username || url.password) {
+    throw new InvalidInputError('Invalid auth_url: user information in the URL is not allowed; put credentials in auth_cred');
+  }
+  if (!url.hostname) throw new InvalidInputError(`Invalid auth_url '${value}': no host`);
+  if (url.search || url.hash) throw new InvalidInputError(`Invalid auth_url '${value}': query strings and fragments are not allowed`);
+
+  const withoutTrailingSlash = value.replace(/\/+$/, '');
+  if (type === 'openstack' && !/\/v3$/.test(withoutTrailingSlash)) return `${withoutTrailingSlash}/v3`;
+  return withoutTrailingSlash;
+}

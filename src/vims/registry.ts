@@ -1,0 +1,124 @@
+import { randomUUID } from 'node:crypto';
+import { DuplicateDefaultVimError, ForbiddenError, InvalidInputError, VimNotFoundError } from '../errors.js';
+import type { SecretCipher } from '../secrets/cipher.js';
+import type { VimChanges, VimRepository } from '../store/vim-repository.js';
+import { tackerTimestamp, type Clock } from '../time/clock.js';
+import { normaliseAuthUrl } from './auth-url.js';
+import { mergeAuthCred, openAuthCred, sealAuthCred, validateAuthCred } from './credentials.js';
+import type { RequestContext, VimCreateInput, VimFilter, VimRecord, VimUpdateInput } from './model.js';
+import { validateVimProject } from './vim-project.js';
+
+export interface VimRegistryDeps {
+  repository: VimRepository;
+  cipher: SecretCipher;
+  clock: Clock;
+  newId?: () => string;
+}
+
+/**
+ * The business rules of the VIM registry: who sees which VIM, what a valid
+ * VIM is, and how updates apply. It knows neither HTTP nor SQL.
+ */
+export class VimRegistry {
+  private readonly newId: () => string;
+
+  constructor(private readonly deps: VimRegistryDeps) {
+    this.newId = deps.newId ?? randomUUID;
+  }
+
+  async create(ctx: RequestContext, input: VimCreateInput): Promise<VimRecord> {
+    const tenantId = input.tenantId ?? ctx.projectId;
+    if (tenantId !== ctx.projectId && !ctx.isAdmin) {
+      throw new ForbiddenError(`Only an administrator may register a VIM for another tenant (${tenantId})`);
+    }
+    const name = checkName(input.name);
+    const authUrl = normaliseAuthUrl(input.authUrl, input.type);
+    const authCred = validateAuthCred(input.type, input.authCred);
+    const vimProject = validateVimProject(input.type, input.vimProject);
+    const isDefault = input.isDefault ?? false;
+    if (isDefault) await this.ensureNoOtherDefault(tenantId);
+
+    const vim: VimRecord = {
+      id: this.newId(),
+      tenantId,
+      name,
+      description: input.description ?? '',
+      type: input.type,
+      authUrl,
+      sealedAuthCred: sealAuthCred(authCred, this.deps.cipher),
+      vimProject,
+      isDefault,
+      extra: input.extra ?? {},
+      status: 'PENDING',
+      placementAttr: { regions: [] },
+      createdAt: tackerTimestamp(this.deps.clock.now()),
+      updatedAt: null,
+      revision: 1,
+    };
+    await this.deps.repository.insert(vim);
+    return vim;
+  }
+
+  async list(ctx: RequestContext, filter: VimFilter): Promise<VimRecord[]> {
+    if (ctx.isAdmin) return this.deps.repository.list(filter);
+    // A member's own tenant narrows any tenant filter they asked for.
+    const tenantIds = filter.tenantIds ? filter.tenantIds.filter((id) => id === ctx.projectId) : [ctx.projectId];
+    return this.deps.repository.list({ ...filter, tenantIds });
+  }
+
+  /** A VIM the caller may not see is reported exactly like one that does not exist. */
+  async get(ctx: RequestContext, id: string): Promise<VimRecord> {
+    const vim = await this.deps.repository.findById(id);
+    if (!vim || (!ctx.isAdmin && vim.tenantId !== ctx.projectId)) throw new VimNotFoundError(id);
+    return vim;
+  }
+
+  async update(ctx: RequestContext, id: string, input: VimUpdateInput): Promise<VimRecord> {
+    const current = await this.get(ctx, id);
+    const changes: VimChanges = { updatedAt: tackerTimestamp(this.deps.clock.now()) };
+    if (input.name !== undefined) changes.name = checkName(input.name);
+    if (input.description !== undefined) changes.description = input.description;
+    if (input.extra !== undefined) changes.extra = input.extra;
+    if (input.vimProject !== undefined) {
+      changes.vimProject = validateVimProject(current.type, { ...current.vimProject, ...input.vimProject });
+    }
+    if (input.authCred !== undefined) {
+      const plain = openAuthCred(current.sealedAuthCred, this.deps.cipher);
+      changes.sealedAuthCred = sealAuthCred(mergeAuthCred(current.type, plain, input.authCred), this.deps.cipher);
+    }
+    if (input.isDefault !== undefined && input.isDefault !== current.isDefault) {
+      if (input.isDefault) await this.ensureNoOtherDefault(current.tenantId, current.id);
+      changes.isDefault = input.isDefault;
+    }
+    const updated = await this.deps.repository.update(id, current.tenantId, current.name, changes);
+    if (!updated) throw new VimNotFoundError(id);
+    return updated;
+  }
+
+  async delete(ctx: RequestContext, id: string): Promise<VimRecord> {
+    const vim = await this.get(ctx, id);
+    if (!(await this.deps.repository.delete(id))) throw new VimNotFoundError(id);
+    return vim;
+  }
+
+  /** Decrypted credentials, for the monitors only; never for a response. */
+  credentialsOf(vim: VimRecord): Record<string, string> {
+    return openAuthCred(vim.sealedAuthCred, this.deps.cipher);
+  }
+
+  /**
+   * Checked up front for a message that names the existing default; the
+   * unique index on default_tenant still guards concurrent requests.
+   */
+  private async ensureNoOtherDefault(tenantId: string, exceptId?: string): Promise<void> {
+    const existing = await this.deps.repository.findDefault(tenantId);
+    if (existing && existing.id !== exceptId) throw new DuplicateDefaultVimError(tenantId, existing.id);
+  }
+}
+
+function checkName(raw: string): string {
+  const name = raw.trim();
+  if (name === '') throw new InvalidInputError('name must not be empty');
+  if (name.length > 255) throw new InvalidInputError('name is longer than 255 characters');
+  return name;
+}
