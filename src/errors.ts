@@ -127,3 +127,15 @@ export class ConfigurationError extends VimMonitorError {
   readonly httpStatus = 500;
   readonly tackerType = 'ConfigurationError';
 }
+
+const PLAIN_ATTRIBUTE = /^[A-Za-z_][A-Za-z0-9_]{0,39}$/;
+
+/**
+ * Names an attribute a client sent, for an error message. A name that does
+ * not look like an identifier is not echoed: a secret pasted into the wrong
+ * place of a config file must not come back in an error or a log line.
+ */
+export function quoteAttribute(prefix: string, name: string): string {
+  if (!PLAIN_ATTRIBUTE.test(name)) return `an attribute of '${prefix || 'the body'}' (name not shown: not an identifier)`;
+  return `'${prefix ? `${prefix}.` : ''}${name}'`;
+}

@@ -32,13 +32,16 @@ export class VimRepository {
   }
 
   async list(filter: VimFilter): Promise<VimRecord[]> {
+    const lists = [filter.tenantIds, filter.ids, filter.names, filter.types, filter.statuses];
+    // A filter with no allowed value matches nothing (and SQL has no `IN ()`).
+    if (lists.some((values) => values !== undefined && values.length === 0)) return [];
     return guardStore(this.store, async () => {
       let query = this.store.db.selectFrom('vims').selectAll();
-      if (filter.tenantIds) query = query.where('tenant_id', 'in', nonEmpty(filter.tenantIds));
-      if (filter.ids) query = query.where('id', 'in', nonEmpty(filter.ids));
-      if (filter.names) query = query.where('name', 'in', nonEmpty(filter.names));
-      if (filter.types) query = query.where('type', 'in', nonEmpty(filter.types));
-      if (filter.statuses) query = query.where('status', 'in', nonEmpty(filter.statuses));
+      if (filter.tenantIds) query = query.where('tenant_id', 'in', filter.tenantIds);
+      if (filter.ids) query = query.where('id', 'in', filter.ids);
+      if (filter.names) query = query.where('name', 'in', filter.names);
+      if (filter.types) query = query.where('type', 'in', filter.types);
+      if (filter.statuses) query = query.where('status', 'in', filter.statuses);
       if (filter.isDefault !== undefined) query = query.where('is_default', '=', filter.isDefault ? 1 : 0);
       const rows = await query.orderBy('created_at').orderBy('id').execute();
       return rows.map(fromRow);
@@ -95,11 +98,6 @@ export class VimRepository {
       throw error;
     }
   }
-}
-
-/** Kysely refuses `in ()`; an impossible value keeps the query valid and empty. */
-function nonEmpty(values: string[]): string[] {
-  return values.length > 0 ? values : ['\u0000'];
 }
 
 function toRow(vim: VimRecord): Insertable<VimsTable> {

@@ -1,5 +1,5 @@
 import { createPrivateKey, X509Certificate } from 'node:crypto';
-import { InvalidInputError } from '../errors.js';
+import { InvalidInputError, quoteAttribute } from '../errors.js';
 import type { SecretCipher } from '../secrets/cipher.js';
 import type { AuthCred, VimType } from './model.js';
 
@@ -114,7 +114,7 @@ function normaliseValues(raw: Record<string, unknown>, allowed: ReadonlySet<stri
   const cred: AuthCred = {};
   for (const [key, value] of Object.entries(raw)) {
     if (DERIVED_FIELDS.has(key)) continue;
-    if (!allowed.has(key)) throw new InvalidInputError(`Unrecognized attribute 'auth_cred.${key}' for a ${type} VIM`);
+    if (!allowed.has(key)) throw new InvalidInputError(`Unrecognized attribute ${quoteAttribute('auth_cred', key)} for a ${type} VIM`);
     if (key === 'cert_verify') {
       cred.cert_verify = normaliseCertVerify(value);
       continue;

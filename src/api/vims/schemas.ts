@@ -1,4 +1,5 @@
 import type { ErrorObject } from 'ajv';
+import { quoteAttribute } from '../../errors.js';
 
 /** Attributes the server owns: sending them is an error, not a silent no-op. */
 const READ_ONLY = ['id', 'status', 'placement_attr', 'created_at', 'updated_at'] as const;
@@ -97,7 +98,7 @@ export function describeSchemaError(errors: ErrorObject[], dataVar: string): str
   const params = error.params as Record<string, unknown>;
   switch (error.keyword) {
     case 'additionalProperties':
-      return `Unrecognized attribute '${at ? `${at}.` : ''}${String(params.additionalProperty)}'`;
+      return `Unrecognized attribute ${quoteAttribute(at, String(params.additionalProperty))}`;
     case 'required':
       return `Missing attribute '${at ? `${at}.` : ''}${String(params.missingProperty)}'`;
     case 'not':

@@ -1,0 +1,71 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Writable } from 'node:stream';
+import { startService, type RunningService } from '../../src/app/service.js';
+import { validateConfig } from '../../src/config/load.js';
+import type { Config } from '../../src/config/schema.js';
+import { createLogger } from '../../src/log/logger.js';
+
+export interface TestService extends RunningService {
+  /** Holds the key file and, by default, the SQLite database (vim-monitor.db). */
+  dataDir: string;
+  /** Everything the service logged so far (JSON lines, level trace). */
+  logText(): string;
+  api(method: string, path: string, options?: { body?: unknown; rawBody?: string; headers?: Record<string, string> }): Promise<ApiResponse>;
+  stop(): Promise<void>;
+}
+
+export interface ApiResponse {
+  status: number;
+  text: string;
+  /** Parsed body; `any` is confined to tests, where assertions do the checking. */
+  json: any;
+}
+
+/** The real service, in this process, on a free loopback port, logging everything at trace level into memory. */
+export async function startTestService(options: { databaseUrl?: string; auth?: Partial<Config['auth']> } = {}): Promise<TestService> {
+  const dir = mkdtempSync(join(tmpdir(), 'vim-monitor-svc-'));
+  const config = validateConfig({
+    server: { host: '127.0.0.1', port: 0 },
+    database: { url: options.databaseUrl ?? `sqlite:${join(dir, 'vim-monitor.db')}` },
+    secrets: { key_file: join(dir, 'secret.key') },
+    log: { level: 'trace' },
+    ...(options.auth && { auth: options.auth }),
+  });
+  const lines: string[] = [];
+  const sink = new Writable({
+    write(chunk: Buffer, _encoding, done) {
+      lines.push(chunk.toString('utf8'));
+      done();
+    },
+  });
+  const service = await startService(config, createLogger(config.log, sink));
+  const api: TestService['api'] = async (method, path, opts = {}) => {
+    const headers: Record<string, string> = { ...(opts.headers ?? {}) };
+    let body: string | undefined = opts.rawBody;
+    if (opts.body !== undefined) body = JSON.stringify(opts.body);
+    if (body !== undefined && !Object.keys(headers).some((h) => h.toLowerCase() === 'content-type')) {
+      headers['content-type'] = 'application/json';
+    }
+    const response = await fetch(service.url + path, { method, headers, ...(body !== undefined && { body }) });
+    const text = await response.text();
+    let json: unknown = undefined;
+    try {
+      json = text ? JSON.parse(text) : undefined;
+    } catch {
+      json = undefined;
+    }
+    return { status: response.status, text, json };
+  };
+  return {
+    ...service,
+    dataDir: dir,
+    logText: () => lines.join(''),
+    api,
+    stop: async () => {
+      await service.close();
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}
