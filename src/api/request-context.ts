@@ -7,13 +7,17 @@ declare module 'fastify' {
   interface FastifyRequest {
     vimContext: RequestContext | null;
   }
+  interface FastifyContextConfig {
+    /** Served without authentication (version discovery, API description). */
+    public?: boolean;
+  }
 }
 
-/** Authenticates every request under /v1.0 before its handler runs. */
+/** Authenticates every request, except on routes marked `config: { public: true }`, before its handler runs. */
 export function installAuthentication(app: FastifyInstance, authenticator: Authenticator): void {
   app.decorateRequest('vimContext', null);
   app.addHook('onRequest', async (request) => {
-    if (!request.url.startsWith('/v1.0')) return;
+    if (request.routeOptions.config.public === true) return;
     request.vimContext = await authenticator.authenticate(request.headers);
   });
 }

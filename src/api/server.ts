@@ -1,3 +1,4 @@
+import swagger from '@fastify/swagger';
 import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import type { Logger } from 'pino';
 import type { Authenticator } from '../auth/authenticator.js';
@@ -35,7 +36,17 @@ export async function buildApiServer(options: ApiServerOptions): Promise<Fastify
   });
   installErrorHandling(app);
   installAuthentication(app, options.authenticator);
+  // Generated from the routes' own validation schemas, so it cannot drift from what is enforced.
+  await app.register(swagger, {
+    openapi: {
+      info: { title: 'vim-monitor', version: '1.0', description: 'Tacker v1.0 compatible VIM registry and monitor' },
+      components: { securitySchemes: { keystone: { type: 'apiKey', in: 'header', name: 'X-Auth-Token' } } },
+      security: [{ keystone: [] }],
+    },
+  });
   await app.register(versionRoutes);
   await app.register(vimRoutes, { registry: options.registry });
+  // Served as /v1.0/openapi and /v1.0/openapi.json (the suffix is stripped like every other path).
+  app.get('/v1.0/openapi', { schema: { hide: true }, config: { public: true } }, async () => app.swagger());
   return app;
 }
