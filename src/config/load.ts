@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { Ajv, type ErrorObject } from 'ajv';
-import { parse as parseYaml } from 'yaml';
+import { parse as parseYaml, YAMLParseError } from 'yaml';
 import { ConfigurationError } from '../errors.js';
 import { configSchema, secretConfigKeys, type Config } from './schema.js';
 
@@ -47,15 +47,29 @@ function readConfigFile(file: string): Record<string, unknown> {
   }
   let parsed: unknown;
   try {
-    parsed = parseYaml(text);
+    // logLevel 'error': the parser's warnings print the offending line (e.g. `password: !Secret`) to stderr.
+    parsed = parseYaml(text, { logLevel: 'error' });
   } catch (err) {
-    throw new ConfigurationError(`configuration file ${file} is not valid YAML: ${(err as Error).message.split('\n')[0]}`);
+    throw new ConfigurationError(`configuration file ${file} is not valid YAML${yamlErrorLocation(err)}`);
   }
   if (parsed === null || parsed === undefined) return {};
   if (typeof parsed !== 'object' || Array.isArray(parsed)) {
     throw new ConfigurationError(`configuration file ${file} must hold a mapping of sections`);
   }
   return parsed as Record<string, unknown>;
+}
+
+/**
+ * Where the YAML is wrong, never what it says: the parser's messages can quote
+ * the document (an unquoted password starting with '*' becomes an alias name).
+ */
+function yamlErrorLocation(err: unknown): string {
+  if (err instanceof YAMLParseError) {
+    const at = err.linePos?.[0];
+    return at ? `: ${err.code} at line ${at.line}, column ${at.col}` : `: ${err.code}`;
+  }
+  // The parser throws a ReferenceError naming the alias for an unresolved `*name`.
+  return err instanceof ReferenceError ? ' (unresolved alias: quote values that start with *)' : '';
 }
 
 /**

@@ -34,7 +34,8 @@ export class SecretCipher {
     const tag = raw.subarray(IV_BYTES, IV_BYTES + TAG_BYTES);
     const body = raw.subarray(IV_BYTES + TAG_BYTES);
     try {
-      const decipher = createDecipheriv(ALGORITHM, this.#key, iv);
+      // authTagLength: otherwise GCM also accepts a tag cut down to 4..15 bytes.
+      const decipher = createDecipheriv(ALGORITHM, this.#key, iv, { authTagLength: TAG_BYTES });
       decipher.setAuthTag(tag);
       return Buffer.concat([decipher.update(body), decipher.final()]).toString('utf8');
     } catch (err) {

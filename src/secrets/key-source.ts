@@ -21,14 +21,31 @@ export function loadSecretKey(options: { key?: string; keyFile: string }): KeySo
   if (options.key !== undefined) return { key: decodeKey(options.key, 'secrets.key'), origin: 'config' };
 
   const file = options.keyFile;
-  if (!existsSync(file)) {
-    mkdirSync(dirname(file), { recursive: true, mode: 0o700 });
-    const key = randomBytes(KEY_BYTES);
-    writeFileSync(file, key.toString('base64') + '\n', { mode: 0o600, flag: 'wx' });
-    return { key, origin: 'created' };
+  try {
+    if (!existsSync(file)) {
+      const created = createKeyFile(file);
+      if (created) return { key: created, origin: 'created' };
+    }
+    if ((statSync(file).mode & 0o077) !== 0) chmodSync(file, 0o600);
+    return { key: decodeKey(readFileSync(file, 'utf8').trim(), `secrets.key_file (${file})`), origin: 'file' };
+  } catch (error) {
+    if (error instanceof ConfigurationError) throw error;
+    const code = (error as NodeJS.ErrnoException).code ?? 'error';
+    throw new ConfigurationError(`configuration key secrets.key_file (${file}) cannot be used: ${code}`, { cause: error });
   }
-  if ((statSync(file).mode & 0o077) !== 0) chmodSync(file, 0o600);
-  return { key: decodeKey(readFileSync(file, 'utf8').trim(), `secrets.key_file (${file})`), origin: 'file' };
+}
+
+/** Returns the new key, or undefined when another process created the file first (then it is read). */
+function createKeyFile(file: string): Buffer | undefined {
+  mkdirSync(dirname(file), { recursive: true, mode: 0o700 });
+  const key = randomBytes(KEY_BYTES);
+  try {
+    writeFileSync(file, key.toString('base64') + '\n', { mode: 0o600, flag: 'wx' });
+    return key;
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'EEXIST') return undefined;
+    throw error;
+  }
 }
 
 function decodeKey(text: string, where: string): Buffer {

@@ -13,11 +13,18 @@ export function normaliseAuthUrl(raw: string, type: VimType): string {
   const value = raw.trim();
   if (value.length === 0) throw new InvalidInputError("Invalid auth_url: it must not be empty");
   if (value.length > MAX_URL_LENGTH) throw new InvalidInputError(`Invalid auth_url: longer than ${MAX_URL_LENGTH} characters`);
+  // The URL parser drops tabs and line breaks and reads '\' as '/', so the
+  // stored value would differ from the one validated.
+  if (/[\s\u0000-\u001f\u007f\\]/.test(value)) {
+    throw new InvalidInputError('Invalid auth_url: it must not contain whitespace, control characters or backslashes');
+  }
   let url: URL;
   try {
     url = new URL(value);
   } catch {
-    throw new InvalidInputError(`Invalid auth_url '${value}': not an absolute URL`);
+    // Never echo user information (`user:password@`) back.
+    const shown = value.includes('@') ? '' : ` '${value}'`;
+    throw new InvalidInputError(`Invalid auth_url${shown}: not an absolute URL`);
   }
   if (url.protocol !== 'http:' && url.protocol !== 'https:') {
     throw new InvalidInputError(`Invalid auth_url '${url.protocol}//…': the scheme must be http or https`);
@@ -25,8 +32,12 @@ export function normaliseAuthUrl(raw: string, type: VimType): string {
   if (url.username || url.password) {
     throw new InvalidInputError('Invalid auth_url: user information in the URL is not allowed; put credentials in auth_cred');
   }
+  if (value.slice(0, url.protocol.length + 2).toLowerCase() !== `${url.protocol}//`) {
+    throw new InvalidInputError(`Invalid auth_url '${value}': it must start with ${url.protocol}//`);
+  }
   if (!url.hostname) throw new InvalidInputError(`Invalid auth_url '${value}': no host`);
-  if (url.search || url.hash) throw new InvalidInputError(`Invalid auth_url '${value}': query strings and fragments are not allowed`);
+  // An empty '?' or '#' leaves url.search and url.hash empty, but stays in the value.
+  if (url.search || url.hash || /[?#]/.test(value)) throw new InvalidInputError(`Invalid auth_url '${value}': query strings and fragments are not allowed`);
 
   const withoutTrailingSlash = value.replace(/\/+$/, '');
   if (type === 'openstack' && !/\/v3$/.test(withoutTrailingSlash)) return `${withoutTrailingSlash}/v3`;

@@ -69,15 +69,19 @@ export function validateAuthCred(type: VimType, raw: Record<string, unknown>): A
 }
 
 /**
- * Applies an update the way Tacker does: given fields replace stored ones;
- * a Kubernetes update that names an authentication method replaces the old
- * method's fields entirely (switching from a token to a certificate leaves
- * no stale token behind). A secret sent back as MASK keeps its stored value.
+ * Applies an update the way Tacker does: given fields replace stored ones.
+ * A Kubernetes update that switches to another authentication method drops
+ * the old method's fields (switching from a token to a certificate leaves no
+ * stale token behind); an update within the same method merges. A secret
+ * sent back as MASK keeps its stored value; null removes a field.
  */
 export function mergeAuthCred(type: VimType, current: AuthCred, update: Record<string, unknown>): AuthCred {
   const merged: Record<string, unknown> = { ...current };
-  if (type === 'kubernetes' && Object.keys(update).some((key) => key !== 'cert_verify' && key !== 'ssl_ca_cert' && KUBERNETES_FIELDS.has(key))) {
-    for (const fields of Object.values(KUBERNETES_METHODS)) for (const field of fields) delete merged[field];
+  if (type === 'kubernetes') {
+    const next = impliedMethod(update, kubernetesMethod(current));
+    if (next !== undefined && next !== kubernetesMethod(current)) {
+      for (const fields of Object.values(KUBERNETES_METHODS)) for (const field of fields) delete merged[field];
+    }
   }
   for (const [key, value] of Object.entries(update)) {
     if (DERIVED_FIELDS.has(key)) continue;
@@ -90,6 +94,16 @@ export function mergeAuthCred(type: VimType, current: AuthCred, update: Record<s
     else merged[key] = value;
   }
   return validateAuthCred(type, merged);
+}
+
+/** The method an update's fields point to; username/password alone stay within OIDC when that is the current method. */
+function impliedMethod(update: Record<string, unknown>, current: KubernetesMethod): KubernetesMethod | undefined {
+  const named = (fields: readonly string[]) => fields.some((field) => update[field] !== undefined && update[field] !== null);
+  if (named(['oidc_token_url', 'client_id', 'client_secret'])) return 'oidc';
+  if (named(['bearer_token'])) return 'bearer_token';
+  if (named(['client_cert', 'client_key'])) return 'client_certificate';
+  if (named(['username', 'password'])) return current === 'oidc' ? 'oidc' : 'basic';
+  return undefined;
 }
 
 export function sealAuthCred(cred: AuthCred, cipher: SecretCipher): AuthCred {
@@ -114,7 +128,7 @@ function normaliseValues(raw: Record<string, unknown>, allowed: ReadonlySet<stri
   const cred: AuthCred = {};
   for (const [key, value] of Object.entries(raw)) {
     if (DERIVED_FIELDS.has(key)) continue;
-    if (!allowed.has(key)) throw new InvalidInputError(`Unrecognized attribute ${quoteAttribute('auth_cred', key)} for a ${type} VIM`);
+    if (!allowed.has(key)) throw new InvalidInputError(`Unrecognized attribute ${quoteAttribute('auth_cred', key)} for ${type === 'openstack' ? 'an OpenStack' : 'a Kubernetes'} VIM`);
     if (key === 'cert_verify') {
       cred.cert_verify = normaliseCertVerify(value);
       continue;
@@ -139,7 +153,8 @@ function kubernetesMethod(cred: AuthCred): KubernetesMethod {
   if (cred.oidc_token_url !== undefined || cred.client_id !== undefined || cred.client_secret !== undefined) present.push('oidc');
   if (cred.bearer_token !== undefined) present.push('bearer_token');
   if (cred.client_cert !== undefined || cred.client_key !== undefined) present.push('client_certificate');
-  if (present.length === 0 && (cred.username !== undefined || cred.password !== undefined)) present.push('basic');
+  // username/password belong to OIDC when it is the method; alongside anything else they are a second method.
+  if (!present.includes('oidc') && (cred.username !== undefined || cred.password !== undefined)) present.push('basic');
   if (present.length === 0) {
     throw new InvalidInputError(
       'A Kubernetes VIM needs one authentication method in auth_cred: bearer_token, username/password, OIDC (oidc_token_url, client_id, username, password) or client_cert/client_key',

@@ -11,7 +11,7 @@ const FIELDS: Record<VimType, ReadonlySet<string>> = {
 /** Validates vim_project: the OpenStack project to scope to, or the Kubernetes namespace. */
 export function validateVimProject(type: VimType, raw: Record<string, unknown>): VimProject {
   for (const [key, value] of Object.entries(raw)) {
-    if (!FIELDS[type].has(key)) throw new InvalidInputError(`Unrecognized attribute ${quoteAttribute('vim_project', key)} for a ${type} VIM`);
+    if (!FIELDS[type].has(key)) throw new InvalidInputError(`Unrecognized attribute ${quoteAttribute('vim_project', key)} for ${type === 'openstack' ? 'an OpenStack' : 'a Kubernetes'} VIM`);
     if (typeof value !== 'string') throw new InvalidInputError(`vim_project.${key} must be a string`);
     if (value.length > 255) throw new InvalidInputError(`vim_project.${key} is longer than 255 characters`);
   }

@@ -36,7 +36,8 @@ export function parseListQuery(query: Record<string, string | string[] | undefin
       if (unknown) throw new InvalidInputError(`Unknown field '${unknown}' in fields=`);
       continue;
     }
-    const target = FILTERS[key];
+    // Own keys only: `constructor`, `toString`, … must be refused like any unknown name.
+    const target = Object.hasOwn(FILTERS, key) ? FILTERS[key] : undefined;
     if (!target) {
       throw new InvalidInputError(`Unknown query parameter '${key}'; filters: ${Object.keys(FILTERS).join(', ')}, and fields`);
     }
