@@ -18,12 +18,14 @@
  * python3-tackerclient (run by /usr/bin/python3, never a pyenv/venv python).
  * Environment knobs: KEYSTONE_PYTHON (default /usr/bin/python3),
  * KEYSTONE_MANAGE, OPENSTACK_CLI (paths), KEYSTONE_FIXTURE_KEEP=1 (keep the
- * temporary directory after stop() for debugging).
+ * temporary directory after stop() for debugging), KEYSTONE_FIXTURE_MANAGE=separate
+ * (run each keystone-manage command as its own process, ~5 s slower, instead of
+ * all four in one Python process through keystone-manage's own entry point).
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { accessSync, constants as fsConstants, rmSync } from 'node:fs';
-import { mkdir, mkdtemp, readFile, rm, writeFile, open as openFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readdir, readFile, rm, stat, writeFile, open as openFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { createInterface } from 'node:readline';
@@ -34,6 +36,7 @@ export const KEYSTONE_INSTALL_HINT =
 
 const SUPPORT_DIR = path.join(path.dirname(fileURLToPath(import.meta.url)), 'keystone');
 const SERVER_SCRIPT = path.join(SUPPORT_DIR, 'keystone_server.py');
+const MANAGE_SCRIPT = path.join(SUPPORT_DIR, 'keystone_manage.py');
 const CONF_TEMPLATE = path.join(SUPPORT_DIR, 'keystone.conf.template');
 
 export const REGION = 'RegionOne';
@@ -81,6 +84,8 @@ export interface KeystoneFixture {
   dir: string;
   /** milliseconds startKeystone() took */
   startupMs: number;
+  /** milliseconds since start at which each startup phase ended */
+  startupPhases: Record<string, number>;
   admin: KeystoneUser;
   service: KeystoneUser;
   member: KeystoneUser;
@@ -107,8 +112,11 @@ export interface KeystoneFixture {
    * Sets a new password (as admin). Returns a copy of the user with the new
    * password; the object passed in and the fixture's own users are left alone.
    * Keystone revokes the user's existing tokens when its password changes.
+   * Returns only once a new token would be valid (Keystone compares
+   * revocation times in whole seconds, so this waits up to ~1 s).
    */
   changePassword(user: KeystoneUser, newPassword: string): Promise<KeystoneUser>;
+  /** Disabling revokes the user's tokens; like changePassword, waits for the next second. */
   setUserEnabled(user: KeystoneUser, enabled: boolean): Promise<void>;
   deleteUser(user: KeystoneUser): Promise<void>;
   /** Admin call to Keystone's REST API (path relative to /v3, e.g. '/regions'). */
@@ -253,7 +261,40 @@ function listField(value: unknown, key: string): unknown[] {
 // ---------------------------------------------------------------------------
 // the Keystone process
 
+const DIR_PREFIX = 'vim-monitor-keystone-';
 const liveDirs = new Set<string>();
+
+function processAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+/** Removes the directories of earlier fixtures whose test process was killed (no stop(), no exit hook). */
+async function sweepStaleDirs(): Promise<void> {
+  const tmp = os.tmpdir();
+  let names: string[];
+  try {
+    names = await readdir(tmp);
+  } catch {
+    return;
+  }
+  for (const name of names) {
+    if (!name.startsWith(DIR_PREFIX)) continue;
+    const dir = path.join(tmp, name);
+    try {
+      const owner = Number((await readFile(path.join(dir, 'owner.pid'), 'utf8')).trim());
+      if (!Number.isInteger(owner) || owner <= 0 || processAlive(owner)) continue;
+      if (await stat(path.join(dir, 'keep')).then(() => true, () => false)) continue;
+      await rm(dir, { recursive: true, force: true });
+    } catch {
+      // not ours, or being created right now
+    }
+  }
+}
 let exitHookInstalled = false;
 
 function rememberDir(dir: string): void {
@@ -276,11 +317,24 @@ interface ServerProcess {
   stop(): Promise<void>;
 }
 
-async function spawnServer(confFile: string, logFile: string, timeoutMs: number): Promise<ServerProcess> {
+async function spawnServer(
+  confFile: string,
+  dbFile: string,
+  logFile: string,
+  timeoutMs: number,
+): Promise<ServerProcess> {
   const log = await openFile(logFile, 'a');
   const child = spawn(
     keystonePython(),
-    [SERVER_SCRIPT, '--config-file', confFile, '--host', '127.0.0.1', '--port', '0', '--wait-for-go', '--exit-on-eof'],
+    [
+      SERVER_SCRIPT,
+      '--config-file', confFile,
+      '--sqlite-db', dbFile,
+      '--host', '127.0.0.1',
+      '--port', '0',
+      '--wait-for-go',
+      '--exit-on-eof',
+    ],
     { stdio: ['pipe', 'pipe', log.fd], env: { ...process.env, PYTHONUNBUFFERED: '1' } },
   );
   await log.close();
@@ -372,6 +426,15 @@ async function spawnServer(confFile: string, logFile: string, timeoutMs: number)
   };
 }
 
+/**
+ * Keystone compares revocation events with token issue times in whole
+ * seconds: a token issued in the same second as a password change or a
+ * disable is born revoked. Waiting for the next second avoids that.
+ */
+function nextSecond(): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, 1_050 - (Date.now() % 1_000)));
+}
+
 function removeFrom<T>(list: T[], item: T): void {
   const i = list.indexOf(item);
   if (i >= 0) list.splice(i, 1);
@@ -447,6 +510,10 @@ export function openstackCliEnv(authUrl: string, user: KeystoneUser): NodeJS.Pro
 
 export async function startKeystone(options: StartKeystoneOptions = {}): Promise<KeystoneFixture> {
   const started = Date.now();
+  const phases: Record<string, number> = {};
+  const phase = (name: string): void => {
+    phases[name] = Date.now() - started;
+  };
   const timeoutMs = options.timeoutMs ?? 90_000;
 
   const manage = keystoneManagePath();
@@ -455,8 +522,11 @@ export async function startKeystone(options: StartKeystoneOptions = {}): Promise
     throw new Error(`Keystone test fixture: ${keystonePython()} not found; ${KEYSTONE_INSTALL_HINT}`);
   }
 
-  const dir = await mkdtemp(path.join(os.tmpdir(), 'vim-monitor-keystone-'));
+  await sweepStaleDirs();
+  const dir = await mkdtemp(path.join(os.tmpdir(), DIR_PREFIX));
   rememberDir(dir);
+  await writeFile(path.join(dir, 'owner.pid'), `${process.pid}\n`);
+  if (process.env.KEYSTONE_FIXTURE_KEEP === '1') await writeFile(path.join(dir, 'keep'), '');
   const confFile = path.join(dir, 'keystone.conf');
   const keystoneLog = path.join(dir, 'keystone.log');
   const serverLog = path.join(dir, 'server.log');
@@ -487,22 +557,39 @@ export async function startKeystone(options: StartKeystoneOptions = {}): Promise
     throw new Error(`${message}\n${logs}`);
   };
 
-  const keystoneManage = async (...args: string[]): Promise<CliResult & { what: string }> => {
-    const res = await run(manage, ['--config-file', confFile, ...args], { timeoutMs });
-    await writeFile(manageLog, `$ keystone-manage ${args.join(' ')}\n${res.stdout}${res.stderr}\n`, { flag: 'a' });
-    return { ...res, what: args[0] ?? '' };
-  };
-  const checkManage = async (results: Array<CliResult & { what: string }>): Promise<void> => {
+  /** Runs keystone-manage commands: in one Python process by default, or one process each. */
+  const keystoneManage = async (commands: string[][], env: NodeJS.ProcessEnv): Promise<void> => {
+    const runOne = async (label: string, command: string, args: string[]): Promise<CliResult & { label: string }> => {
+      const res = await run(command, args, { timeoutMs, env: { ...process.env, ...env } });
+      await writeFile(manageLog, `$ ${label}\n${res.stdout}${res.stderr}\n`, { flag: 'a' });
+      return { ...res, label };
+    };
+    let results: Array<CliResult & { label: string }>;
+    if (process.env.KEYSTONE_FIXTURE_MANAGE === 'separate') {
+      results = [];
+      for (const args of commands) {
+        const res = await runOne(`keystone-manage ${args.join(' ')}`, manage, ['--config-file', confFile, ...args]);
+        results.push(res);
+        if (res.code !== 0) break;
+      }
+    } else {
+      const label = `keystone_manage.py ${commands.map((c) => c[0]).join(', ')}`;
+      results = [await runOne(label, keystonePython(), [MANAGE_SCRIPT, confFile, ...commands.map((c) => c.join(' '))])];
+    }
     const bad = results.find((r) => r.code !== 0);
     if (!bad) return;
-    const hint = /No module named|ImportError|cannot run/.test(bad.stderr) ? `; ${KEYSTONE_INSTALL_HINT}` : '';
-    await fail(`keystone-manage ${bad.what} failed with code ${bad.code}${hint}\n${tail(bad.stderr, 30)}`);
+    const hint = /No module named|ImportError|cannot run/.test(bad.stderr)
+      ? `; ${KEYSTONE_INSTALL_HINT}`
+      : process.env.KEYSTONE_FIXTURE_MANAGE === 'separate'
+        ? ''
+        : ' (KEYSTONE_FIXTURE_MANAGE=separate runs each command as its own keystone-manage process)';
+    await fail(`${bad.label} failed with code ${bad.code}${hint}\n${tail(bad.stderr, 30)}`);
   };
 
   // The server binds its port and imports Keystone while the database is
   // migrated and bootstrapped; it builds the application on "go".
   try {
-    server = await spawnServer(confFile, serverLog, timeoutMs);
+    server = await spawnServer(confFile, path.join(dir, 'keystone.db'), serverLog, timeoutMs);
   } catch (err) {
     const detail = err instanceof Error ? err.message : String(err);
     const logs = await readTail(serverLog, 30);
@@ -512,6 +599,7 @@ export async function startKeystone(options: StartKeystoneOptions = {}): Promise
     throw new Error(`Keystone test fixture: ${detail}${hint}\n${logs}`);
   }
   const port = server.port;
+  phase('port');
   const baseUrl = `http://127.0.0.1:${port}`;
   const url = `${baseUrl}/v3`;
 
@@ -522,38 +610,49 @@ export async function startKeystone(options: StartKeystoneOptions = {}): Promise
 
   // Keys belong to whoever runs the tests (uid/gid 0: keystone-manage skips the chown).
   const owner = ['--keystone-user', String(os.userInfo().uid), '--keystone-group', String(os.userInfo().gid)];
-  await checkManage(
-    await Promise.all([
-      keystoneManage('db_sync'),
-      keystoneManage('fernet_setup', ...owner),
-      keystoneManage('credential_setup', ...owner),
-    ]),
+  await keystoneManage(
+    [
+      ['fernet_setup', ...owner],
+      ['credential_setup', ...owner],
+      ['db_sync'],
+      [
+        'bootstrap',
+        '--bootstrap-username', admin.username,
+        '--bootstrap-project-name', admin.project,
+        '--bootstrap-role-name', 'admin',
+        '--bootstrap-service-name', 'keystone',
+        '--bootstrap-region-id', REGION,
+        '--bootstrap-admin-url', url,
+        '--bootstrap-internal-url', url,
+        '--bootstrap-public-url', url,
+      ],
+    ],
+    { OS_BOOTSTRAP_PASSWORD: admin.password },
   );
-  const bootstrap = await keystoneManage(
-    'bootstrap',
-    '--bootstrap-username', admin.username,
-    '--bootstrap-password', admin.password,
-    '--bootstrap-project-name', admin.project,
-    '--bootstrap-role-name', 'admin',
-    '--bootstrap-service-name', 'keystone',
-    '--bootstrap-region-id', REGION,
-    '--bootstrap-admin-url', url,
-    '--bootstrap-internal-url', url,
-    '--bootstrap-public-url', url,
-  );
-  await checkManage([bootstrap]);
+  phase('bootstrap');
 
   server.go();
   try {
     await server.waitReady(Math.max(1_000, timeoutMs - (Date.now() - started)));
     const probe = await keystoneCall(baseUrl, 'GET', '');
     if (probe.status !== 200) throw new Error(`GET ${url} answered ${probe.status}`);
+    phase('ready');
   } catch (err) {
     await fail(`Keystone test server did not come up: ${err instanceof Error ? err.message : String(err)}`);
   }
 
   // --- admin session and the test identities --------------------------------
-  let adminToken = '';
+  let adminToken: Promise<string> | undefined;
+  const adminTokenNow = (renew = false): Promise<string> => {
+    if (!adminToken || renew) {
+      const p = issue(admin, 'project').then((t) => t.token);
+      p.catch(() => {
+        if (adminToken === p) adminToken = undefined;
+      });
+      adminToken = p;
+    }
+    return adminToken;
+  };
   const issue = async (user: KeystoneUser, scope: 'project' | 'unscoped'): Promise<TokenInfo> => {
     const res = await keystoneCall(baseUrl, 'POST', '/auth/tokens', { body: passwordAuthBody(user, scope) });
     const token = res.headers.get('x-subject-token');
@@ -572,11 +671,9 @@ export async function startKeystone(options: StartKeystoneOptions = {}): Promise
   };
 
   const adminRequest = async (method: string, apiPath: string, body?: unknown): Promise<unknown> => {
-    if (!adminToken) adminToken = (await issue(admin, 'project')).token;
-    let res = await keystoneCall(baseUrl, method, apiPath, { token: adminToken, body });
+    let res = await keystoneCall(baseUrl, method, apiPath, { token: await adminTokenNow(), body });
     if (res.status === 401) {
-      adminToken = (await issue(admin, 'project')).token;
-      res = await keystoneCall(baseUrl, method, apiPath, { token: adminToken, body });
+      res = await keystoneCall(baseUrl, method, apiPath, { token: await adminTokenNow(true), body });
     }
     if (res.status >= 300) {
       throw new Error(`Keystone ${method} ${apiPath} answered ${res.status}: ${JSON.stringify(res.json)}`);
@@ -679,6 +776,7 @@ export async function startKeystone(options: StartKeystoneOptions = {}): Promise
     port,
     dir,
     startupMs: 0,
+    startupPhases: phases,
     admin,
     service,
     member,
@@ -706,9 +804,8 @@ export async function startKeystone(options: StartKeystoneOptions = {}): Promise
     },
     authenticate: (user, scope = 'project') => issue(user, scope),
     async revokeToken(token: string): Promise<void> {
-      if (!adminToken) adminToken = (await issue(admin, 'project')).token;
       const res = await keystoneCall(baseUrl, 'DELETE', '/auth/tokens', {
-        token: adminToken,
+        token: await adminTokenNow(),
         headers: { 'x-subject-token': token },
       });
       if (res.status !== 204) throw new Error(`Keystone did not revoke the token: ${res.status} ${JSON.stringify(res.json)}`);
@@ -717,11 +814,13 @@ export async function startKeystone(options: StartKeystoneOptions = {}): Promise
     async changePassword(user: KeystoneUser, newPassword: string): Promise<KeystoneUser> {
       const uid = await userId(user.username);
       await adminRequest('PATCH', `/users/${uid}`, { user: { password: newPassword } });
+      await nextSecond();
       return { ...user, password: newPassword };
     },
     async setUserEnabled(user: KeystoneUser, enabled: boolean): Promise<void> {
       const uid = await userId(user.username);
       await adminRequest('PATCH', `/users/${uid}`, { user: { enabled } });
+      await nextSecond();
     },
     async deleteUser(user: KeystoneUser): Promise<void> {
       const uid = await userId(user.username);
@@ -751,6 +850,7 @@ export async function startKeystone(options: StartKeystoneOptions = {}): Promise
       }
     },
   };
+  phase('users');
   fixture.startupMs = Date.now() - started;
   return fixture;
 }

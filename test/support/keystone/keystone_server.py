@@ -57,6 +57,22 @@ def serialized(app):
     return wrapper
 
 
+def use_wal(db_path):
+    """Keystone (22, SQLite) leaves a read transaction open after some
+    requests (e.g. POST /v3/projects); with the default rollback journal the
+    next write then fails with "database is locked" after 5 s. In WAL mode
+    readers never block the writer. The mode is stored in the database file.
+    """
+    import sqlite3
+    conn = sqlite3.connect(db_path)
+    try:
+        mode = conn.execute("PRAGMA journal_mode=WAL").fetchone()[0]
+    finally:
+        conn.close()
+    if mode != "wal":
+        raise SystemExit("could not switch %s to WAL (got %s)" % (db_path, mode))
+
+
 def say(line):
     sys.stdout.write(line + "\n")
     sys.stdout.flush()
@@ -69,6 +85,9 @@ def main():
     parser.add_argument("--port", type=int, default=0)
     parser.add_argument("--wait-for-go", action="store_true")
     parser.add_argument("--exit-on-eof", action="store_true")
+    parser.add_argument("--sqlite-db",
+                        help="switch this SQLite database to WAL journaling "
+                             "before serving")
     args = parser.parse_args()
 
     if args.host not in ("127.0.0.1", "::1", "localhost"):
@@ -101,6 +120,8 @@ def main():
     if args.wait_for_go:
         go.wait()
 
+    if args.sqlite_db:
+        use_wal(args.sqlite_db)
     server.set_app(serialized(keystone_wsgi.initialize_public_application()))
     say("READY")
     try:
