@@ -26,13 +26,12 @@ export async function buildApiServer(options: ApiServerOptions): Promise<Fastify
     loggerInstance: options.logger as FastifyBaseLogger,
     bodyLimit: options.bodyLimit,
     rewriteUrl: (req) => stripJsonSuffix(req.url ?? '/'),
-    ignoreTrailingSlash: true,
+    routerOptions: { ignoreTrailingSlash: true },
     ajv: {
       // Refuse what we do not know instead of quietly dropping or converting it.
       customOptions: { removeAdditional: false, coerceTypes: false, useDefaults: false, allErrors: false },
     },
     schemaErrorFormatter: (errors, dataVar) => new Error(describeSchemaError(errors, dataVar)),
-    disableRequestLogging: false,
   });
   installErrorHandling(app);
   installAuthentication(app, options.authenticator);
