@@ -51,7 +51,25 @@ describe('loadConfig defaults', () => {
       auth: { strategy: 'noauth', noauth: { project_id: 'admin' } },
       secrets: { key_file: './data/secret.key' },
       log: { level: 'info', format: 'auto' },
+      monitor: { probes: ['icmp', 'api'], interval: 10, timeout: 3, failure_threshold: 3, success_threshold: 2, auth_interval: 300, jitter: 1 },
+      manager: { enabled: true, sweep_interval: 5, stall_grace: 2 },
     });
+  });
+
+  it('reads monitor settings and a boolean from the environment', () => {
+    const config = loadConfig({ env: { VIM_MONITOR_MONITOR_PROBES: 'tcp,auth', VIM_MONITOR_MANAGER_ENABLED: 'false' } });
+    expect(config.monitor.probes).toEqual(['tcp', 'auth']);
+    expect(config.manager.enabled).toBe(false);
+  });
+
+  it('refuses a monitor timeout that is not shorter than the interval, naming both keys', () => {
+    expect(() => loadConfig({ env: { VIM_MONITOR_MONITOR_TIMEOUT: '10' } })).toThrow(
+      /monitor\.timeout \(10\) must be shorter than monitor\.interval \(10\)/,
+    );
+  });
+
+  it('refuses an unknown probe name', () => {
+    expect(() => loadConfig({ env: { VIM_MONITOR_MONITOR_PROBES: 'icmp,smtp' } })).toThrow(/monitor\.probes\.1/);
   });
 
   it('ignores environment variables without the VIM_MONITOR_ prefix and empty ones', () => {

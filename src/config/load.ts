@@ -35,6 +35,11 @@ export function validateConfig(raw: unknown): Config {
   if (config.auth.strategy === 'keystone' && !config.auth.keystone) {
     throw new ConfigurationError('missing configuration key auth.keystone (required when auth.strategy is keystone)');
   }
+  if (config.monitor.timeout >= config.monitor.interval) {
+    throw new ConfigurationError(
+      `configuration key monitor.timeout (${config.monitor.timeout}) must be shorter than monitor.interval (${config.monitor.interval})`,
+    );
+  }
   return config;
 }
 
@@ -103,6 +108,12 @@ function coerceEnvValue(value: string, node: SchemaNode, name: string, key: stri
         throw new ConfigurationError(`${key} (from ${name}) must be a number`);
       }
       return n;
+    }
+    case 'boolean': {
+      const lowered = value.trim().toLowerCase();
+      if (['true', '1', 'yes', 'on'].includes(lowered)) return true;
+      if (['false', '0', 'no', 'off'].includes(lowered)) return false;
+      throw new ConfigurationError(`${key} (from ${name}) must be true or false`);
     }
     case 'array':
       return value.split(',').map((item) => item.trim()).filter((item) => item !== '');

@@ -3,6 +3,8 @@
  * JSON schema drives validation, defaults and the environment variable
  * mapping (see load.ts); the interface is what the rest of the code reads.
  */
+import { DEFAULT_MONITOR_SETTINGS, monitorSettingsProperties, type MonitorSettings } from '../monitors/settings.js';
+
 export type AuthStrategy = 'noauth' | 'keystone';
 export type LogFormat = 'auto' | 'json' | 'pretty';
 
@@ -32,6 +34,19 @@ export interface Config {
   };
   secrets: { key_file: string; key?: string };
   log: { level: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace'; format: LogFormat };
+  /** Defaults for every VIM's monitor; a VIM can override them in its monitor_settings. */
+  monitor: MonitorSettings & {
+    /** Fraction of the interval over which monitors' first rounds are spread at start-up, so VIMs do not fire together. */
+    jitter: number;
+  };
+  manager: {
+    /** Run monitors in this process (false: API only). */
+    enabled: boolean;
+    /** Seconds between sweeps that replace monitors which stopped processing and reconcile VIMs with monitors. */
+    sweep_interval: number;
+    /** Extra seconds past interval + timeout before a monitor whose round has not finished counts as stuck. */
+    stall_grace: number;
+  };
 }
 
 const seconds = { type: 'number', exclusiveMinimum: 0 } as const;
@@ -100,6 +115,30 @@ export const configSchema = {
       properties: {
         key_file: { type: 'string', minLength: 1, default: './data/secret.key' },
         key: { type: 'string', minLength: 1 },
+      },
+    },
+    monitor: {
+      type: 'object',
+      additionalProperties: false,
+      default: {},
+      properties: {
+        probes: { ...monitorSettingsProperties.probes, default: DEFAULT_MONITOR_SETTINGS.probes },
+        interval: { ...monitorSettingsProperties.interval, default: DEFAULT_MONITOR_SETTINGS.interval },
+        timeout: { ...monitorSettingsProperties.timeout, default: DEFAULT_MONITOR_SETTINGS.timeout },
+        failure_threshold: { ...monitorSettingsProperties.failure_threshold, default: DEFAULT_MONITOR_SETTINGS.failure_threshold },
+        success_threshold: { ...monitorSettingsProperties.success_threshold, default: DEFAULT_MONITOR_SETTINGS.success_threshold },
+        auth_interval: { ...monitorSettingsProperties.auth_interval, default: DEFAULT_MONITOR_SETTINGS.auth_interval },
+        jitter: { type: 'number', minimum: 0, maximum: 1, default: 1 },
+      },
+    },
+    manager: {
+      type: 'object',
+      additionalProperties: false,
+      default: {},
+      properties: {
+        enabled: { type: 'boolean', default: true },
+        sweep_interval: { ...seconds, default: 5 },
+        stall_grace: { type: 'number', minimum: 0, default: 2 },
       },
     },
     log: {

@@ -9,7 +9,7 @@ export interface MigrationOutcome {
 
 /** Brings the schema to the latest version; safe to run on every start (the migrator takes a lock). */
 export async function migrateToLatest(store: Store): Promise<MigrationOutcome> {
-  const migrator = new Migrator({ db: store.db, provider: migrationProvider });
+  const migrator = new Migrator({ db: store.db, provider: migrationProvider(store.dialect) });
   const { error, results } = await migrator.migrateToLatest();
   if (error) {
     const failed = results?.find((r) => r.status === 'Error')?.migrationName;

@@ -26,8 +26,37 @@ export interface VimsTable {
   updated_at: string | null;
   /** Bumped on every update; lets later writers detect concurrent changes. */
   revision: Generated<number>;
+  /** JSON of the VIM's own monitor settings (overrides of the global ones), or NULL. */
+  monitor_settings: string | null;
+}
+
+/** One row per VIM: which monitor (by id) watches it and which worker runs it. */
+export interface VimMonitorsTable {
+  vim_id: string;
+  /** Changes whenever the monitor is replaced; status writes carry it (fencing). */
+  monitor_id: string;
+  owner: string;
+  dispatched_at: string;
+  replacements: Generated<number>;
+}
+
+/** Status changes, written in the same transaction as the status itself. */
+export interface VimEventsTable {
+  id: Generated<number>;
+  vim_id: string;
+  tenant_id: string;
+  monitor_id: string;
+  event_type: string;
+  old_status: string;
+  new_status: string;
+  reason: string;
+  /** JSON: per-probe detail at the time of the change. */
+  detail: string;
+  created_at: string;
 }
 
 export interface DatabaseSchema {
   vims: VimsTable;
+  vim_monitors: VimMonitorsTable;
+  vim_events: VimEventsTable;
 }

@@ -25,6 +25,7 @@ function record(overrides: Partial<VimRecord> = {}): VimRecord {
     createdAt: `2026-01-01 00:00:${String(counter % 60).padStart(2, '0')}.000000`,
     updatedAt: null,
     revision: 1,
+    monitorSettings: counter % 2 === 0 ? null : { interval: 5, probes: ['tcp'] },
     ...overrides,
   };
 }

@@ -1,12 +1,13 @@
 import type { Insertable, Selectable, Transaction, Updateable } from 'kysely';
 import { DuplicateDefaultVimError, DuplicateVimNameError, InternalError } from '../errors.js';
 import type { AuthCred, PlacementAttr, VimFilter, VimProject, VimRecord, VimStatus, VimType } from '../vims/model.js';
+import type { MonitorSettingsOverride } from '../monitors/settings.js';
 import { guardStore, type Store } from './database.js';
 import type { DatabaseSchema, VimsTable } from './schema.js';
 
 type VimRow = Selectable<VimsTable>;
 export type VimChanges = Partial<
-  Pick<VimRecord, 'name' | 'description' | 'isDefault' | 'sealedAuthCred' | 'vimProject' | 'extra' | 'status' | 'placementAttr'>
+  Pick<VimRecord, 'name' | 'description' | 'isDefault' | 'sealedAuthCred' | 'vimProject' | 'extra' | 'status' | 'placementAttr' | 'monitorSettings'>
 > & { updatedAt: string };
 
 /** All SQL about VIMs. Translates rows to records and constraint violations to domain errors. */
@@ -62,6 +63,9 @@ export class VimRepository {
     if (changes.extra !== undefined) values.extra = JSON.stringify(changes.extra);
     if (changes.status !== undefined) values.status = changes.status;
     if (changes.placementAttr !== undefined) values.placement_attr = JSON.stringify(changes.placementAttr);
+    if (changes.monitorSettings !== undefined) {
+      values.monitor_settings = changes.monitorSettings === null ? null : JSON.stringify(changes.monitorSettings);
+    }
 
     return this.write(tenantId, changes.name ?? name, async () =>
       this.store.db.transaction().execute(async (trx: Transaction<DatabaseSchema>) => {
@@ -118,6 +122,7 @@ function toRow(vim: VimRecord): Insertable<VimsTable> {
     created_at: vim.createdAt,
     updated_at: vim.updatedAt,
     revision: vim.revision,
+    monitor_settings: vim.monitorSettings === null ? null : JSON.stringify(vim.monitorSettings),
   };
 }
 
@@ -138,6 +143,7 @@ function fromRow(row: VimRow): VimRecord {
     createdAt: row.created_at,
     updatedAt: row.updated_at,
     revision: Number(row.revision),
+    monitorSettings: row.monitor_settings === null ? null : parseJson<MonitorSettingsOverride>(row.monitor_settings, 'monitor_settings', row.id),
   };
 }
 

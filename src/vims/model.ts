@@ -1,3 +1,5 @@
+import type { MonitorSettingsOverride } from '../monitors/settings.js';
+
 /** The VIM as the registry knows it. Wire names (snake_case) live in the API presenter. */
 export const VIM_TYPES = ['openstack', 'kubernetes'] as const;
 export type VimType = (typeof VIM_TYPES)[number];
@@ -36,6 +38,8 @@ export interface VimRecord {
   createdAt: string;
   updatedAt: string | null;
   revision: number;
+  /** The VIM's own monitor settings; null means the global defaults. */
+  monitorSettings: MonitorSettingsOverride | null;
 }
 
 /** Who is asking: the tenant (project) and whether they may act on every tenant. */
@@ -55,6 +59,7 @@ export interface VimCreateInput {
   description?: string;
   isDefault?: boolean;
   extra?: Record<string, unknown>;
+  monitorSettings?: MonitorSettingsOverride | null;
 }
 
 export interface VimUpdateInput {
@@ -64,6 +69,8 @@ export interface VimUpdateInput {
   authCred?: Record<string, unknown>;
   vimProject?: Record<string, unknown>;
   extra?: Record<string, unknown>;
+  /** null returns the VIM to the global defaults. */
+  monitorSettings?: MonitorSettingsOverride | null;
 }
 
 /** Attribute filters of a list request; several values of one attribute are alternatives. */

@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { DuplicateDefaultVimError, ForbiddenError, InvalidInputError, VimNotFoundError } from '../errors.js';
+import { DEFAULT_MONITOR_SETTINGS, effectiveSettings, type MonitorSettings, type MonitorSettingsOverride } from '../monitors/settings.js';
 import type { SecretCipher } from '../secrets/cipher.js';
 import type { VimChanges, VimRepository } from '../store/vim-repository.js';
 import { tackerTimestamp, type Clock } from '../time/clock.js';
@@ -8,10 +9,23 @@ import { mergeAuthCred, openAuthCred, sealAuthCred, validateAuthCred } from './c
 import type { RequestContext, VimCreateInput, VimFilter, VimRecord, VimUpdateInput } from './model.js';
 import { validateVimProject } from './vim-project.js';
 
+/**
+ * Told about every change to the set of VIMs, after it is stored and before
+ * the API answers; the monitor manager is the listener. Data flows one way:
+ * the registry never asks the monitors anything.
+ */
+export interface VimLifecycleListener {
+  vimCreated(vim: VimRecord): Promise<void>;
+  vimUpdated(vim: VimRecord): Promise<void>;
+  vimDeleted(vim: VimRecord): Promise<void>;
+}
+
 export interface VimRegistryDeps {
   repository: VimRepository;
   cipher: SecretCipher;
   clock: Clock;
+  /** Global monitor settings: a VIM's own settings are checked against them. */
+  monitorDefaults?: MonitorSettings;
   newId?: () => string;
 }
 
@@ -21,9 +35,15 @@ export interface VimRegistryDeps {
  */
 export class VimRegistry {
   private readonly newId: () => string;
+  private listener: VimLifecycleListener | undefined;
 
   constructor(private readonly deps: VimRegistryDeps) {
     this.newId = deps.newId ?? randomUUID;
+  }
+
+  /** Set once at wiring time (the manager is built after the registry it reads from). */
+  setLifecycleListener(listener: VimLifecycleListener): void {
+    this.listener = listener;
   }
 
   async create(ctx: RequestContext, input: VimCreateInput): Promise<VimRecord> {
@@ -36,6 +56,7 @@ export class VimRegistry {
     const authCred = validateAuthCred(input.type, input.authCred);
     const vimProject = validateVimProject(input.type, input.vimProject);
     const isDefault = input.isDefault ?? false;
+    const monitorSettings = this.checkMonitorSettings(input.monitorSettings);
     if (isDefault) await this.ensureNoOtherDefault(tenantId);
 
     const vim: VimRecord = {
@@ -54,8 +75,10 @@ export class VimRegistry {
       createdAt: tackerTimestamp(this.deps.clock.now()),
       updatedAt: null,
       revision: 1,
+      monitorSettings,
     };
     await this.deps.repository.insert(vim);
+    await this.listener?.vimCreated(vim);
     return vim;
   }
 
@@ -79,6 +102,7 @@ export class VimRegistry {
     if (input.name !== undefined) changes.name = checkName(input.name);
     if (input.description !== undefined) changes.description = input.description;
     if (input.extra !== undefined) changes.extra = input.extra;
+    if (input.monitorSettings !== undefined) changes.monitorSettings = this.checkMonitorSettings(input.monitorSettings);
     if (input.vimProject !== undefined) {
       changes.vimProject = validateVimProject(current.type, { ...current.vimProject, ...input.vimProject });
     }
@@ -92,11 +116,14 @@ export class VimRegistry {
     }
     const updated = await this.deps.repository.update(id, current.tenantId, current.name, changes);
     if (!updated) throw new VimNotFoundError(id);
+    await this.listener?.vimUpdated(updated);
     return updated;
   }
 
+  /** The monitor is stopped before the row goes, so no probe of a deleted VIM is ever sent. */
   async delete(ctx: RequestContext, id: string): Promise<VimRecord> {
     const vim = await this.get(ctx, id);
+    await this.listener?.vimDeleted(vim);
     if (!(await this.deps.repository.delete(id))) throw new VimNotFoundError(id);
     return vim;
   }
@@ -104,6 +131,12 @@ export class VimRegistry {
   /** Decrypted credentials, for the monitors only; never for a response. */
   credentialsOf(vim: VimRecord): Record<string, string> {
     return openAuthCred(vim.sealedAuthCred, this.deps.cipher);
+  }
+
+  private checkMonitorSettings(settings: MonitorSettingsOverride | null | undefined): MonitorSettingsOverride | null {
+    if (settings === undefined || settings === null || Object.keys(settings).length === 0) return null;
+    effectiveSettings(this.deps.monitorDefaults ?? DEFAULT_MONITOR_SETTINGS, settings);
+    return settings;
   }
 
   /**

@@ -34,6 +34,7 @@ export function presentVim(vim: VimRecord): WireVim {
     placement_attr: vim.placementAttr,
     created_at: vim.createdAt,
     updated_at: vim.updatedAt,
+    monitor_settings: vim.monitorSettings,
   };
 }
 

@@ -23,6 +23,7 @@ export const vimRoutes: FastifyPluginAsync<VimRoutesOptions> = async (app, { reg
       ...(body.description !== undefined && { description: body.description }),
       ...(body.is_default !== undefined && { isDefault: body.is_default }),
       ...(body.extra !== undefined && { extra: body.extra }),
+      ...(body.monitor_settings !== undefined && { monitorSettings: body.monitor_settings }),
     });
     request.log.info({ vim_id: vim.id, tenant_id: vim.tenantId, type: vim.type }, 'VIM registered');
     return reply.code(201).send({ vim: presentVim(vim) });
@@ -56,6 +57,7 @@ export const vimRoutes: FastifyPluginAsync<VimRoutesOptions> = async (app, { reg
         ...(body.auth_cred !== undefined && { authCred: body.auth_cred }),
         ...(body.vim_project !== undefined && { vimProject: body.vim_project }),
         ...(body.extra !== undefined && { extra: body.extra }),
+        ...(body.monitor_settings !== undefined && { monitorSettings: body.monitor_settings }),
       });
       request.log.info({ vim_id: vim.id }, 'VIM updated');
       return { vim: presentVim(vim) };

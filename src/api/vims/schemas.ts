@@ -1,5 +1,6 @@
 import type { ErrorObject } from 'ajv';
 import { quoteAttribute } from '../../errors.js';
+import { monitorSettingsProperties, type MonitorSettingsOverride } from '../../monitors/settings.js';
 
 /** Attributes the server owns: sending them is an error, not a silent no-op. */
 const READ_ONLY = ['id', 'status', 'placement_attr', 'created_at', 'updated_at'] as const;
@@ -8,6 +9,8 @@ const readOnly = Object.fromEntries(READ_ONLY.map((key) => [key, { not: {} }]));
 const name = { type: 'string', maxLength: 255 } as const;
 const description = { type: 'string', maxLength: 1024 } as const;
 const object = { type: 'object' } as const;
+/** A VIM's own monitor settings; null (on update) returns it to the global defaults. */
+const monitorSettings = { type: ['object', 'null'], additionalProperties: false, properties: monitorSettingsProperties } as const;
 
 export const createVimBody = {
   type: 'object',
@@ -29,6 +32,7 @@ export const createVimBody = {
         tenant_id: { type: 'string', minLength: 1, maxLength: 64 },
         is_default: { type: 'boolean' },
         extra: object,
+        monitor_settings: monitorSettings,
       },
     },
   },
@@ -54,6 +58,7 @@ export const updateVimBody = {
         vim_project: object,
         is_default: { type: 'boolean' },
         extra: object,
+        monitor_settings: monitorSettings,
       },
     },
   },
@@ -76,6 +81,7 @@ export interface CreateVimBody {
     tenant_id?: string;
     is_default?: boolean;
     extra?: Record<string, unknown>;
+    monitor_settings?: MonitorSettingsOverride | null;
   };
 }
 
@@ -87,6 +93,7 @@ export interface UpdateVimBody {
     vim_project?: Record<string, unknown>;
     is_default?: boolean;
     extra?: Record<string, unknown>;
+    monitor_settings?: MonitorSettingsOverride | null;
   };
 }
 

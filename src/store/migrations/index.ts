@@ -1,14 +1,16 @@
 import type { Migration, MigrationProvider } from 'kysely';
+import type { DialectName } from '../dialects/driver.js';
 import { createVims } from './0001-create-vims.js';
+import { monitorsAndEvents } from './0002-monitors-and-events.js';
 
 /**
  * Every schema change, in order. Names are permanent once released: the
  * migrator records them in kysely_migration and applies only the new ones.
  */
-const migrations: Record<string, Migration> = {
-  '0001-create-vims': createVims,
-};
-
-export const migrationProvider: MigrationProvider = {
-  getMigrations: async () => migrations,
-};
+export function migrationProvider(dialect: DialectName): MigrationProvider {
+  const migrations: Record<string, Migration> = {
+    '0001-create-vims': createVims,
+    '0002-monitors-and-events': monitorsAndEvents(dialect),
+  };
+  return { getMigrations: async () => migrations };
+}
