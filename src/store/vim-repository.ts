@@ -82,6 +82,14 @@ export class VimRepository {
     );
   }
 
+  /** id → revision of every VIM: the sweep's cheap way to notice creations, deletions and updates. */
+  async revisions(): Promise<Map<string, number>> {
+    return guardStore(this.store, async () => {
+      const rows = await this.store.db.selectFrom('vims').select(['id', 'revision']).execute();
+      return new Map(rows.map((row) => [row.id, Number(row.revision)]));
+    });
+  }
+
   async delete(id: string): Promise<boolean> {
     return guardStore(this.store, async () => {
       const result = await this.store.db.deleteFrom('vims').where('id', '=', id).executeTakeFirst();

@@ -1,0 +1,33 @@
+import type { Selectable } from 'kysely';
+import { guardStore, type Store } from './database.js';
+import type { VimEventsTable } from './schema.js';
+
+export type EventRow = Selectable<VimEventsTable>;
+
+export interface EventQuery {
+  vimIds?: string[];
+  tenantIds?: string[];
+  /** Tacker-format timestamp: events strictly after it. */
+  since?: string;
+  /** Events with a larger id (resume from the last one seen). */
+  afterId?: number;
+  limit: number;
+}
+
+/** Reads of the event history, oldest first (the order they were written in). */
+export class EventRepository {
+  constructor(private readonly store: Store) {}
+
+  async list(query: EventQuery): Promise<EventRow[]> {
+    if ((query.vimIds && query.vimIds.length === 0) || (query.tenantIds && query.tenantIds.length === 0)) return [];
+    return guardStore(this.store, async () => {
+      let select = this.store.db.selectFrom('vim_events').selectAll();
+      if (query.vimIds) select = select.where('vim_id', 'in', query.vimIds);
+      if (query.tenantIds) select = select.where('tenant_id', 'in', query.tenantIds);
+      if (query.since !== undefined) select = select.where('created_at', '>', query.since);
+      if (query.afterId !== undefined) select = select.where('id', '>', query.afterId);
+      const rows = await select.orderBy('id').limit(query.limit).execute();
+      return rows.map((row) => ({ ...row, id: Number(row.id) }));
+    });
+  }
+}

@@ -1,0 +1,121 @@
+import type { Selectable } from 'kysely';
+import type { StatusChange } from '../monitors/status-change.js';
+import type { PlacementAttr } from '../vims/model.js';
+import { guardStore, type Store } from './database.js';
+import type { VimMonitorsTable } from './schema.js';
+
+export type MonitorRow = Selectable<VimMonitorsTable>;
+
+/** Why a status write did or did not happen. */
+export type StatusWriteOutcome =
+  | 'written'
+  /** The VIM's monitor row names another monitor (or none): the writer was replaced. */
+  | 'fenced'
+  /** The stored status already moved on (e.g. the write was retried after it committed): nothing to do. */
+  | 'stale';
+
+/** All SQL about monitors and their status writes. */
+export class MonitorRepository {
+  constructor(private readonly store: Store) {}
+
+  async list(): Promise<MonitorRow[]> {
+    return guardStore(this.store, () => this.store.db.selectFrom('vim_monitors').selectAll().execute());
+  }
+
+  async find(vimId: string): Promise<MonitorRow | undefined> {
+    return guardStore(this.store, () => this.store.db.selectFrom('vim_monitors').selectAll().where('vim_id', '=', vimId).executeTakeFirst());
+  }
+
+  /**
+   * Points a VIM at a (new) monitor. `replacement` counts a forced
+   * replacement by the sweep, as opposed to a dispatch at start-up.
+   */
+  async assign(vimId: string, monitorId: string, owner: string, at: string, replacement: boolean): Promise<void> {
+    await guardStore(this.store, () =>
+      this.store.db.transaction().execute(async (trx) => {
+        const updated = await trx
+          .updateTable('vim_monitors')
+          .set((eb) => ({
+            monitor_id: monitorId,
+            owner,
+            dispatched_at: at,
+            replacements: replacement ? eb('replacements', '+', 1) : eb.ref('replacements'),
+          }))
+          .where('vim_id', '=', vimId)
+          .executeTakeFirst();
+        if (Number(updated.numUpdatedRows) > 0) return;
+        // Only VIMs that still exist get a monitor row.
+        const vim = await trx.selectFrom('vims').select('id').where('id', '=', vimId).executeTakeFirst();
+        if (vim) await trx.insertInto('vim_monitors').values({ vim_id: vimId, monitor_id: monitorId, owner, dispatched_at: at }).execute();
+      }),
+    );
+  }
+
+  async remove(vimId: string): Promise<void> {
+    await guardStore(this.store, () => this.store.db.deleteFrom('vim_monitors').where('vim_id', '=', vimId).execute());
+  }
+
+  /** Monitor rows whose VIM is gone (deleted while this process was down). */
+  async removeOrphans(): Promise<number> {
+    return guardStore(this.store, async () => {
+      const result = await this.store.db
+        .deleteFrom('vim_monitors')
+        .where('vim_id', 'not in', this.store.db.selectFrom('vims').select('id'))
+        .executeTakeFirst();
+      return Number(result.numDeletedRows);
+    });
+  }
+
+  /**
+   * The status and its event, in one transaction, only if `change.monitorId`
+   * still owns the VIM and the stored status is the one the monitor moved
+   * away from. The second condition makes a retried write idempotent.
+   */
+  async recordStatusChange(change: StatusChange): Promise<StatusWriteOutcome> {
+    return guardStore(this.store, () =>
+      this.store.db.transaction().execute(async (trx) => {
+        const updated = await trx
+          .updateTable('vims')
+          .set({ status: change.newStatus })
+          .where('id', '=', change.vimId)
+          .where('status', '=', change.oldStatus)
+          .where((eb) =>
+            eb.exists(
+              eb
+                .selectFrom('vim_monitors')
+                .select('vim_monitors.vim_id')
+                .where('vim_monitors.vim_id', '=', change.vimId)
+                .where('vim_monitors.monitor_id', '=', change.monitorId),
+            ),
+          )
+          .executeTakeFirst();
+        if (Number(updated.numUpdatedRows) === 0) {
+          const owner = await trx.selectFrom('vim_monitors').select('monitor_id').where('vim_id', '=', change.vimId).executeTakeFirst();
+          return owner?.monitor_id === change.monitorId ? 'stale' : 'fenced';
+        }
+        await trx
+          .insertInto('vim_events')
+          .values({
+            vim_id: change.vimId,
+            tenant_id: change.tenantId,
+            monitor_id: change.monitorId,
+            event_type: 'MONITOR',
+            old_status: change.oldStatus,
+            new_status: change.newStatus,
+            reason: change.reason,
+            detail: JSON.stringify({ probes: change.probes }),
+            created_at: change.at,
+          })
+          .execute();
+        return 'written';
+      }),
+    );
+  }
+
+  /** Placement discovered by the auth probe; not a user change, so no revision bump. */
+  async setPlacement(vimId: string, placement: PlacementAttr): Promise<void> {
+    await guardStore(this.store, () =>
+      this.store.db.updateTable('vims').set({ placement_attr: JSON.stringify(placement) }).where('id', '=', vimId).execute(),
+    );
+  }
+}

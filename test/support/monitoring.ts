@@ -1,0 +1,109 @@
+import { randomBytes } from 'node:crypto';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Writable } from 'node:stream';
+import { createLogger } from '../../src/log/logger.js';
+import { MonitorManager } from '../../src/monitors/manager.js';
+import { DEFAULT_MONITOR_SETTINGS, type MonitorSettings } from '../../src/monitors/settings.js';
+import { MonitorWriteQueue } from '../../src/monitors/write-queue.js';
+import type { Probe, ProbeName } from '../../src/probes/probe.js';
+import { SecretCipher } from '../../src/secrets/cipher.js';
+import { openStore, type Store } from '../../src/store/database.js';
+import { EventRepository } from '../../src/store/event-repository.js';
+import { migrateToLatest } from '../../src/store/migrate.js';
+import { MonitorRepository } from '../../src/store/monitor-repository.js';
+import { VimRepository } from '../../src/store/vim-repository.js';
+import { systemClock } from '../../src/time/clock.js';
+import type { RequestContext } from '../../src/vims/model.js';
+import { VimRegistry } from '../../src/vims/registry.js';
+
+export const ADMIN: RequestContext = { projectId: 'admin', isAdmin: true };
+
+export interface MonitoringHarness {
+  store: Store;
+  registry: VimRegistry;
+  manager: MonitorManager;
+  writes: MonitorWriteQueue;
+  events: EventRepository;
+  monitors: MonitorRepository;
+  logText(): string;
+  /** Stops the manager and closes the store (keeps the database). */
+  stop(): Promise<void>;
+}
+
+export interface HarnessOptions {
+  databaseUrl?: string;
+  key?: Buffer;
+  probes: Probe[];
+  settings?: Partial<MonitorSettings>;
+  sweepIntervalSeconds?: number;
+  stallGraceSeconds?: number;
+}
+
+/** The registry, the manager and its write queue on a real store, in this process, with the given probe drivers. */
+export async function startMonitoring(options: HarnessOptions): Promise<MonitoringHarness> {
+  const lines: string[] = [];
+  const logger = createLogger(
+    { level: 'debug', format: 'json' },
+    new Writable({
+      write(chunk: Buffer, _encoding, done) {
+        lines.push(chunk.toString('utf8'));
+        done();
+      },
+    }),
+  );
+  const store = openStore(options.databaseUrl ?? 'sqlite::memory:', { poolSize: 4 });
+  await migrateToLatest(store);
+  const vims = new VimRepository(store);
+  const monitors = new MonitorRepository(store);
+  const defaults: MonitorSettings = { ...DEFAULT_MONITOR_SETTINGS, probes: options.probes.map((p) => p.name), ...options.settings };
+  const registry = new VimRegistry({ repository: vims, cipher: new SecretCipher(options.key ?? randomBytes(32)), clock: systemClock, monitorDefaults: defaults });
+  const writes = new MonitorWriteQueue(monitors, logger);
+  const manager = new MonitorManager(
+    { defaults, jitter: 0, sweepIntervalSeconds: options.sweepIntervalSeconds ?? 0.2, stallGraceSeconds: options.stallGraceSeconds ?? 0.2, owner: 'test-worker' },
+    {
+      vims,
+      monitors,
+      writes,
+      probes: new Map<ProbeName, Probe>(options.probes.map((probe) => [probe.name, probe])),
+      credentialsOf: (vim) => registry.credentialsOf(vim),
+      clock: systemClock,
+      random: Math.random,
+      logger,
+    },
+  );
+  registry.setLifecycleListener(manager);
+  await manager.start();
+  return {
+    store,
+    registry,
+    manager,
+    writes,
+    events: new EventRepository(store),
+    monitors,
+    logText: () => lines.join(''),
+    stop: async () => {
+      await manager.stop();
+      await writes.drain(5_000);
+      writes.close();
+      await store.close();
+    },
+  };
+}
+
+/** A temporary SQLite file, for tests that restart the monitoring on the same database. */
+export function sqliteFile(): { url: string; cleanup(): void } {
+  const dir = mkdtempSync(join(tmpdir(), 'vim-monitor-mon-'));
+  return { url: `sqlite:${join(dir, 'm.db')}`, cleanup: () => rmSync(dir, { recursive: true, force: true }) };
+}
+
+export async function waitFor<T>(what: string, probe: () => Promise<T | undefined> | T | undefined, timeoutMs = 5_000): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const value = await probe();
+    if (value !== undefined && value !== false) return value;
+    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
+    await new Promise((resolve) => setTimeout(resolve, 25));
+  }
+}
