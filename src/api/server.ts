@@ -2,7 +2,12 @@ import swagger from '@fastify/swagger';
 import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import type { Logger } from 'pino';
 import type { Authenticator } from '../auth/authenticator.js';
+import type { MonitorManager } from '../monitors/manager.js';
+import type { EventRepository } from '../store/event-repository.js';
+import type { MonitorRepository } from '../store/monitor-repository.js';
 import type { VimRegistry } from '../vims/registry.js';
+import { eventRoutes } from './events/routes.js';
+import { monitorRoutes } from './monitors/routes.js';
 import { installErrorHandling } from './error-handler.js';
 import { installAuthentication } from './request-context.js';
 import { versionRoutes } from './versions.js';
@@ -14,6 +19,10 @@ export interface ApiServerOptions {
   authenticator: Authenticator;
   logger: Logger;
   bodyLimit: number;
+  monitors: MonitorRepository;
+  events: EventRepository;
+  /** Absent when this process runs no monitors. */
+  manager?: MonitorManager;
 }
 
 /** python-tackerclient appends `.json` to every path; routes are declared without it. */
@@ -45,6 +54,12 @@ export async function buildApiServer(options: ApiServerOptions): Promise<Fastify
   });
   await app.register(versionRoutes);
   await app.register(vimRoutes, { registry: options.registry });
+  await app.register(monitorRoutes, {
+    registry: options.registry,
+    monitors: options.monitors,
+    ...(options.manager && { manager: options.manager }),
+  });
+  await app.register(eventRoutes, { events: options.events });
   // Served as /v1.0/openapi and /v1.0/openapi.json (the suffix is stripped like every other path).
   app.get('/v1.0/openapi', { schema: { hide: true }, config: { public: true } }, async () => app.swagger());
   return app;

@@ -38,6 +38,8 @@ export interface Config {
   monitor: MonitorSettings & {
     /** Fraction of the interval over which monitors' first rounds are spread at start-up, so VIMs do not fire together. */
     jitter: number;
+    /** Seconds: rounds start on a common tick of this length, so one fping process serves every monitor due in it. */
+    batch_window: number;
   };
   manager: {
     /** Run monitors in this process (false: API only). */
@@ -129,6 +131,7 @@ export const configSchema = {
         success_threshold: { ...monitorSettingsProperties.success_threshold, default: DEFAULT_MONITOR_SETTINGS.success_threshold },
         auth_interval: { ...monitorSettingsProperties.auth_interval, default: DEFAULT_MONITOR_SETTINGS.auth_interval },
         jitter: { type: 'number', minimum: 0, maximum: 1, default: 1 },
+        batch_window: { type: 'number', minimum: 0, maximum: 5, default: 0.25 },
       },
     },
     manager: {

@@ -74,9 +74,14 @@ describe('the monitor manager', () => {
     const vim = await harness.registry.create(ADMIN, input('c'));
     await waitFor('REACHABLE', async () => (await statusOf(harness, vim.id)) === 'REACHABLE');
     const firstId = harness.manager.monitorOf(vim.id)?.monitor_id;
+    const brokenFrom = Date.now();
     probe.set(vim.id, script);
+    const broken = await waitFor('the broken round', () => probe.calls.find((c) => c.vimId === vim.id && c.at >= brokenFrom)?.at, 1_000);
     await waitFor('a replacement', () => (harness.manager.monitorOf(vim.id)?.monitor_id !== firstId ? true : undefined), 3_000);
     probe.set(vim.id, 'ok');
+    // Unwatched at most: the round's deadline + stall grace + one sweep interval (0.1 + 0.2 + 0.2 s here), plus scheduling slack.
+    const resumed = await waitFor('the first round of the fresh monitor', () => probe.calls.find((c) => c.vimId === vim.id && c.at > broken)?.at);
+    expect(resumed - broken).toBeLessThanOrEqual(500 + 250);
     // The fresh monitor really runs rounds, and the monitor row names it.
     const fresh = harness.manager.monitorOf(vim.id);
     const calls = probe.callsFor(vim.id);

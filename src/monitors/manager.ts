@@ -19,6 +19,8 @@ export interface MonitorManagerOptions {
   stallGraceSeconds: number;
   /** This worker's name, recorded as the owner of its monitors. */
   owner: string;
+  /** Rounds start on this common tick (ms) so their pings share one fping process. */
+  roundTickMs: number;
 }
 
 export interface MonitorManagerDeps {
@@ -100,9 +102,17 @@ export class MonitorManager implements VimLifecycleListener {
   }
 
   async vimDeleted(vim: VimRecord): Promise<void> {
-    this.entries.get(vim.id)?.monitor.stop();
-    this.entries.delete(vim.id);
+    this.unregister(vim.id);
     await this.deps.monitors.remove(vim.id);
+  }
+
+  /** Stops the VIM's monitor and lets the probes drop what they cached for it (tokens, connections). */
+  private unregister(vimId: string): void {
+    this.entries.get(vimId)?.monitor.stop();
+    this.entries.delete(vimId);
+    this.targets.delete(vimId);
+    this.lastPlacement.delete(vimId);
+    for (const probe of this.deps.probes.values()) probe.forget?.(vimId);
   }
 
   monitorOf(vimId: string): ManagedMonitor | undefined {
@@ -150,8 +160,7 @@ export class MonitorManager implements VimLifecycleListener {
     }
     for (const [vimId, entry] of this.entries) {
       if (revisions.has(vimId)) continue;
-      entry.monitor.stop();
-      this.entries.delete(vimId);
+      this.unregister(vimId);
       this.deps.logger.info({ vim_id: vimId, monitor_id: entry.monitor.monitorId }, 'VIM is gone: monitor unregistered');
     }
     for (const [vimId, revision] of revisions) {
@@ -184,6 +193,7 @@ export class MonitorManager implements VimLifecycleListener {
       logger: this.deps.logger,
       onStatusChange: (change) => this.deps.writes.push({ kind: 'status', change }),
       onPlacement: (id, regions) => this.placementSeen(id, regions),
+      roundTickMs: this.options.roundTickMs,
     }, initial);
   }
 

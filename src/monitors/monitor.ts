@@ -20,6 +20,12 @@ export interface MonitorDeps {
   onStatusChange(change: StatusChange): void;
   /** Receives regions/namespaces discovered by the auth probe. */
   onPlacement?(vimId: string, regions: string[]): void;
+  /**
+   * Rounds start on multiples of this many milliseconds of wall-clock time,
+   * so that the checks of all monitors due in one tick go out together (one
+   * fping process for all their pings). 0 disables alignment.
+   */
+  roundTickMs?: number;
 }
 
 export interface MonitorSnapshot {
@@ -130,9 +136,13 @@ export class VimMonitor {
     };
   }
 
-  private schedule(delayMs: number): void {
+  private schedule(requestedDelayMs: number): void {
     if (this.stopped) return;
-    this.nextRoundAt = this.deps.clock.now().getTime() + delayMs;
+    const now = this.deps.clock.now().getTime();
+    const tick = this.deps.roundTickMs ?? 0;
+    const due = now + requestedDelayMs;
+    this.nextRoundAt = tick > 0 ? Math.ceil(due / tick) * tick : due;
+    const delayMs = this.nextRoundAt - now;
     this.timer = setTimeout(() => {
       this.timer = undefined;
       this.round().catch((error: unknown) => {

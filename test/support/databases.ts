@@ -84,3 +84,33 @@ async function withMysql<T>(work: (connection: mysql.Connection) => Promise<T>):
     await connection.end();
   }
 }
+
+/**
+ * Stops and starts the machine's real PostgreSQL cluster, for the outage
+ * tests (root only, as in .ci/run). Suites run one file at a time, so no
+ * other test is using it meanwhile.
+ */
+export async function setPostgresRunning(running: boolean): Promise<void> {
+  const { execFileSync } = await import('node:child_process');
+  const { readdirSync } = await import('node:fs');
+  const version = readdirSync('/etc/postgresql').sort((a, b) => Number(a) - Number(b)).at(-1);
+  if (!version) throw new Error('no PostgreSQL cluster under /etc/postgresql');
+  const isReady = (): boolean => {
+    try {
+      execFileSync('pg_isready', ['-q', '-h', '127.0.0.1', '-p', '5432']);
+      return true;
+    } catch {
+      return false;
+    }
+  };
+  if (isReady() === running) return;
+  const args = ['--skip-systemctl-redirect', version, 'main', running ? 'start' : 'stop', ...(running ? [] : ['-m', 'fast'])];
+  execFileSync('pg_ctlcluster', args, { stdio: 'pipe' });
+  if (running) {
+    for (let attempt = 0; attempt < 60; attempt++) {
+      if (isReady()) return;
+      await new Promise((resolve) => setTimeout(resolve, 500));
+    }
+    throw new Error('PostgreSQL did not become ready after start');
+  }
+}

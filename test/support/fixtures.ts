@@ -21,7 +21,7 @@ export function openstackVim(overrides: Record<string, unknown> = {}): Record<st
   return {
     name: 'edge-1',
     type: 'openstack',
-    auth_url: 'http://192.0.2.10:5000',
+    auth_url: 'http://127.0.0.1:5000',
     auth_cred: { username: 'nfv_user', password: 'pw-not-shown', user_domain_name: 'Default', cert_verify: 'True' },
     vim_project: { name: 'nfv', project_domain_name: 'Default' },
     ...overrides,
@@ -32,7 +32,7 @@ export function kubernetesVim(overrides: Record<string, unknown> = {}): Record<s
   return {
     name: 'k8s-1',
     type: 'kubernetes',
-    auth_url: 'https://192.0.2.20:6443',
+    auth_url: 'https://127.0.0.1:6443',
     auth_cred: { bearer_token: 'token-not-shown' },
     vim_project: { name: 'default' },
     ...overrides,

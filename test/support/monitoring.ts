@@ -61,7 +61,7 @@ export async function startMonitoring(options: HarnessOptions): Promise<Monitori
   const registry = new VimRegistry({ repository: vims, cipher: new SecretCipher(options.key ?? randomBytes(32)), clock: systemClock, monitorDefaults: defaults });
   const writes = new MonitorWriteQueue(monitors, logger);
   const manager = new MonitorManager(
-    { defaults, jitter: 0, sweepIntervalSeconds: options.sweepIntervalSeconds ?? 0.2, stallGraceSeconds: options.stallGraceSeconds ?? 0.2, owner: 'test-worker' },
+    { defaults, jitter: 0, sweepIntervalSeconds: options.sweepIntervalSeconds ?? 0.2, stallGraceSeconds: options.stallGraceSeconds ?? 0.2, owner: 'test-worker', roundTickMs: 0 },
     {
       vims,
       monitors,

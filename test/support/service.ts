@@ -6,6 +6,7 @@ import { startService, type RunningService } from '../../src/app/service.js';
 import { validateConfig } from '../../src/config/load.js';
 import type { Config } from '../../src/config/schema.js';
 import { createLogger } from '../../src/log/logger.js';
+import type { Probe } from '../../src/probes/probe.js';
 
 export interface TestService extends RunningService {
   /** Holds the key file and, by default, the SQLite database (vim-monitor.db). */
@@ -23,8 +24,15 @@ export interface ApiResponse {
   json: any;
 }
 
+export interface TestServiceOptions {
+  databaseUrl?: string;
+  auth?: Partial<Config['auth']>;
+  /** Monitoring is off unless asked for, so API tests send no probe anywhere. */
+  monitoring?: { monitor?: Partial<Config['monitor']>; manager?: Partial<Config['manager']>; probes?: Probe[] };
+}
+
 /** The real service, in this process, on a free loopback port, logging everything at trace level into memory. */
-export async function startTestService(options: { databaseUrl?: string; auth?: Partial<Config['auth']> } = {}): Promise<TestService> {
+export async function startTestService(options: TestServiceOptions = {}): Promise<TestService> {
   const dir = mkdtempSync(join(tmpdir(), 'vim-monitor-svc-'));
   const config = validateConfig({
     server: { host: '127.0.0.1', port: 0 },
@@ -32,6 +40,8 @@ export async function startTestService(options: { databaseUrl?: string; auth?: P
     secrets: { key_file: join(dir, 'secret.key') },
     log: { level: 'trace' },
     ...(options.auth && { auth: options.auth }),
+    monitor: { ...options.monitoring?.monitor },
+    manager: { enabled: options.monitoring !== undefined, ...options.monitoring?.manager },
   });
   const lines: string[] = [];
   const sink = new Writable({
@@ -40,7 +50,8 @@ export async function startTestService(options: { databaseUrl?: string; auth?: P
       done();
     },
   });
-  const service = await startService(config, createLogger(config.log, sink));
+  const probes = options.monitoring?.probes;
+  const service = await startService(config, createLogger(config.log, sink), probes ? { probes } : {});
   const api: TestService['api'] = async (method, path, opts = {}) => {
     const headers: Record<string, string> = { ...(opts.headers ?? {}) };
     let body: string | undefined = opts.rawBody;

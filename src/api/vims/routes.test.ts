@@ -31,7 +31,7 @@ describe('the Tacker v1.0 VIM API', () => {
       type: 'openstack',
       description: 'site 1',
       tenant_id: 'admin',
-      auth_url: 'http://192.0.2.10:5000/v3',
+      auth_url: 'http://127.0.0.1:5000/v3',
       is_default: true,
       status: 'PENDING',
       placement_attr: { regions: [] },
@@ -46,7 +46,7 @@ describe('the Tacker v1.0 VIM API', () => {
       password: '***',
       user_domain_name: 'Default',
       cert_verify: 'True',
-      auth_url: 'http://192.0.2.10:5000/v3',
+      auth_url: 'http://127.0.0.1:5000/v3',
       project_id: null,
       project_name: 'nfv',
       project_domain_name: 'Default',
@@ -89,8 +89,8 @@ describe('the Tacker v1.0 VIM API', () => {
       { client_cert: client.cert, client_key: client.key, ssl_ca_cert: ca.cert },
     ];
     for (const [index, auth_cred] of shapes.entries()) {
-      const vim = await register(kubernetesVim({ name: `k${index}`, auth_cred, auth_url: 'https://[fd00::5]:6443/' }));
-      expect(vim.auth_url).toBe('https://[fd00::5]:6443');
+      const vim = await register(kubernetesVim({ name: `k${index}`, auth_cred, auth_url: 'https://[::1]:6443/' }));
+      expect(vim.auth_url).toBe('https://[::1]:6443');
       for (const [key, value] of Object.entries(vim.auth_cred as Record<string, string>)) {
         if (['password', 'bearer_token', 'client_secret', 'client_key', 'client_cert', 'ssl_ca_cert'].includes(key)) {
           expect(value, key).toBe('***');

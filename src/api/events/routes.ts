@@ -1,0 +1,81 @@
+import type { FastifyPluginAsync } from 'fastify';
+import { InvalidInputError } from '../../errors.js';
+import type { EventRepository, EventRow } from '../../store/event-repository.js';
+import { requestContext } from '../request-context.js';
+
+export interface EventRoutesOptions {
+  events: EventRepository;
+}
+
+const DEFAULT_LIMIT = 100;
+const MAX_LIMIT = 1000;
+const QUERY_KEYS = new Set(['resource_id', 'since', 'after_id', 'limit']);
+
+/** Tacker's event shape (resource_id, resource_type, resource_state, event_type, timestamp) plus the detail we keep. */
+function presentEvent(row: EventRow): Record<string, unknown> {
+  let detail: unknown = {};
+  try {
+    detail = JSON.parse(row.detail);
+  } catch {
+    detail = {};
+  }
+  return {
+    id: row.id,
+    resource_id: row.vim_id,
+    resource_type: 'vim',
+    resource_state: row.new_status,
+    event_type: row.event_type,
+    timestamp: row.created_at,
+    tenant_id: row.tenant_id,
+    event_details: {
+      old_status: row.old_status,
+      new_status: row.new_status,
+      reason: row.reason,
+      monitor_id: row.monitor_id,
+      ...(typeof detail === 'object' && detail !== null ? detail : {}),
+    },
+  };
+}
+
+/** `GET /v1.0/events?resource_id=…&since=…&after_id=…&limit=…`: status changes, oldest first. */
+// A member sees the events of their own tenant only (also of VIMs since deleted); an administrator sees all.
+export const eventRoutes: FastifyPluginAsync<EventRoutesOptions> = async (app, { events }) => {
+  app.get<{ Querystring: Record<string, string | string[]> }>('/v1.0/events', async (request) => {
+    const ctx = requestContext(request);
+    const query = request.query;
+    for (const key of Object.keys(query)) {
+      if (!QUERY_KEYS.has(key)) throw new InvalidInputError(`Unknown query parameter '${key}'; use resource_id, since, after_id, limit`);
+    }
+    const single = (key: string): string | undefined => {
+      const value = query[key];
+      return Array.isArray(value) ? value[value.length - 1] : value;
+    };
+    const resourceIds = query.resource_id === undefined ? undefined : ([] as string[]).concat(query.resource_id);
+    const since = single('since');
+    const limit = parseInteger(single('limit'), 'limit') ?? DEFAULT_LIMIT;
+    if (limit < 1 || limit > MAX_LIMIT) throw new InvalidInputError(`limit must be between 1 and ${MAX_LIMIT}`);
+    const afterId = parseInteger(single('after_id'), 'after_id');
+    const rows = await events.list({
+      ...(resourceIds && { vimIds: resourceIds }),
+      ...(!ctx.isAdmin && { tenantIds: [ctx.projectId] }),
+      ...(since !== undefined && { since: normaliseSince(since) }),
+      ...(afterId !== undefined && { afterId }),
+      limit,
+    });
+    return { events: rows.map(presentEvent) };
+  });
+};
+
+function parseInteger(value: string | undefined, key: string): number | undefined {
+  if (value === undefined) return undefined;
+  if (!/^\d+$/.test(value)) throw new InvalidInputError(`${key} must be a non-negative integer`);
+  return Number(value);
+}
+
+/** Accepts Tacker's `YYYY-MM-DD hh:mm:ss[.ffffff]` or ISO 8601 (UTC), compared as Tacker-format text. */
+function normaliseSince(value: string): string {
+  const match = /^(\d{4}-\d{2}-\d{2})[ T](\d{2}:\d{2}:\d{2})(\.\d{1,6})?Z?$/.exec(value);
+  if (!match) throw new InvalidInputError("since must be a UTC timestamp like '2026-01-31 12:00:00' or '2026-01-31T12:00:00Z'");
+  const fraction = (match[3] ?? '.').slice(1).padEnd(6, '0');
+  return `${match[1]} ${match[2]}.${fraction}`;
+}

@@ -1,0 +1,197 @@
+/**
+ * The API probe against a real Keystone (test/support/keystone.ts), plain
+ * node:http servers for broken answers, and a FAKE Kubernetes API server
+ * (test/support/kubernetes-api.ts is a mock: no real kube-apiserver runs in
+ * the suite) over HTTPS with a certificate of a test CA.
+ */
+import { createServer as createHttpServer, type Server } from 'node:http';
+import { createServer as createTcpServer, type Socket } from 'node:net';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startKeystone, type KeystoneFixture } from '../../test/support/keystone.js';
+import { startFakeKubeApi, type FakeKubeApi } from '../../test/support/kubernetes-api.js';
+import { makeTestPki } from '../../test/support/pki.js';
+import { deadline, probeTarget } from '../../test/support/probe-target.js';
+import { ApiProbe, judgeKeystone, judgeReadyz } from './api.js';
+import { AgentPool } from './http-agents.js';
+
+async function listening(server: Server | ReturnType<typeof createTcpServer>): Promise<number> {
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', () => resolve()));
+  const address = server.address();
+  return typeof address === 'object' && address ? address.port : 0;
+}
+
+describe('ApiProbe', () => {
+  let keystone: KeystoneFixture;
+  let kube: FakeKubeApi;
+  const probe = new ApiProbe();
+
+  beforeAll(async () => {
+    [keystone, kube] = await Promise.all([startKeystone(), startFakeKubeApi()]);
+  });
+  afterAll(async () => {
+    await probe.close();
+    await Promise.all([keystone?.stop(), kube?.stop()]);
+  });
+
+  describe('on an OpenStack VIM', () => {
+    it('finds Keystone healthy on /v3 (HTTP 200)', async () => {
+      const outcome = await probe.check(probeTarget('openstack', keystone.url), deadline(5000));
+      expect(outcome).toEqual({ ok: true, latencyMs: expect.any(Number), reason: `HTTP 200 from ${keystone.url}` });
+    });
+
+    it('finds Keystone healthy on / (HTTP 300, version discovery)', async () => {
+      const outcome = await probe.check(probeTarget('openstack', `${keystone.baseUrl}/`), deadline(5000));
+      expect(outcome).toMatchObject({ ok: true, reason: `HTTP 300 from ${keystone.baseUrl}/` });
+    });
+
+    it('finds a server answering 500 unhealthy, and one answering 404 not an identity service', async () => {
+      const server = createHttpServer((req, res) => res.writeHead(req.url === '/v3' ? 500 : 404).end());
+      const port = await listening(server);
+      try {
+        expect(await probe.check(probeTarget('openstack', `http://127.0.0.1:${port}/v3`), deadline(2000))).toMatchObject({
+          ok: false,
+          reason: `HTTP 500 from http://127.0.0.1:${port}/v3`,
+        });
+        expect(await probe.check(probeTarget('openstack', `http://127.0.0.1:${port}/identity/v3`), deadline(2000))).toMatchObject({
+          ok: false,
+          reason: `HTTP 404 from http://127.0.0.1:${port}/identity/v3: no identity service answers at this URL`,
+        });
+      } finally {
+        server.close();
+      }
+    });
+
+    it('reports a refused connection with the URL', async () => {
+      const server = createTcpServer();
+      const port = await listening(server);
+      await new Promise((resolve) => server.close(resolve));
+      expect(await probe.check(probeTarget('openstack', `http://127.0.0.1:${port}/v3`), deadline(2000))).toEqual({
+        ok: false,
+        reason: `connection refused (http://127.0.0.1:${port}/v3)`,
+      });
+    });
+
+    it('settles at its deadline when the server accepts and never answers', async () => {
+      const sockets: Socket[] = [];
+      const server = createTcpServer((socket) => void sockets.push(socket));
+      const port = await listening(server);
+      try {
+        const started = Date.now();
+        const outcome = await probe.check(probeTarget('openstack', `http://127.0.0.1:${port}/v3`), deadline(300));
+        expect(outcome).toEqual({ ok: false, reason: expect.stringMatching(/^timed out after \d+ ms$/) });
+        expect(Date.now() - started).toBeLessThan(500);
+      } finally {
+        for (const socket of sockets) socket.destroy();
+        server.close();
+      }
+    });
+  });
+
+  describe('on a Kubernetes VIM', () => {
+    const kubeTarget = (credentials: Record<string, string> = {}) => probeTarget('kubernetes', kube.url, { ssl_ca_cert: kube.ca, bearer_token: 'unused', ...credentials });
+
+    it("finds the API server ready when /readyz answers 200 'ok'", async () => {
+      expect(await probe.check(kubeTarget(), deadline(2000))).toEqual({ ok: true, latencyMs: expect.any(Number), reason: `HTTP 200 from ${kube.url}/readyz: ok` });
+      expect(kube.requests.at(-1)).toEqual({ method: 'GET', path: '/readyz', user: undefined });
+    });
+
+    it('finds the API server up when /readyz answers 401 because anonymous access is off', async () => {
+      kube.anonymousReadyz = false;
+      try {
+        expect(await probe.check(kubeTarget(), deadline(2000))).toMatchObject({
+          ok: true,
+          reason: `HTTP 401 from ${kube.url}/readyz: anonymous access is disabled; the API server answers`,
+        });
+      } finally {
+        kube.anonymousReadyz = true;
+      }
+    });
+
+    it('finds the API server not ready on 500, naming the failed checks', async () => {
+      kube.mode = 'error';
+      try {
+        expect(await probe.check(kubeTarget(), deadline(2000))).toMatchObject({ ok: false, reason: `HTTP 500 from ${kube.url}/readyz: not ready (failed: etcd)` });
+      } finally {
+        kube.mode = 'serve';
+      }
+    });
+
+    it('finds the API server down when it closes the connection without answering', async () => {
+      kube.mode = 'close';
+      try {
+        expect(await probe.check(kubeTarget(), deadline(2000))).toMatchObject({ ok: false, reason: expect.stringMatching(/^connection (closed|reset)/) });
+      } finally {
+        kube.mode = 'serve';
+      }
+    });
+
+    it('settles at its deadline when the API server hangs', async () => {
+      kube.mode = 'hang';
+      try {
+        const started = Date.now();
+        expect(await probe.check(kubeTarget(), deadline(300))).toEqual({ ok: false, reason: expect.stringMatching(/^timed out after \d+ ms$/) });
+        expect(Date.now() - started).toBeLessThan(500);
+      } finally {
+        kube.mode = 'serve';
+      }
+    });
+
+    it('refuses a server certificate its CA did not sign, unless cert_verify is False', async () => {
+      const otherCa = makeTestPki().ca.cert;
+      const isolated = new ApiProbe();
+      try {
+        expect(await isolated.check(probeTarget('kubernetes', kube.url, { ssl_ca_cert: otherCa }), deadline(2000))).toMatchObject({
+          ok: false,
+          reason: expect.stringMatching(/^TLS certificate not trusted \(\w+\); set ssl_ca_cert/),
+        });
+        expect(await isolated.check(probeTarget('kubernetes', kube.url, {}), deadline(2000))).toMatchObject({ ok: false, reason: expect.stringContaining('TLS certificate not trusted') });
+        expect(await isolated.check(probeTarget('kubernetes', kube.url, { cert_verify: 'False' }), deadline(2000))).toMatchObject({ ok: true });
+      } finally {
+        await isolated.close();
+      }
+    });
+
+    it('reuses one connection for the checks of a VIM, and drops it when the VIM is forgotten', async () => {
+      const agents = new AgentPool();
+      const pooled = new ApiProbe({ agents });
+      const target = kubeTarget();
+      const before = kube.connections();
+      try {
+        for (let i = 0; i < 3; i += 1) expect((await pooled.check(target, deadline(2000))).ok).toBe(true);
+        expect(kube.connections() - before).toBe(1);
+        expect(agents.size()).toBe(1);
+        pooled.forget(target.vimId);
+        expect(agents.size()).toBe(0);
+        expect((await pooled.check(target, deadline(2000))).ok).toBe(true);
+        expect(kube.connections() - before).toBe(2);
+      } finally {
+        await pooled.close();
+        await agents.close();
+      }
+    });
+  });
+});
+
+describe('the verdict on an answer', () => {
+  const answer = (status: number, body = '') => ({ status, body, headers: {}, latencyMs: 1 });
+  const url = 'https://vim.test/v3';
+
+  it('counts Keystone 401, 403 and 429 as serving, other 4xx and 5xx as not', () => {
+    expect(judgeKeystone(answer(401), url)).toEqual({ ok: true, reason: `HTTP 401 from ${url}: the server answers but requires authentication` });
+    expect(judgeKeystone(answer(403), url).ok).toBe(true);
+    expect(judgeKeystone(answer(429), url)).toEqual({ ok: true, reason: `HTTP 429 from ${url}: rate limited, but serving` });
+    expect(judgeKeystone(answer(405), url)).toEqual({ ok: false, reason: `HTTP 405 from ${url}: no identity service answers at this URL` });
+    expect(judgeKeystone(answer(503), url)).toEqual({ ok: false, reason: `HTTP 503 from ${url}` });
+  });
+
+  it("counts /readyz 200 as ready only with the body 'ok'", () => {
+    expect(judgeReadyz(answer(200, 'ok\n'), url).ok).toBe(true);
+    expect(judgeReadyz(answer(200, '<html>login</html>'), url)).toEqual({
+      ok: false,
+      reason: `HTTP 200 from ${url}, but the body is not 'ok': no Kubernetes API server answers at this URL`,
+    });
+    expect(judgeReadyz(answer(403), url).ok).toBe(true);
+    expect(judgeReadyz(answer(404), url).ok).toBe(false);
+    expect(judgeReadyz(answer(503, 'nothing to list'), url)).toEqual({ ok: false, reason: `HTTP 503 from ${url}` });
+  });
+});

@@ -1,0 +1,103 @@
+/**
+ * The batcher against the real fping (Debian package fping) on loopback, and
+ * against a silent host in a network namespace of the test's own
+ * (test/support/net-targets.ts: needs root and iproute2).
+ */
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { startSilentHost, type SilentHost } from '../../test/support/net-targets.js';
+import { FpingBatcher } from './fping-batcher.js';
+import { findExecutable } from './system-pinger.js';
+
+const FPING = findExecutable('fping');
+
+describe('FpingBatcher', () => {
+  let silent: SilentHost;
+  let batcher: FpingBatcher;
+
+  beforeAll(() => {
+    if (!FPING) throw new Error('fping is not installed: apt-get install -y fping (see .ci/run)');
+    silent = startSilentHost();
+  });
+  afterAll(() => silent?.close());
+  afterEach(async () => batcher?.close());
+
+  const never = () => new AbortController().signal;
+
+  it('answers a loopback address of each family with its round-trip time', async () => {
+    batcher = new FpingBatcher({ fpingPath: FPING });
+    const [v4, v6] = await Promise.all([batcher.ping('127.0.0.1', 1000, never()), batcher.ping('::1', 1000, never())]);
+    expect(v4).toEqual({ alive: true, rttMs: expect.any(Number) });
+    expect(v6).toEqual({ alive: true, rttMs: expect.any(Number) });
+    expect(batcher.stats()).toMatchObject({ batches: 1, processesSpawned: 1, addressesPinged: 2 });
+  });
+
+  it('sends twenty addresses pinged within one window through exactly one fping process', async () => {
+    batcher = new FpingBatcher({ fpingPath: FPING });
+    const addresses = Array.from({ length: 20 }, (_, i) => `127.0.0.${i + 1}`);
+    const replies = await Promise.all(addresses.map((a) => batcher.ping(a, 1000, never())));
+    expect(replies.every((r) => r.alive)).toBe(true);
+    expect(batcher.stats()).toEqual({ tool: 'fping', requests: 20, batches: 1, processesSpawned: 1, addressesPinged: 20 });
+  });
+
+  it('pings an address shared by several callers once', async () => {
+    batcher = new FpingBatcher({ fpingPath: FPING });
+    const replies = await Promise.all([1, 2, 3].map(() => batcher.ping('127.0.0.1', 1000, never())));
+    expect(replies.every((r) => r.alive)).toBe(true);
+    expect(batcher.stats()).toMatchObject({ requests: 3, batches: 1, addressesPinged: 1 });
+  });
+
+  it('starts a new process for pings made after the window closed', async () => {
+    batcher = new FpingBatcher({ fpingPath: FPING, windowMs: 5 });
+    await batcher.ping('127.0.0.1', 1000, never());
+    await batcher.ping('127.0.0.1', 1000, never());
+    expect(batcher.stats()).toMatchObject({ batches: 2, processesSpawned: 2 });
+  });
+
+  it('reports no echo reply from a silent host once its timeout has passed', async () => {
+    batcher = new FpingBatcher({ fpingPath: FPING });
+    const started = Date.now();
+    expect(await batcher.ping(silent.ipv4, 300, never())).toEqual({ alive: false, reason: `no ICMP echo reply from ${silent.ipv4} within 300 ms` });
+    expect(await batcher.ping(silent.ipv6, 300, never())).toEqual({ alive: false, reason: `no ICMP echo reply from ${silent.ipv6} within 300 ms` });
+    expect(Date.now() - started).toBeGreaterThanOrEqual(550);
+  });
+
+  it('answers a live address of a round at once, without waiting for the silent one', async () => {
+    batcher = new FpingBatcher({ fpingPath: FPING });
+    const started = Date.now();
+    const slow = batcher.ping(silent.ipv4, 800, never());
+    const fast = await batcher.ping('127.0.0.1', 800, never());
+    expect(fast.alive).toBe(true);
+    expect(Date.now() - started).toBeLessThan(500);
+    expect((await slow).alive).toBe(false);
+    expect(batcher.stats().processesSpawned).toBe(1);
+  });
+
+  it('answers a caller at its deadline, and stops the fping that nobody waits for any more', async () => {
+    batcher = new FpingBatcher({ fpingPath: FPING });
+    const started = Date.now();
+    const reply = await batcher.ping(silent.ipv4, 10_000, AbortSignal.timeout(200));
+    expect(reply).toMatchObject({ alive: false, aborted: true });
+    expect(Date.now() - started).toBeLessThan(500);
+    // Killed, not left to wait out its 10 s: gone well before then.
+    for (let i = 0; i < 50 && batcher.activeProcesses() > 0; i += 1) await new Promise((resolve) => setTimeout(resolve, 20));
+    expect(batcher.activeProcesses()).toBe(0);
+  });
+
+  it('does not start fping for a caller that gave up before the window closed', async () => {
+    batcher = new FpingBatcher({ fpingPath: FPING, windowMs: 50 });
+    const controller = new AbortController();
+    const reply = batcher.ping('127.0.0.1', 1000, controller.signal);
+    controller.abort();
+    expect(await reply).toMatchObject({ aborted: true });
+    await new Promise((resolve) => setTimeout(resolve, 80));
+    expect(batcher.stats().processesSpawned).toBe(0);
+  });
+
+  it('says so when fping cannot be started', async () => {
+    batcher = new FpingBatcher({ fpingPath: '/nonexistent/fping' });
+    expect(await batcher.ping('127.0.0.1', 500, never())).toEqual({
+      alive: false,
+      reason: 'fping could not be started (ENOENT) (no result for 127.0.0.1)',
+    });
+  });
+});

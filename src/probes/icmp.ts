@@ -1,0 +1,80 @@
+import type { Logger } from 'pino';
+import { beforeDeadline, DEADLINE_PASSED, monotonicMs, timedOutReason } from './deadline.js';
+import type { Pinger, PingerStats, PingReply } from './pinger.js';
+import type { Probe, ProbeOutcome, ProbeTarget } from './probe.js';
+import { resolveHost, type HostLookup } from './resolve-host.js';
+import { SystemPinger, type SystemPingerOptions } from './system-pinger.js';
+
+export interface IcmpProbeOptions extends SystemPingerOptions {
+  /** How long to wait for an echo reply (default 1000 ms); the check's signal may end it sooner. */
+  replyTimeoutMs?: number;
+  /** Another pinger than the system's (one is shared by every VIM of a process). */
+  pinger?: Pinger;
+  lookup?: HostLookup;
+  logger?: Logger;
+}
+
+/**
+ * ICMP echo to the host of auth_url. A host name is resolved in both
+ * families and the host counts as up when any of its addresses answers.
+ * Every check of every VIM goes through one pinger, which sends all checks
+ * of a round through one fping process.
+ */
+export class IcmpProbe implements Probe {
+  readonly name = 'icmp' as const;
+  private readonly pinger: Pinger;
+  private readonly replyTimeoutMs: number;
+  private readonly lookup: HostLookup | undefined;
+
+  constructor(options: IcmpProbeOptions = {}) {
+    const { pinger, replyTimeoutMs, lookup, ...systemOptions } = options;
+    this.pinger = pinger ?? new SystemPinger(systemOptions);
+    this.replyTimeoutMs = replyTimeoutMs ?? 1000;
+    this.lookup = lookup;
+  }
+
+  async check(target: ProbeTarget, signal: AbortSignal): Promise<ProbeOutcome> {
+    const startedAt = monotonicMs();
+    const resolution = await beforeDeadline(resolveHost(target.host, this.lookup), signal);
+    if (resolution === DEADLINE_PASSED) return { ok: false, reason: `${timedOutReason(startedAt)} (DNS lookup of ${target.host})` };
+    if (!resolution.ok) return { ok: false, reason: resolution.reason };
+
+    const addresses = resolution.addresses.map((a) => a.address);
+    const replies = await firstAlive(addresses.map((address) => this.pinger.ping(address, this.replyTimeoutMs, signal)));
+    const alive = replies.find((r): r is Extract<PingReply, { alive: true }> => r.alive);
+    if (alive) return { ok: true, latencyMs: alive.rttMs, reason: `ICMP echo reply in ${alive.rttMs} ms` };
+    if (signal.aborted) return { ok: false, reason: timedOutReason(startedAt) };
+    return { ok: false, reason: describeFailures(addresses, replies, this.replyTimeoutMs) };
+  }
+
+  stats(): PingerStats {
+    return this.pinger.stats();
+  }
+
+  async close(): Promise<void> {
+    await this.pinger.close();
+  }
+}
+
+/** Settles as soon as one reply is alive, or when all have answered. */
+function firstAlive(pings: Promise<PingReply>[]): Promise<PingReply[]> {
+  return new Promise((resolve) => {
+    const replies: PingReply[] = [];
+    let remaining = pings.length;
+    if (remaining === 0) resolve(replies);
+    for (const ping of pings) {
+      void ping.then((reply) => {
+        replies.push(reply);
+        remaining -= 1;
+        if (reply.alive || remaining === 0) resolve(replies);
+      });
+    }
+  });
+}
+
+function describeFailures(addresses: string[], replies: PingReply[], timeoutMs: number): string {
+  const reasons = [...new Set(replies.flatMap((r) => (r.alive ? [] : [r.reason])))];
+  const allSilent = reasons.every((r) => r.startsWith('no ICMP echo reply from ') && !r.includes('(the reply took'));
+  if (allSilent && addresses.length > 1) return `no ICMP echo reply from ${addresses.join(', ')} within ${timeoutMs} ms`;
+  return reasons.join('; ');
+}

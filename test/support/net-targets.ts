@@ -1,0 +1,108 @@
+/**
+ * Addresses that really do not answer, for the ICMP and TCP probe tests,
+ * without sending a packet off this machine.
+ *
+ * startSilentHost() makes a network namespace of its own with a veth pair:
+ * this side gets 198.18.X.1/30 and 100::X:1/112 (the benchmarking range of
+ * RFC 2544 and the discard-only prefix of RFC 6666), the far side sits in the
+ * namespace, up, with no address at all. Echo requests and SYNs to
+ * 198.18.X.2 / 100::X:2 go into that veth link and nobody answers: a silent
+ * host, as real as a cable to a dead machine. Deleting the namespace removes
+ * the pair. X comes from the process id, so parallel runs do not collide.
+ *
+ * Needs root and iproute2 (`ip netns`), as .ci/run has.
+ */
+import { execFileSync } from 'node:child_process';
+
+export interface SilentHost {
+  /** An IPv4 address routed into the namespace's link, where nothing answers. */
+  ipv4: string;
+  /** The same for IPv6. */
+  ipv6: string;
+  close(): void;
+}
+
+const PREFIX = 'vimmon-';
+
+function ip(args: string[]): string {
+  return execFileSync('ip', args, { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
+}
+
+function processAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+/** Namespaces left behind by a test process that was killed before close(). */
+function sweepStale(): void {
+  for (const line of ip(['netns', 'list']).split('\n')) {
+    const name = line.split(' ')[0] ?? '';
+    const pid = Number(name.slice(PREFIX.length));
+    if (name.startsWith(PREFIX) && Number.isInteger(pid) && pid !== process.pid && !processAlive(pid)) {
+      try {
+        ip(['netns', 'del', name]);
+      } catch {
+        // another run removed it first
+      }
+    }
+  }
+}
+
+export function startSilentHost(): SilentHost {
+  if (process.getuid?.() !== 0) {
+    throw new Error('startSilentHost() needs root (it creates a network namespace and a veth pair): run the tests as root, as .ci/run does');
+  }
+  try {
+    ip(['-V']);
+  } catch {
+    throw new Error('startSilentHost() needs iproute2 (`ip`): apt-get install -y iproute2 (see .ci/run)');
+  }
+  sweepStale();
+  const namespace = `${PREFIX}${process.pid}`;
+  const hostSide = `vmh${process.pid}`;
+  const farSide = `vmn${process.pid}`;
+  const slot = process.pid % 32_768; // 198.18.0.0/15 holds 32768 /30 subnets
+  const base = 198 * 2 ** 24 + 18 * 2 ** 16 + slot * 4;
+  const dotted = (n: number) => [24, 16, 8, 0].map((shift) => Math.floor(n / 2 ** shift) % 256).join('.');
+  const ipv4 = dotted(base + 2);
+  const ipv6 = `100::${slot.toString(16)}:2`;
+
+  const close = () => {
+    try {
+      ip(['netns', 'del', namespace]);
+    } catch {
+      // already gone
+    }
+  };
+  close(); // a leftover of this very pid (unlikely, but cheap)
+  try {
+    ip(['netns', 'add', namespace]);
+    ip(['link', 'add', hostSide, 'type', 'veth', 'peer', 'name', farSide, 'netns', namespace]);
+    ip(['addr', 'add', `${dotted(base + 1)}/30`, 'dev', hostSide]);
+    ip(['-6', 'addr', 'add', `100::${slot.toString(16)}:1/112`, 'dev', hostSide, 'nodad']);
+    ip(['link', 'set', hostSide, 'up']);
+    ip(['-n', namespace, 'link', 'set', farSide, 'up']);
+    // Never let a test packet leave the machine: both addresses must route into our link.
+    for (const [family, address] of [['-4', ipv4], ['-6', ipv6]] as const) {
+      const route = ip([family, 'route', 'get', address]);
+      if (!route.includes(`dev ${hostSide}`)) throw new Error(`${address} does not route into ${hostSide}: ${route.trim()}`);
+    }
+  } catch (error) {
+    close();
+    const stderr = (error as { stderr?: unknown }).stderr;
+    throw new Error(`startSilentHost() could not set up ${namespace}: ${typeof stderr === 'string' && stderr ? stderr.trim() : String(error)}`);
+  }
+  process.once('exit', close);
+  return {
+    ipv4,
+    ipv6,
+    close() {
+      process.removeListener('exit', close);
+      close();
+    },
+  };
+}
