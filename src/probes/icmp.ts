@@ -43,7 +43,8 @@ export class IcmpProbe implements Probe {
     const replies = await firstAlive(addresses.map((address) => this.pinger.ping(address, this.replyTimeoutMs, signal)));
     const alive = replies.find((r): r is Extract<PingReply, { alive: true }> => r.alive);
     if (alive) return { ok: true, latencyMs: alive.rttMs, reason: `ICMP echo reply in ${alive.rttMs} ms` };
-    if (signal.aborted) return { ok: false, reason: timedOutReason(startedAt) };
+    // The monitor's deadline came before fping's own reply timeout: still a missing echo, and said so.
+    if (signal.aborted) return { ok: false, reason: `no ICMP echo reply from ${addresses.join(', ')}: ${timedOutReason(startedAt)}` };
     return { ok: false, reason: describeFailures(addresses, replies, this.replyTimeoutMs) };
   }
 

@@ -106,3 +106,41 @@ export function startSilentHost(): SilentHost {
     },
   };
 }
+
+export interface TestHost {
+  /** An IPv4 address inside a namespace of our own that answers ICMP echo while up. */
+  ipv4: string;
+  /** Removes the far side's address: the host stops answering, and packets still stay on our veth link. */
+  down(): void;
+  up(): void;
+  close(): void;
+}
+
+/**
+ * A host that can be taken off the network and brought back: the far side of
+ * a veth pair in a namespace of our own, with an address while up and none
+ * while down. The link and its route stay in place throughout, so a packet
+ * for it never takes the default route off this machine.
+ */
+export function startTestHost(): TestHost {
+  const silent = startSilentHost();
+  const namespace = `${PREFIX}${process.pid}`;
+  const farSide = `vmn${process.pid}`;
+  const address = `${silent.ipv4}/30`;
+  const host: TestHost = {
+    ipv4: silent.ipv4,
+    up: () => {
+      ip(['-n', namespace, 'addr', 'replace', address, 'dev', farSide]);
+    },
+    down: () => {
+      try {
+        ip(['-n', namespace, 'addr', 'del', address, 'dev', farSide]);
+      } catch {
+        // already down
+      }
+    },
+    close: () => silent.close(),
+  };
+  host.up();
+  return host;
+}
