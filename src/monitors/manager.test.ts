@@ -107,6 +107,7 @@ describe('the monitor manager', () => {
     expect(probe.callsFor(vim.id)).toBe(after);
     expect(harness.manager.monitorOf(vim.id)).toBeUndefined();
     expect(await harness.monitors.find(vim.id)).toBeUndefined();
+    expect(probe.forgotten).toContain(vim.id);
   });
 
   it('applies new monitor settings from the next round without a restart', async () => {
@@ -122,6 +123,8 @@ describe('the monitor manager', () => {
     await waitFor('an api round', () => (api.callsFor(vim.id) >= 1 ? true : undefined));
     expect(harness.manager.monitorOf(vim.id)?.monitor_id).toBe(monitorId);
     expect(harness.manager.monitorOf(vim.id)?.settings.probes).toEqual(['api']);
+    // Tokens and connections cached under the old settings are dropped.
+    expect(api.forgotten).toContain(vim.id);
   });
 
   it('never flips on one lost round between good ones', async () => {

@@ -97,6 +97,8 @@ export class MonitorManager implements VimLifecycleListener {
   async vimUpdated(vim: VimRecord): Promise<void> {
     const entry = this.entries.get(vim.id);
     if (!entry) return this.vimCreated(vim);
+    // Cached tokens and connections were made with the old credentials and TLS settings.
+    for (const probe of this.deps.probes.values()) probe.forget?.(vim.id);
     entry.monitor.update(this.targetOf(vim));
     entry.revision = vim.revision;
   }

@@ -34,6 +34,8 @@ export interface MonitorSnapshot {
   status: VimStatus;
   status_since: string;
   state: 'starting' | 'idle' | 'checking' | 'crashed' | 'stopped';
+  /** When the loop last made progress (a round started or ended): what the sweep judges by. */
+  heartbeat_at: string | null;
   last_round_at: string | null;
   next_round_at: string | null;
   consecutive_failures: number;
@@ -127,6 +129,7 @@ export class VimMonitor {
       status: this.state.status,
       status_since: tackerTimestamp(this.statusSince),
       state: this.stopped ? 'stopped' : this.crashed ? 'crashed' : this.inRound ? 'checking' : this.lastRoundAt === undefined ? 'starting' : 'idle',
+      heartbeat_at: iso(this.heartbeat()),
       last_round_at: iso(this.lastRoundAt),
       next_round_at: iso(this.nextRoundAt),
       consecutive_failures: this.state.consecutiveFailures,
@@ -134,6 +137,11 @@ export class VimMonitor {
       probes: structuredClone(this.details),
       settings: this.current.settings,
     };
+  }
+
+  private heartbeat(): number | undefined {
+    if (this.roundStartedAt === undefined && this.lastRoundAt === undefined) return undefined;
+    return Math.max(this.roundStartedAt ?? 0, this.lastRoundAt ?? 0);
   }
 
   private schedule(requestedDelayMs: number): void {

@@ -37,6 +37,8 @@ describe('the openstack vim CLI against vim-monitor with Keystone authentication
           timeout: 10,
         },
       },
+      // Default probes (icmp, api): the OpenStack VIM points at the live Keystone, the Kubernetes one at a closed port.
+      monitoring: { monitor: { interval: 0.5, timeout: 0.4, failure_threshold: 2, success_threshold: 2 } },
     });
     await keystone.registerNfvoEndpoint(`${service.url}/`);
     dir = mkdtempSync(join(tmpdir(), 'vim-monitor-e2e-'));
@@ -110,12 +112,21 @@ describe('the openstack vim CLI against vim-monitor with Keystone authentication
     expect(nested(k8s.auth_cred)).toMatchObject({ bearer_token: '***', ssl_ca_cert: '***' });
   });
 
-  it('lists both with the columns operators know, and shows one by name with secrets masked', async () => {
+  it('lists both with the columns operators know: REACHABLE for the live VIM, UNREACHABLE for the one that is down', async () => {
     showLogsOnFailure();
+    const listed = async () => Object.fromEntries((await vimJson<Row[]>(keystone.member, 'list')).map((r) => [r.Name, r.Status]));
+    let statuses = await listed();
+    for (let attempt = 0; attempt < 10 && (statuses['edge-os'] !== 'REACHABLE' || statuses['edge-k8s'] !== 'UNREACHABLE'); attempt++) {
+      await new Promise((resolve) => setTimeout(resolve, 500));
+      statuses = await listed();
+    }
+    expect(statuses).toEqual({ 'edge-os': 'REACHABLE', 'edge-k8s': 'UNREACHABLE' });
     const rows = await vimJson<Row[]>(keystone.member, 'list');
-    expect(rows.map((r) => r.Name).sort()).toEqual(['edge-k8s', 'edge-os']);
     expect(Object.keys(rows[0] ?? {})).toEqual(['ID', 'Name', 'Tenant_id', 'Type', 'Is Default', 'Status']);
-    expect(rows.every((r) => r.Status === 'PENDING')).toBe(true);
+  });
+
+  it('shows one by name with secrets masked', async () => {
+    showLogsOnFailure();
     const shown = await vimJson<Row>(keystone.member, 'show', 'edge-os');
     expect(nested(shown.auth_cred)).toMatchObject({ username: 'nfv_user', password: '***', project_name: 'nfv' });
     expect(nested(shown.vim_project)).toEqual({ name: 'nfv', project_domain_name: 'Default' });

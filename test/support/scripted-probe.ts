@@ -10,6 +10,8 @@ export type Script = 'ok' | 'fail' | 'hang' | 'throw';
  */
 export class ScriptedProbe implements Probe {
   readonly calls: Array<{ vimId: string; at: number }> = [];
+  /** VIMs whose cached state the manager told this driver to drop. */
+  readonly forgotten: string[] = [];
   private readonly scripts = new Map<string, Script>();
 
   constructor(
@@ -26,6 +28,10 @@ export class ScriptedProbe implements Probe {
 
   callsFor(vimId: string): number {
     return this.calls.filter((call) => call.vimId === vimId).length;
+  }
+
+  forget(vimId: string): void {
+    this.forgotten.push(vimId);
   }
 
   async check(target: ProbeTarget, signal: AbortSignal): Promise<ProbeOutcome> {

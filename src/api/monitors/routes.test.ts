@@ -46,6 +46,7 @@ describe('the monitor and event API', () => {
       monitor_id: expect.stringMatching(/^[0-9a-f-]{36}$/),
       owner: expect.stringContaining(':'),
       state: expect.stringMatching(/idle|checking/),
+      heartbeat_at: expect.stringMatching(/^\d{4}-\d{2}-\d{2} /),
       probes: { tcp: { ok: true, reason: 'tcp ok', consecutive_failures: 0 } },
       settings: { probes: ['tcp'], interval: 0.2 },
       replacements: 0,
