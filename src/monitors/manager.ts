@@ -8,6 +8,7 @@ import { tackerTimestamp, type Clock } from '../time/clock.js';
 import type { VimRecord } from '../vims/model.js';
 import type { VimLifecycleListener } from '../vims/registry.js';
 import { VimMonitor, type MonitorSnapshot, type MonitorTarget } from './monitor.js';
+import { RoundStats, type RoundStatsSnapshot } from './round-stats.js';
 import { effectiveSettings, type MonitorSettings } from './settings.js';
 import type { MonitorWriteQueue } from './write-queue.js';
 
@@ -61,6 +62,7 @@ export class MonitorManager implements VimLifecycleListener {
   private stopped = false;
   private readonly newMonitorId: () => string;
   private totalReplacements = 0;
+  private readonly roundStats = new RoundStats();
 
   constructor(
     private readonly options: MonitorManagerOptions,
@@ -130,6 +132,17 @@ export class MonitorManager implements VimLifecycleListener {
     return this.totalReplacements;
   }
 
+  /** This process's monitoring at a glance: for operators and the benchmark. */
+  stats(): { owner: string; monitors: number; replacements: number; rounds: RoundStatsSnapshot; pending_writes: number } {
+    return {
+      owner: this.options.owner,
+      monitors: this.entries.size,
+      replacements: this.totalReplacements,
+      rounds: this.roundStats.snapshot(),
+      pending_writes: this.deps.writes.stats().pending,
+    };
+  }
+
   /** One sweep; exposed so tests and the shutdown path can run it on demand. */
   async sweep(): Promise<void> {
     const graceMs = this.options.stallGraceSeconds * 1000;
@@ -196,6 +209,7 @@ export class MonitorManager implements VimLifecycleListener {
       onStatusChange: (change) => this.deps.writes.push({ kind: 'status', change }),
       onPlacement: (id, regions) => this.placementSeen(id, regions),
       roundTickMs: this.options.roundTickMs,
+      stats: this.roundStats,
     }, initial);
   }
 

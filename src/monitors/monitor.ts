@@ -4,6 +4,7 @@ import { tackerTimestamp, type Clock } from '../time/clock.js';
 import type { VimStatus } from '../vims/model.js';
 import type { MonitorSettings } from './settings.js';
 import type { ProbeDetail, ProbeDetails, StatusChange } from './status-change.js';
+import type { RoundStats } from './round-stats.js';
 import { applyRound, type VerdictState } from './verdict.js';
 
 export interface MonitorTarget {
@@ -26,6 +27,8 @@ export interface MonitorDeps {
    * fping process for all their pings). 0 disables alignment.
    */
   roundTickMs?: number;
+  /** Punctuality of rounds, shared by all monitors of a process. */
+  stats?: RoundStats;
 }
 
 export interface MonitorSnapshot {
@@ -151,6 +154,7 @@ export class VimMonitor {
     const due = now + requestedDelayMs;
     this.nextRoundAt = tick > 0 ? Math.ceil(due / tick) * tick : due;
     const delayMs = this.nextRoundAt - now;
+    this.deps.stats?.scheduled();
     this.timer = setTimeout(() => {
       this.timer = undefined;
       this.round().catch((error: unknown) => {
@@ -167,6 +171,7 @@ export class VimMonitor {
     if (this.stopped) return;
     const { target, settings, tenantId } = this.current;
     const startedAt = this.deps.clock.now().getTime();
+    if (this.nextRoundAt !== undefined) this.deps.stats?.executed(startedAt - this.nextRoundAt);
     this.roundStartedAt = startedAt;
     this.nextRoundAt = undefined;
     this.inRound = true;

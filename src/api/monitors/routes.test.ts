@@ -91,6 +91,16 @@ describe('the monitor and event API', () => {
     expect((await service.api('GET', '/v1.0/vims')).json.vims.length).toBe(before);
   });
 
+  it('reports the manager statistics: monitors, rounds scheduled and executed, lateness', async () => {
+    const response = await service.api('GET', '/v1.0/manager');
+    expect(response.status).toBe(200);
+    const { manager } = response.json;
+    expect(manager.monitors).toBeGreaterThan(0);
+    expect(manager.rounds.executed).toBeGreaterThan(0);
+    expect(manager.rounds.scheduled).toBeGreaterThanOrEqual(manager.rounds.executed);
+    expect(manager.rounds.lateness_ms.p99).toBeLessThanOrEqual(1000);
+  });
+
   it('answers 404 for the monitor of an unknown VIM', async () => {
     expect((await service.api('GET', '/v1.0/vims/00000000-0000-4000-8000-000000000000/monitor')).status).toBe(404);
   });

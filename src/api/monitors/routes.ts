@@ -2,7 +2,7 @@ import type { FastifyPluginAsync } from 'fastify';
 import type { MonitorManager } from '../../monitors/manager.js';
 import type { MonitorRepository, MonitorRow } from '../../store/monitor-repository.js';
 import type { VimRegistry } from '../../vims/registry.js';
-import { VimNotFoundError } from '../../errors.js';
+import { ForbiddenError, VimNotFoundError } from '../../errors.js';
 import { requestContext } from '../request-context.js';
 import { vimIdParams } from '../vims/schemas.js';
 
@@ -34,6 +34,12 @@ export const monitorRoutes: FastifyPluginAsync<MonitorRoutesOptions> = async (ap
     const row = await monitors.find(vim.id);
     if (!row) throw new VimNotFoundError(`${vim.id} monitor`);
     return { monitor: presentRow(row) };
+  });
+
+  /** The monitoring of the process that answers: counts, punctuality of rounds, pending writes. */
+  app.get('/v1.0/manager', async (request) => {
+    if (!requestContext(request).isAdmin) throw new ForbiddenError('Only an administrator may read the manager statistics');
+    return { manager: manager ? manager.stats() : { enabled: false } };
   });
 
   app.get('/v1.0/monitors', async (request) => {
