@@ -1,4 +1,3 @@
-import { hostname } from 'node:os';
 import type { FastifyInstance } from 'fastify';
 import type { Logger } from 'pino';
 import { buildApiServer } from '../api/server.js';
@@ -6,10 +5,9 @@ import type { Authenticator } from '../auth/authenticator.js';
 import { KeystoneAuthenticator } from '../auth/keystone.js';
 import { NoAuthAuthenticator } from '../auth/noauth.js';
 import type { Config } from '../config/schema.js';
-import { MonitorManager } from '../monitors/manager.js';
-import { MonitorWriteQueue } from '../monitors/write-queue.js';
-import { createProbes } from '../probes/index.js';
-import type { Probe, ProbeName } from '../probes/probe.js';
+import type { MonitorManager } from '../monitors/manager.js';
+import type { MonitorWriteQueue } from '../monitors/write-queue.js';
+import type { Probe } from '../probes/probe.js';
 import { SecretCipher } from '../secrets/cipher.js';
 import { loadSecretKey } from '../secrets/key-source.js';
 import { describeDatabaseUrl, openStore, type Store } from '../store/database.js';
@@ -19,11 +17,12 @@ import { MonitorRepository } from '../store/monitor-repository.js';
 import { VimRepository } from '../store/vim-repository.js';
 import { systemClock, type Clock } from '../time/clock.js';
 import { VimRegistry } from '../vims/registry.js';
+import { startMonitoring } from './monitoring.js';
 
 export interface RunningService {
-  /** e.g. http://127.0.0.1:9890 */
+  /** e.g. http://127.0.0.1:9890; empty for a worker without API. */
   url: string;
-  app: FastifyInstance;
+  app: FastifyInstance | undefined;
   store: Store;
   registry: VimRegistry;
   manager: MonitorManager | undefined;
@@ -35,14 +34,16 @@ export interface ServiceOptions {
   clock?: Clock;
   /** Probe drivers to use instead of the real ones (tests of the manager's own logic). */
   probes?: Probe[];
+  /** false: a worker that only monitors (`vim-monitor worker`). */
+  api?: boolean;
 }
 
 const LOOPBACK = /^(127\.\d+\.\d+\.\d+|::1|localhost)$/;
-const DRAIN_ON_SHUTDOWN_MS = 5_000;
 
-/** Wires configuration, storage, registry, monitors and API together and starts listening. */
+/** Wires configuration, storage, registry, monitors and API together and starts them. */
 export async function startService(config: Config, logger: Logger, options: ServiceOptions = {}): Promise<RunningService> {
   const clock = options.clock ?? systemClock;
+  const withApi = options.api !== false;
   const { key, origin } = loadSecretKey({ keyFile: config.secrets.key_file, ...(config.secrets.key !== undefined && { key: config.secrets.key }) });
   logger.info(
     { key_origin: origin, key_file: origin === 'config' ? undefined : config.secrets.key_file },
@@ -53,69 +54,40 @@ export async function startService(config: Config, logger: Logger, options: Serv
     poolSize: config.database.pool_size,
     onIdleError: (error) => logger.warn({ err: error }, 'database connection lost'),
   });
-  const closers: Array<() => Promise<void>> = [];
+  const closers: Array<() => Promise<void>> = [() => store.close()];
   const closeAll = async (): Promise<void> => {
     for (const close of closers.splice(0).reverse()) await close();
   };
-  closers.push(() => store.close());
   try {
     const { applied } = await migrateToLatest(store);
     logger.info({ database: describeDatabaseUrl(config.database.url), dialect: store.dialect, applied }, 'database ready');
+    const registry = new VimRegistry({
+      repository: new VimRepository(store),
+      cipher: new SecretCipher(key),
+      clock,
+      monitorDefaults: config.monitor,
+    });
 
-    const vims = new VimRepository(store);
-    const monitors = new MonitorRepository(store);
-    const { monitor: monitorDefaults } = config;
-    const registry = new VimRegistry({ repository: vims, cipher: new SecretCipher(key), clock, monitorDefaults });
+    const monitoring = config.manager.enabled
+      ? await startMonitoring(config, { store, registry, logger, clock, servesApi: withApi, ...(options.probes && { probes: options.probes }) })
+      : undefined;
+    if (monitoring) closers.push(() => monitoring.close());
+    else logger.info('monitor manager disabled in this process (manager.enabled: false): API only');
+    const running = { store, registry, manager: monitoring?.manager, writes: monitoring?.writes, close: closeAll };
 
-    let manager: MonitorManager | undefined;
-    let writes: MonitorWriteQueue | undefined;
-    if (config.manager.enabled) {
-      const probeSet = options.probes ? { probes: options.probes, close: async () => undefined } : createProbes(logger);
-      const { probes } = probeSet;
-      closers.push(() => probeSet.close());
-      const queue = new MonitorWriteQueue(monitors, logger);
-      writes = queue;
-      closers.push(async () => {
-        if (!(await queue.drain(DRAIN_ON_SHUTDOWN_MS))) logger.warn(queue.stats(), 'shutting down with monitor writes not stored');
-        queue.close();
-      });
-      const running = new MonitorManager(
-        {
-          defaults: monitorDefaults,
-          jitter: monitorDefaults.jitter,
-          sweepIntervalSeconds: config.manager.sweep_interval,
-          stallGraceSeconds: config.manager.stall_grace,
-          owner: `${hostname()}:${process.pid}`,
-          roundTickMs: monitorDefaults.batch_window * 1000,
-        },
-        {
-          vims,
-          monitors,
-          writes: queue,
-          probes: new Map<ProbeName, Probe>(probes.map((probe) => [probe.name, probe])),
-          credentialsOf: (vim) => registry.credentialsOf(vim),
-          clock,
-          random: Math.random,
-          logger,
-        },
-      );
-      manager = running;
-      registry.setLifecycleListener(running);
-      await running.start();
-      closers.push(() => running.stop());
-    } else {
-      logger.info('monitor manager disabled in this process (manager.enabled: false): API only');
+    if (!withApi) {
+      logger.info({ owner: monitoring?.manager.stats().owner }, 'vim-monitor worker running (no API)');
+      return { ...running, url: '', app: undefined };
     }
-
     const authenticator = createAuthenticator(config, clock, logger);
     const app = await buildApiServer({
       registry,
       authenticator,
       logger,
       bodyLimit: config.server.body_limit,
-      monitors,
+      monitors: new MonitorRepository(store),
       events: new EventRepository(store),
-      ...(manager && { manager }),
+      ...(monitoring && { manager: monitoring.manager }),
     });
     closers.push(() => app.close());
     await app.listen({ host: config.server.host, port: config.server.port });
@@ -124,7 +96,7 @@ export async function startService(config: Config, logger: Logger, options: Serv
     const host = config.server.host.includes(':') ? `[${config.server.host}]` : config.server.host;
     const url = `http://${host}:${port}`;
     logger.info({ url, auth: authenticator.strategy }, 'vim-monitor API listening');
-    return { url, app, store, registry, manager, writes, close: closeAll };
+    return { ...running, url, app };
   } catch (error) {
     await closeAll();
     throw error;

@@ -15,30 +15,39 @@ const program = new Command()
   .description('VIM registry (Tacker v1.0 API) and VIM health monitor')
   .version(pkg.version);
 
+/** Runs until SIGINT/SIGTERM, then stops cleanly: monitors hand their VIMs back to the other workers at once. */
+async function runUntilSignalled(api: boolean, configFile: string | undefined): Promise<void> {
+  const config = loadConfig(configFile ? { file: configFile } : {});
+  const logger = createLogger(config.log);
+  const service = await startService(config, logger, { api });
+  let stopping = false;
+  const stop = (signal: string): void => {
+    if (stopping) return;
+    stopping = true;
+    logger.info({ signal }, 'shutting down');
+    service.close().then(
+      () => process.exit(0),
+      (error: unknown) => {
+        logger.error({ err: error }, 'error during shutdown');
+        process.exit(1);
+      },
+    );
+  };
+  process.once('SIGINT', () => stop('SIGINT'));
+  process.once('SIGTERM', () => stop('SIGTERM'));
+}
+
 program
   .command('serve')
-  .description('run the API service')
+  .description('run the API and, unless manager.enabled is false, monitors')
   .option('-c, --config <file>', 'YAML configuration file (environment variables VIM_MONITOR_* override it)')
-  .action(async (options: { config?: string }) => {
-    const config = loadConfig(options.config ? { file: options.config } : {});
-    const logger = createLogger(config.log);
-    const service = await startService(config, logger);
-    let stopping = false;
-    const stop = (signal: string): void => {
-      if (stopping) return;
-      stopping = true;
-      logger.info({ signal }, 'shutting down');
-      service.close().then(
-        () => process.exit(0),
-        (error: unknown) => {
-          logger.error({ err: error }, 'error during shutdown');
-          process.exit(1);
-        },
-      );
-    };
-    process.once('SIGINT', () => stop('SIGINT'));
-    process.once('SIGTERM', () => stop('SIGTERM'));
-  });
+  .action(async (options: { config?: string }) => runUntilSignalled(true, options.config));
+
+program
+  .command('worker')
+  .description('run monitors only, without the API: extra monitoring capacity on a shared PostgreSQL or MariaDB database')
+  .option('-c, --config <file>', 'YAML configuration file (environment variables VIM_MONITOR_* override it)')
+  .action(async (options: { config?: string }) => runUntilSignalled(false, options.config));
 
 const db = program.command('db').description('database maintenance');
 db.command('upgrade')

@@ -35,6 +35,11 @@ export function validateConfig(raw: unknown): Config {
   if (config.auth.strategy === 'keystone' && !config.auth.keystone) {
     throw new ConfigurationError('missing configuration key auth.keystone (required when auth.strategy is keystone)');
   }
+  if (config.manager.heartbeat_interval * 2 > config.manager.lease_ttl) {
+    throw new ConfigurationError(
+      `configuration key manager.lease_ttl (${config.manager.lease_ttl}) must be at least twice manager.heartbeat_interval (${config.manager.heartbeat_interval}), or leases lapse between renewals`,
+    );
+  }
   if (config.monitor.timeout >= config.monitor.interval) {
     throw new ConfigurationError(
       `configuration key monitor.timeout (${config.monitor.timeout}) must be shorter than monitor.interval (${config.monitor.interval})`,

@@ -48,6 +48,12 @@ export interface Config {
     sweep_interval: number;
     /** Extra seconds past interval + timeout before a monitor whose round has not finished counts as stuck. */
     stall_grace: number;
+    /** Seconds a worker's lease on a monitor lasts without renewal; a dead worker's monitors are taken over after lease_ttl + sweep_interval. */
+    lease_ttl: number;
+    /** Seconds between worker heartbeats (which renew the leases). */
+    heartbeat_interval: number;
+    /** This worker's name in the workers table and as monitor owner (default host:pid:random). */
+    worker_name?: string;
   };
 }
 
@@ -140,8 +146,11 @@ export const configSchema = {
       default: {},
       properties: {
         enabled: { type: 'boolean', default: true },
-        sweep_interval: { ...seconds, default: 5 },
+        sweep_interval: { ...seconds, default: 3 },
         stall_grace: { type: 'number', minimum: 0, default: 2 },
+        lease_ttl: { ...seconds, default: 8 },
+        heartbeat_interval: { ...seconds, default: 2 },
+        worker_name: { type: 'string', minLength: 1, maxLength: 128 },
       },
     },
     log: {

@@ -2,10 +2,12 @@ import { randomUUID } from 'node:crypto';
 import type { Logger } from 'pino';
 import type { Probe, ProbeName } from '../probes/probe.js';
 import { probeTargetOf } from '../probes/target.js';
+import type { LeaseRepository } from '../store/lease-repository.js';
 import type { MonitorRepository } from '../store/monitor-repository.js';
 import type { VimRepository } from '../store/vim-repository.js';
+import type { WorkerRepository } from '../store/worker-repository.js';
 import { tackerTimestamp, type Clock } from '../time/clock.js';
-import type { VimRecord } from '../vims/model.js';
+import type { VimRecord, VimStatus } from '../vims/model.js';
 import type { VimLifecycleListener } from '../vims/registry.js';
 import { VimMonitor, type MonitorSnapshot, type MonitorTarget } from './monitor.js';
 import { RoundStats, type RoundStatsSnapshot } from './round-stats.js';
@@ -18,15 +20,24 @@ export interface MonitorManagerOptions {
   jitter: number;
   sweepIntervalSeconds: number;
   stallGraceSeconds: number;
-  /** This worker's name, recorded as the owner of its monitors. */
+  /** This worker's unique name, recorded as the owner of its monitors. */
   owner: string;
   /** Rounds start on this common tick (ms) so their pings share one fping process. */
   roundTickMs: number;
+  /** Seconds a lease lasts without renewal: a dead worker's monitors are taken over after it (plus one sweep). */
+  leaseTtlSeconds: number;
+  /** Seconds between heartbeats, which also renew this worker's leases. */
+  heartbeatIntervalSeconds: number;
+  /** False for a database only this process can open (SQLite): at start it takes over every monitor at once. */
+  sharedDatabase: boolean;
+  servesApi: boolean;
 }
 
 export interface MonitorManagerDeps {
   vims: VimRepository;
   monitors: MonitorRepository;
+  leases: LeaseRepository;
+  workers: WorkerRepository;
   writes: MonitorWriteQueue;
   probes: ReadonlyMap<ProbeName, Probe>;
   /** Decrypts a VIM's credentials for its probes. */
@@ -44,79 +55,98 @@ export interface ManagedMonitor extends MonitorSnapshot {
 
 interface Entry {
   monitor: VimMonitor;
+  target: MonitorTarget;
   revision: number;
   replacements: number;
 }
+
+const CHUNK = 500;
 
 /**
  * The VIM monitor manager of the spec: registers a monitor (new id) when a
  * VIM is created, unregisters it when the VIM is deleted, and sweeps
  * periodically, forcibly deleting any monitor that is not processing and
- * dispatching a fresh one so that no VIM goes unwatched. The sweep also
- * reconciles the monitors with the VIMs in the database.
+ * dispatching a fresh one so that no VIM goes unwatched.
+ *
+ * With several workers on one database, each owns its monitors through
+ * leases renewed with its heartbeat; the sweep claims lapsed or free rows
+ * up to this worker's fair share and hands back what is above it, so the
+ * load splits evenly and a dead worker's monitors are taken over.
  */
 export class MonitorManager implements VimLifecycleListener {
   private readonly entries = new Map<string, Entry>();
-  private sweepTimer: NodeJS.Timeout | undefined;
-  private sweeping: Promise<void> | undefined;
-  private stopped = false;
-  private readonly newMonitorId: () => string;
-  private totalReplacements = 0;
+  private readonly lastPlacement = new Map<string, string[]>();
   private readonly roundStats = new RoundStats();
+  private readonly newMonitorId: () => string;
+  private readonly startedAtMs: number;
+  private sweepTimer: NodeJS.Timeout | undefined;
+  private heartbeatTimer: NodeJS.Timeout | undefined;
+  private busy: Promise<void> = Promise.resolve();
+  private stopped = false;
+  private totalReplacements = 0;
+  private takeovers = 0;
+  private liveWorkers = 1;
 
   constructor(
     private readonly options: MonitorManagerOptions,
     private readonly deps: MonitorManagerDeps,
   ) {
     this.newMonitorId = deps.newMonitorId ?? randomUUID;
+    this.startedAtMs = deps.clock.now().getTime();
   }
 
-  /** Start-up: a monitor for every VIM, orphan rows removed, statuses carried on from the database. */
+  /** Start-up: orphan rows removed, a row for every VIM, this worker's share claimed, statuses carried on from the database. */
   async start(): Promise<void> {
-    const removed = await this.deps.monitors.removeOrphans();
-    const vims = await this.deps.vims.list({});
-    for (const vim of vims) {
-      const spread = this.deps.random() * this.options.jitter * this.settingsOf(vim).interval * 1000;
-      await this.dispatch(vim, { replacement: false, initialDelayMs: spread, persist: 'now' });
-    }
-    this.deps.logger.info({ monitors: vims.length, orphans_removed: removed, owner: this.options.owner }, 'monitor manager started');
-    this.scheduleSweep();
+    const orphans = await this.deps.monitors.removeOrphans();
+    await this.deps.leases.ensureRows(this.now());
+    await this.heartbeat();
+    const claimed = await this.claim(this.fairShare(await this.deps.leases.count()), !this.options.sharedDatabase, true);
+    this.deps.logger.info(
+      { owner: this.options.owner, monitors: this.entries.size, claimed, orphans_removed: orphans, live_workers: this.liveWorkers },
+      'monitor manager started',
+    );
+    this.loop('heartbeat', this.options.heartbeatIntervalSeconds, () => this.heartbeat());
+    this.loop('sweep', this.options.sweepIntervalSeconds, () => this.sweep());
   }
 
+  /** Graceful stop: monitors stop, their rows are handed back at once, the worker leaves. */
   async stop(): Promise<void> {
     this.stopped = true;
     if (this.sweepTimer) clearTimeout(this.sweepTimer);
-    await this.sweeping;
+    if (this.heartbeatTimer) clearTimeout(this.heartbeatTimer);
+    await this.busy;
+    const owned = [...this.entries.keys()];
     for (const entry of this.entries.values()) entry.monitor.stop();
     this.entries.clear();
+    await this.deps.writes.drain(5_000);
+    try {
+      await this.deps.leases.release(this.options.owner, owned);
+      await this.deps.workers.remove(this.options.owner);
+    } catch (error) {
+      this.deps.logger.warn({ err: error }, 'could not hand monitors back on stop; their leases will lapse');
+    }
   }
 
   async vimCreated(vim: VimRecord): Promise<void> {
-    // First verdict within one interval: no start-up spread for a new VIM.
-    await this.dispatch(vim, { replacement: false, initialDelayMs: 0, persist: 'now' });
+    // First verdict within one interval: this worker takes the new VIM itself, no start-up spread.
+    const monitorId = this.newMonitorId();
+    await this.deps.monitors.assign(vim.id, monitorId, this.options.owner, this.now(), false, this.leaseUntil());
+    this.run(vim, monitorId, 0, { status: vim.status });
   }
 
   async vimUpdated(vim: VimRecord): Promise<void> {
     const entry = this.entries.get(vim.id);
-    if (!entry) return this.vimCreated(vim);
+    if (!entry) return; // another worker runs it and will see the new revision in its sweep
     // Cached tokens and connections were made with the old credentials and TLS settings.
     for (const probe of this.deps.probes.values()) probe.forget?.(vim.id);
-    entry.monitor.update(this.targetOf(vim));
+    entry.target = this.targetOf(vim);
+    entry.monitor.update(entry.target);
     entry.revision = vim.revision;
   }
 
   async vimDeleted(vim: VimRecord): Promise<void> {
     this.unregister(vim.id);
     await this.deps.monitors.remove(vim.id);
-  }
-
-  /** Stops the VIM's monitor and lets the probes drop what they cached for it (tokens, connections). */
-  private unregister(vimId: string): void {
-    this.entries.get(vimId)?.monitor.stop();
-    this.entries.delete(vimId);
-    this.targets.delete(vimId);
-    this.lastPlacement.delete(vimId);
-    for (const probe of this.deps.probes.values()) probe.forget?.(vimId);
   }
 
   monitorOf(vimId: string): ManagedMonitor | undefined {
@@ -133,112 +163,190 @@ export class MonitorManager implements VimLifecycleListener {
   }
 
   /** This process's monitoring at a glance: for operators and the benchmark. */
-  stats(): { owner: string; monitors: number; replacements: number; rounds: RoundStatsSnapshot; pending_writes: number } {
+  stats(): {
+    owner: string;
+    monitors: number;
+    live_workers: number;
+    replacements: number;
+    takeovers: number;
+    rounds: RoundStatsSnapshot;
+    pending_writes: number;
+  } {
     return {
       owner: this.options.owner,
       monitors: this.entries.size,
+      live_workers: this.liveWorkers,
       replacements: this.totalReplacements,
+      takeovers: this.takeovers,
       rounds: this.roundStats.snapshot(),
       pending_writes: this.deps.writes.stats().pending,
     };
   }
 
-  /** One sweep; exposed so tests and the shutdown path can run it on demand. */
+  /** One sweep: replace stuck monitors, follow VIM changes, rebalance. Exposed for tests. */
   async sweep(): Promise<void> {
+    this.replaceStuckMonitors();
+    try {
+      await this.reconcile();
+      await this.rebalance();
+    } catch (error) {
+      this.deps.logger.debug({ err: error }, 'sweep: database unavailable, monitors carry on in memory');
+    }
+  }
+
+  private replaceStuckMonitors(): void {
     const graceMs = this.options.stallGraceSeconds * 1000;
     for (const [vimId, entry] of this.entries) {
       if (entry.monitor.isProcessing(graceMs)) continue;
       const reason = entry.monitor.whyNotProcessing();
       entry.monitor.stop();
       this.totalReplacements += 1;
-      const vim = await this.deps.vims.findById(vimId).catch(() => undefined);
-      const fresh = this.createMonitor(vimId, vim ? this.targetOf(vim) : this.lastTargetOf(entry), entry.monitor.carryOver());
+      const monitorId = this.newMonitorId();
+      // Queued behind the old monitor's pending writes, so none of its verdicts is fenced out.
+      this.deps.writes.push({
+        kind: 'assign',
+        vimId,
+        monitorId,
+        owner: this.options.owner,
+        at: this.now(),
+        replacement: true,
+        leaseUntilMs: this.leaseUntil(),
+        onlyIfOwner: this.options.owner,
+      });
+      const fresh = this.createMonitor(vimId, monitorId, entry.target, entry.monitor.carryOver());
+      this.entries.set(vimId, { ...entry, monitor: fresh, replacements: entry.replacements + 1 });
       fresh.start(0);
-      this.entries.set(vimId, { monitor: fresh, revision: vim?.revision ?? entry.revision, replacements: entry.replacements + 1 });
-      this.deps.writes.push(this.assignment(vimId, fresh.monitorId, true));
       this.deps.logger.warn(
-        { vim_id: vimId, monitor_id: entry.monitor.monitorId, new_monitor_id: fresh.monitorId, reason, replacements: this.totalReplacements },
+        { vim_id: vimId, monitor_id: entry.monitor.monitorId, new_monitor_id: monitorId, reason, replacements: this.totalReplacements },
         'monitor not processing: forcibly deleted and replaced',
       );
     }
-    await this.reconcile();
   }
 
-  /** Catches up with VIMs created, changed or deleted behind this process's back (another process, a failed hook). */
+  /** Follows VIMs created, changed or deleted through another process (or a failed hook). */
   private async reconcile(): Promise<void> {
-    let revisions: Map<string, number>;
-    try {
-      revisions = await this.deps.vims.revisions();
-    } catch (error) {
-      this.deps.logger.debug({ err: error }, 'reconcile skipped: database unavailable');
+    await this.deps.leases.ensureRows(this.now());
+    const revisions = await this.deps.vims.revisions();
+    for (const [vimId, entry] of [...this.entries]) {
+      const revision = revisions.get(vimId);
+      if (revision === undefined) {
+        this.unregister(vimId);
+        this.deps.logger.info({ vim_id: vimId, monitor_id: entry.monitor.monitorId }, 'VIM is gone: monitor unregistered');
+      } else if (revision !== entry.revision) {
+        const vim = await this.deps.vims.findById(vimId);
+        if (vim) await this.vimUpdated(vim);
+      }
+    }
+  }
+
+  /** Claims up to the fair share, or hands back what is above it (gracefully, not by letting leases lapse). */
+  private async rebalance(): Promise<void> {
+    const share = this.fairShare(await this.deps.leases.count());
+    const owned = this.entries.size;
+    if (owned < share) {
+      const claimed = await this.claim(share - owned, false, false);
+      if (claimed > 0) this.deps.logger.info({ claimed, owned: this.entries.size, share }, 'claimed monitors');
       return;
     }
-    for (const [vimId, entry] of this.entries) {
-      if (revisions.has(vimId)) continue;
-      this.unregister(vimId);
-      this.deps.logger.info({ vim_id: vimId, monitor_id: entry.monitor.monitorId }, 'VIM is gone: monitor unregistered');
-    }
-    for (const [vimId, revision] of revisions) {
-      const entry = this.entries.get(vimId);
-      if (entry && entry.revision === revision) continue;
-      const vim = await this.deps.vims.findById(vimId).catch(() => undefined);
-      if (!vim) continue;
-      if (entry) await this.vimUpdated(vim);
-      else await this.dispatch(vim, { replacement: false, initialDelayMs: 0, persist: 'queued' });
+    // A little slack so that rounding never makes two workers trade monitors back and forth.
+    const excess = owned - share;
+    if (excess <= Math.max(1, Math.floor(share * 0.05))) return;
+    const handedBack = [...this.entries.keys()].slice(0, excess);
+    for (const vimId of handedBack) this.unregister(vimId);
+    await this.deps.writes.drain(2_000);
+    await this.deps.leases.release(this.options.owner, handedBack);
+    this.deps.logger.info({ released: handedBack.length, owned: this.entries.size, share }, 'handed monitors back for rebalancing');
+  }
+
+  /** Heartbeat: renews every lease and stops monitors whose rows another worker took (e.g. after this one was paused). */
+  private async heartbeat(): Promise<void> {
+    const nowMs = this.deps.clock.now().getTime();
+    try {
+      await this.deps.workers.heartbeat(this.options.owner, this.startedAtMs, nowMs, this.options.servesApi);
+      const held = await this.deps.leases.renew(this.options.owner, this.leaseUntil());
+      for (const [vimId, entry] of [...this.entries]) {
+        // The row's monitor id may lag a replacement still in the write queue: only another owner (or no row) means loss.
+        if (held.has(vimId)) continue;
+        this.unregister(vimId);
+        this.deps.logger.warn({ vim_id: vimId, monitor_id: entry.monitor.monitorId }, 'lease lost to another worker: monitor stopped');
+      }
+      // On a database only this process can open, any other worker row is a previous life of this service.
+      this.liveWorkers = this.options.sharedDatabase
+        ? Math.max(1, (await this.deps.workers.live(nowMs - this.options.leaseTtlSeconds * 1000)).length)
+        : 1;
+      await this.deps.workers.prune(nowMs - 10 * this.options.leaseTtlSeconds * 1000);
+    } catch (error) {
+      this.deps.logger.debug({ err: error }, 'heartbeat failed: database unavailable');
     }
   }
 
-  private async dispatch(
-    vim: VimRecord,
-    how: { replacement: boolean; initialDelayMs: number; persist: 'now' | 'queued' },
-  ): Promise<void> {
+  private async claim(limit: number, force: boolean, atStart: boolean): Promise<number> {
+    const nowMs = this.deps.clock.now().getTime();
+    const claimed = await this.deps.leases.claim(this.options.owner, nowMs, this.leaseUntil(), limit, this.now(), force);
+    if (!atStart) this.takeovers += claimed.length;
+    for (let start = 0; start < claimed.length; start += CHUNK) {
+      const chunk = claimed.slice(start, start + CHUNK);
+      const vims = new Map((await this.deps.vims.list({ ids: chunk.map((c) => c.vimId) })).map((vim) => [vim.id, vim]));
+      for (const { vimId, monitorId } of chunk) {
+        const vim = vims.get(vimId);
+        if (!vim) continue;
+        // At start-up spread first rounds over the interval; a takeover checks at once.
+        const delay = atStart ? this.deps.random() * this.options.jitter * this.settingsOf(vim).interval * 1000 : 0;
+        this.run(vim, monitorId, delay, { status: vim.status });
+      }
+    }
+    return claimed.length;
+  }
+
+  private fairShare(total: number): number {
+    return Math.ceil(total / Math.max(1, this.liveWorkers));
+  }
+
+  private run(vim: VimRecord, monitorId: string, initialDelayMs: number, initial: { status: VimStatus; since?: Date }): void {
     this.entries.get(vim.id)?.monitor.stop();
-    const monitor = this.createMonitor(vim.id, this.targetOf(vim), { status: vim.status });
-    const assignment = this.assignment(vim.id, monitor.monitorId, how.replacement);
-    if (how.persist === 'now') await this.deps.monitors.assign(vim.id, monitor.monitorId, assignment.owner, assignment.at, how.replacement);
-    else this.deps.writes.push(assignment);
-    this.entries.set(vim.id, { monitor, revision: vim.revision, replacements: 0 });
-    monitor.start(how.initialDelayMs);
+    const target = this.targetOf(vim);
+    const monitor = this.createMonitor(vim.id, monitorId, target, initial);
+    this.entries.set(vim.id, { monitor, target, revision: vim.revision, replacements: 0 });
+    monitor.start(initialDelayMs);
   }
 
-  private createMonitor(vimId: string, target: MonitorTarget, initial: { status: VimRecord['status']; since?: Date }): VimMonitor {
-    return new VimMonitor(this.newMonitorId(), vimId, target, {
-      probes: this.deps.probes,
-      clock: this.deps.clock,
-      logger: this.deps.logger,
-      onStatusChange: (change) => this.deps.writes.push({ kind: 'status', change }),
-      onPlacement: (id, regions) => this.placementSeen(id, regions),
-      roundTickMs: this.options.roundTickMs,
-      stats: this.roundStats,
-    }, initial);
+  /** Stops the VIM's monitor and lets the probes drop what they cached for it (tokens, connections). */
+  private unregister(vimId: string): void {
+    this.entries.get(vimId)?.monitor.stop();
+    this.entries.delete(vimId);
+    this.lastPlacement.delete(vimId);
+    for (const probe of this.deps.probes.values()) probe.forget?.(vimId);
+  }
+
+  private createMonitor(vimId: string, monitorId: string, target: MonitorTarget, initial: { status: VimStatus; since?: Date }): VimMonitor {
+    return new VimMonitor(
+      monitorId,
+      vimId,
+      target,
+      {
+        probes: this.deps.probes,
+        clock: this.deps.clock,
+        logger: this.deps.logger,
+        onStatusChange: (change) => this.deps.writes.push({ kind: 'status', change }),
+        onPlacement: (id, regions) => this.placementSeen(id, regions),
+        roundTickMs: this.options.roundTickMs,
+        stats: this.roundStats,
+      },
+      initial,
+    );
   }
 
   private placementSeen(vimId: string, regions: string[]): void {
-    const known = this.lastPlacement.get(vimId);
     const sorted = [...regions].sort();
+    const known = this.lastPlacement.get(vimId);
     if (known && known.join('\u0000') === sorted.join('\u0000')) return;
     this.lastPlacement.set(vimId, sorted);
     this.deps.writes.push({ kind: 'placement', vimId, placement: { regions: sorted } });
   }
 
-  private readonly lastPlacement = new Map<string, string[]>();
-  private readonly targets = new Map<string, MonitorTarget>();
-
   private targetOf(vim: VimRecord): MonitorTarget {
-    const target: MonitorTarget = {
-      tenantId: vim.tenantId,
-      target: probeTargetOf(vim, this.deps.credentialsOf(vim)),
-      settings: this.settingsOf(vim),
-    };
-    this.targets.set(vim.id, target);
     if (!this.lastPlacement.has(vim.id)) this.lastPlacement.set(vim.id, [...vim.placementAttr.regions].sort());
-    return target;
-  }
-
-  private lastTargetOf(entry: Entry): MonitorTarget {
-    const target = this.targets.get(entry.monitor.vimId);
-    if (!target) throw new Error(`no known target for VIM ${entry.monitor.vimId}`);
-    return target;
+    return { tenantId: vim.tenantId, target: probeTargetOf(vim, this.deps.credentialsOf(vim)), settings: this.settingsOf(vim) };
   }
 
   private settingsOf(vim: VimRecord): MonitorSettings {
@@ -250,24 +358,29 @@ export class MonitorManager implements VimLifecycleListener {
     }
   }
 
-  private assignment(vimId: string, monitorId: string, replacement: boolean) {
-    return { kind: 'assign' as const, vimId, monitorId, owner: this.options.owner, at: tackerTimestamp(this.deps.clock.now()), replacement };
-  }
-
   private present(entry: Entry): ManagedMonitor {
     return { ...entry.monitor.snapshot(), owner: this.options.owner, replacements: entry.replacements };
   }
 
-  private scheduleSweep(): void {
+  private now(): string {
+    return tackerTimestamp(this.deps.clock.now());
+  }
+
+  private leaseUntil(): number {
+    return this.deps.clock.now().getTime() + this.options.leaseTtlSeconds * 1000;
+  }
+
+  /** A periodic task; runs never overlap each other (they share `busy`), and stop() waits for the one in flight. */
+  private loop(name: 'heartbeat' | 'sweep', seconds: number, task: () => Promise<void>): void {
     if (this.stopped) return;
-    this.sweepTimer = setTimeout(() => {
-      this.sweeping = this.sweep()
-        .catch((error: unknown) => this.deps.logger.error({ err: error }, 'sweep failed'))
-        .finally(() => {
-          this.sweeping = undefined;
-          this.scheduleSweep();
-        });
-    }, this.options.sweepIntervalSeconds * 1000);
-    this.sweepTimer.unref?.();
+    const timer = setTimeout(() => {
+      this.busy = this.busy
+        .then(task)
+        .catch((error: unknown) => this.deps.logger.error({ err: error }, `${name} failed`))
+        .finally(() => this.loop(name, seconds, task));
+    }, seconds * 1000);
+    timer.unref?.();
+    if (name === 'sweep') this.sweepTimer = timer;
+    else this.heartbeatTimer = timer;
   }
 }

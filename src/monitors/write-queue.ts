@@ -6,7 +6,7 @@ import type { StatusChange } from './status-change.js';
 
 export type MonitorWrite =
   | { kind: 'status'; change: StatusChange }
-  | { kind: 'assign'; vimId: string; monitorId: string; owner: string; at: string; replacement: boolean }
+  | { kind: 'assign'; vimId: string; monitorId: string; owner: string; at: string; replacement: boolean; leaseUntilMs: number; onlyIfOwner?: string }
   | { kind: 'placement'; vimId: string; placement: PlacementAttr };
 
 export interface WriteQueueStats {
@@ -108,7 +108,7 @@ export class MonitorWriteQueue {
   private async write(item: MonitorWrite): Promise<void> {
     switch (item.kind) {
       case 'assign':
-        await this.repository.assign(item.vimId, item.monitorId, item.owner, item.at, item.replacement);
+        await this.repository.assign(item.vimId, item.monitorId, item.owner, item.at, item.replacement, item.leaseUntilMs, item.onlyIfOwner);
         return;
       case 'placement':
         await this.repository.setPlacement(item.vimId, item.placement);

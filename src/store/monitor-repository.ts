@@ -27,26 +27,43 @@ export class MonitorRepository {
   }
 
   /**
-   * Points a VIM at a (new) monitor. `replacement` counts a forced
-   * replacement by the sweep, as opposed to a dispatch at start-up.
+   * Points a VIM at a (new) monitor run by `owner` under a lease.
+   * `replacement` counts a forced replacement by the sweep. With
+   * `onlyIfOwner`, nothing changes unless the row still belongs to that worker
+   * (a replacement queued behind a lost lease must not steal the row back).
    */
-  async assign(vimId: string, monitorId: string, owner: string, at: string, replacement: boolean): Promise<void> {
+  async assign(
+    vimId: string,
+    monitorId: string,
+    owner: string,
+    at: string,
+    replacement: boolean,
+    leaseUntilMs: number,
+    onlyIfOwner?: string,
+  ): Promise<void> {
     await guardStore(this.store, () =>
       this.store.db.transaction().execute(async (trx) => {
-        const updated = await trx
+        let update = trx
           .updateTable('vim_monitors')
           .set((eb) => ({
             monitor_id: monitorId,
             owner,
             dispatched_at: at,
+            lease_until_ms: leaseUntilMs,
             replacements: replacement ? eb('replacements', '+', 1) : eb.ref('replacements'),
           }))
-          .where('vim_id', '=', vimId)
-          .executeTakeFirst();
-        if (Number(updated.numUpdatedRows) > 0) return;
+          .where('vim_id', '=', vimId);
+        if (onlyIfOwner !== undefined) update = update.where('owner', '=', onlyIfOwner);
+        const updated = await update.executeTakeFirst();
+        if (Number(updated.numUpdatedRows) > 0 || onlyIfOwner !== undefined) return;
         // Only VIMs that still exist get a monitor row.
         const vim = await trx.selectFrom('vims').select('id').where('id', '=', vimId).executeTakeFirst();
-        if (vim) await trx.insertInto('vim_monitors').values({ vim_id: vimId, monitor_id: monitorId, owner, dispatched_at: at }).execute();
+        if (vim) {
+          await trx
+            .insertInto('vim_monitors')
+            .values({ vim_id: vimId, monitor_id: monitorId, owner, dispatched_at: at, lease_until_ms: leaseUntilMs })
+            .execute();
+        }
       }),
     );
   }

@@ -38,6 +38,16 @@ export interface VimMonitorsTable {
   owner: string;
   dispatched_at: string;
   replacements: Generated<number>;
+  /** Epoch ms until which `owner` holds the monitor; 0: free to claim. */
+  lease_until_ms: Generated<number>;
+}
+
+/** Every worker process that runs monitors, with its last heartbeat. */
+export interface WorkersTable {
+  id: string;
+  started_at_ms: number;
+  heartbeat_ms: number;
+  serves_api: number;
 }
 
 /** Status changes, written in the same transaction as the status itself. */
@@ -59,4 +69,5 @@ export interface DatabaseSchema {
   vims: VimsTable;
   vim_monitors: VimMonitorsTable;
   vim_events: VimEventsTable;
+  workers: WorkersTable;
 }

@@ -74,6 +74,27 @@ describe('the vim-monitor command', () => {
     expect(lines[0]).toMatch(message);
   });
 
+  it('refuses a second process on the same SQLite file with a message that names the way out', async () => {
+    const cwd = workdir();
+    const env = { ...process.env, VIM_MONITOR_SERVER_PORT: '0', VIM_MONITOR_LOG_FORMAT: 'json' };
+    const first = spawn(process.execPath, [CLI, 'serve'], { cwd, env, stdio: ['ignore', 'pipe', 'pipe'] });
+    children.push(first);
+    let output = '';
+    first.stdout?.on('data', (chunk: Buffer) => (output += chunk.toString()));
+    await new Promise<void>((resolve, reject) => {
+      const timer = setTimeout(() => reject(new Error(`first process did not start: ${output}`)), 15_000);
+      first.stdout?.on('data', () => {
+        if (output.includes('listening')) {
+          clearTimeout(timer);
+          resolve();
+        }
+      });
+    });
+    const second = spawnSync(process.execPath, [CLI, 'worker'], { cwd, env, encoding: 'utf8', timeout: 15_000 });
+    expect(second.status).toBe(1);
+    expect(second.stderr).toMatch(/in use by process \d+: one vim-monitor process per SQLite file; use PostgreSQL or MariaDB/);
+  });
+
   it('applies migrations with db upgrade, then reports the database up to date', () => {
     const cwd = workdir();
     const env = { ...process.env, VIM_MONITOR_DATABASE_URL: 'sqlite:./state/v.db' };

@@ -12,7 +12,9 @@ import { SecretCipher } from '../../src/secrets/cipher.js';
 import { openStore, type Store } from '../../src/store/database.js';
 import { EventRepository } from '../../src/store/event-repository.js';
 import { migrateToLatest } from '../../src/store/migrate.js';
+import { LeaseRepository } from '../../src/store/lease-repository.js';
 import { MonitorRepository } from '../../src/store/monitor-repository.js';
+import { WorkerRepository } from '../../src/store/worker-repository.js';
 import { VimRepository } from '../../src/store/vim-repository.js';
 import { systemClock } from '../../src/time/clock.js';
 import type { RequestContext } from '../../src/vims/model.js';
@@ -61,10 +63,23 @@ export async function startMonitoring(options: HarnessOptions): Promise<Monitori
   const registry = new VimRegistry({ repository: vims, cipher: new SecretCipher(options.key ?? randomBytes(32)), clock: systemClock, monitorDefaults: defaults });
   const writes = new MonitorWriteQueue(monitors, logger);
   const manager = new MonitorManager(
-    { defaults, jitter: 0, sweepIntervalSeconds: options.sweepIntervalSeconds ?? 0.2, stallGraceSeconds: options.stallGraceSeconds ?? 0.2, owner: 'test-worker', roundTickMs: 0 },
+    {
+      defaults,
+      jitter: 0,
+      sweepIntervalSeconds: options.sweepIntervalSeconds ?? 0.2,
+      stallGraceSeconds: options.stallGraceSeconds ?? 0.2,
+      owner: 'test-worker',
+      roundTickMs: 0,
+      leaseTtlSeconds: 2,
+      heartbeatIntervalSeconds: 0.5,
+      sharedDatabase: store.driver.shared,
+      servesApi: false,
+    },
     {
       vims,
       monitors,
+      leases: new LeaseRepository(store),
+      workers: new WorkerRepository(store),
       writes,
       probes: new Map<ProbeName, Probe>(options.probes.map((probe) => [probe.name, probe])),
       credentialsOf: (vim) => registry.credentialsOf(vim),

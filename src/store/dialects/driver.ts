@@ -15,6 +15,10 @@ export type DriverFailure =
 export interface DatabaseDriver {
   readonly name: DialectName;
   readonly dialect: Dialect;
+  /** Whether SELECT … FOR UPDATE SKIP LOCKED exists (PostgreSQL, MariaDB ≥ 10.6, MySQL 8); SQLite serialises writers instead. */
+  readonly rowLocks: boolean;
+  /** Whether several processes may share this database (SQLite files are one process's only). */
+  readonly shared: boolean;
   classify(error: unknown): DriverFailure;
   /** Releases connections/handles that Kysely's destroy() does not own. */
   close(): Promise<void>;

@@ -19,6 +19,8 @@ export function createMysqlDriver(url: string, options: NetworkDriverOptions): D
   return {
     name: 'mysql',
     dialect: new MysqlDialect({ pool }),
+    rowLocks: true,
+    shared: true,
     classify: classifyMysqlError,
     close: async () => undefined,
   };

@@ -20,6 +20,8 @@ export function createPostgresDriver(url: string, options: NetworkDriverOptions)
   return {
     name: 'postgres',
     dialect: new PostgresDialect({ pool }),
+    rowLocks: true,
+    shared: true,
     classify: classifyPostgresError,
     // Kysely's destroy() ends the pool.
     close: async () => undefined,

@@ -2,12 +2,14 @@ import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import Database from 'better-sqlite3';
 import { SqliteDialect } from 'kysely';
+import { lockSqliteFile } from './sqlite-lock.js';
 import { errorCode, type DatabaseDriver, type DriverFailure } from './driver.js';
 
 /** `sqlite:./data/x.db`, `sqlite:/abs/x.db` or `sqlite::memory:`. */
 export function createSqliteDriver(url: string): DatabaseDriver {
   const file = url.slice('sqlite:'.length).replace(/^\/\/(?=\/)/, '');
   if (file !== ':memory:') mkdirSync(dirname(file), { recursive: true });
+  const unlock = file === ':memory:' ? () => undefined : lockSqliteFile(file);
   const database = new Database(file);
   // WAL lets readers proceed during a write; busy_timeout turns brief lock
   // contention into a wait instead of an error (the false-DOWN trap peers fell in).
@@ -17,9 +19,12 @@ export function createSqliteDriver(url: string): DatabaseDriver {
   return {
     name: 'sqlite',
     dialect: new SqliteDialect({ database }),
+    rowLocks: false,
+    shared: false,
     classify: classifySqliteError,
     close: async () => {
       if (database.open) database.close();
+      unlock();
     },
   };
 }

@@ -2,6 +2,7 @@ import type { Migration, MigrationProvider } from 'kysely';
 import type { DialectName } from '../dialects/driver.js';
 import { createVims } from './0001-create-vims.js';
 import { monitorsAndEvents } from './0002-monitors-and-events.js';
+import { workersAndLeases } from './0003-workers-and-leases.js';
 
 /**
  * Every schema change, in order. Names are permanent once released: the
@@ -11,6 +12,7 @@ export function migrationProvider(dialect: DialectName): MigrationProvider {
   const migrations: Record<string, Migration> = {
     '0001-create-vims': createVims,
     '0002-monitors-and-events': monitorsAndEvents(dialect),
+    '0003-workers-and-leases': workersAndLeases,
   };
   return { getMigrations: async () => migrations };
 }

@@ -1,0 +1,73 @@
+import { randomBytes } from 'node:crypto';
+import { hostname } from 'node:os';
+import type { Logger } from 'pino';
+import type { Config } from '../config/schema.js';
+import { MonitorManager } from '../monitors/manager.js';
+import { MonitorWriteQueue } from '../monitors/write-queue.js';
+import { createProbes } from '../probes/index.js';
+import type { Probe, ProbeName } from '../probes/probe.js';
+import type { Store } from '../store/database.js';
+import { LeaseRepository } from '../store/lease-repository.js';
+import { MonitorRepository } from '../store/monitor-repository.js';
+import { VimRepository } from '../store/vim-repository.js';
+import { WorkerRepository } from '../store/worker-repository.js';
+import type { Clock } from '../time/clock.js';
+import type { VimRegistry } from '../vims/registry.js';
+
+export interface RunningMonitoring {
+  manager: MonitorManager;
+  writes: MonitorWriteQueue;
+  close(): Promise<void>;
+}
+
+const DRAIN_ON_SHUTDOWN_MS = 5_000;
+
+/** The monitor manager of this process with its probes and write queue, started and registered with the registry. */
+export async function startMonitoring(
+  config: Config,
+  deps: { store: Store; registry: VimRegistry; logger: Logger; clock: Clock; probes?: Probe[]; servesApi: boolean },
+): Promise<RunningMonitoring> {
+  const { store, registry, logger, clock } = deps;
+  const probeSet = deps.probes ? { probes: deps.probes, close: async () => undefined } : createProbes(logger);
+  const monitors = new MonitorRepository(store);
+  const writes = new MonitorWriteQueue(monitors, logger);
+  const owner = config.manager.worker_name ?? `${hostname()}:${process.pid}:${randomBytes(3).toString('hex')}`;
+  const manager = new MonitorManager(
+    {
+      defaults: config.monitor,
+      jitter: config.monitor.jitter,
+      sweepIntervalSeconds: config.manager.sweep_interval,
+      stallGraceSeconds: config.manager.stall_grace,
+      owner,
+      roundTickMs: config.monitor.batch_window * 1000,
+      leaseTtlSeconds: config.manager.lease_ttl,
+      heartbeatIntervalSeconds: config.manager.heartbeat_interval,
+      sharedDatabase: store.driver.shared,
+      servesApi: deps.servesApi,
+    },
+    {
+      vims: new VimRepository(store),
+      monitors,
+      leases: new LeaseRepository(store),
+      workers: new WorkerRepository(store),
+      writes,
+      probes: new Map<ProbeName, Probe>(probeSet.probes.map((probe) => [probe.name, probe])),
+      credentialsOf: (vim) => registry.credentialsOf(vim),
+      clock,
+      random: Math.random,
+      logger,
+    },
+  );
+  registry.setLifecycleListener(manager);
+  await manager.start();
+  return {
+    manager,
+    writes,
+    close: async () => {
+      await manager.stop();
+      if (!(await writes.drain(DRAIN_ON_SHUTDOWN_MS))) logger.warn(writes.stats(), 'shutting down with monitor writes not stored');
+      writes.close();
+      await probeSet.close();
+    },
+  };
+}
