@@ -70,6 +70,17 @@ export class VimNotFoundError extends VimMonitorError {
   }
 }
 
+/** Any other resource (a subscription, a monitor) that does not exist or is not the caller's. */
+export class NotFoundError extends VimMonitorError {
+  readonly code = 'VIMMON_ERR_NOT_FOUND';
+  readonly httpStatus = 404;
+  readonly tackerType = 'NotFound';
+
+  constructor(what: string) {
+    super(`The ${what} could not be found`);
+  }
+}
+
 export class DuplicateVimNameError extends VimMonitorError {
   readonly code = 'VIMMON_ERR_DUPLICATE_NAME';
   readonly httpStatus = 409;

@@ -2,13 +2,20 @@ import swagger from '@fastify/swagger';
 import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import type { Logger } from 'pino';
 import type { Authenticator } from '../auth/authenticator.js';
+import type { PrometheusMetrics } from '../metrics/prometheus.js';
 import type { MonitorManager } from '../monitors/manager.js';
 import type { EventRepository } from '../store/event-repository.js';
 import type { MonitorRepository } from '../store/monitor-repository.js';
 import type { VimRegistry } from '../vims/registry.js';
 import { eventRoutes } from './events/routes.js';
+import { eventStreamRoute } from './events/stream.js';
+import type { Clock } from '../time/clock.js';
+import { subscriptionRoutes } from './subscriptions/routes.js';
+import type { SubscriptionService } from '../events/subscriptions.js';
+import type { SubscriptionRepository } from '../store/subscription-repository.js';
 import { monitorRoutes } from './monitors/routes.js';
 import { installErrorHandling } from './error-handler.js';
+import { installMetrics } from './metrics-route.js';
 import { installAuthentication } from './request-context.js';
 import { versionRoutes } from './versions.js';
 import { describeSchemaError } from './vims/schemas.js';
@@ -21,8 +28,16 @@ export interface ApiServerOptions {
   bodyLimit: number;
   monitors: MonitorRepository;
   events: EventRepository;
+  subscriptions: SubscriptionService;
+  subscriptionRepository: SubscriptionRepository;
+  clock: Clock;
+  /** How often an SSE stream looks for new events, and the commit-order safety lag (outbox.poll_interval, outbox.settle). */
+  streamPollMs: number;
+  streamSettleMs: number;
   /** Absent when this process runs no monitors. */
   manager?: MonitorManager;
+  /** Served on GET /metrics, with HTTP request metrics; absent: no /metrics. */
+  metrics?: PrometheusMetrics;
 }
 
 /** python-tackerclient appends `.json` to every path; routes are declared without it. */
@@ -44,6 +59,7 @@ export async function buildApiServer(options: ApiServerOptions): Promise<Fastify
   });
   installErrorHandling(app);
   installAuthentication(app, options.authenticator);
+  if (options.metrics) installMetrics(app, options.metrics);
   // Generated from the routes' own validation schemas, so it cannot drift from what is enforced.
   await app.register(swagger, {
     openapi: {
@@ -60,6 +76,13 @@ export async function buildApiServer(options: ApiServerOptions): Promise<Fastify
     ...(options.manager && { manager: options.manager }),
   });
   await app.register(eventRoutes, { events: options.events });
+  await app.register(eventStreamRoute, {
+    events: options.events,
+    clock: options.clock,
+    pollIntervalMs: options.streamPollMs,
+    settleMs: options.streamSettleMs,
+  });
+  await app.register(subscriptionRoutes, { subscriptions: options.subscriptions, repository: options.subscriptionRepository });
   // Served as /v1.0/openapi and /v1.0/openapi.json (the suffix is stripped like every other path).
   app.get('/v1.0/openapi', { schema: { hide: true }, config: { public: true } }, async () => app.swagger());
   return app;

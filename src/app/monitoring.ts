@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { hostname } from 'node:os';
 import type { Logger } from 'pino';
 import type { Config } from '../config/schema.js';
+import type { MetricsRecorder } from '../metrics/recorder.js';
 import { MonitorManager } from '../monitors/manager.js';
 import { MonitorWriteQueue } from '../monitors/write-queue.js';
 import { createProbes } from '../probes/index.js';
@@ -25,7 +26,7 @@ const DRAIN_ON_SHUTDOWN_MS = 5_000;
 /** The monitor manager of this process with its probes and write queue, started and registered with the registry. */
 export async function startMonitoring(
   config: Config,
-  deps: { store: Store; registry: VimRegistry; logger: Logger; clock: Clock; probes?: Probe[]; servesApi: boolean },
+  deps: { store: Store; registry: VimRegistry; logger: Logger; clock: Clock; probes?: Probe[]; servesApi: boolean; metrics?: MetricsRecorder },
 ): Promise<RunningMonitoring> {
   const { store, registry, logger, clock } = deps;
   const probeSet = deps.probes ? { probes: deps.probes, close: async () => undefined } : createProbes(logger);
@@ -56,6 +57,7 @@ export async function startMonitoring(
       clock,
       random: Math.random,
       logger,
+      ...(deps.metrics && { metrics: deps.metrics }),
     },
   );
   registry.setLifecycleListener(manager);

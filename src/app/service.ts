@@ -5,6 +5,7 @@ import type { Authenticator } from '../auth/authenticator.js';
 import { KeystoneAuthenticator } from '../auth/keystone.js';
 import { NoAuthAuthenticator } from '../auth/noauth.js';
 import type { Config } from '../config/schema.js';
+import { PrometheusMetrics } from '../metrics/prometheus.js';
 import type { MonitorManager } from '../monitors/manager.js';
 import type { MonitorWriteQueue } from '../monitors/write-queue.js';
 import type { Probe } from '../probes/probe.js';
@@ -17,6 +18,8 @@ import { MonitorRepository } from '../store/monitor-repository.js';
 import { VimRepository } from '../store/vim-repository.js';
 import { systemClock, type Clock } from '../time/clock.js';
 import { VimRegistry } from '../vims/registry.js';
+import type { EventDispatcher } from '../events/dispatcher.js';
+import { startDelivery } from './delivery.js';
 import { startMonitoring } from './monitoring.js';
 
 export interface RunningService {
@@ -27,6 +30,9 @@ export interface RunningService {
   registry: VimRegistry;
   manager: MonitorManager | undefined;
   writes: MonitorWriteQueue | undefined;
+  dispatcher: EventDispatcher | undefined;
+  /** This process's metrics recorder (served on /metrics by the API). */
+  metrics: PrometheusMetrics;
   close(): Promise<void>;
 }
 
@@ -43,6 +49,7 @@ const LOOPBACK = /^(127\.\d+\.\d+\.\d+|::1|localhost)$/;
 /** Wires configuration, storage, registry, monitors and API together and starts them. */
 export async function startService(config: Config, logger: Logger, options: ServiceOptions = {}): Promise<RunningService> {
   const clock = options.clock ?? systemClock;
+  const metrics = new PrometheusMetrics();
   const withApi = options.api !== false;
   const { key, origin } = loadSecretKey({ keyFile: config.secrets.key_file, ...(config.secrets.key !== undefined && { key: config.secrets.key }) });
   logger.info(
@@ -61,19 +68,25 @@ export async function startService(config: Config, logger: Logger, options: Serv
   try {
     const { applied } = await migrateToLatest(store);
     logger.info({ database: describeDatabaseUrl(config.database.url), dialect: store.dialect, applied }, 'database ready');
-    const registry = new VimRegistry({
-      repository: new VimRepository(store),
-      cipher: new SecretCipher(key),
-      clock,
-      monitorDefaults: config.monitor,
-    });
+    const cipher = new SecretCipher(key);
+    const registry = new VimRegistry({ repository: new VimRepository(store), cipher, clock, monitorDefaults: config.monitor });
 
     const monitoring = config.manager.enabled
-      ? await startMonitoring(config, { store, registry, logger, clock, servesApi: withApi, ...(options.probes && { probes: options.probes }) })
+      ? await startMonitoring(config, { store, registry, logger, clock, servesApi: withApi, metrics, ...(options.probes && { probes: options.probes }) })
       : undefined;
     if (monitoring) closers.push(() => monitoring.close());
     else logger.info('monitor manager disabled in this process (manager.enabled: false): API only');
-    const running = { store, registry, manager: monitoring?.manager, writes: monitoring?.writes, close: closeAll };
+    const delivery = startDelivery(config, { store, cipher, clock, logger, metrics });
+    closers.push(() => delivery.close());
+    const running = {
+      store,
+      registry,
+      manager: monitoring?.manager,
+      writes: monitoring?.writes,
+      dispatcher: delivery.dispatcher,
+      metrics,
+      close: closeAll,
+    };
 
     if (!withApi) {
       logger.info({ owner: monitoring?.manager.stats().owner }, 'vim-monitor worker running (no API)');
@@ -87,7 +100,13 @@ export async function startService(config: Config, logger: Logger, options: Serv
       bodyLimit: config.server.body_limit,
       monitors: new MonitorRepository(store),
       events: new EventRepository(store),
+      subscriptions: delivery.subscriptions,
+      subscriptionRepository: delivery.repository,
+      clock,
+      streamPollMs: config.outbox.poll_interval * 1000,
+      streamSettleMs: config.outbox.settle * 1000,
       ...(monitoring && { manager: monitoring.manager }),
+      metrics,
     });
     closers.push(() => app.close());
     await app.listen({ host: config.server.host, port: config.server.port });

@@ -53,6 +53,8 @@ describe('loadConfig defaults', () => {
       log: { level: 'info', format: 'auto' },
       monitor: { probes: ['icmp', 'api'], interval: 10, timeout: 3, failure_threshold: 3, success_threshold: 2, auth_interval: 300, jitter: 1, batch_window: 0.25 },
       manager: { enabled: true, sweep_interval: 3, stall_grace: 2, lease_ttl: 8, heartbeat_interval: 2 },
+      outbox: { enabled: true, poll_interval: 0.5, settle: 1, retry_base: 1, retry_cap: 300, dead_letter_after: 86400, lease_ttl: 10 },
+      webhooks: { timeout: 10, allow_loopback: false, allow_link_local: false },
     });
   });
 

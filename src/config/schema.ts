@@ -41,6 +41,27 @@ export interface Config {
     /** Seconds: rounds start on a common tick of this length, so one fping process serves every monitor due in it. */
     batch_window: number;
   };
+  outbox: {
+    /** Run event delivery in this process. */
+    enabled: boolean;
+    /** Seconds between delivery passes. */
+    poll_interval: number;
+    /** Seconds an event id must have been visible before readers move past it (commit order safety). */
+    settle: number;
+    /** First retry delay in seconds; doubles per failure with jitter, up to retry_cap. */
+    retry_base: number;
+    retry_cap: number;
+    /** Seconds after which an event that still cannot be delivered is dead-lettered. */
+    dead_letter_after: number;
+    /** Seconds a worker's lease on a delivery channel lasts without renewal. */
+    lease_ttl: number;
+  };
+  webhooks: {
+    /** Seconds a callback may take to acknowledge. */
+    timeout: number;
+    allow_loopback: boolean;
+    allow_link_local: boolean;
+  };
   manager: {
     /** Run monitors in this process (false: API only). */
     enabled: boolean;
@@ -138,6 +159,30 @@ export const configSchema = {
         auth_interval: { ...monitorSettingsProperties.auth_interval, default: DEFAULT_MONITOR_SETTINGS.auth_interval },
         jitter: { type: 'number', minimum: 0, maximum: 1, default: 1 },
         batch_window: { type: 'number', minimum: 0, maximum: 5, default: 0.25 },
+      },
+    },
+    outbox: {
+      type: 'object',
+      additionalProperties: false,
+      default: {},
+      properties: {
+        enabled: { type: 'boolean', default: true },
+        poll_interval: { ...seconds, default: 0.5 },
+        settle: { type: 'number', minimum: 0, default: 1 },
+        retry_base: { ...seconds, default: 1 },
+        retry_cap: { ...seconds, default: 300 },
+        dead_letter_after: { ...seconds, default: 86_400 },
+        lease_ttl: { ...seconds, default: 10 },
+      },
+    },
+    webhooks: {
+      type: 'object',
+      additionalProperties: false,
+      default: {},
+      properties: {
+        timeout: { ...seconds, default: 10 },
+        allow_loopback: { type: 'boolean', default: false },
+        allow_link_local: { type: 'boolean', default: false },
       },
     },
     manager: {

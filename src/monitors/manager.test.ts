@@ -148,6 +148,7 @@ describe('the monitor manager', () => {
     await waitFor('REACHABLE', async () => (await statusOf(harness, vim.id)) === 'REACHABLE');
     const outcome = await harness.monitors.recordStatusChange({
       vimId: vim.id,
+      vimName: vim.name,
       tenantId: vim.tenantId,
       monitorId: '00000000-0000-4000-8000-000000000000',
       oldStatus: 'REACHABLE',

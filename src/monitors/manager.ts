@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import type { Logger } from 'pino';
 import type { Probe, ProbeName } from '../probes/probe.js';
 import { probeTargetOf } from '../probes/target.js';
+import { NO_METRICS, type MetricsRecorder } from '../metrics/recorder.js';
 import type { LeaseRepository } from '../store/lease-repository.js';
 import type { MonitorRepository } from '../store/monitor-repository.js';
 import type { VimRepository } from '../store/vim-repository.js';
@@ -45,6 +46,7 @@ export interface MonitorManagerDeps {
   clock: Clock;
   random: () => number;
   logger: Logger;
+  metrics?: MetricsRecorder;
   newMonitorId?: () => string;
 }
 
@@ -78,6 +80,7 @@ export class MonitorManager implements VimLifecycleListener {
   private readonly lastPlacement = new Map<string, string[]>();
   private readonly roundStats = new RoundStats();
   private readonly newMonitorId: () => string;
+  private readonly metrics: MetricsRecorder;
   private readonly startedAtMs: number;
   private sweepTimer: NodeJS.Timeout | undefined;
   private heartbeatTimer: NodeJS.Timeout | undefined;
@@ -92,6 +95,7 @@ export class MonitorManager implements VimLifecycleListener {
     private readonly deps: MonitorManagerDeps,
   ) {
     this.newMonitorId = deps.newMonitorId ?? randomUUID;
+    this.metrics = deps.metrics ?? NO_METRICS;
     this.startedAtMs = deps.clock.now().getTime();
   }
 
@@ -201,6 +205,7 @@ export class MonitorManager implements VimLifecycleListener {
       const reason = entry.monitor.whyNotProcessing();
       entry.monitor.stop();
       this.totalReplacements += 1;
+      this.metrics.monitorReplaced();
       const monitorId = this.newMonitorId();
       // Queued behind the old monitor's pending writes, so none of its verdicts is fenced out.
       this.deps.writes.push({
@@ -275,6 +280,7 @@ export class MonitorManager implements VimLifecycleListener {
         ? Math.max(1, (await this.deps.workers.live(nowMs - this.options.leaseTtlSeconds * 1000)).length)
         : 1;
       await this.deps.workers.prune(nowMs - 10 * this.options.leaseTtlSeconds * 1000);
+      this.metrics.monitorsOwned(this.entries.size);
     } catch (error) {
       this.deps.logger.debug({ err: error }, 'heartbeat failed: database unavailable');
     }
@@ -283,7 +289,10 @@ export class MonitorManager implements VimLifecycleListener {
   private async claim(limit: number, force: boolean, atStart: boolean): Promise<number> {
     const nowMs = this.deps.clock.now().getTime();
     const claimed = await this.deps.leases.claim(this.options.owner, nowMs, this.leaseUntil(), limit, this.now(), force);
-    if (!atStart) this.takeovers += claimed.length;
+    if (!atStart) {
+      this.takeovers += claimed.length;
+      this.metrics.monitorsTakenOver(claimed.length);
+    }
     for (let start = 0; start < claimed.length; start += CHUNK) {
       const chunk = claimed.slice(start, start + CHUNK);
       const vims = new Map((await this.deps.vims.list({ ids: chunk.map((c) => c.vimId) })).map((vim) => [vim.id, vim]));
@@ -314,6 +323,7 @@ export class MonitorManager implements VimLifecycleListener {
   private unregister(vimId: string): void {
     this.entries.get(vimId)?.monitor.stop();
     this.entries.delete(vimId);
+    this.metrics.vimForgotten(vimId);
     this.lastPlacement.delete(vimId);
     for (const probe of this.deps.probes.values()) probe.forget?.(vimId);
   }
@@ -331,6 +341,7 @@ export class MonitorManager implements VimLifecycleListener {
         onPlacement: (id, regions) => this.placementSeen(id, regions),
         roundTickMs: this.options.roundTickMs,
         stats: this.roundStats,
+        metrics: this.metrics,
       },
       initial,
     );
@@ -346,7 +357,7 @@ export class MonitorManager implements VimLifecycleListener {
 
   private targetOf(vim: VimRecord): MonitorTarget {
     if (!this.lastPlacement.has(vim.id)) this.lastPlacement.set(vim.id, [...vim.placementAttr.regions].sort());
-    return { tenantId: vim.tenantId, target: probeTargetOf(vim, this.deps.credentialsOf(vim)), settings: this.settingsOf(vim) };
+    return { tenantId: vim.tenantId, vimName: vim.name, target: probeTargetOf(vim, this.deps.credentialsOf(vim)), settings: this.settingsOf(vim) };
   }
 
   private settingsOf(vim: VimRecord): MonitorSettings {

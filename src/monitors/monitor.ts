@@ -4,11 +4,13 @@ import { tackerTimestamp, type Clock } from '../time/clock.js';
 import type { VimStatus } from '../vims/model.js';
 import type { MonitorSettings } from './settings.js';
 import type { ProbeDetail, ProbeDetails, StatusChange } from './status-change.js';
+import type { MetricsRecorder } from '../metrics/recorder.js';
 import type { RoundStats } from './round-stats.js';
 import { applyRound, type VerdictState } from './verdict.js';
 
 export interface MonitorTarget {
   tenantId: string;
+  vimName: string;
   target: ProbeTarget;
   settings: MonitorSettings;
 }
@@ -29,6 +31,7 @@ export interface MonitorDeps {
   roundTickMs?: number;
   /** Punctuality of rounds, shared by all monitors of a process. */
   stats?: RoundStats;
+  metrics?: MetricsRecorder;
 }
 
 export interface MonitorSnapshot {
@@ -169,7 +172,7 @@ export class VimMonitor {
 
   private async round(): Promise<void> {
     if (this.stopped) return;
-    const { target, settings, tenantId } = this.current;
+    const { target, settings, tenantId, vimName } = this.current;
     const startedAt = this.deps.clock.now().getTime();
     if (this.nextRoundAt !== undefined) this.deps.stats?.executed(startedAt - this.nextRoundAt);
     this.roundStartedAt = startedAt;
@@ -181,7 +184,10 @@ export class VimMonitor {
     if (this.stopped) return;
     this.inRound = false;
     const checkedAt = tackerTimestamp(this.deps.clock.now());
-    for (const [name, outcome] of outcomes) this.record(name, outcome, checkedAt);
+    for (const [name, outcome] of outcomes) {
+      this.record(name, outcome, checkedAt);
+      this.deps.metrics?.probeChecked(this.vimId, name, outcome.ok, outcome.latencyMs);
+    }
     if (due.includes('auth')) this.lastAuthAt = startedAt;
 
     // A probe counts with its latest result; auth keeps its last result between its own rounds.
@@ -191,10 +197,12 @@ export class VimMonitor {
     this.state = applyRound(this.state, roundOk, settings);
     this.lastRoundAt = this.deps.clock.now().getTime();
     this.deps.logger.debug({ vim_id: this.vimId, monitor_id: this.monitorId, ok: roundOk, status: this.state.status }, 'round done');
+    this.deps.metrics?.statusChanged(this.vimId, this.state.status);
     if (this.state.status !== before) {
       this.statusSince = new Date(startedAt);
       this.deps.onStatusChange({
         vimId: this.vimId,
+        vimName,
         tenantId,
         monitorId: this.monitorId,
         oldStatus: before,

@@ -16,6 +16,7 @@ export type ProbeDetails = Partial<Record<ProbeName, ProbeDetail>>;
 /** A verdict that differs from the previous one: stored with its event in one transaction. */
 export interface StatusChange {
   vimId: string;
+  vimName: string;
   tenantId: string;
   /** The writer's monitor: a write from a replaced monitor is refused (fencing). */
   monitorId: string;

@@ -7,6 +7,9 @@ export type EventRow = Selectable<VimEventsTable>;
 export interface EventQuery {
   vimIds?: string[];
   tenantIds?: string[];
+  statuses?: string[];
+  /** Events with an id up to this one only (the safe horizon of a reader that must not skip late commits). */
+  upToId?: number;
   /** Tacker-format timestamp: events strictly after it. */
   since?: string;
   /** Events with a larger id (resume from the last one seen). */
@@ -19,15 +22,31 @@ export class EventRepository {
   constructor(private readonly store: Store) {}
 
   async list(query: EventQuery): Promise<EventRow[]> {
-    if ((query.vimIds && query.vimIds.length === 0) || (query.tenantIds && query.tenantIds.length === 0)) return [];
+    if ([query.vimIds, query.tenantIds, query.statuses].some((values) => values !== undefined && values.length === 0)) return [];
     return guardStore(this.store, async () => {
       let select = this.store.db.selectFrom('vim_events').selectAll();
       if (query.vimIds) select = select.where('vim_id', 'in', query.vimIds);
       if (query.tenantIds) select = select.where('tenant_id', 'in', query.tenantIds);
       if (query.since !== undefined) select = select.where('created_at', '>', query.since);
+      if (query.statuses) select = select.where('new_status', 'in', query.statuses);
       if (query.afterId !== undefined) select = select.where('id', '>', query.afterId);
+      if (query.upToId !== undefined) select = select.where('id', '<=', query.upToId);
       const rows = await select.orderBy('id').limit(query.limit).execute();
       return rows.map((row) => ({ ...row, id: Number(row.id) }));
+    });
+  }
+
+  async maxId(): Promise<number> {
+    return guardStore(this.store, async () => {
+      const row = await this.store.db.selectFrom('vim_events').select((eb) => eb.fn.max('id').as('max')).executeTakeFirst();
+      return Number(row?.max ?? 0);
+    });
+  }
+
+  async createdAtOf(id: number): Promise<string | undefined> {
+    return guardStore(this.store, async () => {
+      const row = await this.store.db.selectFrom('vim_events').select('created_at').where('id', '=', id).executeTakeFirst();
+      return row?.created_at;
     });
   }
 }

@@ -114,6 +114,7 @@ export class MonitorRepository {
           .insertInto('vim_events')
           .values({
             vim_id: change.vimId,
+            vim_name: change.vimName,
             tenant_id: change.tenantId,
             monitor_id: change.monitorId,
             event_type: 'MONITOR',

@@ -63,6 +63,42 @@ export interface VimEventsTable {
   /** JSON: per-probe detail at the time of the change. */
   detail: string;
   created_at: string;
+  vim_name: Generated<string>;
+}
+
+/** A delivery channel: a webhook subscription, or the AMQP notifier (kind 'amqp'). */
+export interface SubscriptionsTable {
+  id: string;
+  kind: string;
+  tenant_id: string;
+  callback_url: string;
+  /** Encrypted HMAC secret (empty for AMQP). */
+  secret: string;
+  /** JSON: { vim_ids?, statuses?, tenant_ids? } */
+  filter: string;
+  created_at: string;
+  /** Last event id delivered (or dead-lettered); delivery resumes after it. */
+  cursor_event_id: number;
+  owner: Generated<string>;
+  lease_until_ms: Generated<number>;
+  next_attempt_ms: Generated<number>;
+  retry_count: Generated<number>;
+  attempts: Generated<number>;
+  delivered: Generated<number>;
+  failures: Generated<number>;
+  dead_lettered: Generated<number>;
+  last_error: string | null;
+  last_attempt_at: string | null;
+  last_success_at: string | null;
+}
+
+export interface DeadLettersTable {
+  id: Generated<number>;
+  subscription_id: string;
+  event_id: number;
+  attempts: number;
+  last_error: string;
+  dead_at: string;
 }
 
 export interface DatabaseSchema {
@@ -70,4 +106,6 @@ export interface DatabaseSchema {
   vim_monitors: VimMonitorsTable;
   vim_events: VimEventsTable;
   workers: WorkersTable;
+  subscriptions: SubscriptionsTable;
+  dead_letters: DeadLettersTable;
 }

@@ -29,6 +29,10 @@ export interface TestServiceOptions {
   auth?: Partial<Config['auth']>;
   /** Monitoring is off unless asked for, so API tests send no probe anywhere. */
   monitoring?: { monitor?: Partial<Config['monitor']>; manager?: Partial<Config['manager']>; probes?: Probe[] };
+  outbox?: Partial<Config['outbox']>;
+  /** base64 of 32 bytes: the same key across restarts on one database. */
+  secretKey?: string;
+  webhooks?: Partial<Config['webhooks']>;
 }
 
 /** The real service, in this process, on a free loopback port, logging everything at trace level into memory. */
@@ -37,11 +41,14 @@ export async function startTestService(options: TestServiceOptions = {}): Promis
   const config = validateConfig({
     server: { host: '127.0.0.1', port: 0 },
     database: { url: options.databaseUrl ?? `sqlite:${join(dir, 'vim-monitor.db')}` },
-    secrets: { key_file: join(dir, 'secret.key') },
+    secrets: { key_file: join(dir, 'secret.key'), ...(options.secretKey && { key: options.secretKey }) },
     log: { level: 'trace' },
     ...(options.auth && { auth: options.auth }),
     monitor: { ...options.monitoring?.monitor },
     manager: { enabled: options.monitoring !== undefined, ...options.monitoring?.manager },
+    // Quick delivery passes, and receivers on loopback, for the tests.
+    outbox: { poll_interval: 0.1, settle: 0.2, retry_base: 0.2, retry_cap: 1, ...options.outbox },
+    webhooks: { allow_loopback: true, timeout: 2, ...options.webhooks },
   });
   const lines: string[] = [];
   const sink = new Writable({

@@ -1,6 +1,7 @@
 import type { FastifyPluginAsync } from 'fastify';
 import { InvalidInputError } from '../../errors.js';
-import type { EventRepository, EventRow } from '../../store/event-repository.js';
+import { eventToWire, toVimEvent } from '../../events/wire.js';
+import type { EventRepository } from '../../store/event-repository.js';
 import { requestContext } from '../request-context.js';
 
 export interface EventRoutesOptions {
@@ -10,32 +11,6 @@ export interface EventRoutesOptions {
 const DEFAULT_LIMIT = 100;
 const MAX_LIMIT = 1000;
 const QUERY_KEYS = new Set(['resource_id', 'since', 'after_id', 'limit']);
-
-/** Tacker's event shape (resource_id, resource_type, resource_state, event_type, timestamp) plus the detail we keep. */
-function presentEvent(row: EventRow): Record<string, unknown> {
-  let detail: unknown = {};
-  try {
-    detail = JSON.parse(row.detail);
-  } catch {
-    detail = {};
-  }
-  return {
-    id: row.id,
-    resource_id: row.vim_id,
-    resource_type: 'vim',
-    resource_state: row.new_status,
-    event_type: row.event_type,
-    timestamp: row.created_at,
-    tenant_id: row.tenant_id,
-    event_details: {
-      old_status: row.old_status,
-      new_status: row.new_status,
-      reason: row.reason,
-      monitor_id: row.monitor_id,
-      ...(typeof detail === 'object' && detail !== null ? detail : {}),
-    },
-  };
-}
 
 /** `GET /v1.0/events?resource_id=…&since=…&after_id=…&limit=…`: status changes, oldest first. */
 // A member sees the events of their own tenant only (also of VIMs since deleted); an administrator sees all.
@@ -62,7 +37,7 @@ export const eventRoutes: FastifyPluginAsync<EventRoutesOptions> = async (app, {
       ...(afterId !== undefined && { afterId }),
       limit,
     });
-    return { events: rows.map(presentEvent) };
+    return { events: rows.map((row) => eventToWire(toVimEvent(row))) };
   });
 };
 

@@ -3,6 +3,7 @@ import type { DialectName } from '../dialects/driver.js';
 import { createVims } from './0001-create-vims.js';
 import { monitorsAndEvents } from './0002-monitors-and-events.js';
 import { workersAndLeases } from './0003-workers-and-leases.js';
+import { subscriptions } from './0004-subscriptions.js';
 
 /**
  * Every schema change, in order. Names are permanent once released: the
@@ -13,6 +14,7 @@ export function migrationProvider(dialect: DialectName): MigrationProvider {
     '0001-create-vims': createVims,
     '0002-monitors-and-events': monitorsAndEvents(dialect),
     '0003-workers-and-leases': workersAndLeases,
+    '0004-subscriptions': subscriptions(dialect),
   };
   return { getMigrations: async () => migrations };
 }

@@ -1,0 +1,97 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { openstackVim } from '../../../test/support/fixtures.js';
+import { waitFor } from '../../../test/support/monitoring.js';
+import { ScriptedProbe } from '../../../test/support/scripted-probe.js';
+import { startTestService, type TestService } from '../../../test/support/service.js';
+
+interface StreamEvent {
+  id: number;
+  data: { resource_id: string; resource_state: string };
+}
+
+/** Reads an SSE response as a real client would, until told to stop. */
+async function follow(url: string, headers: Record<string, string> = {}) {
+  const controller = new AbortController();
+  const response = await fetch(url, { headers: { accept: 'text/event-stream', ...headers }, signal: controller.signal });
+  const events: StreamEvent[] = [];
+  const reading = (async () => {
+    const reader = response.body!.getReader();
+    const decoder = new TextDecoder();
+    let buffer = '';
+    try {
+      for (;;) {
+        const { value, done } = await reader.read();
+        if (done) return;
+        buffer += decoder.decode(value, { stream: true });
+        let end: number;
+        while ((end = buffer.indexOf('\n\n')) >= 0) {
+          const block = buffer.slice(0, end);
+          buffer = buffer.slice(end + 2);
+          const id = /^id: (\d+)$/m.exec(block)?.[1];
+          const data = /^data: (.*)$/m.exec(block)?.[1];
+          if (id && data) events.push({ id: Number(id), data: JSON.parse(data) });
+        }
+      }
+    } catch {
+      // aborted by the test
+    }
+  })();
+  return {
+    status: response.status,
+    contentType: response.headers.get('content-type'),
+    events,
+    close: async () => {
+      controller.abort();
+      await reading;
+    },
+  };
+}
+
+describe('the event stream (SSE)', () => {
+  const probe = new ScriptedProbe('tcp');
+  let service: TestService;
+  let vimId = '';
+
+  beforeAll(async () => {
+    service = await startTestService({
+      monitoring: { probes: [probe], monitor: { probes: ['tcp'], interval: 0.2, timeout: 0.1, failure_threshold: 1, success_threshold: 1 } },
+    });
+  });
+  afterAll(async () => {
+    await service?.stop();
+  });
+
+  async function flip(): Promise<void> {
+    const before = (await service.api('GET', `/v1.0/vims/${vimId}`)).json.vim.status;
+    probe.set(vimId, before === 'REACHABLE' ? 'fail' : 'ok');
+    await waitFor('a flip', async () => ((await service.api('GET', `/v1.0/vims/${vimId}`)).json.vim.status !== before ? true : undefined));
+  }
+
+  it('streams status changes as they are stored, and resumes after Last-Event-ID with nothing lost', async () => {
+    const live = await follow(`${service.url}/v1.0/events/stream`);
+    expect(live.status).toBe(200);
+    expect(live.contentType).toMatch(/^text\/event-stream/);
+    vimId = (await service.api('POST', '/v1.0/vims', { body: { vim: openstackVim({ name: 'streamed' }) } })).json.vim.id;
+    await waitFor('REACHABLE', async () => ((await service.api('GET', `/v1.0/vims/${vimId}`)).json.vim.status === 'REACHABLE' ? true : undefined));
+    await flip();
+    await waitFor('two streamed events', () => (live.events.length >= 2 ? true : undefined), 5_000);
+    await live.close();
+    const lastSeen = live.events.at(-1)!.id;
+
+    await flip();
+    await flip();
+    const resumed = await follow(`${service.url}/v1.0/events/stream.json`, { 'last-event-id': String(lastSeen) });
+    await waitFor('the missed events', () => (resumed.events.length >= 2 ? true : undefined), 5_000);
+    await resumed.close();
+    const stored = (await service.api('GET', `/v1.0/events?resource_id=${vimId}`)).json.events as Array<{ id: number; resource_state: string }>;
+    expect(live.events.map((e) => e.data.resource_state)).toEqual(['REACHABLE', 'UNREACHABLE']);
+    expect(resumed.events.map((e) => e.id)).toEqual(stored.filter((e) => e.id > lastSeen).map((e) => e.id));
+    expect(resumed.events.map((e) => e.data.resource_state)).toEqual(['REACHABLE', 'UNREACHABLE']);
+  });
+
+  it('refuses a Last-Event-ID that is not an event id', async () => {
+    const response = await fetch(`${service.url}/v1.0/events/stream`, { headers: { 'last-event-id': 'yesterday' } });
+    expect(response.status).toBe(400);
+    expect(((await response.json()) as { TackerError: { message: string } }).TackerError.message).toMatch(/Last-Event-ID/);
+  });
+});

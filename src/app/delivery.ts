@@ -1,0 +1,87 @@
+import { randomBytes } from 'node:crypto';
+import { hostname } from 'node:os';
+import type { Logger } from 'pino';
+import { Agent } from 'undici';
+import type { Config } from '../config/schema.js';
+import { EventDispatcher } from '../events/dispatcher.js';
+import { SubscriptionService } from '../events/subscriptions.js';
+import type { EventSink } from '../events/vim-event.js';
+import { WebhookSink } from '../events/webhook-sink.js';
+import type { MetricsRecorder } from '../metrics/recorder.js';
+import type { SecretCipher } from '../secrets/cipher.js';
+import type { Store } from '../store/database.js';
+import { EventRepository } from '../store/event-repository.js';
+import { SubscriptionRepository } from '../store/subscription-repository.js';
+import type { Clock } from '../time/clock.js';
+
+export interface Delivery {
+  subscriptions: SubscriptionService;
+  repository: SubscriptionRepository;
+  dispatcher: EventDispatcher | undefined;
+  close(): Promise<void>;
+}
+
+/** Webhook subscriptions and, when outbox.enabled, the dispatcher that delivers stored events to every channel. */
+export function startDelivery(
+  config: Config,
+  deps: { store: Store; cipher: SecretCipher; clock: Clock; logger: Logger; metrics?: MetricsRecorder; extraSinks?: Map<string, EventSink> },
+): Delivery {
+  const repository = new SubscriptionRepository(deps.store);
+  const agent = new Agent({ keepAliveTimeout: 30_000, connect: { timeout: config.webhooks.timeout * 1000 } });
+  const policy = { allowLoopback: config.webhooks.allow_loopback, allowLinkLocal: config.webhooks.allow_link_local };
+  const subscriptions = new SubscriptionService({
+    repository,
+    cipher: deps.cipher,
+    clock: deps.clock,
+    policy,
+    dispatcher: agent,
+    timeoutMs: config.webhooks.timeout * 1000,
+  });
+  const sinks = new Map<string, EventSink>();
+  const dispatcher = config.outbox.enabled
+    ? new EventDispatcher(
+        {
+          owner: config.manager.worker_name ?? `${hostname()}:${process.pid}:${randomBytes(3).toString('hex')}`,
+          pollIntervalMs: config.outbox.poll_interval * 1000,
+          leaseTtlMs: config.outbox.lease_ttl * 1000,
+          settleMs: config.outbox.settle * 1000,
+          retryBaseMs: config.outbox.retry_base * 1000,
+          retryCapMs: config.outbox.retry_cap * 1000,
+          deadLetterAfterMs: config.outbox.dead_letter_after * 1000,
+          deliveryTimeoutMs: config.webhooks.timeout * 1000,
+          batchSize: 100,
+        },
+        {
+          subscriptions: repository,
+          events: new EventRepository(deps.store),
+          sinkFor: (row) => {
+            if (row.kind !== 'webhook') return deps.extraSinks?.get(row.id);
+            let sink = sinks.get(row.id);
+            if (!sink) {
+              sink = new WebhookSink(
+                { subscriptionId: row.id, callbackUrl: row.callback_url, secret: subscriptions.secretOf(row) },
+                { dispatcher: agent, policy, clock: deps.clock },
+              );
+              sinks.set(row.id, sink);
+            }
+            return sink;
+          },
+          clock: deps.clock,
+          random: Math.random,
+          logger: deps.logger,
+          ...(deps.metrics && { metrics: deps.metrics }),
+        },
+      )
+    : undefined;
+  dispatcher?.start();
+  return {
+    subscriptions,
+    repository,
+    dispatcher,
+    close: async () => {
+      await dispatcher?.stop();
+      for (const sink of deps.extraSinks?.values() ?? []) await sink.close?.();
+      await agent.close();
+    },
+  };
+}

@@ -1,0 +1,184 @@
+import type { Logger } from 'pino';
+import { NO_METRICS, type MetricsRecorder } from '../metrics/recorder.js';
+import type { EventRepository } from '../store/event-repository.js';
+import type { SubscriptionRepository, SubscriptionRow } from '../store/subscription-repository.js';
+import { tackerTimestamp, type Clock } from '../time/clock.js';
+import { retryDelayMs } from './backoff.js';
+import { SafeHorizon } from './safe-horizon.js';
+import type { EventSink, VimEvent } from './vim-event.js';
+import { toVimEvent } from './wire.js';
+
+export interface DispatcherOptions {
+  owner: string;
+  pollIntervalMs: number;
+  leaseTtlMs: number;
+  settleMs: number;
+  retryBaseMs: number;
+  retryCapMs: number;
+  /** An event still undeliverable this long after it happened is dead-lettered. */
+  deadLetterAfterMs: number;
+  deliveryTimeoutMs: number;
+  batchSize: number;
+}
+
+export interface SubscriptionFilter {
+  vim_ids?: string[];
+  statuses?: string[];
+  tenant_ids?: string[];
+}
+
+export interface DispatcherDeps {
+  subscriptions: SubscriptionRepository;
+  events: EventRepository;
+  /** The sink of a channel, or undefined when this process cannot deliver it (e.g. AMQP not configured). */
+  sinkFor(row: SubscriptionRow): EventSink | undefined;
+  clock: Clock;
+  random: () => number;
+  logger: Logger;
+  metrics?: MetricsRecorder;
+}
+
+/**
+ * Delivers stored events to every channel, reading from the database (the
+ * outbox), never from memory: a sink that was down gets the backlog when it
+ * returns, and a restart loses nothing. One worker at a time holds a channel
+ * (lease), events go out in id order and the cursor moves only after a sink
+ * acknowledged, so each event reaches each channel at least once, in order,
+ * with its stable id for de-duplication.
+ */
+export class EventDispatcher {
+  private timer: NodeJS.Timeout | undefined;
+  private running: Promise<void> = Promise.resolve();
+  private stopped = false;
+  private readonly horizon: SafeHorizon;
+  private readonly metrics: MetricsRecorder;
+
+  constructor(
+    private readonly options: DispatcherOptions,
+    private readonly deps: DispatcherDeps,
+  ) {
+    this.horizon = new SafeHorizon(deps.clock, options.settleMs);
+    this.metrics = deps.metrics ?? NO_METRICS;
+  }
+
+  start(): void {
+    this.schedule();
+  }
+
+  async stop(): Promise<void> {
+    this.stopped = true;
+    if (this.timer) clearTimeout(this.timer);
+    await this.running;
+    await this.deps.subscriptions.release(this.options.owner).catch(() => undefined);
+  }
+
+  /** One pass over every channel this worker holds. Exposed for tests. */
+  async tick(): Promise<void> {
+    const nowMs = this.deps.clock.now().getTime();
+    const leaseUntil = nowMs + this.options.leaseTtlMs;
+    await this.deps.subscriptions.claim(this.options.owner, nowMs, leaseUntil, 100);
+    const held = await this.deps.subscriptions.renew(this.options.owner, leaseUntil);
+    const upTo = this.horizon.observe(await this.deps.events.maxId());
+    await Promise.all(held.map((row) => this.drain(row, upTo)));
+    await this.reportBacklog(held, upTo);
+  }
+
+  private async drain(row: SubscriptionRow, upToId: number): Promise<void> {
+    if (Number(row.next_attempt_ms) > this.deps.clock.now().getTime()) return;
+    const sink = this.deps.sinkFor(row);
+    if (!sink) return;
+    let cursor = Number(row.cursor_event_id);
+    let retry = row.retry_count;
+    const filter = parseFilter(row.filter);
+    for (let batch = 0; batch < 20 && !this.stopped; batch++) {
+      const rows = await this.deps.events.list({
+        afterId: cursor,
+        upToId,
+        limit: this.options.batchSize,
+        ...(filter.vim_ids && { vimIds: filter.vim_ids }),
+        ...(filter.statuses && { statuses: filter.statuses }),
+        ...(filter.tenant_ids && { tenantIds: filter.tenant_ids }),
+      });
+      for (const event of rows.map(toVimEvent)) {
+        const outcome = await this.deliverOne(row, sink, event, cursor, retry);
+        if (outcome === 'retry-later' || outcome === 'lost-lease') return;
+        cursor = event.id;
+        retry = 0;
+      }
+      if (rows.length < this.options.batchSize) {
+        // Everything up to the horizon was looked at: move past events no filter matched.
+        if (cursor < upToId && (await this.deps.subscriptions.skip(row.id, this.options.owner, cursor, upToId))) cursor = upToId;
+        return;
+      }
+    }
+  }
+
+  private async deliverOne(
+    row: SubscriptionRow,
+    sink: EventSink,
+    event: VimEvent,
+    cursor: number,
+    retry: number,
+  ): Promise<'delivered' | 'dead-lettered' | 'retry-later' | 'lost-lease'> {
+    const at = tackerTimestamp(this.deps.clock.now());
+    try {
+      await sink.deliver(event, AbortSignal.timeout(this.options.deliveryTimeoutMs));
+    } catch (error) {
+      const reason = describe(error);
+      const age = this.deps.clock.now().getTime() - Date.parse(`${event.timestamp.replace(' ', 'T')}Z`);
+      if (age > this.options.deadLetterAfterMs) {
+        const moved = await this.deps.subscriptions.deadLetter(row.id, this.options.owner, cursor, event.id, retry + 1, reason, at);
+        this.deps.logger.warn({ subscription_id: row.id, event_id: event.id, vim_id: event.vimId, reason }, 'event dead-lettered');
+        return moved ? 'dead-lettered' : 'lost-lease';
+      }
+      const next = this.deps.clock.now().getTime() + retryDelayMs(retry, this.options.retryBaseMs, this.options.retryCapMs, this.deps.random);
+      await this.deps.subscriptions.failed(row.id, this.options.owner, reason, next, at);
+      this.deps.logger.info({ subscription_id: row.id, event_id: event.id, vim_id: event.vimId, reason, retry: retry + 1 }, 'delivery failed; will retry');
+      return 'retry-later';
+    }
+    const moved = await this.deps.subscriptions.delivered(row.id, this.options.owner, cursor, event.id, at);
+    return moved ? 'delivered' : 'lost-lease';
+  }
+
+  private async reportBacklog(held: SubscriptionRow[], upTo: number): Promise<void> {
+    if (held.length === 0) {
+      this.metrics.outbox(0, 0);
+      return;
+    }
+    const oldestCursor = Math.min(...held.map((row) => Number(row.cursor_event_id)));
+    const depth = held.reduce((sum, row) => sum + Math.max(0, upTo - Number(row.cursor_event_id)), 0);
+    let age = 0;
+    if (oldestCursor < upTo) {
+      const next = await this.deps.events.list({ afterId: oldestCursor, limit: 1 });
+      const created = next[0]?.created_at;
+      if (created) age = Math.max(0, (this.deps.clock.now().getTime() - Date.parse(`${created.replace(' ', 'T')}Z`)) / 1000);
+    }
+    this.metrics.outbox(depth, age);
+  }
+
+  private schedule(): void {
+    if (this.stopped) return;
+    this.timer = setTimeout(() => {
+      this.running = this.tick()
+        .catch((error: unknown) => this.deps.logger.debug({ err: error }, 'event delivery pass failed (database unavailable?)'))
+        .finally(() => this.schedule());
+    }, this.options.pollIntervalMs);
+    this.timer.unref?.();
+  }
+}
+
+export function parseFilter(text: string): SubscriptionFilter {
+  try {
+    return JSON.parse(text) as SubscriptionFilter;
+  } catch {
+    return {};
+  }
+}
+
+function describe(error: unknown): string {
+  if (error instanceof Error) {
+    const code = (error as NodeJS.ErrnoException).code;
+    return (code ? `${code}: ` : '') + error.message.slice(0, 300);
+  }
+  return String(error).slice(0, 300);
+}

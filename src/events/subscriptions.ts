@@ -1,0 +1,124 @@
+import { randomBytes, randomUUID } from 'node:crypto';
+import { request, type Dispatcher } from 'undici';
+import { ForbiddenError, InvalidInputError, NotFoundError } from '../errors.js';
+import type { SecretCipher } from '../secrets/cipher.js';
+import type { SubscriptionRepository, SubscriptionRow } from '../store/subscription-repository.js';
+import { tackerTimestamp, type Clock } from '../time/clock.js';
+import { VIM_STATUSES, type RequestContext } from '../vims/model.js';
+import { checkCallbackUrl, type CallbackPolicy } from './callback-url.js';
+import { parseFilter, type SubscriptionFilter } from './dispatcher.js';
+
+export interface SubscriptionInput {
+  callbackUrl: string;
+  filter?: { vim_ids?: string[]; statuses?: string[]; tenant_id?: string };
+  secret?: string;
+}
+
+export interface CreatedSubscription {
+  row: SubscriptionRow;
+  /** Shown once, in the creation response; stored encrypted. */
+  secret: string;
+}
+
+/**
+ * Webhook subscriptions: who may subscribe to what, the callback check made
+ * at creation (a GET that must answer 2xx, as ETSI NFV APIs test their
+ * callback URIs) and the signing secret.
+ */
+export class SubscriptionService {
+  constructor(
+    private readonly deps: {
+      repository: SubscriptionRepository;
+      cipher: SecretCipher;
+      clock: Clock;
+      policy: CallbackPolicy;
+      dispatcher: Dispatcher;
+      timeoutMs: number;
+    },
+  ) {}
+
+  async create(ctx: RequestContext, input: SubscriptionInput): Promise<CreatedSubscription> {
+    const url = await checkCallbackUrl(input.callbackUrl, this.deps.policy);
+    const filter = this.filterFor(ctx, input.filter);
+    const secret = input.secret ?? randomBytes(24).toString('base64url');
+    if (secret.length < 16) throw new InvalidInputError('secret must be at least 16 characters');
+    await this.testCallback(url);
+    const id = randomUUID();
+    await this.deps.repository.insert({
+      id,
+      kind: 'webhook',
+      tenantId: ctx.projectId,
+      callbackUrl: url.toString(),
+      sealedSecret: this.deps.cipher.encrypt(secret),
+      filter: JSON.stringify(filter),
+      createdAt: tackerTimestamp(this.deps.clock.now()),
+    });
+    const row = await this.deps.repository.find(id);
+    if (!row) throw new NotFoundError(`subscription ${id}`);
+    return { row, secret };
+  }
+
+  async list(ctx: RequestContext): Promise<SubscriptionRow[]> {
+    const rows = await this.deps.repository.list();
+    return rows.filter((row) => this.visible(ctx, row));
+  }
+
+  async get(ctx: RequestContext, id: string): Promise<SubscriptionRow> {
+    const row = await this.deps.repository.find(id);
+    if (!row || !this.visible(ctx, row)) throw new NotFoundError(`subscription ${id}`);
+    return row;
+  }
+
+  async delete(ctx: RequestContext, id: string): Promise<void> {
+    const row = await this.get(ctx, id);
+    if (row.kind !== 'webhook') throw new ForbiddenError('The AMQP notifier is configured, not subscribed: change notifications.amqp instead');
+    await this.deps.repository.delete(id);
+  }
+
+  secretOf(row: SubscriptionRow): string {
+    return this.deps.cipher.decrypt(row.secret);
+  }
+
+  /** Members receive their own tenant's events only; an administrator may narrow to one tenant or take all. */
+  private filterFor(ctx: RequestContext, raw: SubscriptionInput['filter']): SubscriptionFilter {
+    const filter: SubscriptionFilter = {};
+    if (raw?.vim_ids) filter.vim_ids = raw.vim_ids;
+    if (raw?.statuses) {
+      const unknown = raw.statuses.find((status) => !(VIM_STATUSES as readonly string[]).includes(status));
+      if (unknown) throw new InvalidInputError(`filter.statuses: unknown status '${unknown}'; one of ${VIM_STATUSES.join(', ')}`);
+      filter.statuses = raw.statuses;
+    }
+    if (raw?.tenant_id !== undefined && raw.tenant_id !== ctx.projectId && !ctx.isAdmin) {
+      throw new ForbiddenError('Only an administrator may subscribe to another tenant');
+    }
+    if (!ctx.isAdmin) filter.tenant_ids = [ctx.projectId];
+    else if (raw?.tenant_id !== undefined) filter.tenant_ids = [raw.tenant_id];
+    return filter;
+  }
+
+  private visible(ctx: RequestContext, row: SubscriptionRow): boolean {
+    return ctx.isAdmin || (row.kind === 'webhook' && row.tenant_id === ctx.projectId);
+  }
+
+  private async testCallback(url: URL): Promise<void> {
+    try {
+      const response = await request(url, {
+        dispatcher: this.deps.dispatcher,
+        method: 'GET',
+        headers: { 'user-agent': 'vim-monitor' },
+        signal: AbortSignal.timeout(this.deps.timeoutMs),
+      });
+      await response.body.dump();
+      if (response.statusCode < 200 || response.statusCode >= 300) {
+        throw new InvalidInputError(`callback_url test: GET answered HTTP ${response.statusCode}; a receiver must answer 2xx (ETSI NFV: 204)`);
+      }
+    } catch (error) {
+      if (error instanceof InvalidInputError) throw error;
+      throw new InvalidInputError(`callback_url test: GET failed (${(error as NodeJS.ErrnoException).code ?? (error as Error).name})`);
+    }
+  }
+
+  filterOf(row: SubscriptionRow): SubscriptionFilter {
+    return parseFilter(row.filter);
+  }
+}

@@ -1,0 +1,197 @@
+import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
+import { PROBE_NAMES, type ProbeName } from '../probes/probe.js';
+import { VIM_STATUSES, type VimStatus } from '../vims/model.js';
+import type { MetricsRecorder } from './recorder.js';
+
+/** Every metric name starts with this, the default Node.js process metrics included. */
+export const METRIC_PREFIX = 'vim_monitor_';
+
+/** Probe latencies: from a LAN ping (sub-millisecond) to a slow Keystone near the 3 s default timeout. */
+export const CHECK_LATENCY_BUCKETS = [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10];
+/** API requests: mostly a few milliseconds against the database, up to Keystone's 10 s timeout. */
+export const HTTP_DURATION_BUCKETS = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10];
+
+/** HTTP methods kept as label values; anything else is counted as `other`, so a client cannot invent label values. */
+const HTTP_METHODS = new Set(['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE', 'OPTIONS']);
+/** Route label of requests that matched no route (404): never the raw URL. */
+export const UNMATCHED_ROUTE = 'unmatched';
+
+/**
+ * prom-client's default metrics include three gauges named `*_total`
+ * (`nodejs_active_{handles,requests,resources}_total`), which `promtool check
+ * metrics` rejects: only counters may end in `_total`. They are the sums of the
+ * by-type gauges `nodejs_active_{handles,requests,resources}{type}`, which stay.
+ */
+const DEFAULT_METRICS_DROPPED = ['nodejs_active_handles_total', 'nodejs_active_requests_total', 'nodejs_active_resources_total'];
+
+export interface PrometheusMetricsOptions {
+  /** Node.js process metrics (CPU, memory, event loop, GC), prefixed `vim_monitor_`. Default true. */
+  defaultMetrics?: boolean;
+}
+
+/**
+ * The Prometheus implementation of MetricsRecorder, plus HTTP request metrics
+ * for the API. One per process, on its own registry (never prom-client's
+ * global one), so several services can share a process in tests.
+ *
+ * Cardinality: per VIM, 3 status series and at most one latency series per
+ * probe; everything else is labelled only by fixed sets (probe names, results,
+ * HTTP methods, route patterns, status codes). docs/metrics.md lists them.
+ */
+export class PrometheusMetrics implements MetricsRecorder {
+  readonly registry = new Registry();
+  /** Each VIM's exposed status: monitors report it every round, the gauges change only when it does. */
+  private readonly statuses = new Map<string, VimStatus>();
+
+  private readonly vimStatus: Gauge<'vim_id' | 'status'>;
+  private readonly probeLatency: Gauge<'vim_id' | 'probe'>;
+  private readonly checkLatency: Histogram<'probe'>;
+  private readonly checks: Counter<'probe' | 'result'>;
+  private readonly owned: Gauge;
+  private readonly replacements: Counter;
+  private readonly takeovers: Counter;
+  private readonly outboxDepth: Gauge;
+  private readonly outboxLag: Gauge;
+  private readonly httpRequests: Counter<'method' | 'route' | 'status_code'>;
+  private readonly httpDuration: Histogram<'method' | 'route' | 'status_code'>;
+
+  constructor(options: PrometheusMetricsOptions = {}) {
+    const registers = [this.registry];
+    const name = (suffix: string) => METRIC_PREFIX + suffix;
+
+    this.vimStatus = new Gauge({
+      name: name('vim_status'),
+      help: 'Status of each VIM watched by this process: 1 for its current status, 0 for the others.',
+      labelNames: ['vim_id', 'status'],
+      registers,
+    });
+    this.probeLatency = new Gauge({
+      name: name('probe_latency_seconds'),
+      help: "Latency measured by each VIM's latest check per probe; absent while the latest check measured none (e.g. a timeout).",
+      labelNames: ['vim_id', 'probe'],
+      registers,
+    });
+    this.checkLatency = new Histogram({
+      name: name('check_latency_seconds'),
+      help: 'Latency measured by probe checks of all VIMs, by probe.',
+      labelNames: ['probe'],
+      buckets: CHECK_LATENCY_BUCKETS,
+      registers,
+    });
+    this.checks = new Counter({
+      name: name('checks_total'),
+      help: 'Probe checks run by this process, by probe and result (ok or fail).',
+      labelNames: ['probe', 'result'],
+      registers,
+    });
+    this.owned = new Gauge({
+      name: name('monitors_owned'),
+      help: 'Monitors this worker process runs (its leased share), as of its last heartbeat.',
+      registers,
+    });
+    this.replacements = new Counter({
+      name: name('monitor_replacements_total'),
+      help: 'Monitors forcibly deleted by the sweep because they stopped processing, and replaced.',
+      registers,
+    });
+    this.takeovers = new Counter({
+      name: name('monitor_takeovers_total'),
+      help: 'Monitors this process claimed after start-up: lapsed leases of dead workers, or free rows when rebalancing.',
+      registers,
+    });
+    this.outboxDepth = new Gauge({
+      name: name('outbox_depth'),
+      help: 'Events waiting in the outbox for delivery.',
+      registers,
+    });
+    this.outboxLag = new Gauge({
+      name: name('outbox_lag_seconds'),
+      help: 'Age of the oldest event waiting in the outbox (0 when it is empty).',
+      registers,
+    });
+    this.httpRequests = new Counter({
+      name: name('http_requests_total'),
+      help: 'API requests answered, by method, route pattern and status code (scrapes of /metrics excluded).',
+      labelNames: ['method', 'route', 'status_code'],
+      registers,
+    });
+    this.httpDuration = new Histogram({
+      name: name('http_request_duration_seconds'),
+      help: 'Time to answer API requests, by method, route pattern and status code (scrapes of /metrics excluded).',
+      labelNames: ['method', 'route', 'status_code'],
+      buckets: HTTP_DURATION_BUCKETS,
+      registers,
+    });
+    // Fixed label sets are exposed from the start, so rates and alerts have a series before the first event.
+    for (const probe of PROBE_NAMES) for (const result of ['ok', 'fail']) this.checks.inc({ probe, result }, 0);
+
+    if (options.defaultMetrics !== false) {
+      collectDefaultMetrics({ register: this.registry, prefix: METRIC_PREFIX });
+      for (const dropped of DEFAULT_METRICS_DROPPED) this.registry.removeSingleMetric(METRIC_PREFIX + dropped);
+    }
+  }
+
+  probeChecked(vimId: string, probe: ProbeName, ok: boolean, latencyMs: number | undefined): void {
+    this.checks.inc({ probe, result: ok ? 'ok' : 'fail' });
+    if (latencyMs === undefined || !Number.isFinite(latencyMs)) {
+      this.probeLatency.remove({ vim_id: vimId, probe });
+      return;
+    }
+    const seconds = latencyMs / 1000;
+    this.probeLatency.set({ vim_id: vimId, probe }, seconds);
+    this.checkLatency.observe({ probe }, seconds);
+  }
+
+  statusChanged(vimId: string, status: VimStatus): void {
+    if (this.statuses.get(vimId) === status) return;
+    this.statuses.set(vimId, status);
+    for (const each of VIM_STATUSES) this.vimStatus.set({ vim_id: vimId, status: each }, each === status ? 1 : 0);
+  }
+
+  vimForgotten(vimId: string): void {
+    this.statuses.delete(vimId);
+    for (const status of VIM_STATUSES) this.vimStatus.remove({ vim_id: vimId, status });
+    for (const probe of PROBE_NAMES) this.probeLatency.remove({ vim_id: vimId, probe });
+  }
+
+  monitorsOwned(count: number): void {
+    this.owned.set(count);
+  }
+
+  monitorReplaced(): void {
+    this.replacements.inc();
+  }
+
+  monitorsTakenOver(count: number): void {
+    if (count > 0) this.takeovers.inc(count);
+  }
+
+  outbox(depth: number, oldestAgeSeconds: number): void {
+    this.outboxDepth.set(depth);
+    this.outboxLag.set(oldestAgeSeconds);
+  }
+
+  /**
+   * One answered API request. `route` is the route pattern (`/v1.0/vims/:id`),
+   * undefined when no route matched; the raw URL must never be passed.
+   */
+  httpRequest(method: string, route: string | undefined, statusCode: number, durationSeconds: number): void {
+    const upper = method.toUpperCase();
+    const labels = {
+      method: HTTP_METHODS.has(upper) ? upper : 'other',
+      route: route ?? UNMATCHED_ROUTE,
+      status_code: String(statusCode),
+    };
+    this.httpRequests.inc(labels);
+    this.httpDuration.observe(labels, durationSeconds);
+  }
+
+  get contentType(): string {
+    return this.registry.contentType;
+  }
+
+  /** The text exposition format (version 0.0.4), as served on /metrics. */
+  expose(): Promise<string> {
+    return this.registry.metrics();
+  }
+}

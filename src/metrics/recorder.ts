@@ -1,0 +1,28 @@
+import type { ProbeName } from '../probes/probe.js';
+import type { VimStatus } from '../vims/model.js';
+
+/**
+ * What the monitoring reports for metrics. Monitors and the manager call
+ * these; the Prometheus implementation lives in metrics/prometheus.ts, and
+ * NO_METRICS keeps tests and tools free of a registry. No method takes an
+ * unbounded label value (reasons, URLs): only ids, fixed names and numbers.
+ */
+export interface MetricsRecorder {
+  probeChecked(vimId: string, probe: ProbeName, ok: boolean, latencyMs: number | undefined): void;
+  statusChanged(vimId: string, status: VimStatus): void;
+  vimForgotten(vimId: string): void;
+  monitorsOwned(count: number): void;
+  monitorReplaced(): void;
+  monitorsTakenOver(count: number): void;
+  outbox(depth: number, oldestAgeSeconds: number): void;
+}
+
+export const NO_METRICS: MetricsRecorder = {
+  probeChecked: () => undefined,
+  statusChanged: () => undefined,
+  vimForgotten: () => undefined,
+  monitorsOwned: () => undefined,
+  monitorReplaced: () => undefined,
+  monitorsTakenOver: () => undefined,
+  outbox: () => undefined,
+};
