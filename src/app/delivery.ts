@@ -4,6 +4,7 @@ import type { Logger } from 'pino';
 import { Agent } from 'undici';
 import type { Config } from '../config/schema.js';
 import { EventDispatcher } from '../events/dispatcher.js';
+import { AmqpSink } from '../events/sinks/amqp.js';
 import { SubscriptionService } from '../events/subscriptions.js';
 import type { EventSink } from '../events/vim-event.js';
 import { WebhookSink } from '../events/webhook-sink.js';
@@ -12,9 +13,14 @@ import type { SecretCipher } from '../secrets/cipher.js';
 import type { Store } from '../store/database.js';
 import { EventRepository } from '../store/event-repository.js';
 import { SubscriptionRepository } from '../store/subscription-repository.js';
-import type { Clock } from '../time/clock.js';
+import { tackerTimestamp, type Clock } from '../time/clock.js';
+
+/** The row id of the AMQP notifier's delivery channel. */
+export const AMQP_CHANNEL = 'amqp-notifications';
 
 export interface Delivery {
+  /** Resolves once configured channels exist and the dispatcher runs. */
+  ready: Promise<void>;
   subscriptions: SubscriptionService;
   repository: SubscriptionRepository;
   dispatcher: EventDispatcher | undefined;
@@ -24,7 +30,7 @@ export interface Delivery {
 /** Webhook subscriptions and, when outbox.enabled, the dispatcher that delivers stored events to every channel. */
 export function startDelivery(
   config: Config,
-  deps: { store: Store; cipher: SecretCipher; clock: Clock; logger: Logger; metrics?: MetricsRecorder; extraSinks?: Map<string, EventSink> },
+  deps: { store: Store; cipher: SecretCipher; clock: Clock; logger: Logger; metrics?: MetricsRecorder },
 ): Delivery {
   const repository = new SubscriptionRepository(deps.store);
   const agent = new Agent({ keepAliveTimeout: 30_000, connect: { timeout: config.webhooks.timeout * 1000 } });
@@ -38,6 +44,9 @@ export function startDelivery(
     timeoutMs: config.webhooks.timeout * 1000,
   });
   const sinks = new Map<string, EventSink>();
+  // Configured channels (not subscribed through the API): their rows are made on start so they keep a cursor too.
+  const configured = new Map<string, EventSink>();
+  if (config.notifications.amqp.enabled) configured.set(AMQP_CHANNEL, new AmqpSink({ config: config.notifications.amqp, logger: deps.logger }));
   const dispatcher = config.outbox.enabled
     ? new EventDispatcher(
         {
@@ -55,7 +64,7 @@ export function startDelivery(
           subscriptions: repository,
           events: new EventRepository(deps.store),
           sinkFor: (row) => {
-            if (row.kind !== 'webhook') return deps.extraSinks?.get(row.id);
+            if (row.kind !== 'webhook') return configured.get(row.id);
             let sink = sinks.get(row.id);
             if (!sink) {
               sink = new WebhookSink(
@@ -73,14 +82,25 @@ export function startDelivery(
         },
       )
     : undefined;
-  dispatcher?.start();
+  const ready = config.notifications.amqp.enabled
+    ? repository.ensure({
+        id: AMQP_CHANNEL,
+        kind: 'amqp',
+        tenantId: '',
+        callbackUrl: '',
+        sealedSecret: '',
+        filter: '{}',
+        createdAt: tackerTimestamp(deps.clock.now()),
+      })
+    : Promise.resolve();
   return {
+    ready: ready.then(() => dispatcher?.start()),
     subscriptions,
     repository,
     dispatcher,
     close: async () => {
       await dispatcher?.stop();
-      for (const sink of deps.extraSinks?.values() ?? []) await sink.close?.();
+      for (const sink of configured.values()) await sink.close?.();
       await agent.close();
     },
   };

@@ -78,6 +78,7 @@ export async function startService(config: Config, logger: Logger, options: Serv
     else logger.info('monitor manager disabled in this process (manager.enabled: false): API only');
     const delivery = startDelivery(config, { store, cipher, clock, logger, metrics });
     closers.push(() => delivery.close());
+    await delivery.ready;
     const running = {
       store,
       registry,

@@ -3,6 +3,7 @@
  * JSON schema drives validation, defaults and the environment variable
  * mapping (see load.ts); the interface is what the rest of the code reads.
  */
+import { amqpNotificationsSchema, amqpSecretConfigKeys, type AmqpNotificationsConfig } from '../events/sinks/amqp-config.js';
 import { DEFAULT_MONITOR_SETTINGS, monitorSettingsProperties, type MonitorSettings } from '../monitors/settings.js';
 
 export type AuthStrategy = 'noauth' | 'keystone';
@@ -55,6 +56,10 @@ export interface Config {
     dead_letter_after: number;
     /** Seconds a worker's lease on a delivery channel lasts without renewal. */
     lease_ttl: number;
+  };
+  notifications: {
+    /** OpenStack (oslo.messaging) notifications on AMQP; see docs/notifications.md. */
+    amqp: AmqpNotificationsConfig;
   };
   webhooks: {
     /** Seconds a callback may take to acknowledge. */
@@ -175,6 +180,12 @@ export const configSchema = {
         lease_ttl: { ...seconds, default: 10 },
       },
     },
+    notifications: {
+      type: 'object',
+      additionalProperties: false,
+      default: {},
+      properties: { amqp: amqpNotificationsSchema },
+    },
     webhooks: {
       type: 'object',
       additionalProperties: false,
@@ -211,4 +222,4 @@ export const configSchema = {
 } as const;
 
 /** Keys whose values are secrets: never echoed in errors or logs. */
-export const secretConfigKeys = new Set(['auth.keystone.password', 'secrets.key']);
+export const secretConfigKeys = new Set<string>(['auth.keystone.password', 'secrets.key', ...amqpSecretConfigKeys]);

@@ -33,6 +33,7 @@ export interface TestServiceOptions {
   /** base64 of 32 bytes: the same key across restarts on one database. */
   secretKey?: string;
   webhooks?: Partial<Config['webhooks']>;
+  notifications?: Partial<Config['notifications']>;
 }
 
 /** The real service, in this process, on a free loopback port, logging everything at trace level into memory. */
@@ -49,6 +50,7 @@ export async function startTestService(options: TestServiceOptions = {}): Promis
     // Quick delivery passes, and receivers on loopback, for the tests.
     outbox: { poll_interval: 0.1, settle: 0.2, retry_base: 0.2, retry_cap: 1, ...options.outbox },
     webhooks: { allow_loopback: true, timeout: 2, ...options.webhooks },
+    ...(options.notifications && { notifications: options.notifications }),
   });
   const lines: string[] = [];
   const sink = new Writable({
