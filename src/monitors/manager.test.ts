@@ -1,20 +1,10 @@
 import { afterEach, describe, expect, it } from 'vitest';
-import { openstackVim } from '../../test/support/fixtures.js';
+import { openstackInput } from '../../test/support/fixtures.js';
 import { ADMIN, sqliteFile, startMonitoring, waitFor, type MonitoringHarness } from '../../test/support/monitoring.js';
 import { ScriptedProbe } from '../../test/support/scripted-probe.js';
 import { openStore } from '../store/database.js';
-import type { VimCreateInput } from '../vims/model.js';
 
-function input(name: string): VimCreateInput {
-  const wire = openstackVim({ name });
-  return {
-    name,
-    type: 'openstack',
-    authUrl: wire.auth_url as string,
-    authCred: wire.auth_cred as Record<string, unknown>,
-    vimProject: wire.vim_project as Record<string, unknown>,
-  };
-}
+const input = openstackInput;
 
 const fast = { interval: 0.2, timeout: 0.1, failure_threshold: 2, success_threshold: 2 };
 

@@ -1,18 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import { InvalidInputError } from '../errors.js';
+import { invalidInputOf } from '../../test/support/assertions.js';
 import { normaliseAuthUrl } from './auth-url.js';
 
-/** Runs `fn`, expects an InvalidInputError and returns its message. */
-function invalidInputOf(fn: () => unknown): string {
-  let caught: unknown;
-  try {
-    fn();
-  } catch (err) {
-    caught = err;
-  }
-  expect(caught).toBeInstanceOf(InvalidInputError);
-  return (caught as InvalidInputError).message;
-}
 
 describe('normaliseAuthUrl for OpenStack', () => {
   it('appends /v3 to an OpenStack auth_url without a version', () => {

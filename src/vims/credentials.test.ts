@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { beforeAll, describe, expect, it } from 'vitest';
+import { invalidInputOf } from '../../test/support/assertions.js';
 import { makeCertificate } from '../../test/support/fixtures.js';
 import { InternalError, InvalidInputError } from '../errors.js';
 import { SecretCipher } from '../secrets/cipher.js';
@@ -13,17 +14,6 @@ import {
   validateAuthCred,
 } from './credentials.js';
 
-/** Runs `fn`, expects an InvalidInputError and returns its message. */
-function invalidInputOf(fn: () => unknown): string {
-  let caught: unknown;
-  try {
-    fn();
-  } catch (err) {
-    caught = err;
-  }
-  expect(caught).toBeInstanceOf(InvalidInputError);
-  return (caught as InvalidInputError).message;
-}
 
 let cert: string;
 let key: string;

@@ -1,30 +1,20 @@
 import { randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { openstackVim } from '../../test/support/fixtures.js';
+import { openstackInput } from '../../test/support/fixtures.js';
 import { ForbiddenError, VimNotFoundError } from '../errors.js';
 import { SecretCipher } from '../secrets/cipher.js';
 import { openStore, type Store } from '../store/database.js';
 import { migrateToLatest } from '../store/migrate.js';
 import { VimRepository } from '../store/vim-repository.js';
 import type { Clock } from '../time/clock.js';
-import type { RequestContext, VimCreateInput } from './model.js';
+import type { RequestContext } from './model.js';
 import { VimRegistry } from './registry.js';
 
 const alice: RequestContext = { projectId: 'project-a', userId: 'alice', isAdmin: false };
 const bob: RequestContext = { projectId: 'project-b', userId: 'bob', isAdmin: false };
 const admin: RequestContext = { projectId: 'admin-project', userId: 'root', isAdmin: true };
 
-function input(name: string, overrides: Partial<VimCreateInput> = {}): VimCreateInput {
-  const wire = openstackVim();
-  return {
-    name,
-    type: 'openstack',
-    authUrl: wire.auth_url as string,
-    authCred: wire.auth_cred as Record<string, unknown>,
-    vimProject: wire.vim_project as Record<string, unknown>,
-    ...overrides,
-  };
-}
+const input = openstackInput;
 
 describe('the VIM registry', () => {
   let store: Store;

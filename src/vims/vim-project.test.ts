@@ -1,18 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import { InvalidInputError } from '../errors.js';
+import { invalidInputOf } from '../../test/support/assertions.js';
 import { validateVimProject } from './vim-project.js';
 
-/** Runs `fn`, expects an InvalidInputError and returns its message. */
-function invalidInputOf(fn: () => unknown): string {
-  let caught: unknown;
-  try {
-    fn();
-  } catch (err) {
-    caught = err;
-  }
-  expect(caught).toBeInstanceOf(InvalidInputError);
-  return (caught as InvalidInputError).message;
-}
 
 describe('validateVimProject for OpenStack', () => {
   it('defaults project_domain_name to Default', () => {

@@ -2,6 +2,7 @@ import { execFileSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import type { VimCreateInput } from '../../src/vims/model.js';
 
 /** A real self-signed certificate and its key, made with openssl for the credential tests. */
 export function makeCertificate(commonName = 'vim-monitor-test'): { cert: string; key: string } {
@@ -35,6 +36,19 @@ export function kubernetesVim(overrides: Record<string, unknown> = {}): Record<s
     auth_url: 'https://127.0.0.1:6443',
     auth_cred: { bearer_token: 'token-not-shown' },
     vim_project: { name: 'default' },
+    ...overrides,
+  };
+}
+
+/** The registry's input for an OpenStack VIM (what the API hands it), for tests below the HTTP layer. */
+export function openstackInput(name: string, overrides: Partial<VimCreateInput> = {}): VimCreateInput {
+  const wire = openstackVim({ name });
+  return {
+    name,
+    type: 'openstack',
+    authUrl: wire.auth_url as string,
+    authCred: wire.auth_cred as Record<string, unknown>,
+    vimProject: wire.vim_project as Record<string, unknown>,
     ...overrides,
   };
 }

@@ -1,18 +1,8 @@
 import { describe, expect, it } from 'vitest';
+import { invalidInputOf } from '../../../test/support/assertions.js';
 import { InvalidInputError } from '../../errors.js';
 import { FIELD_NAMES, parseListQuery } from './list-query.js';
 
-/** Runs `fn`, expects an InvalidInputError and returns its message. */
-function invalidInputOf(fn: () => unknown): string {
-  let caught: unknown;
-  try {
-    fn();
-  } catch (err) {
-    caught = err;
-  }
-  expect(caught).toBeInstanceOf(InvalidInputError);
-  return (caught as InvalidInputError).message;
-}
 
 const UNKNOWN_PARAMETER = (key: string): string =>
   `Unknown query parameter '${key}'; filters: id, name, tenant_id, type, status, is_default, and fields`;
