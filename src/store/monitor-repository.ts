@@ -41,31 +41,36 @@ export class MonitorRepository {
     leaseUntilMs: number,
     onlyIfOwner?: string,
   ): Promise<void> {
-    await guardStore(this.store, () =>
-      this.store.db.transaction().execute(async (trx) => {
-        let update = trx
-          .updateTable('vim_monitors')
-          .set((eb) => ({
-            monitor_id: monitorId,
-            owner,
-            dispatched_at: at,
-            lease_until_ms: leaseUntilMs,
-            replacements: replacement ? eb('replacements', '+', 1) : eb.ref('replacements'),
-          }))
-          .where('vim_id', '=', vimId);
-        if (onlyIfOwner !== undefined) update = update.where('owner', '=', onlyIfOwner);
-        const updated = await update.executeTakeFirst();
-        if (Number(updated.numUpdatedRows) > 0 || onlyIfOwner !== undefined) return;
-        // Only VIMs that still exist get a monitor row.
-        const vim = await trx.selectFrom('vims').select('id').where('id', '=', vimId).executeTakeFirst();
-        if (vim) {
-          await trx
-            .insertInto('vim_monitors')
-            .values({ vim_id: vimId, monitor_id: monitorId, owner, dispatched_at: at, lease_until_ms: leaseUntilMs })
-            .execute();
-        }
-      }),
-    );
+    const update = () => {
+      let query = this.store.db
+        .updateTable('vim_monitors')
+        .set((eb) => ({
+          monitor_id: monitorId,
+          owner,
+          dispatched_at: at,
+          lease_until_ms: leaseUntilMs,
+          replacements: replacement ? eb('replacements', '+', 1) : eb.ref('replacements'),
+        }))
+        .where('vim_id', '=', vimId);
+      if (onlyIfOwner !== undefined) query = query.where('owner', '=', onlyIfOwner);
+      return query.executeTakeFirst();
+    };
+    await guardStore(this.store, async () => {
+      if (Number((await update()).numUpdatedRows) > 0 || onlyIfOwner !== undefined) return;
+      // Only VIMs that still exist get a monitor row.
+      const vim = await this.store.db.selectFrom('vims').select('id').where('id', '=', vimId).executeTakeFirst();
+      if (!vim) return;
+      try {
+        await this.store.db
+          .insertInto('vim_monitors')
+          .values({ vim_id: vimId, monitor_id: monitorId, owner, dispatched_at: at, lease_until_ms: leaseUntilMs })
+          .execute();
+      } catch (error) {
+        // Another worker's sweep made a free row for this VIM meanwhile: take that one.
+        if (this.store.driver.classify(error).kind !== 'unique') throw error;
+        await update();
+      }
+    });
   }
 
   async remove(vimId: string): Promise<void> {

@@ -61,6 +61,7 @@ describe.each(['postgres', 'mysql'] as const)('three workers on %s', (dialect) =
       const created = await processes[i % 3]!.post('/v1.0/vims', {
         vim: { name: `vim-${i}`, type: 'openstack', auth_url: `http://127.0.0.1:${port}`, auth_cred: { username: 'u', password: 'p' }, vim_project: { name: 'p' } },
       });
+      expect(created.vim, JSON.stringify(created)).toBeDefined();
       ids.push(created.vim.id);
       if (port === flaky.port) flakyIds.push(created.vim.id);
     }

@@ -17,6 +17,9 @@ export function createPostgresDriver(url: string, options: NetworkDriverOptions)
     idleTimeoutMillis: 30_000,
   });
   pool.on('error', options.onIdleError);
+  // A connection that dies while checked out but between queries emits 'error' on its client, where pg has no
+  // listener: without this the process would crash. The query that uses it next fails and is handled as usual.
+  pool.on('connect', (client) => client.on('error', options.onIdleError));
   return {
     name: 'postgres',
     dialect: new PostgresDialect({ pool }),
