@@ -3,6 +3,7 @@ import { NO_METRICS, type MetricsRecorder } from '../metrics/recorder.js';
 import type { EventRepository } from '../store/event-repository.js';
 import type { SubscriptionRepository, SubscriptionRow } from '../store/subscription-repository.js';
 import { tackerTimestamp, type Clock } from '../time/clock.js';
+import { deadline } from '../time/deadline.js';
 import { retryDelayMs } from './backoff.js';
 import { SafeHorizon } from './safe-horizon.js';
 import type { EventSink, VimEvent } from './vim-event.js';
@@ -121,8 +122,9 @@ export class EventDispatcher {
     retry: number,
   ): Promise<'delivered' | 'dead-lettered' | 'retry-later' | 'lost-lease'> {
     const at = tackerTimestamp(this.deps.clock.now());
+    const limit = deadline(this.options.deliveryTimeoutMs);
     try {
-      await sink.deliver(event, AbortSignal.timeout(this.options.deliveryTimeoutMs));
+      await sink.deliver(event, limit.signal);
     } catch (error) {
       const reason = describe(error);
       const age = this.deps.clock.now().getTime() - Date.parse(`${event.timestamp.replace(' ', 'T')}Z`);
@@ -135,6 +137,8 @@ export class EventDispatcher {
       await this.deps.subscriptions.failed(row.id, this.options.owner, reason, next, at);
       this.deps.logger.info({ subscription_id: row.id, event_id: event.id, vim_id: event.vimId, reason, retry: retry + 1 }, 'delivery failed; will retry');
       return 'retry-later';
+    } finally {
+      limit.dispose();
     }
     const moved = await this.deps.subscriptions.delivered(row.id, this.options.owner, cursor, event.id, at);
     return moved ? 'delivered' : 'lost-lease';

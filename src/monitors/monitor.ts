@@ -1,6 +1,7 @@
 import type { Logger } from 'pino';
 import type { Probe, ProbeName, ProbeOutcome, ProbeTarget } from '../probes/probe.js';
 import { tackerTimestamp, type Clock } from '../time/clock.js';
+import { deadline } from '../time/deadline.js';
 import type { VimStatus } from '../vims/model.js';
 import type { MonitorSettings } from './settings.js';
 import type { ProbeDetail, ProbeDetails, StatusChange } from './status-change.js';
@@ -228,8 +229,12 @@ export class VimMonitor {
   private async runProbe(name: ProbeName, target: ProbeTarget, settings: MonitorSettings): Promise<ProbeOutcome> {
     const probe = this.deps.probes.get(name);
     if (!probe) return { ok: false, reason: `probe ${name} is not available in this process` };
-    const signal = AbortSignal.any([this.lifetime.signal, AbortSignal.timeout(settings.timeout * 1000)]);
-    return probe.check(target, signal);
+    const { signal, dispose } = deadline(settings.timeout * 1000, this.lifetime.signal);
+    try {
+      return await probe.check(target, signal);
+    } finally {
+      dispose();
+    }
   }
 
   private record(name: ProbeName, outcome: ProbeOutcome, checkedAt: string): void {
