@@ -1,0 +1,378 @@
+/**
+ * `npm run bench`: how much one vim-monitor process costs per VIM, how
+ * punctual its checks are, how fast it notices VIMs going down and coming
+ * back, and what an ICMP check costs compared with Tacker's ping-per-check
+ * design and with fping alone. See docs/benchmark.md.
+ *
+ * Progress goes to stderr; stdout gets the table, then the JSON document
+ * (also written to bench/results/latest.json, which git ignores).
+ */
+import { execFileSync } from 'node:child_process';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { cpus, release, tmpdir, totalmem } from 'node:os';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { parseArgs } from 'node:util';
+import { firstJsonLine, killAllChildren, spawnChild, type Child } from './children.js';
+import { MONITOR_SETTINGS, runMonitoring, type MonitoringRunResult } from './monitoring-run.js';
+import { loopbackAddresses, startDownShareNet, type DownShareNet } from './netns.js';
+import { failoverUnavailable, runFailover, type FailoverResult } from './failover.js';
+import { failoverTable, judge, judgeFailover, table } from './report.js';
+import { nowMs, round } from './util.js';
+
+const REPO = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
+const CLI = join(REPO, 'dist/cli/main.js');
+const TARGET_SERVER = join(dirname(fileURLToPath(import.meta.url)), 'target-server.js');
+
+const USAGE = `usage: npm run bench -- [options]
+
+  --sizes LIST          VIM counts to run, comma-separated (default 1000,10000; none:
+                        only the failover run)
+  --duration S          measurement window per size, seconds (default 120; stretched
+                        to let the down share be detected and recover)
+  --down-share F        share of the VIMs that go down and come back (default 0.05)
+  --icmp-duration S     window of the probes=icmp phase for CPU per check
+                        (default: a third of --duration, 10 to 40)
+  --icmp-cycle          also take the down share down and up in the probes=icmp phase
+                        (done anyway when the icmp+api cycle missed some)
+  --legacy-sample N     checks of the ping-per-check reference (default 500)
+  --concurrency N       concurrent API POSTs while registering (default 8)
+  --output FILE         JSON document (default bench/results/latest.json)
+  --cpu-prof            profile the vim-monitor processes (node --cpu-prof) and print
+                        where their CPU goes (figures are then inflated by profiling)
+  --failover-vims N     VIMs of the failover run (default 3000, or 3 × the largest size
+                        when that is smaller)
+  --failover-workers N  vim-monitor worker processes of the failover run (default 3)
+  --pg-url URL          PostgreSQL where the failover run may create its own database
+                        (default postgres://postgres@127.0.0.1:5432/postgres)
+  --skip-failover       do not run the failover scenario
+  --target-keep-alive S seconds the simulated VIMs keep an idle connection open (default
+                        5, Apache's default: each api check then opens a new one)
+  --node-arg ARG        extra node flag for the vim-monitor processes, repeatable
+                        (e.g. --node-arg=--trace-gc, --node-arg=--max-old-space-size=256)
+  --keep                keep the work directory (databases, logs, profiles)
+  --max-minutes M       stop everything after this long (default 45)
+
+Needs root (network namespace), fping, iputils ping, iproute2, and a built dist/.`;
+
+interface Options {
+  sizes: number[];
+  durationSeconds: number;
+  downShare: number;
+  icmpDurationSeconds: number;
+  icmpCycle: boolean;
+  legacySample: number;
+  concurrency: number;
+  output: string;
+  cpuProf: boolean;
+  keep: boolean;
+  targetKeepAliveSeconds: number;
+  nodeArgs: string[];
+  failover: { vims: number; workers: number; adminUrl: string } | undefined;
+  maxMinutes: number;
+}
+
+function parseOptions(argv: string[]): Options {
+  const { values } = parseArgs({
+    args: argv,
+    options: {
+      sizes: { type: 'string', default: '1000,10000' },
+      duration: { type: 'string', default: '120' },
+      'down-share': { type: 'string', default: '0.05' },
+      'icmp-duration': { type: 'string' },
+      'icmp-cycle': { type: 'boolean', default: false },
+      'legacy-sample': { type: 'string', default: '500' },
+      concurrency: { type: 'string', default: '8' },
+      output: { type: 'string', default: 'bench/results/latest.json' },
+      'cpu-prof': { type: 'boolean', default: false },
+      keep: { type: 'boolean', default: false },
+      'target-keep-alive': { type: 'string', default: '5' },
+      'node-arg': { type: 'string', multiple: true, default: [] },
+      'failover-vims': { type: 'string' },
+      'failover-workers': { type: 'string', default: '3' },
+      'pg-url': { type: 'string', default: 'postgres://postgres@127.0.0.1:5432/postgres' },
+      'skip-failover': { type: 'boolean', default: false },
+      'max-minutes': { type: 'string', default: '45' },
+      help: { type: 'boolean', short: 'h', default: false },
+    },
+  });
+  if (values.help) {
+    process.stdout.write(`${USAGE}\n`);
+    process.exit(0);
+  }
+  const number = (name: string, raw: string, min: number, max: number): number => {
+    const n = Number(raw);
+    if (!Number.isFinite(n) || n < min || n > max) throw new Error(`--${name} must be a number from ${min} to ${max}, not '${raw}'`);
+    return n;
+  };
+  const sizes = values.sizes === 'none' ? [] : values.sizes.split(',').map((s) => Math.round(number('sizes', s.trim(), 1, 50_000)));
+  return {
+    sizes,
+    durationSeconds: number('duration', values.duration, 10, 3600),
+    downShare: number('down-share', values['down-share'], 0, 0.4),
+    icmpDurationSeconds:
+      values['icmp-duration'] === undefined
+        ? Math.min(40, Math.max(10, Math.round(Number(values.duration) / 3)))
+        : number('icmp-duration', values['icmp-duration'], 5, 600),
+    icmpCycle: values['icmp-cycle'],
+    legacySample: Math.round(number('legacy-sample', values['legacy-sample'], 10, 10_000)),
+    concurrency: Math.round(number('concurrency', values.concurrency, 1, 64)),
+    output: resolve(REPO, values.output),
+    cpuProf: values['cpu-prof'],
+    keep: values.keep,
+    targetKeepAliveSeconds: number('target-keep-alive', values['target-keep-alive'], 0, 600),
+    nodeArgs: values['node-arg'],
+    failover: values['skip-failover']
+      ? undefined
+      : {
+          vims:
+            values['failover-vims'] === undefined
+              ? Math.min(3000, sizes.length > 0 ? 3 * Math.max(...sizes) : 3000)
+              : Math.round(number('failover-vims', values['failover-vims'], 3, 50_000)),
+          workers: Math.round(number('failover-workers', values['failover-workers'], 2, 10)),
+          adminUrl: values['pg-url'],
+        },
+    maxMinutes: number('max-minutes', values['max-minutes'], 1, 240),
+  };
+}
+
+const log = (line: string) => process.stderr.write(`${line}\n`);
+
+function version(command: string, args: string[]): string {
+  try {
+    return execFileSync(command, args, { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] }).split('\n')[0]!.trim();
+  } catch (error) {
+    const stderr = (error as { stderr?: string }).stderr;
+    return stderr ? stderr.split('\n')[0]!.trim() : 'not found';
+  }
+}
+
+function openFilesLimit(): number {
+  const line = readFileSync('/proc/self/limits', 'utf8').split('\n').find((l) => l.startsWith('Max open files'));
+  const soft = line?.split(/\s{2,}/)[1];
+  return soft === 'unlimited' ? Infinity : Number(soft);
+}
+
+function preflight(options: Options): void {
+  const problems: string[] = [];
+  if (process.getuid?.() !== 0) problems.push('run as root (a network namespace and a veth pair are made for the VIMs that go down)');
+  if (!existsSync(CLI)) problems.push(`${CLI} is missing: npm run build`);
+  if (version('fping', ['-v']) === 'not found') problems.push('fping is missing: apt-get install -y fping');
+  if (version('ping', ['-V']) === 'not found') problems.push('iputils ping is missing: apt-get install -y iputils-ping');
+  const largest = Math.max(...options.sizes, options.failover?.vims ?? 0);
+  const limit = openFilesLimit();
+  // vim-monitor and the target server each hold about one socket per VIM.
+  if (limit < largest + 2048) problems.push(`the open-files limit (${limit}) is too low for ${largest} VIMs: ulimit -n ${largest + 4096}`);
+  if (problems.length > 0) throw new Error(`cannot run the benchmark:\n  - ${problems.join('\n  - ')}`);
+}
+
+interface TargetServers {
+  port: number;
+  /** Loopback addresses checked at or after an epoch-ms time. */
+  checkedSince(epochMs: number): Promise<Set<string>>;
+  host: Child;
+  namespace: Child;
+  stop(): Promise<Record<string, unknown>>;
+}
+
+/** One Keystone version document server on every loopback address, and one inside the namespace. */
+async function startTargetServers(net: DownShareNet, workDir: string, keepAliveSeconds: number): Promise<TargetServers> {
+  const lastLines = new Map<string, string>();
+  const server = (name: string, args: string[], namespace?: string) =>
+    spawnChild({
+      name,
+      command: process.execPath,
+      args: [TARGET_SERVER, '--keep-alive', String(keepAliveSeconds), ...args],
+      logFile: join(workDir, `${name}.log`),
+      ...(namespace && { namespace }),
+      onLine: (line) => lastLines.set(name, line),
+    });
+  const host = server('target-server-host', ['--host', '0.0.0.0', '--port', '0', '--only-local-prefix', '127.']);
+  const { listening: port } = await firstJsonLine<{ listening: number }>(host, 'listening', 10_000);
+  const namespace = server('target-server-namespace', ['--host', '0.0.0.0', '--port', String(port)], net.namespace);
+  await firstJsonLine(namespace, 'listening', 10_000);
+  // Both answer before anything is measured.
+  for (const address of [loopbackAddresses(1)[0]!, net.addresses(1)[0]!]) {
+    const response = await fetch(`http://${address}:${port}/v3`, { signal: AbortSignal.timeout(5000) });
+    const body = (await response.json()) as { version?: { id?: string } };
+    if (response.status !== 200 || body.version?.id !== 'v3.14') throw new Error(`target http://${address}:${port}/v3 answered ${response.status}`);
+  }
+  return {
+    port,
+    host,
+    namespace,
+    async checkedSince(epochMs) {
+      const response = await fetch(`http://127.0.0.1:${port}/_bench/checked?since=${Math.floor(epochMs)}`, { signal: AbortSignal.timeout(10_000) });
+      return new Set(((await response.json()) as { addresses: string[] }).addresses);
+    },
+    async stop() {
+      await Promise.all([host.stop(5000), namespace.stop(5000)]);
+      const counts = (name: string) => {
+        try {
+          return JSON.parse(lastLines.get(name) ?? '{}') as Record<string, unknown>;
+        } catch {
+          return {};
+        }
+      };
+      return { host: counts(host.name), namespace: counts(namespace.name) };
+    },
+  };
+}
+
+async function main(): Promise<number> {
+  const options = parseOptions(process.argv.slice(2));
+  preflight(options);
+  const startedAt = nowMs();
+  const date = new Date().toISOString();
+  const machine = {
+    cores: cpus().length,
+    cpu_model: cpus()[0]?.model ?? 'unknown',
+    memory_gb: round(totalmem() / 2 ** 30, 1),
+    kernel: release(),
+    node: process.version,
+    fping: version('fping', ['-v']),
+    ping: version('ping', ['-V']),
+  };
+  const workRoot = mkdtempSync(join(tmpdir(), 'vim-monitor-bench-'));
+  let net: DownShareNet | undefined;
+  const cleanup = () => {
+    killAllChildren();
+    net?.close();
+    net = undefined;
+    if (!options.keep) rmSync(workRoot, { recursive: true, force: true });
+  };
+  process.once('exit', cleanup);
+  for (const signal of ['SIGINT', 'SIGTERM'] as const) {
+    process.once(signal, () => {
+      log(`\n${signal}: stopping the benchmark's processes and removing its namespace`);
+      cleanup();
+      process.exit(130);
+    });
+  }
+  const watchdog = setTimeout(() => {
+    log(`\nthe benchmark ran past --max-minutes ${options.maxMinutes}: stopping`);
+    cleanup();
+    process.exit(2);
+  }, options.maxMinutes * 60_000);
+  watchdog.unref();
+
+  log(`vim-monitor benchmark: sizes ${options.sizes.join(', ')}, window ${options.durationSeconds} s, work dir ${workRoot}`);
+  net = startDownShareNet();
+  const servers = await startTargetServers(net, workRoot, options.targetKeepAliveSeconds);
+  log(`targets: Keystone version document on port ${servers.port} of 127.20.0.0/14 (loopback) and ${net.range} (namespace ${net.namespace})`);
+
+  const results: MonitoringRunResult[] = [];
+  const errors: Array<{ vims: number; error: string }> = [];
+  for (const vims of options.sizes) {
+    log(`N=${vims}:`);
+    try {
+      results.push(
+        await runMonitoring({
+          cli: CLI,
+          workDir: join(workRoot, `n${vims}`),
+          vims,
+          durationSeconds: options.durationSeconds,
+          downShare: options.downShare,
+          icmpDurationSeconds: options.icmpDurationSeconds,
+          legacySample: options.legacySample,
+          concurrency: options.concurrency,
+          cpuProf: options.cpuProf,
+          nodeArgs: options.nodeArgs,
+          icmpCycle: options.icmpCycle,
+          net,
+          targetPort: servers.port,
+          log,
+        }),
+      );
+    } catch (error) {
+      const message = error instanceof Error ? error.message : String(error);
+      log(`  N=${vims} failed: ${message}`);
+      errors.push({ vims, error: message });
+      // A failed size may leave the namespace's hosts down: bring them back for the next.
+      net.up();
+    }
+  }
+  let failover: FailoverResult | { skipped: string } | { error: string } | undefined;
+  if (options.failover) {
+    const unavailable = await failoverUnavailable(CLI, options.failover.adminUrl);
+    if (unavailable) {
+      log(`failover: skipped: ${unavailable}`);
+      failover = { skipped: unavailable };
+    } else {
+      log('failover:');
+      try {
+        failover = await runFailover({
+          cli: CLI,
+          workDir: join(workRoot, 'failover'),
+          vims: options.failover.vims,
+          workers: options.failover.workers,
+          adminUrl: options.failover.adminUrl,
+          targetPort: servers.port,
+          checkedSince: (ms) => servers.checkedSince(ms),
+          concurrency: options.concurrency,
+          log,
+        });
+      } catch (error) {
+        const message = error instanceof Error ? error.message : String(error);
+        log(`  failover failed: ${message}`);
+        failover = { error: message };
+        errors.push({ vims: options.failover.vims, error: `failover: ${message}` });
+      }
+    }
+  }
+  const targetRequests = await servers.stop();
+  net.close();
+  net = undefined;
+
+  const totalSeconds = round((nowMs() - startedAt) / 1000, 0);
+  const document = {
+    benchmark: 'vim-monitor',
+    date,
+    machine,
+    options: {
+      ...options,
+      output: undefined,
+      failover: options.failover && { ...options.failover, adminUrl: options.failover.adminUrl.replace(/:[^:@/]*@/, ':***@') },
+    },
+    monitor_settings: { ...MONITOR_SETTINGS, probes: ['icmp', 'api'] },
+    total_seconds: totalSeconds,
+    results,
+    targets: Object.fromEntries(results.map((r) => [String(r.vims), judge(r)])),
+    failover,
+    failover_target: failover && 'fresh_verdict' in failover ? judgeFailover(failover) : undefined,
+    target_server_requests: targetRequests,
+    errors,
+  };
+  const notes = [
+    options.cpuProf && 'with --cpu-prof: figures inflated',
+    options.nodeArgs.length > 0 && `vim-monitor run with node ${options.nodeArgs.join(' ')}`,
+    options.targetKeepAliveSeconds !== 5 && `targets keep idle connections ${options.targetKeepAliveSeconds} s`,
+  ].filter(Boolean);
+  const header = `vim-monitor benchmark, ${date.slice(0, 16).replace('T', ' ')} UTC: ${machine.cores} cores (${machine.cpu_model}), ${machine.memory_gb} GB, Node ${machine.node}, ${machine.fping}; whole bench ${totalSeconds} s${notes.length > 0 ? ` (${notes.join('; ')})` : ''}`;
+  process.stdout.write(`${results.length > 0 ? table(results, header) : header}\n`);
+  if (failover) process.stdout.write(`\n${failoverTable(failover)}\n`);
+  for (const r of results) {
+    for (const [name, p] of Object.entries(r.cpu_profiles ?? {})) {
+      if (!p) continue;
+      process.stdout.write(`\nN=${r.vims} ${name}: where the JavaScript thread's CPU goes (${p.file})\n`);
+      for (const a of p.areas) process.stdout.write(`  ${String(a.percent).padStart(5)} %  ${a.area}\n`);
+      process.stdout.write('  top functions (self time):\n');
+      for (const f of p.functions) process.stdout.write(`  ${String(f.percent).padStart(5)} %  ${f.fn}\n`);
+    }
+  }
+  for (const e of errors) process.stdout.write(`\n${e.error.startsWith('failover:') ? '' : `N=${e.vims}: `}FAILED TO RUN: ${e.error}\n`);
+  const json = JSON.stringify(document, null, 2);
+  process.stdout.write(`\n${json}\n`);
+  mkdirSync(dirname(options.output), { recursive: true });
+  writeFileSync(options.output, `${json}\n`);
+  process.stdout.write(`\nJSON written to ${options.output}${options.keep ? `; work directory kept: ${workRoot}` : ''}\n`);
+  return errors.length > 0 ? 1 : 0;
+}
+
+main().then(
+  (code) => process.exit(code),
+  (error: unknown) => {
+    log(`vim-monitor benchmark: ${error instanceof Error ? error.message : String(error)}`);
+    process.exit(1);
+  },
+);
