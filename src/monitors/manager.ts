@@ -268,10 +268,11 @@ export class MonitorManager implements VimLifecycleListener {
     const nowMs = this.deps.clock.now().getTime();
     try {
       await this.deps.workers.heartbeat(this.options.owner, this.startedAtMs, nowMs, this.options.servesApi);
-      const held = await this.deps.leases.renew(this.options.owner, this.leaseUntil());
-      for (const [vimId, entry] of [...this.entries]) {
+      const held = await this.deps.leases.renew(this.options.owner, this.leaseUntil(), this.entries.size);
+      // undefined: every lease renewed, nothing lost.
+      for (const [vimId, entry] of held ? [...this.entries] : []) {
         // The row's monitor id may lag a replacement still in the write queue: only another owner (or no row) means loss.
-        if (held.has(vimId)) continue;
+        if (held?.has(vimId)) continue;
         this.unregister(vimId);
         this.deps.logger.warn({ vim_id: vimId, monitor_id: entry.monitor.monitorId }, 'lease lost to another worker: monitor stopped');
       }
@@ -328,7 +329,7 @@ export class MonitorManager implements VimLifecycleListener {
     for (const probe of this.deps.probes.values()) probe.forget?.(vimId);
   }
 
-  private createMonitor(vimId: string, monitorId: string, target: MonitorTarget, initial: { status: VimStatus; since?: Date }): VimMonitor {
+  private createMonitor(vimId: string, monitorId: string, target: MonitorTarget, initial: ConstructorParameters<typeof VimMonitor>[4]): VimMonitor {
     return new VimMonitor(
       monitorId,
       vimId,

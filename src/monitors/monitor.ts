@@ -77,9 +77,14 @@ export class VimMonitor {
     readonly vimId: string,
     private current: MonitorTarget,
     private readonly deps: MonitorDeps,
-    initial: { status: VimStatus; since?: Date },
+    initial: { status: VimStatus; since?: Date; consecutiveFailures?: number; consecutiveSuccesses?: number },
   ) {
-    this.state = { status: initial.status, consecutiveFailures: 0, consecutiveSuccesses: 0 };
+    // A replacement carries the counts on: otherwise a VIM whose rounds keep getting stuck would never reach a threshold.
+    this.state = {
+      status: initial.status,
+      consecutiveFailures: initial.consecutiveFailures ?? 0,
+      consecutiveSuccesses: initial.consecutiveSuccesses ?? 0,
+    };
     this.statusSince = initial.since ?? deps.clock.now();
   }
 
@@ -105,8 +110,13 @@ export class VimMonitor {
   }
 
   /** Verdict state to carry over into a replacement, so a replacement never restarts from PENDING. */
-  carryOver(): { status: VimStatus; since: Date } {
-    return { status: this.state.status, since: this.statusSince };
+  carryOver(): { status: VimStatus; since: Date; consecutiveFailures: number; consecutiveSuccesses: number } {
+    return {
+      status: this.state.status,
+      since: this.statusSince,
+      consecutiveFailures: this.state.consecutiveFailures,
+      consecutiveSuccesses: this.state.consecutiveSuccesses,
+    };
   }
 
   /**
@@ -175,6 +185,7 @@ export class VimMonitor {
     if (this.stopped) return;
     const { target, settings, tenantId, vimName } = this.current;
     const startedAt = this.deps.clock.now().getTime();
+    const scheduledAt = this.nextRoundAt ?? startedAt;
     if (this.nextRoundAt !== undefined) this.deps.stats?.executed(startedAt - this.nextRoundAt);
     this.roundStartedAt = startedAt;
     this.nextRoundAt = undefined;
@@ -216,7 +227,8 @@ export class VimMonitor {
     const regions = outcomes.find(([name]) => name === 'auth')?.[1].regions;
     if (regions && this.deps.onPlacement) this.deps.onPlacement(this.vimId, regions);
 
-    const next = startedAt + settings.interval * 1000;
+    // From the scheduled time, not the actual start: otherwise every round slips by up to one tick.
+    const next = scheduledAt + settings.interval * 1000;
     this.schedule(Math.max(0, next - this.deps.clock.now().getTime()));
   }
 

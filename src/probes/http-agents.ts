@@ -65,6 +65,8 @@ export class AgentPool {
       entry = {
         agent: new Agent({
           connect: {
+            // Below any sensible round interval, so that a connect that hangs never holds the origin's only connection into the next round.
+            timeout: 5_000,
             rejectUnauthorized: tls.verify,
             ...(tls.ca !== undefined && { ca: tls.addSystemRoots ? [...rootCertificates, tls.ca] : tls.ca }),
             ...(tls.cert !== undefined && { cert: tls.cert }),

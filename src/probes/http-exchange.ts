@@ -1,6 +1,6 @@
 import type { IncomingHttpHeaders } from 'node:http';
 import { request, type Dispatcher } from 'undici';
-import { latencySince, monotonicMs } from './deadline.js';
+import { beforeDeadline, DEADLINE_PASSED, latencySince, monotonicMs } from './deadline.js';
 import { describeNetworkError } from './network-error.js';
 
 export interface HttpResponse {
@@ -30,16 +30,26 @@ export interface HttpRequest {
 export async function httpExchange(dispatcher: Dispatcher, url: string, req: HttpRequest): Promise<HttpResult> {
   const startedAt = monotonicMs();
   try {
-    const response = await request(url, {
-      dispatcher,
-      method: req.method ?? 'GET',
-      headers: req.headers,
-      body: req.body,
-      signal: req.signal,
-    });
-    const latencyMs = latencySince(startedAt);
-    const body = await readCapped(response.body, req.maxBodyBytes ?? 65_536);
-    return { ok: true, response: { status: response.statusCode, headers: response.headers, body, latencyMs } };
+    // undici does not always give up a connect to a host that drops SYNs when the signal aborts (it waits for
+    // its own connect timeout): race it, so the probe answers by its deadline whatever the socket does.
+    const exchange = (async () => {
+      const response = await request(url, {
+        dispatcher,
+        method: req.method ?? 'GET',
+        headers: req.headers,
+        body: req.body,
+        signal: req.signal,
+      });
+      const latencyMs = latencySince(startedAt);
+      const body = await readCapped(response.body, req.maxBodyBytes ?? 65_536);
+      return { status: response.statusCode, headers: response.headers, body, latencyMs };
+    })();
+    const outcome = await beforeDeadline(exchange, req.signal);
+    if (outcome === DEADLINE_PASSED) {
+      exchange.catch(() => undefined);
+      return { ok: false, timedOut: true, reason: 'timed out' };
+    }
+    return { ok: true, response: outcome };
   } catch (error) {
     if (req.signal.aborted) return { ok: false, timedOut: true, reason: 'timed out' };
     return { ok: false, timedOut: false, reason: describeNetworkError(error) };
