@@ -1,5 +1,3 @@
-import { randomBytes } from 'node:crypto';
-import { hostname } from 'node:os';
 import type { Logger } from 'pino';
 import { Agent } from 'undici';
 import type { Config } from '../config/schema.js';
@@ -30,7 +28,7 @@ export interface Delivery {
 /** Webhook subscriptions and, when outbox.enabled, the dispatcher that delivers stored events to every channel. */
 export function startDelivery(
   config: Config,
-  deps: { store: Store; cipher: SecretCipher; clock: Clock; logger: Logger; metrics?: MetricsRecorder },
+  deps: { store: Store; cipher: SecretCipher; clock: Clock; logger: Logger; owner: string; metrics?: MetricsRecorder },
 ): Delivery {
   const repository = new SubscriptionRepository(deps.store);
   const agent = new Agent({ keepAliveTimeout: 30_000, connect: { timeout: config.webhooks.timeout * 1000 } });
@@ -50,7 +48,7 @@ export function startDelivery(
   const dispatcher = config.outbox.enabled
     ? new EventDispatcher(
         {
-          owner: config.manager.worker_name ?? `${hostname()}:${process.pid}:${randomBytes(3).toString('hex')}`,
+          owner: deps.owner,
           pollIntervalMs: config.outbox.poll_interval * 1000,
           leaseTtlMs: config.outbox.lease_ttl * 1000,
           settleMs: config.outbox.settle * 1000,

@@ -1,5 +1,3 @@
-import { randomBytes } from 'node:crypto';
-import { hostname } from 'node:os';
 import type { Logger } from 'pino';
 import type { Config } from '../config/schema.js';
 import type { MetricsRecorder } from '../metrics/recorder.js';
@@ -26,13 +24,13 @@ const DRAIN_ON_SHUTDOWN_MS = 5_000;
 /** The monitor manager of this process with its probes and write queue, started and registered with the registry. */
 export async function startMonitoring(
   config: Config,
-  deps: { store: Store; registry: VimRegistry; logger: Logger; clock: Clock; probes?: Probe[]; servesApi: boolean; metrics?: MetricsRecorder },
+  deps: { store: Store; registry: VimRegistry; logger: Logger; clock: Clock; owner: string; probes?: Probe[]; servesApi: boolean; metrics?: MetricsRecorder },
 ): Promise<RunningMonitoring> {
   const { store, registry, logger, clock } = deps;
   const probeSet = deps.probes ? { probes: deps.probes, close: async () => undefined } : createProbes(logger);
   const monitors = new MonitorRepository(store);
   const writes = new MonitorWriteQueue(monitors, logger);
-  const owner = config.manager.worker_name ?? `${hostname()}:${process.pid}:${randomBytes(3).toString('hex')}`;
+  const { owner } = deps;
   const manager = new MonitorManager(
     {
       defaults: config.monitor,

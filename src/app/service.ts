@@ -1,3 +1,5 @@
+import { randomBytes } from 'node:crypto';
+import { hostname } from 'node:os';
 import type { FastifyInstance } from 'fastify';
 import type { Logger } from 'pino';
 import { buildApiServer } from '../api/server.js';
@@ -71,12 +73,14 @@ export async function startService(config: Config, logger: Logger, options: Serv
     const cipher = new SecretCipher(key);
     const registry = new VimRegistry({ repository: new VimRepository(store), cipher, clock, monitorDefaults: config.monitor });
 
+    // One name for this process, as owner of its monitors and of its delivery channels.
+    const owner = config.manager.worker_name ?? `${hostname()}:${process.pid}:${randomBytes(3).toString('hex')}`;
     const monitoring = config.manager.enabled
-      ? await startMonitoring(config, { store, registry, logger, clock, servesApi: withApi, metrics, ...(options.probes && { probes: options.probes }) })
+      ? await startMonitoring(config, { store, registry, logger, clock, owner, servesApi: withApi, metrics, ...(options.probes && { probes: options.probes }) })
       : undefined;
     if (monitoring) closers.push(() => monitoring.close());
     else logger.info('monitor manager disabled in this process (manager.enabled: false): API only');
-    const delivery = startDelivery(config, { store, cipher, clock, logger, metrics });
+    const delivery = startDelivery(config, { store, cipher, clock, logger, owner, metrics });
     closers.push(() => delivery.close());
     await delivery.ready;
     const running = {

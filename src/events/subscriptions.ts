@@ -6,7 +6,7 @@ import type { SubscriptionRepository, SubscriptionRow } from '../store/subscript
 import { tackerTimestamp, type Clock } from '../time/clock.js';
 import { VIM_STATUSES, type RequestContext } from '../vims/model.js';
 import { checkCallbackUrl, type CallbackPolicy } from './callback-url.js';
-import { parseFilter, type SubscriptionFilter } from './dispatcher.js';
+import type { SubscriptionFilter } from './dispatcher.js';
 
 export interface SubscriptionInput {
   callbackUrl: string;
@@ -116,9 +116,5 @@ export class SubscriptionService {
       if (error instanceof InvalidInputError) throw error;
       throw new InvalidInputError(`callback_url test: GET failed (${(error as NodeJS.ErrnoException).code ?? (error as Error).name})`);
     }
-  }
-
-  filterOf(row: SubscriptionRow): SubscriptionFilter {
-    return parseFilter(row.filter);
   }
 }

@@ -1,6 +1,7 @@
 import type { IncomingHttpHeaders } from 'node:http';
 import { request, type Dispatcher } from 'undici';
-import { beforeDeadline, DEADLINE_PASSED, latencySince, monotonicMs } from './deadline.js';
+import { beforeDeadline, DEADLINE_PASSED } from '../time/deadline.js';
+import { latencySince, monotonicMs } from './deadline.js';
 import { describeNetworkError } from './network-error.js';
 
 export interface HttpResponse {

@@ -1,5 +1,6 @@
 import type { Logger } from 'pino';
-import { beforeDeadline, DEADLINE_PASSED, monotonicMs, timedOutReason } from './deadline.js';
+import { beforeDeadline, DEADLINE_PASSED } from '../time/deadline.js';
+import { monotonicMs, timedOutReason } from './deadline.js';
 import type { Pinger, PingerStats, PingReply } from './pinger.js';
 import type { Probe, ProbeOutcome, ProbeTarget } from './probe.js';
 import { resolveHost, type HostLookup } from './resolve-host.js';

@@ -1,5 +1,6 @@
 import { connect, type Socket } from 'node:net';
-import { beforeDeadline, DEADLINE_PASSED, latencySince, monotonicMs, timedOutReason } from './deadline.js';
+import { beforeDeadline, DEADLINE_PASSED } from '../time/deadline.js';
+import { latencySince, monotonicMs, timedOutReason } from './deadline.js';
 import { describeNetworkError } from './network-error.js';
 import type { Probe, ProbeOutcome, ProbeTarget } from './probe.js';
 import { hostPort, resolveHost, type HostLookup } from './resolve-host.js';

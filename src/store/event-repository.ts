@@ -43,10 +43,4 @@ export class EventRepository {
     });
   }
 
-  async createdAtOf(id: number): Promise<string | undefined> {
-    return guardStore(this.store, async () => {
-      const row = await this.store.db.selectFrom('vim_events').select('created_at').where('id', '=', id).executeTakeFirst();
-      return row?.created_at;
-    });
-  }
 }

@@ -19,6 +19,7 @@ import os from 'node:os';
 import { connect, type ChannelModel, type ConfirmChannel } from 'amqplib';
 import type { Logger } from 'pino';
 import { UpstreamUnavailableError } from '../../errors.js';
+import { beforeDeadline, DEADLINE_PASSED } from '../../time/deadline.js';
 import type { EventSink, VimEvent } from '../vim-event.js';
 import { parseBrokerUrl, scrubSecrets, type AmqpNotificationsConfig, type BrokerAddress } from './amqp-config.js';
 import { buildNotification, encodeEnvelope, OSLO_MESSAGE_PROPERTIES, routingKeys } from './oslo-envelope.js';
@@ -290,23 +291,8 @@ function destroySocket(model: ChannelModel): void {
 }
 
 /** Resolves or rejects with the promise, or rejects with the signal's reason as soon as it fires. */
-function untilAborted<T>(promise: Promise<T>, signal: AbortSignal): Promise<T> {
-  if (signal.aborted) {
-    promise.catch(() => undefined);
-    return Promise.reject(signal.reason);
-  }
-  return new Promise<T>((resolve, reject) => {
-    const onAbort = (): void => reject(signal.reason);
-    signal.addEventListener('abort', onAbort, { once: true });
-    promise.then(
-      (value) => {
-        signal.removeEventListener('abort', onAbort);
-        resolve(value);
-      },
-      (error: unknown) => {
-        signal.removeEventListener('abort', onAbort);
-        reject(error);
-      },
-    );
-  });
+async function untilAborted<T>(promise: Promise<T>, signal: AbortSignal): Promise<T> {
+  const outcome = await beforeDeadline(promise, signal);
+  if (outcome === DEADLINE_PASSED) throw signal.reason;
+  return outcome;
 }
