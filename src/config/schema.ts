@@ -76,7 +76,7 @@ export interface Config {
     stall_grace: number;
     /** Seconds a worker's lease on a monitor lasts without renewal; a dead worker's monitors are taken over after lease_ttl + sweep_interval. */
     lease_ttl: number;
-    /** Seconds between worker heartbeats (which renew the leases). */
+    /** Seconds between worker heartbeats (which renew the leases on a shared database). */
     heartbeat_interval: number;
     /** This worker's name in the workers table and as monitor owner (default host:pid:random). */
     worker_name?: string;

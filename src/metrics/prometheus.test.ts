@@ -1,9 +1,82 @@
 import { describe, expect, it } from 'vitest';
 import { expectPromtoolAccepts, parseExposition, samplesOf, valueOf, type Sample } from '../../test/support/promtool.js';
-import { PrometheusMetrics } from './prometheus.js';
+import { PROBE_NAMES, type ProbeName } from '../probes/probe.js';
+import { CHECK_LATENCY_BUCKETS, PrometheusMetrics } from './prometheus.js';
 
 async function scrape(metrics: PrometheusMetrics): Promise<Sample[]> {
   return parseExposition(await metrics.expose());
+}
+
+/** Deterministic pseudo-random numbers in [0, 1), so a failure can be replayed. */
+function seededRandom(seed: number): () => number {
+  let state = seed;
+  return () => {
+    state = (state * 1103515245 + 12345) % 2147483648;
+    return state / 2147483648;
+  };
+}
+
+/**
+ * What the check metrics must show, worked out the plain way: every check
+ * counted, every measured latency kept, each VIM's latest one per probe.
+ */
+class CheckModel {
+  readonly checks = new Map<string, number>();
+  readonly latencies = new Map<ProbeName, number[]>();
+  readonly latest = new Map<string, number>();
+
+  probeChecked(vimId: string, probe: ProbeName, ok: boolean, latencyMs: number | undefined): void {
+    const key = `${probe} ${ok ? 'ok' : 'fail'}`;
+    this.checks.set(key, (this.checks.get(key) ?? 0) + 1);
+    if (latencyMs === undefined || !Number.isFinite(latencyMs)) {
+      this.latest.delete(`${vimId} ${probe}`);
+      return;
+    }
+    this.latest.set(`${vimId} ${probe}`, latencyMs / 1000);
+    const measured = this.latencies.get(probe) ?? [];
+    measured.push(latencyMs / 1000);
+    this.latencies.set(probe, measured);
+  }
+
+  vimForgotten(vimId: string): void {
+    for (const probe of PROBE_NAMES) this.latest.delete(`${vimId} ${probe}`);
+  }
+
+  /** The samples of checks_total, probe_latency_seconds and check_latency_seconds, sorted like checkSamples sorts. */
+  samples(): Sample[] {
+    const samples: Sample[] = [];
+    for (const probe of PROBE_NAMES) {
+      for (const result of ['ok', 'fail']) {
+        samples.push({ name: 'vim_monitor_checks_total', labels: { probe, result }, value: this.checks.get(`${probe} ${result}`) ?? 0 });
+      }
+    }
+    for (const [key, value] of this.latest) {
+      const [vimId = '', probe = ''] = key.split(' ');
+      samples.push({ name: 'vim_monitor_probe_latency_seconds', labels: { vim_id: vimId, probe }, value });
+    }
+    for (const [probe, values] of this.latencies) {
+      const name = 'vim_monitor_check_latency_seconds';
+      for (const bound of CHECK_LATENCY_BUCKETS) {
+        samples.push({ name: `${name}_bucket`, labels: { probe, le: String(bound) }, value: values.filter((value) => value <= bound).length });
+      }
+      samples.push({ name: `${name}_bucket`, labels: { probe, le: '+Inf' }, value: values.length });
+      // Added in the order the checks came, as an observing histogram adds them: the very same float.
+      samples.push({ name: `${name}_sum`, labels: { probe }, value: values.reduce((sum, value) => sum + value, 0) });
+      samples.push({ name: `${name}_count`, labels: { probe }, value: values.length });
+    }
+    return sortSamples(samples);
+  }
+}
+
+function sortSamples(samples: Sample[]): Sample[] {
+  const key = (sample: Sample) => `${sample.name}${JSON.stringify(Object.entries(sample.labels).sort())}`;
+  return [...samples].sort((a, b) => key(a).localeCompare(key(b)));
+}
+
+/** The samples of the check metrics in a scrape, sorted: the order of series within a metric carries no meaning. */
+function checkSamples(samples: Sample[]): Sample[] {
+  const names = ['vim_monitor_checks_total', 'vim_monitor_probe_latency_seconds', 'vim_monitor_check_latency_seconds_'];
+  return sortSamples(samples.filter((sample) => names.some((name) => sample.name.startsWith(name))));
 }
 
 describe('the Prometheus metrics recorder', () => {
@@ -62,6 +135,70 @@ describe('the Prometheus metrics recorder', () => {
     expect(valueOf(samples, 'vim_monitor_check_latency_seconds_bucket', { probe: 'tcp', le: '0.05' })).toBe(2);
     expect(valueOf(samples, 'vim_monitor_check_latency_seconds_count', { probe: 'auth' })).toBe(1);
     expect(samples.filter((s) => s.name.startsWith('vim_monitor_check_latency_seconds') && 'vim_id' in s.labels)).toEqual([]);
+  });
+
+  it("exposes, at every scrape among thousands of checks, their exact counts, each VIM's latest latency per probe and the histogram of every latency measured", async () => {
+    const metrics = new PrometheusMetrics({ defaultMetrics: false });
+    const model = new CheckModel();
+    const random = seededRandom(20240611);
+    const vimIds = Array.from({ length: 40 }, (_, n) => `vim-${n}`);
+    // Bucket bounds exactly, sub-bucket and beyond the last bucket (> 10 s), and checks that measured nothing.
+    const latencyOf = (draw: number): number | undefined => {
+      if (draw < 0.08) return undefined;
+      if (draw < 0.09) return Number.NaN;
+      if (draw < 0.1) return Infinity;
+      if (draw < 0.2) return (CHECK_LATENCY_BUCKETS[Math.floor(random() * CHECK_LATENCY_BUCKETS.length)] ?? 1) * 1000;
+      if (draw < 0.22) return 10_000 + random() * 20_000;
+      return random() * (draw < 0.9 ? 50 : 3_000);
+    };
+    let scrapes = 0;
+    for (let n = 1; n <= 20_000; n += 1) {
+      const vimId = vimIds[Math.floor(random() * vimIds.length)] ?? 'vim-0';
+      // icmp and tcp only at first, so the api and auth histograms appear mid-way, as with an observing histogram.
+      const probe = PROBE_NAMES[Math.floor(random() * (n < 5_000 ? 2 : PROBE_NAMES.length))] ?? 'icmp';
+      const draw = random();
+      const latencyMs = latencyOf(draw);
+      metrics.probeChecked(vimId, probe, draw > 0.15, latencyMs);
+      model.probeChecked(vimId, probe, draw > 0.15, latencyMs);
+      if (n % 3_001 === 0) {
+        // Some forgotten VIMs had series at the last scrape, others came back since.
+        const gone = vimIds[n % vimIds.length] ?? 'vim-0';
+        metrics.vimForgotten(gone);
+        model.vimForgotten(gone);
+      }
+      if (n % 2_500 === 0) {
+        expect(checkSamples(await scrape(metrics)), `scrape after ${n} checks`).toEqual(model.samples());
+        scrapes += 1;
+      }
+    }
+    expect(scrapes).toBe(8);
+    const samples = await scrape(metrics);
+    // Not vacuous: every probe has latency series and a histogram, and some checks failed.
+    for (const probe of PROBE_NAMES) {
+      expect(samplesOf(samples, 'vim_monitor_probe_latency_seconds', { probe }).length, probe).toBeGreaterThan(0);
+      expect(valueOf(samples, 'vim_monitor_check_latency_seconds_count', { probe }), probe).toBeGreaterThan(0);
+      expect(valueOf(samples, 'vim_monitor_checks_total', { probe, result: 'fail' }), probe).toBeGreaterThan(0);
+    }
+    await expectPromtoolAccepts(await metrics.expose());
+  });
+
+  it('never lowers a count between scrapes, and counts nothing twice when scraped again without a check in between', async () => {
+    const metrics = new PrometheusMetrics({ defaultMetrics: false });
+    const counts = (samples: Sample[]) =>
+      samples.filter((s) => s.name === 'vim_monitor_checks_total' || /^vim_monitor_check_latency_seconds_(bucket|count)$/.test(s.name));
+    for (let n = 0; n < 1_000; n += 1) metrics.probeChecked(`vim-${n % 10}`, n % 2 === 0 ? 'icmp' : 'tcp', n % 5 !== 0, n % 7 === 0 ? undefined : n % 40);
+    const first = counts(await scrape(metrics));
+    expect(counts(await scrape(metrics))).toEqual(first);
+
+    for (let n = 0; n < 600; n += 1) metrics.probeChecked(`vim-${n % 10}`, 'icmp', true, 3);
+    metrics.vimForgotten('vim-3'); // forgetting a VIM keeps the counts its checks made
+    const second = counts(await scrape(metrics));
+    expect(second.map((s) => [s.name, s.labels])).toEqual(first.map((s) => [s.name, s.labels]));
+    second.forEach((sample, index) => expect(sample.value, JSON.stringify(sample)).toBeGreaterThanOrEqual(first[index]?.value ?? Infinity));
+    const icmpOk = { probe: 'icmp', result: 'ok' };
+    expect(valueOf(second, 'vim_monitor_checks_total', icmpOk)).toBe((valueOf(first, 'vim_monitor_checks_total', icmpOk) ?? 0) + 600);
+    expect(valueOf(second, 'vim_monitor_check_latency_seconds_count', { probe: 'icmp' })).toBe((valueOf(first, 'vim_monitor_check_latency_seconds_count', { probe: 'icmp' }) ?? 0) + 600);
+    expect(counts(await scrape(metrics))).toEqual(second);
   });
 
   it("removes every series of a forgotten VIM and leaves the other VIMs' series alone", async () => {

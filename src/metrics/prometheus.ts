@@ -24,6 +24,87 @@ export const UNMATCHED_ROUTE = 'unmatched';
  */
 const DEFAULT_METRICS_DROPPED = ['nodejs_active_handles_total', 'nodejs_active_requests_total', 'nodejs_active_resources_total'];
 
+/** The check results of checks_total, in the order their series are exposed. */
+const CHECK_RESULTS = ['ok', 'fail'] as const;
+
+/**
+ * Everything probeChecked records for one probe, in plain numbers: the hot path
+ * (about 1,000 checks per second at 10,000 VIMs) must not pay for prom-client's
+ * label validation and hashing, so the metrics are written from these at scrape time.
+ */
+class ProbeTally {
+  ok = 0;
+  fail = 0;
+  /** Finite latencies measured, per bucket of CHECK_LATENCY_BUCKETS: not cumulative, and none for those above the last bound (count has them). */
+  readonly buckets = new Float64Array(CHECK_LATENCY_BUCKETS.length);
+  sum = 0;
+  count = 0;
+
+  constructor(
+    readonly probe: ProbeName,
+    /** Position of the probe in PROBE_NAMES, hence in each VimLatencies array. */
+    readonly index: number,
+  ) {}
+}
+
+/**
+ * One VIM's probe latencies in seconds, indexed like PROBE_NAMES; NaN where
+ * there is no series. `latest` is what the checks measured, `shown` what the
+ * gauge holds, so a scrape writes only the series that changed.
+ */
+interface VimLatencies {
+  readonly latest: Float64Array;
+  readonly shown: Float64Array;
+}
+
+function noLatencies(): Float64Array {
+  return new Float64Array(PROBE_NAMES.length).fill(Number.NaN);
+}
+
+/**
+ * One label set of a prom-client Histogram as lib/histogram.js (15.x) keeps it
+ * in its private `hashMap`: observations per upper bound (not cumulative, the
+ * +Inf ones only in count), their sum and count.
+ */
+interface HistogramEntry {
+  labels: Record<string, unknown>;
+  bucketValues: Record<string, unknown>;
+  sum: number;
+  count: number;
+}
+
+function isHistogramEntry(value: unknown): value is HistogramEntry {
+  if (typeof value !== 'object' || value === null) return false;
+  const { labels, bucketValues, sum, count } = value as Partial<Record<keyof HistogramEntry, unknown>>;
+  if (typeof labels !== 'object' || labels === null || typeof bucketValues !== 'object' || bucketValues === null) return false;
+  const buckets = bucketValues as Record<string, unknown>;
+  return CHECK_LATENCY_BUCKETS.every((bound) => typeof buckets[String(bound)] === 'number') && typeof sum === 'number' && typeof count === 'number';
+}
+
+/**
+ * The entry of one probe's series in check_latency_seconds, created at zero by
+ * the public `zero()` when missing. prom-client 15 has no public way to set a
+ * histogram's counts, and even a cached `labels()` child validates and hashes
+ * its labels on every observe (lib/histogram.js), so this is the one place
+ * that reaches into prom-client's internals (the private `hashMap`). Should an
+ * upgrade change them, this throws, failing the scrape and the tests, rather
+ * than expose wrong figures.
+ */
+function histogramEntry(histogram: Histogram<'probe'>, probe: ProbeName): HistogramEntry {
+  const find = (): HistogramEntry | undefined => {
+    const hashMap: unknown = (histogram as unknown as { hashMap?: unknown }).hashMap;
+    if (typeof hashMap !== 'object' || hashMap === null) return undefined;
+    for (const entry of Object.values(hashMap)) if (isHistogramEntry(entry) && entry.labels.probe === probe) return entry;
+    return undefined;
+  };
+  const found = find();
+  if (found) return found;
+  histogram.zero({ probe });
+  const created = find();
+  if (!created) throw new Error(`prom-client's Histogram internals are not those of prom-client 15: ${METRIC_PREFIX}check_latency_seconds cannot be written`);
+  return created;
+}
+
 export interface PrometheusMetricsOptions {
   /** Node.js process metrics (CPU, memory, event loop, GC), prefixed `vim_monitor_`. Default true. */
   defaultMetrics?: boolean;
@@ -37,11 +118,23 @@ export interface PrometheusMetricsOptions {
  * Cardinality: per VIM, 3 status series and at most one latency series per
  * probe; everything else is labelled only by fixed sets (probe names, results,
  * HTTP methods, route patterns, status codes). docs/metrics.md lists them.
+ *
+ * The check metrics (checks_total, probe_latency_seconds,
+ * check_latency_seconds) are kept in plain numbers by probeChecked and
+ * written into prom-client by their collect() hooks, which the registry runs
+ * before reading each metric: a scrape every 15 s or so costs less than
+ * prom-client's per-call label hashing at 1,000 checks per second.
  */
 export class PrometheusMetrics implements MetricsRecorder {
   readonly registry = new Registry();
   /** Each VIM's exposed status: monitors report it every round, the gauges change only when it does. */
   private readonly statuses = new Map<string, VimStatus>();
+  /** Per probe (keyed by name), what checks_total and check_latency_seconds are written from at scrape time. */
+  private readonly tallies: Readonly<Record<ProbeName, ProbeTally>>;
+  /** Probes in the order they first measured a latency: the order of their histogram series, as when observe() created them. */
+  private readonly observedProbes: ProbeTally[] = [];
+  /** Per VIM, what probe_latency_seconds is written from at scrape time; a VIM enters on its first measured latency. */
+  private readonly latencies = new Map<string, VimLatencies>();
 
   private readonly vimStatus: Gauge<'vim_id' | 'status'>;
   private readonly probeLatency: Gauge<'vim_id' | 'probe'>;
@@ -56,6 +149,7 @@ export class PrometheusMetrics implements MetricsRecorder {
   private readonly httpDuration: Histogram<'method' | 'route' | 'status_code'>;
 
   constructor(options: PrometheusMetricsOptions = {}) {
+    this.tallies = Object.fromEntries(PROBE_NAMES.map((probe, index) => [probe, new ProbeTally(probe, index)])) as Record<ProbeName, ProbeTally>;
     const registers = [this.registry];
     const name = (suffix: string) => METRIC_PREFIX + suffix;
 
@@ -70,6 +164,7 @@ export class PrometheusMetrics implements MetricsRecorder {
       help: "Latency measured by each VIM's latest check per probe; absent while the latest check measured none (e.g. a timeout).",
       labelNames: ['vim_id', 'probe'],
       registers,
+      collect: () => this.writeProbeLatencies(),
     });
     this.checkLatency = new Histogram({
       name: name('check_latency_seconds'),
@@ -77,12 +172,14 @@ export class PrometheusMetrics implements MetricsRecorder {
       labelNames: ['probe'],
       buckets: CHECK_LATENCY_BUCKETS,
       registers,
+      collect: () => this.writeCheckLatencies(),
     });
     this.checks = new Counter({
       name: name('checks_total'),
       help: 'Probe checks run by this process, by probe and result (ok or fail).',
       labelNames: ['probe', 'result'],
       registers,
+      collect: () => this.writeChecks(),
     });
     this.owned = new Gauge({
       name: name('monitors_owned'),
@@ -122,8 +219,6 @@ export class PrometheusMetrics implements MetricsRecorder {
       buckets: HTTP_DURATION_BUCKETS,
       registers,
     });
-    // Fixed label sets are exposed from the start, so rates and alerts have a series before the first event.
-    for (const probe of PROBE_NAMES) for (const result of ['ok', 'fail']) this.checks.inc({ probe, result }, 0);
 
     if (options.defaultMetrics !== false) {
       collectDefaultMetrics({ register: this.registry, prefix: METRIC_PREFIX });
@@ -132,14 +227,28 @@ export class PrometheusMetrics implements MetricsRecorder {
   }
 
   probeChecked(vimId: string, probe: ProbeName, ok: boolean, latencyMs: number | undefined): void {
-    this.checks.inc({ probe, result: ok ? 'ok' : 'fail' });
+    const tally = this.tallies[probe];
+    if (ok) tally.ok += 1;
+    else tally.fail += 1;
+    let vim = this.latencies.get(vimId);
     if (latencyMs === undefined || !Number.isFinite(latencyMs)) {
-      this.probeLatency.remove({ vim_id: vimId, probe });
+      if (vim) vim.latest[tally.index] = Number.NaN;
       return;
     }
     const seconds = latencyMs / 1000;
-    this.probeLatency.set({ vim_id: vimId, probe }, seconds);
-    this.checkLatency.observe({ probe }, seconds);
+    if (!vim) {
+      vim = { latest: noLatencies(), shown: noLatencies() };
+      this.latencies.set(vimId, vim);
+    }
+    vim.latest[tally.index] = seconds;
+
+    // Histogram semantics of prom-client's observe(): the first bucket whose upper bound is >= the value.
+    let bucket = 0;
+    while (bucket < CHECK_LATENCY_BUCKETS.length && seconds > (CHECK_LATENCY_BUCKETS[bucket] ?? Infinity)) bucket += 1;
+    if (bucket < tally.buckets.length) tally.buckets[bucket] = (tally.buckets[bucket] ?? 0) + 1;
+    if (tally.count === 0) this.observedProbes.push(tally);
+    tally.sum += seconds;
+    tally.count += 1;
   }
 
   statusChanged(vimId: string, status: VimStatus): void {
@@ -151,7 +260,12 @@ export class PrometheusMetrics implements MetricsRecorder {
   vimForgotten(vimId: string): void {
     this.statuses.delete(vimId);
     for (const status of VIM_STATUSES) this.vimStatus.remove({ vim_id: vimId, status });
-    for (const probe of PROBE_NAMES) this.probeLatency.remove({ vim_id: vimId, probe });
+    const vim = this.latencies.get(vimId);
+    if (!vim) return;
+    this.latencies.delete(vimId);
+    PROBE_NAMES.forEach((probe, index) => {
+      if (!Number.isNaN(vim.shown[index])) this.probeLatency.remove({ vim_id: vimId, probe });
+    });
   }
 
   monitorsOwned(count: number): void {
@@ -184,6 +298,50 @@ export class PrometheusMetrics implements MetricsRecorder {
     };
     this.httpRequests.inc(labels);
     this.httpDuration.observe(labels, durationSeconds);
+  }
+
+  /**
+   * checks_total from the tallies. Rewritten whole (8 series) rather than by
+   * deltas: the tallies only grow, so the counter never goes down, and every
+   * probe/result pair is there from the first scrape, at 0, so rates and
+   * alerts have a series before the first event.
+   */
+  private writeChecks(): void {
+    this.checks.reset();
+    for (const probe of PROBE_NAMES) {
+      const tally = this.tallies[probe];
+      for (const result of CHECK_RESULTS) this.checks.inc({ probe, result }, result === 'ok' ? tally.ok : tally.fail);
+    }
+  }
+
+  /**
+   * probe_latency_seconds: only the series whose latest figure changed since the
+   * last scrape are set or removed. Rebuilding the gauge at each scrape would
+   * cost more than the per-check sets it replaces (prom-client hashes the
+   * labels of every set, and a 10,000-VIM process has up to 40,000 series).
+   */
+  private writeProbeLatencies(): void {
+    for (const [vimId, vim] of this.latencies) {
+      PROBE_NAMES.forEach((probe, index) => {
+        const latest = vim.latest[index] ?? Number.NaN;
+        if (Object.is(latest, vim.shown[index])) return;
+        if (Number.isNaN(latest)) this.probeLatency.remove({ vim_id: vimId, probe });
+        else this.probeLatency.set({ vim_id: vimId, probe }, latest);
+        vim.shown[index] = latest;
+      });
+    }
+  }
+
+  /** check_latency_seconds from the tallies, one series per probe that has measured a latency (none before, as with observe()). */
+  private writeCheckLatencies(): void {
+    for (const tally of this.observedProbes) {
+      const entry = histogramEntry(this.checkLatency, tally.probe);
+      CHECK_LATENCY_BUCKETS.forEach((bound, index) => {
+        entry.bucketValues[String(bound)] = tally.buckets[index] ?? 0;
+      });
+      entry.sum = tally.sum;
+      entry.count = tally.count;
+    }
   }
 
   get contentType(): string {

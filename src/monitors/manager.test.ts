@@ -1,8 +1,18 @@
+import type {
+  KyselyPlugin,
+  PluginTransformQueryArgs,
+  PluginTransformResultArgs,
+  QueryExecutor,
+  QueryResult,
+  RootOperationNode,
+  UnknownRow,
+} from 'kysely';
 import { afterEach, describe, expect, it } from 'vitest';
 import { openstackInput } from '../../test/support/fixtures.js';
 import { ADMIN, sqliteFile, startMonitoring, waitFor, type MonitoringHarness } from '../../test/support/monitoring.js';
 import { ScriptedProbe } from '../../test/support/scripted-probe.js';
 import { openStore } from '../store/database.js';
+import { VimRepository } from '../store/vim-repository.js';
 
 const input = openstackInput;
 
@@ -185,5 +195,159 @@ describe('the monitor manager', () => {
     const calls = probe.callsFor(a.id);
     await waitFor('rounds after restart', () => (probe.callsFor(a.id) >= calls + 3 ? true : undefined));
     expect(await second.events.list({ limit: 100 })).toEqual(before);
+  });
+});
+
+/** Every statement a store runs, compiled, in order: shows what heartbeats and sweeps cost in queries. */
+class StatementLog implements KyselyPlugin {
+  private statements: string[] = [];
+
+  constructor(private readonly executor: QueryExecutor) {}
+
+  transformQuery(args: PluginTransformQueryArgs): RootOperationNode {
+    this.statements.push(this.executor.compileQuery(args.node, args.queryId).sql);
+    return args.node;
+  }
+
+  async transformResult(args: PluginTransformResultArgs): Promise<QueryResult<UnknownRow>> {
+    return args.result;
+  }
+
+  /** The statements since the last take. */
+  take(): string[] {
+    return this.statements.splice(0);
+  }
+}
+
+const OWNER = 'counted-worker';
+const REVISIONS_READ = 'select "id", "revision" from "vims"';
+
+/** The shared harness on a store whose statements are logged, with the given timing. */
+async function startCounted(
+  url: string,
+  probe: ScriptedProbe,
+  timing: { leaseTtlSeconds: number; heartbeatIntervalSeconds: number; sweepIntervalSeconds: number },
+): Promise<MonitoringHarness & { log: StatementLog }> {
+  let log: StatementLog | undefined;
+  const harness = await startMonitoring({
+    databaseUrl: url,
+    probes: [probe],
+    settings: fast,
+    stallGraceSeconds: 5,
+    owner: OWNER,
+    ...timing,
+    wrapStore: (raw) => {
+      log = new StatementLog(raw.db.getExecutor());
+      return { ...raw, db: raw.db.withPlugin(log) };
+    },
+  });
+  if (!log) throw new Error('the harness did not wrap the store');
+  return { ...harness, log };
+}
+
+describe('the monitor manager and its database costs', () => {
+  const running: Array<{ stop(): Promise<void> }> = [];
+  const cleanups: Array<() => void> = [];
+  afterEach(async () => {
+    for (const item of running.splice(0)) await item.stop().catch(() => undefined);
+    for (const cleanup of cleanups.splice(0)) cleanup();
+  });
+
+  function file(): string {
+    const made = sqliteFile();
+    cleanups.push(made.cleanup);
+    return made.url;
+  }
+
+  it('runs on SQLite for longer than lease_ttl without renewing leases, and never re-claims or replaces its own monitors', async () => {
+    const counted = await startCounted(file(), new ScriptedProbe('tcp'), { leaseTtlSeconds: 1, heartbeatIntervalSeconds: 0.25, sweepIntervalSeconds: 0.2 });
+    running.push(counted);
+    const vims = await Promise.all(['l1', 'l2', 'l3'].map((name) => counted.registry.create(ADMIN, input(name))));
+    const ids = new Map(vims.map((vim) => [vim.id, counted.manager.monitorOf(vim.id)?.monitor_id]));
+    // A row of its own it does not run (as after a delete whose row removal failed), leased far ahead: the fair
+    // share then exceeds what it runs, so every sweep claims, and a claim of lapsed rows would take its own.
+    await counted.store.db
+      .insertInto('vim_monitors')
+      .values({ vim_id: 'ghost-vim', monitor_id: 'ghost-monitor', owner: OWNER, dispatched_at: '2026-01-01 00:00:00.000000', lease_until_ms: Date.now() + 3_600_000 })
+      .execute();
+    counted.log.take();
+
+    // Three lease_ttl, ~12 heartbeats and ~15 sweeps, among them a full one that counts the ghost row.
+    await new Promise((resolve) => setTimeout(resolve, 3_000));
+    const statements = counted.log.take();
+
+    expect(statements.filter((s) => s.startsWith('update "workers"')).length).toBeGreaterThanOrEqual(8);
+    // No lease renewal over all rows, nor any other change of a monitor row: nothing was claimed or replaced.
+    expect(statements.filter((s) => s.startsWith('update "vim_monitors"'))).toEqual([]);
+    // The claim was tried, and could only take rows of other owners.
+    expect(statements.some((s) => /^select "vim_id", "owner" from "vim_monitors" where "owner" != \?/.test(s))).toBe(true);
+    for (const [vimId, monitorId] of ids) {
+      expect(counted.manager.monitorOf(vimId)?.monitor_id).toBe(monitorId);
+      expect((await counted.monitors.find(vimId))?.monitor_id).toBe(monitorId);
+    }
+    expect(counted.manager.stats()).toMatchObject({ takeovers: 0, replacements: 0, monitors: 3 });
+  });
+
+  it('reads no VIM revisions, makes no monitor rows and counts none in a sweep after which no VIM changed, but does every 10th sweep', async () => {
+    // Sweeps only when the test calls them.
+    const counted = await startCounted(file(), new ScriptedProbe('tcp'), { leaseTtlSeconds: 60, heartbeatIntervalSeconds: 30, sweepIntervalSeconds: 3600 });
+    running.push(counted);
+    const vim = await counted.registry.create(ADMIN, input('quiet'));
+    await counted.manager.sweep();
+    expect(counted.log.take()).toContain(REVISIONS_READ);
+
+    for (let sweep = 2; sweep <= 10; sweep++) await counted.manager.sweep();
+    const quiet = counted.log.take();
+    expect(quiet.filter((s) => s.includes('from "vim_change_counter"'))).toHaveLength(9);
+    expect(quiet).not.toContain(REVISIONS_READ);
+    expect(quiet.filter((s) => / not in \(select "vim_id" from "vim_monitors"\)/.test(s))).toEqual([]);
+    expect(quiet.filter((s) => /count\(\*\)/.test(s))).toEqual([]);
+
+    // The safety net: the 10th sweep after a full one reads everything anyway.
+    await counted.manager.sweep();
+    expect(counted.log.take()).toContain(REVISIONS_READ);
+
+    // A change: the next sweep reads everything again.
+    await counted.registry.update(ADMIN, vim.id, { description: 'changed' });
+    counted.log.take();
+    await counted.manager.sweep();
+    expect(counted.log.take()).toContain(REVISIONS_READ);
+  });
+
+  it('follows a VIM updated through another process at its next sweep, even twice within one second', async () => {
+    const url = file();
+    const tcp = new ScriptedProbe('tcp');
+    const api = new ScriptedProbe('api');
+    const harness = await startMonitoring({ databaseUrl: url, probes: [tcp, api], settings: { ...fast, probes: ['tcp'] } });
+    running.push(harness);
+    const vim = await harness.registry.create(ADMIN, input('elsewhere'));
+    // Another process's writes: straight to the database, so this manager hears of them only through its sweep.
+    const other = openStore(url);
+    running.push({ stop: () => other.close() });
+    const elsewhere = new VimRepository(other);
+    const sameSecond = '2026-03-03 03:03:03.000000';
+    await elsewhere.update(vim.id, vim.tenantId, vim.name, { monitorSettings: { probes: ['api'] }, updatedAt: sameSecond });
+    await waitFor('the sweep applies the first change', () => (harness.manager.monitorOf(vim.id)?.settings.probes.join() === 'api' ? true : undefined), 2_000);
+    await waitFor('an api round', () => (api.callsFor(vim.id) >= 1 ? true : undefined));
+    await elsewhere.update(vim.id, vim.tenantId, vim.name, { monitorSettings: { probes: ['tcp'] }, updatedAt: sameSecond });
+    await waitFor('the sweep applies the second change', () => (harness.manager.monitorOf(vim.id)?.settings.probes.join() === 'tcp' ? true : undefined), 2_000);
+  });
+
+  it('takes every monitor back at start when restarted on SQLite under the same worker name after a kill', async () => {
+    const url = file();
+    const probe = new ScriptedProbe('tcp');
+    const key = Buffer.alloc(32, 9);
+    const first = await startMonitoring({ databaseUrl: url, key, probes: [probe], settings: fast });
+    const a = await first.registry.create(ADMIN, input('k1'));
+    const b = await first.registry.create(ADMIN, input('k2'));
+    await first.stop();
+    // As a SIGKILL leaves them: still owned by this worker name (the harness always uses one), leases not lapsed.
+    const raw = openStore(url);
+    await raw.db.updateTable('vim_monitors').set({ owner: 'test-worker', lease_until_ms: Date.now() + 3_600_000 }).execute();
+    await raw.close();
+
+    const second = await startMonitoring({ databaseUrl: url, key, probes: [probe], settings: fast });
+    running.push(second);
+    expect(second.manager.list().map((m) => m.vim_id).sort()).toEqual([a.id, b.id].sort());
   });
 });

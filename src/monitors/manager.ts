@@ -11,8 +11,10 @@ import { tackerTimestamp, type Clock } from '../time/clock.js';
 import type { VimRecord, VimStatus } from '../vims/model.js';
 import type { VimLifecycleListener } from '../vims/registry.js';
 import { VimMonitor, type MonitorSnapshot, type MonitorTarget } from './monitor.js';
+import { RoundScheduler } from './round-scheduler.js';
 import { RoundStats, type RoundStatsSnapshot } from './round-stats.js';
 import { effectiveSettings, type MonitorSettings } from './settings.js';
+import { VimChangeWatch } from './vim-change-watch.js';
 import type { MonitorWriteQueue } from './write-queue.js';
 
 export interface MonitorManagerOptions {
@@ -79,6 +81,9 @@ export class MonitorManager implements VimLifecycleListener {
   private readonly entries = new Map<string, Entry>();
   private readonly lastPlacement = new Map<string, string[]>();
   private readonly roundStats = new RoundStats();
+  private readonly scheduler: RoundScheduler;
+  /** Whether any VIM changed since the last full read of them all (sweeps). */
+  private readonly vimChanges: VimChangeWatch;
   private readonly newMonitorId: () => string;
   private readonly metrics: MetricsRecorder;
   private readonly startedAtMs: number;
@@ -97,6 +102,8 @@ export class MonitorManager implements VimLifecycleListener {
     this.newMonitorId = deps.newMonitorId ?? randomUUID;
     this.metrics = deps.metrics ?? NO_METRICS;
     this.startedAtMs = deps.clock.now().getTime();
+    this.scheduler = new RoundScheduler(deps.clock, options.roundTickMs);
+    this.vimChanges = new VimChangeWatch(() => deps.vims.changeCounter());
   }
 
   /** Start-up: orphan rows removed, a row for every VIM, this worker's share claimed, statuses carried on from the database. */
@@ -230,6 +237,10 @@ export class MonitorManager implements VimLifecycleListener {
 
   /** Follows VIMs created, changed or deleted through another process (or a failed hook). */
   private async reconcile(): Promise<void> {
+    // Both reads below cost as much as there are VIMs and mostly find nothing: the change counter (one row) says
+    // whether any VIM was created, changed or deleted since the last full read; every 10th sweep reads anyway.
+    const due = await this.vimChanges.fullReadDue(10);
+    if (!due) return;
     await this.deps.leases.ensureRows(this.now());
     const revisions = await this.deps.vims.revisions();
     for (const [vimId, entry] of [...this.entries]) {
@@ -242,11 +253,15 @@ export class MonitorManager implements VimLifecycleListener {
         if (vim) await this.vimUpdated(vim);
       }
     }
+    this.vimChanges.followed(due);
   }
 
   /** Claims up to the fair share, or hands back what is above it (gracefully, not by letting leases lapse). */
   private async rebalance(): Promise<void> {
-    const share = this.fairShare(await this.deps.leases.count());
+    // Counting every monitor row each sweep is as dear as the table is long: the count of the last full read of
+    // the VIMs holds (rows come and go with VIMs) and is taken again whenever the number of live workers changes.
+    const rows = await this.vimChanges.monitorRows(this.liveWorkers, () => this.deps.leases.count());
+    const share = this.fairShare(rows);
     const owned = this.entries.size;
     if (owned < share) {
       const claimed = await this.claim(share - owned, false, false);
@@ -268,8 +283,12 @@ export class MonitorManager implements VimLifecycleListener {
     const nowMs = this.deps.clock.now().getTime();
     try {
       await this.deps.workers.heartbeat(this.options.owner, this.startedAtMs, nowMs, this.options.servesApi);
-      const held = await this.deps.leases.renew(this.options.owner, this.leaseUntil(), this.entries.size);
-      // undefined: every lease renewed, nothing lost.
+      // No other process can open a database that is not shared (the SQLite file is locked), so none can take a lease:
+      // renewing every row every heartbeat would protect nothing. Claims there never take this worker's own rows instead.
+      const held = this.options.sharedDatabase
+        ? await this.deps.leases.renew(this.options.owner, this.leaseUntil(), this.entries.size)
+        : undefined;
+      // undefined: every lease renewed (or none needs it), nothing lost.
       for (const [vimId, entry] of held ? [...this.entries] : []) {
         // The row's monitor id may lag a replacement still in the write queue: only another owner (or no row) means loss.
         if (held?.has(vimId)) continue;
@@ -289,7 +308,11 @@ export class MonitorManager implements VimLifecycleListener {
 
   private async claim(limit: number, force: boolean, atStart: boolean): Promise<number> {
     const nowMs = this.deps.clock.now().getTime();
-    const claimed = await this.deps.leases.claim(this.options.owner, nowMs, this.leaseUntil(), limit, this.now(), force);
+    // On a database only this process can open its own leases are not renewed (see heartbeat()), so "lapsed" would
+    // include rows it runs: it takes other owners' rows instead, and at start-up every row, since a previous life
+    // may have run under this same worker name.
+    const scope = this.options.sharedDatabase ? (force ? 'others' : 'lapsed') : atStart ? 'all' : 'others';
+    const claimed = await this.deps.leases.claim(this.options.owner, nowMs, this.leaseUntil(), limit, this.now(), scope);
     if (!atStart) {
       this.takeovers += claimed.length;
       this.metrics.monitorsTakenOver(claimed.length);
@@ -340,7 +363,7 @@ export class MonitorManager implements VimLifecycleListener {
         logger: this.deps.logger,
         onStatusChange: (change) => this.deps.writes.push({ kind: 'status', change }),
         onPlacement: (id, regions) => this.placementSeen(id, regions),
-        roundTickMs: this.options.roundTickMs,
+        scheduler: this.scheduler,
         stats: this.roundStats,
         metrics: this.metrics,
       },

@@ -1,12 +1,12 @@
 import type { Logger } from 'pino';
 import type { Probe, ProbeName, ProbeOutcome, ProbeTarget } from '../probes/probe.js';
 import { tackerTimestamp, type Clock } from '../time/clock.js';
-import { deadline } from '../time/deadline.js';
 import type { VimStatus } from '../vims/model.js';
 import type { MonitorSettings } from './settings.js';
-import type { ProbeDetail, ProbeDetails, StatusChange } from './status-change.js';
+import type { ProbeDetails, StatusChange } from './status-change.js';
 import type { MetricsRecorder } from '../metrics/recorder.js';
 import type { RoundStats } from './round-stats.js';
+import type { RoundScheduler, ScheduledRound, TickDeadlines } from './round-scheduler.js';
 import { applyRound, type VerdictState } from './verdict.js';
 
 export interface MonitorTarget {
@@ -25,11 +25,11 @@ export interface MonitorDeps {
   /** Receives regions/namespaces discovered by the auth probe. */
   onPlacement?(vimId: string, regions: string[]): void;
   /**
-   * Rounds start on multiples of this many milliseconds of wall-clock time,
-   * so that the checks of all monitors due in one tick go out together (one
-   * fping process for all their pings). 0 disables alignment.
+   * Starts rounds on a common tick, so that the checks of all monitors due
+   * in one tick go out together (one fping process for all their pings) and
+   * share one deadline.
    */
-  roundTickMs?: number;
+  scheduler: RoundScheduler;
   /** Punctuality of rounds, shared by all monitors of a process. */
   stats?: RoundStats;
   metrics?: MetricsRecorder;
@@ -51,26 +51,41 @@ export interface MonitorSnapshot {
   settings: MonitorSettings;
 }
 
+/** What a monitor last saw from one probe; the timestamp is formatted only when someone reads it. */
+interface ProbeRecord {
+  ok: boolean;
+  latencyMs: number | undefined;
+  reason: string;
+  checkedAtMs: number;
+  consecutiveFailures: number;
+  consecutiveSuccesses: number;
+}
+
+type ProbeRecords = Partial<Record<ProbeName, ProbeRecord>>;
+
 /**
  * One VIM's monitor: runs its probes every `interval`, applies the
  * thresholds and reports status changes. It never touches the database: the
  * manager persists what it reports. A probe that ignores its deadline leaves
  * the round hanging on purpose, so that the manager's sweep sees a monitor
  * that is not processing and replaces it.
+ *
+ * This is the hot path of a process with thousands of VIMs (one round per
+ * VIM per interval): a round allocates little and formats nothing until a
+ * status changes or someone asks for a snapshot.
  */
-export class VimMonitor {
+export class VimMonitor implements ScheduledRound {
   private state: VerdictState;
   private statusSince: Date;
-  private readonly details: ProbeDetails = {};
+  private readonly records: ProbeRecords = {};
   private lastAuthAt: number | undefined;
   private roundStartedAt: number | undefined;
   private lastRoundAt: number | undefined;
+  /** The tick this monitor is booked on, while it waits for its next round. */
   private nextRoundAt: number | undefined;
-  private timer: NodeJS.Timeout | undefined;
   private inRound = false;
   private crashed: Error | undefined;
   private stopped = false;
-  private readonly lifetime = new AbortController();
 
   constructor(
     readonly monitorId: string,
@@ -89,7 +104,7 @@ export class VimMonitor {
   }
 
   start(initialDelayMs: number): void {
-    this.schedule(Math.max(0, initialDelayMs));
+    this.schedule(this.deps.clock.now().getTime() + Math.max(0, initialDelayMs));
   }
 
   /** New settings or credentials take effect from the next round; no restart. */
@@ -97,12 +112,15 @@ export class VimMonitor {
     this.current = next;
   }
 
-  /** Stops for good and aborts probes in flight: nothing is sent for this VIM afterwards. */
+  /**
+   * Stops for good: no probe of this VIM starts afterwards, and what a probe
+   * in flight answers is dropped (it ends by its round's deadline; the
+   * deadline is shared by every round of the tick, so it is not cut short).
+   */
   stop(): void {
     this.stopped = true;
-    if (this.timer) clearTimeout(this.timer);
-    this.timer = undefined;
-    this.lifetime.abort();
+    if (this.nextRoundAt !== undefined) this.deps.scheduler.cancel(this, this.nextRoundAt);
+    this.nextRoundAt = undefined;
   }
 
   get status(): VimStatus {
@@ -151,9 +169,18 @@ export class VimMonitor {
       next_round_at: iso(this.nextRoundAt),
       consecutive_failures: this.state.consecutiveFailures,
       consecutive_successes: this.state.consecutiveSuccesses,
-      probes: structuredClone(this.details),
+      probes: this.details(),
       settings: this.current.settings,
     };
+  }
+
+  /** Called by the scheduler when this monitor's tick comes. */
+  startRound(deadlines: TickDeadlines, startedAtMs: number): void {
+    this.round(deadlines, startedAtMs).catch((error: unknown) => {
+      this.inRound = false;
+      this.crashed = error instanceof Error ? error : new Error(String(error));
+      this.deps.logger.error({ vim_id: this.vimId, monitor_id: this.monitorId, err: this.crashed }, 'monitor loop crashed');
+    });
   }
 
   private heartbeat(): number | undefined {
@@ -161,54 +188,46 @@ export class VimMonitor {
     return Math.max(this.roundStartedAt ?? 0, this.lastRoundAt ?? 0);
   }
 
-  private schedule(requestedDelayMs: number): void {
+  private schedule(dueMs: number): void {
     if (this.stopped) return;
-    const now = this.deps.clock.now().getTime();
-    const tick = this.deps.roundTickMs ?? 0;
-    const due = now + requestedDelayMs;
-    this.nextRoundAt = tick > 0 ? Math.ceil(due / tick) * tick : due;
-    const delayMs = this.nextRoundAt - now;
+    this.nextRoundAt = this.deps.scheduler.schedule(this, dueMs);
     this.deps.stats?.scheduled();
-    this.timer = setTimeout(() => {
-      this.timer = undefined;
-      this.round().catch((error: unknown) => {
-        this.inRound = false;
-        this.crashed = error instanceof Error ? error : new Error(String(error));
-        this.deps.logger.error({ vim_id: this.vimId, monitor_id: this.monitorId, err: this.crashed }, 'monitor loop crashed');
-      });
-    }, delayMs);
-    // Monitors must not keep a process alive that is otherwise shutting down.
-    this.timer.unref?.();
   }
 
-  private async round(): Promise<void> {
+  private async round(deadlines: TickDeadlines, startedAt: number): Promise<void> {
     if (this.stopped) return;
     const { target, settings, tenantId, vimName } = this.current;
-    const startedAt = this.deps.clock.now().getTime();
     const scheduledAt = this.nextRoundAt ?? startedAt;
-    if (this.nextRoundAt !== undefined) this.deps.stats?.executed(startedAt - this.nextRoundAt);
+    this.deps.stats?.executed(startedAt - scheduledAt);
     this.roundStartedAt = startedAt;
     this.nextRoundAt = undefined;
     this.inRound = true;
 
-    const due = settings.probes.filter((name) => name !== 'auth' || this.authDue(settings, startedAt));
-    const outcomes = await Promise.all(due.map(async (name) => [name, await this.runProbe(name, target, settings)] as const));
+    const signal = deadlines.signal(settings.timeout * 1000);
+    const names = settings.probes;
+    const authChecked = names.includes('auth') && this.authDue(settings, startedAt);
+    const due = authChecked || !names.includes('auth') ? names : names.filter((name) => name !== 'auth');
+    // One probe (the common case) is awaited directly: no Promise.all and no arrays per round.
+    const outcomes = due.length === 1 ? [await this.runProbe(due[0]!, target, signal)] : await Promise.all(due.map((name) => this.runProbe(name, target, signal)));
     if (this.stopped) return;
     this.inRound = false;
-    const checkedAt = tackerTimestamp(this.deps.clock.now());
-    for (const [name, outcome] of outcomes) {
-      this.record(name, outcome, checkedAt);
+    const checkedAtMs = this.deps.clock.now().getTime();
+    let regions: string[] | undefined;
+    for (let i = 0; i < due.length; i++) {
+      const name = due[i]!;
+      const outcome = outcomes[i]!;
+      this.record(name, outcome, checkedAtMs);
       this.deps.metrics?.probeChecked(this.vimId, name, outcome.ok, outcome.latencyMs);
+      if (name === 'auth') regions = outcome.regions;
     }
-    if (due.includes('auth')) this.lastAuthAt = startedAt;
+    if (authChecked) this.lastAuthAt = startedAt;
 
     // A probe counts with its latest result; auth keeps its last result between its own rounds.
-    const considered = settings.probes.map((name) => this.details[name]).filter((d): d is ProbeDetail => d !== undefined);
-    const roundOk = considered.every((detail) => detail.ok);
+    let roundOk = true;
+    for (const name of names) if (this.records[name]?.ok === false) roundOk = false;
     const before = this.state.status;
     this.state = applyRound(this.state, roundOk, settings);
-    this.lastRoundAt = this.deps.clock.now().getTime();
-    this.deps.logger.debug({ vim_id: this.vimId, monitor_id: this.monitorId, ok: roundOk, status: this.state.status }, 'round done');
+    this.lastRoundAt = checkedAtMs;
     this.deps.metrics?.statusChanged(this.vimId, this.state.status);
     if (this.state.status !== before) {
       this.statusSince = new Date(startedAt);
@@ -219,53 +238,74 @@ export class VimMonitor {
         monitorId: this.monitorId,
         oldStatus: before,
         newStatus: this.state.status,
-        reason: this.describe(settings.probes, roundOk),
-        probes: structuredClone(this.details),
+        reason: this.describe(names, roundOk),
+        probes: this.details(),
         at: tackerTimestamp(new Date(startedAt)),
       });
     }
-    const regions = outcomes.find(([name]) => name === 'auth')?.[1].regions;
     if (regions && this.deps.onPlacement) this.deps.onPlacement(this.vimId, regions);
 
     // From the scheduled time, not the actual start: otherwise every round slips by up to one tick.
-    const next = scheduledAt + settings.interval * 1000;
-    this.schedule(Math.max(0, next - this.deps.clock.now().getTime()));
+    this.schedule(Math.max(scheduledAt + settings.interval * 1000, checkedAtMs));
   }
 
   /** Credentials are checked every auth_interval while good, and every round while failing. */
   private authDue(settings: MonitorSettings, now: number): boolean {
-    if (this.lastAuthAt === undefined || this.details.auth?.ok === false) return true;
+    if (this.lastAuthAt === undefined || this.records.auth?.ok === false) return true;
     return now - this.lastAuthAt >= settings.auth_interval * 1000;
   }
 
-  private async runProbe(name: ProbeName, target: ProbeTarget, settings: MonitorSettings): Promise<ProbeOutcome> {
+  private runProbe(name: ProbeName, target: ProbeTarget, signal: AbortSignal): Promise<ProbeOutcome> {
     const probe = this.deps.probes.get(name);
-    if (!probe) return { ok: false, reason: `probe ${name} is not available in this process` };
-    const { signal, dispose } = deadline(settings.timeout * 1000, this.lifetime.signal);
-    try {
-      return await probe.check(target, signal);
-    } finally {
-      dispose();
-    }
+    if (!probe) return Promise.resolve({ ok: false, reason: `probe ${name} is not available in this process` });
+    return probe.check(target, signal);
   }
 
-  private record(name: ProbeName, outcome: ProbeOutcome, checkedAt: string): void {
-    const previous = this.details[name];
-    this.details[name] = {
+  private record(name: ProbeName, outcome: ProbeOutcome, checkedAtMs: number): void {
+    const previous = this.records[name];
+    if (previous) {
+      // Updated in place: one object per probe for the monitor's life, not one per round.
+      previous.consecutiveFailures = outcome.ok ? 0 : previous.consecutiveFailures + 1;
+      previous.consecutiveSuccesses = outcome.ok ? previous.consecutiveSuccesses + 1 : 0;
+      previous.ok = outcome.ok;
+      previous.latencyMs = outcome.latencyMs;
+      previous.reason = outcome.reason;
+      previous.checkedAtMs = checkedAtMs;
+      return;
+    }
+    this.records[name] = {
       ok: outcome.ok,
-      latency_ms: outcome.latencyMs === undefined ? null : Math.round(outcome.latencyMs * 1000) / 1000,
+      latencyMs: outcome.latencyMs,
       reason: outcome.reason,
-      checked_at: checkedAt,
-      consecutive_failures: outcome.ok ? 0 : (previous?.consecutive_failures ?? 0) + 1,
-      consecutive_successes: outcome.ok ? (previous?.consecutive_successes ?? 0) + 1 : 0,
+      checkedAtMs,
+      consecutiveFailures: outcome.ok ? 0 : 1,
+      consecutiveSuccesses: outcome.ok ? 1 : 0,
     };
   }
 
+  /** The probe records as the API and events show them (a copy: later rounds do not change it). */
+  private details(): ProbeDetails {
+    const details: ProbeDetails = {};
+    for (const name of Object.keys(this.records) as ProbeName[]) {
+      const record = this.records[name]!;
+      details[name] = {
+        ok: record.ok,
+        latency_ms: record.latencyMs === undefined ? null : Math.round(record.latencyMs * 1000) / 1000,
+        reason: record.reason,
+        checked_at: tackerTimestamp(new Date(record.checkedAtMs)),
+        consecutive_failures: record.consecutiveFailures,
+        consecutive_successes: record.consecutiveSuccesses,
+      };
+    }
+    return details;
+  }
+
   private describe(probes: readonly ProbeName[], roundOk: boolean): string {
-    const parts = probes
-      .map((name) => [name, this.details[name]] as const)
-      .filter(([, detail]) => detail !== undefined && (roundOk || !detail.ok))
-      .map(([name, detail]) => `${name}: ${detail?.reason ?? ''}`);
+    const parts: string[] = [];
+    for (const name of probes) {
+      const record = this.records[name];
+      if (record !== undefined && (roundOk || !record.ok)) parts.push(`${name}: ${record.reason}`);
+    }
     return (roundOk ? 'all probes succeeded: ' : 'failed: ') + parts.join('; ');
   }
 }

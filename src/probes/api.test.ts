@@ -71,6 +71,19 @@ describe('ApiProbe', () => {
       });
     });
 
+    it('says so when the port answers in something other than HTTP', async () => {
+      const server = createTcpServer((socket) => socket.end('SSH-2.0-OpenSSH_9.2\r\n'));
+      const port = await listening(server);
+      try {
+        expect(await probe.check(probeTarget('openstack', `http://127.0.0.1:${port}/v3`), deadline(2000))).toEqual({
+          ok: false,
+          reason: expect.stringMatching(new RegExp(`^the answer is not valid HTTP \\(HPE_\\w+\\) \\(http://127\\.0\\.0\\.1:${port}/v3\\)$`)),
+        });
+      } finally {
+        server.close();
+      }
+    });
+
     it('settles at its deadline when the server accepts and never answers', async () => {
       const sockets: Socket[] = [];
       const server = createTcpServer((socket) => void sockets.push(socket));
@@ -151,19 +164,21 @@ describe('ApiProbe', () => {
       }
     });
 
-    it('reuses one connection for the checks of a VIM, and drops it when the VIM is forgotten', async () => {
+    it('closes each connection after its answer, holds no idle socket between rounds, and resumes the TLS session', async () => {
       const agents = new AgentPool();
       const pooled = new ApiProbe({ agents });
       const target = kubeTarget();
-      const before = kube.connections();
+      const before = { connections: kube.connections(), resumed: kube.resumedSessions() };
       try {
         for (let i = 0; i < 3; i += 1) expect((await pooled.check(target, deadline(2000))).ok).toBe(true);
-        expect(kube.connections() - before).toBe(1);
+        expect(kube.connections() - before.connections).toBe(3);
+        // The first handshake is a full one; the later ones resume its session.
+        expect(kube.resumedSessions() - before.resumed).toBe(2);
+        await expect.poll(() => kube.openConnections(), { timeout: 2000 }).toBe(0);
         expect(agents.size()).toBe(1);
         pooled.forget(target.vimId);
         expect(agents.size()).toBe(0);
         expect((await pooled.check(target, deadline(2000))).ok).toBe(true);
-        expect(kube.connections() - before).toBe(2);
       } finally {
         await pooled.close();
         await agents.close();

@@ -27,8 +27,8 @@ export class ApiProbe implements Probe {
   async check(target: ProbeTarget, signal: AbortSignal): Promise<ProbeOutcome> {
     const startedAt = monotonicMs();
     const url = target.type === 'kubernetes' ? joinUrl(target.authUrl, '/readyz') : target.authUrl;
-    const dispatcher = this.agents.agentFor(target.vimId, 'api', { verify: target.tls.verify, ca: target.tls.ca });
-    const result = await httpExchange(dispatcher, url, { headers: { accept: target.type === 'kubernetes' ? 'text/plain' : 'application/json' }, signal });
+    const agent = this.agents.agentFor(target.vimId, 'api', { verify: target.tls.verify, ca: target.tls.ca });
+    const result = await httpExchange(agent, url, { headers: { accept: target.type === 'kubernetes' ? 'text/plain' : 'application/json' }, signal });
     if (!result.ok) return { ok: false, reason: result.timedOut ? timedOutReason(startedAt) : `${result.reason} (${shownUrl(url)})` };
     const verdict = target.type === 'kubernetes' ? judgeReadyz(result.response, shownUrl(url)) : judgeKeystone(result.response, shownUrl(url));
     return { ...verdict, latencyMs: result.response.latencyMs };

@@ -3,6 +3,10 @@
  * against a silent host in a network namespace of the test's own
  * (test/support/net-targets.ts: needs root and iproute2).
  */
+import { chmodSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { getEventListeners } from 'node:events';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { startSilentHost, type SilentHost } from '../../test/support/net-targets.js';
 import { FpingBatcher } from './fping-batcher.js';
@@ -91,6 +95,73 @@ describe('FpingBatcher', () => {
     expect(await reply).toMatchObject({ aborted: true });
     await new Promise((resolve) => setTimeout(resolve, 80));
     expect(batcher.stats().processesSpawned).toBe(0);
+  });
+
+  it('answers every caller sharing a signal when it aborts, through one abort listener that is gone afterwards', async () => {
+    batcher = new FpingBatcher({ fpingPath: FPING });
+    const controller = new AbortController();
+    const addresses = [silent.ipv4, silent.ipv6];
+    const replies = Promise.all(Array.from({ length: 10 }, (_, i) => batcher.ping(addresses[i % 2] as string, 10_000, controller.signal)));
+    expect(getEventListeners(controller.signal, 'abort')).toHaveLength(1);
+    for (let i = 0; i < 50 && batcher.activeProcesses() === 0; i += 1) await new Promise((resolve) => setTimeout(resolve, 10));
+    expect(batcher.activeProcesses()).toBe(1);
+    expect(getEventListeners(controller.signal, 'abort')).toHaveLength(1);
+    controller.abort();
+    expect(await replies).toEqual(Array.from({ length: 10 }, () => ({ alive: false, reason: 'aborted', aborted: true })));
+    expect(getEventListeners(controller.signal, 'abort')).toHaveLength(0);
+    for (let i = 0; i < 50 && batcher.activeProcesses() > 0; i += 1) await new Promise((resolve) => setTimeout(resolve, 20));
+    expect(batcher.activeProcesses()).toBe(0);
+  });
+
+  it('answers callers sharing a signal that aborts before the window closed, and starts no fping for them', async () => {
+    batcher = new FpingBatcher({ fpingPath: FPING, windowMs: 50 });
+    const controller = new AbortController();
+    const replies = Promise.all([1, 2, 3, 4, 5].map((i) => batcher.ping(`127.0.0.${i}`, 1000, controller.signal)));
+    expect(getEventListeners(controller.signal, 'abort')).toHaveLength(1);
+    controller.abort();
+    expect((await replies).every((r) => !r.alive && r.aborted === true)).toBe(true);
+    expect(getEventListeners(controller.signal, 'abort')).toHaveLength(0);
+    await new Promise((resolve) => setTimeout(resolve, 80));
+    expect(batcher.stats().processesSpawned).toBe(0);
+  });
+
+  it('leaves no abort listener on a shared signal once all its callers have their answers', async () => {
+    batcher = new FpingBatcher({ fpingPath: FPING });
+    const shared = new AbortController().signal;
+    const replies = await Promise.all(Array.from({ length: 20 }, (_, i) => batcher.ping(`127.0.0.${i + 1}`, 1000, shared)));
+    expect(replies.every((r) => r.alive)).toBe(true);
+    expect(getEventListeners(shared, 'abort')).toHaveLength(0);
+  });
+
+  it('reads replies and summaries that fping writes in pieces, and a last line without a newline', async () => {
+    // A stand-in for fping that cuts a reply line and a summary line in two, with pauses so that they arrive as separate chunks.
+    const dir = mkdtempSync(path.join(tmpdir(), 'fake-fping-'));
+    try {
+      const fake = path.join(dir, 'fping');
+      writeFileSync(
+        fake,
+        [
+          '#!/bin/sh',
+          'cat >/dev/null',
+          "printf '127.0.0.1  : [0], 64 by'",
+          'sleep 0.05',
+          "printf 'tes, 0.013 ms (0.013 avg, 0%% loss)\\n'",
+          "printf '127.0.0.2  : 0.0' >&2",
+          'sleep 0.05',
+          "printf '21' >&2",
+          '',
+        ].join('\n'),
+      );
+      chmodSync(fake, 0o755);
+      batcher = new FpingBatcher({ fpingPath: fake });
+      const replies = await Promise.all([batcher.ping('127.0.0.1', 1000, never()), batcher.ping('127.0.0.2', 1000, never())]);
+      expect(replies).toEqual([
+        { alive: true, rttMs: 0.013 },
+        { alive: true, rttMs: 0.021 },
+      ]);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 
   it('says so when fping cannot be started', async () => {

@@ -1,6 +1,6 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import { createInterface } from 'node:readline';
-import { parseFpingLine } from './fping-output.js';
+import type { Readable } from 'node:stream';
+import { LineSplitter, parseFpingLine } from './fping-output.js';
 import { ABORTED_REPLY, noReplyReason, type Pinger, type PingerStats, type PingReply } from './pinger.js';
 
 export interface FpingBatcherOptions {
@@ -15,16 +15,114 @@ export interface FpingBatcherOptions {
 interface Waiter {
   address: string;
   timeoutMs: number;
-  settle(reply: PingReply): void;
+  round: Round;
+  /** The listener of this waiter's signal in its round. */
+  watch: SignalWatch | undefined;
+  resolve: (reply: PingReply) => void;
   settled: boolean;
 }
 
-interface Round {
-  byAddress: Map<string, Waiter[]>;
-  child?: ChildProcess;
+/**
+ * The callers of one round, from the first ping() of its window until its
+ * fping has exited. A thousand checks a second go through here, so a round
+ * keeps its callers in as few objects as it can: one Map entry per address
+ * (the waiter itself, an array only when callers share the address) and one
+ * abort listener per distinct signal, not per caller.
+ */
+class Round {
+  /** Waiters by address: one waiter, or several that asked for the same address. */
+  readonly byAddress = new Map<string, Waiter | Waiter[]>();
+  /** One abort listener per distinct signal of the round's waiters: removed once they all have their answer, or when the round ends. */
+  readonly bySignal = new Map<AbortSignal, SignalWatch>();
+  /** Waiters not answered yet: at 0, fping's further output concerns nobody. */
+  unsettled = 0;
+  /** A caller gave up (its signal aborted): once nobody waits any more, fping is stopped. */
+  abandoned = false;
+  child: ChildProcess | undefined;
+  ended = false;
   /** 'ICMP Host Unreachable from …' seen for an address before its summary line. */
-  icmpErrors: Map<string, string>;
-  otherOutput: string[];
+  icmpErrors: Map<string, string> | undefined;
+  readonly otherOutput: string[] = [];
+
+  add(waiter: Waiter, signal: AbortSignal): void {
+    const same = this.byAddress.get(waiter.address);
+    if (same === undefined) this.byAddress.set(waiter.address, waiter);
+    else if (Array.isArray(same)) same.push(waiter);
+    else this.byAddress.set(waiter.address, [same, waiter]);
+    this.unsettled += 1;
+    let watch = this.bySignal.get(signal);
+    if (watch) watch.add(waiter);
+    else {
+      watch = new SignalWatch(this, signal, waiter);
+      this.bySignal.set(signal, watch);
+      signal.addEventListener('abort', watch, ONCE);
+    }
+    waiter.watch = watch;
+  }
+
+  /** Stops listening to the signals still watched: the round has ended (or never needs to start). */
+  unwatchSignals(): void {
+    for (const watch of this.bySignal.values()) watch.detach();
+  }
+
+  /** A round whose callers all gave up has no one to answer: stop its fping. */
+  stopIfAbandoned(): void {
+    if (this.unsettled === 0 && this.abandoned && !this.ended) this.child?.kill('SIGKILL');
+  }
+}
+
+const ONCE = { once: true };
+
+/**
+ * The abort listener of one signal in one round (an EventListener object: no
+ * closure per caller). It is removed as soon as none of its waiters waits any
+ * more, and at the latest when the round ends.
+ */
+class SignalWatch {
+  private more: Waiter[] | undefined;
+  /** Waiters with this signal not answered yet. */
+  waiting = 1;
+  private detached = false;
+
+  constructor(
+    private readonly round: Round,
+    private readonly signal: AbortSignal,
+    private readonly first: Waiter,
+  ) {}
+
+  add(waiter: Waiter): void {
+    (this.more ??= []).push(waiter);
+    this.waiting += 1;
+  }
+
+  detach(): void {
+    if (this.detached) return;
+    this.detached = true;
+    this.round.bySignal.delete(this.signal);
+    this.signal.removeEventListener('abort', this);
+  }
+
+  handleEvent(): void {
+    // Registered with `once`: the signal has dropped this listener already.
+    this.detached = true;
+    const round = this.round;
+    round.bySignal.delete(this.signal);
+    round.abandoned = true;
+    settle(this.first, ABORTED_REPLY);
+    if (this.more) for (const waiter of this.more) settle(waiter, ABORTED_REPLY);
+    round.stopIfAbandoned();
+  }
+}
+
+function settle(waiter: Waiter, reply: PingReply): void {
+  if (waiter.settled) return;
+  waiter.settled = true;
+  const round = waiter.round;
+  round.unsettled -= 1;
+  const watch = waiter.watch;
+  if (watch !== undefined && (watch.waiting -= 1) === 0) watch.detach();
+  waiter.resolve(reply);
+  if (round.unsettled === 0 && round.abandoned) round.stopIfAbandoned();
 }
 
 /**
@@ -38,7 +136,8 @@ export class FpingBatcher implements Pinger {
   private readonly fpingPath: string;
   private readonly windowMs: number;
   private readonly intervalMs: number;
-  private pending: Waiter[] = [];
+  /** The round whose window is open: its fping has not started yet. */
+  private pending: Round | undefined;
   private timer: NodeJS.Timeout | undefined;
   private readonly running = new Set<Round>();
   private closed = false;
@@ -54,26 +153,18 @@ export class FpingBatcher implements Pinger {
     this.counters.requests += 1;
     if (this.closed) return Promise.resolve({ alive: false, reason: 'ICMP pinger is closed' });
     if (signal.aborted) return Promise.resolve(ABORTED_REPLY);
-    return new Promise((resolve) => {
-      const onAbort = () => {
-        waiter.settle(ABORTED_REPLY);
-        this.killIdleRounds();
-      };
-      const waiter: Waiter = {
-        address,
-        timeoutMs,
-        settled: false,
-        settle: (reply) => {
-          if (waiter.settled) return;
-          waiter.settled = true;
-          signal.removeEventListener('abort', onAbort);
-          resolve(reply);
-        },
-      };
-      signal.addEventListener('abort', onAbort, { once: true });
-      this.pending.push(waiter);
-      this.timer ??= setTimeout(() => this.flush(), this.windowMs);
+    let round = this.pending;
+    if (round === undefined) {
+      round = new Round();
+      this.pending = round;
+      this.timer = setTimeout(() => this.flush(), this.windowMs);
+    }
+    const waiter: Waiter = { address, timeoutMs, round, watch: undefined, resolve: noResolve, settled: false };
+    const reply = new Promise<PingReply>((resolve) => {
+      waiter.resolve = resolve;
     });
+    round.add(waiter, signal);
+    return reply;
   }
 
   stats(): PingerStats {
@@ -89,24 +180,46 @@ export class FpingBatcher implements Pinger {
     this.closed = true;
     if (this.timer) clearTimeout(this.timer);
     this.timer = undefined;
-    for (const waiter of this.pending.splice(0)) waiter.settle({ alive: false, reason: 'ICMP pinger is closed' });
+    const pending = this.pending;
+    this.pending = undefined;
+    if (pending) {
+      pending.unwatchSignals();
+      forEachWaiter(pending, (waiter) => settle(waiter, { alive: false, reason: 'ICMP pinger is closed' }));
+    }
     const exits = [...this.running].map((round) => this.stop(round));
     await Promise.all(exits);
   }
 
   private flush(): void {
     this.timer = undefined;
-    const waiters = this.pending.splice(0).filter((w) => !w.settled);
-    if (waiters.length === 0) return;
-    const round: Round = { byAddress: new Map(), icmpErrors: new Map(), otherOutput: [] };
-    for (const waiter of waiters) {
-      const list = round.byAddress.get(waiter.address);
-      if (list) list.push(waiter);
-      else round.byAddress.set(waiter.address, [waiter]);
+    const round = this.pending;
+    this.pending = undefined;
+    if (round === undefined) return;
+    // Callers that gave up while the window was open have their answer already.
+    let targets = '';
+    let timeoutMs = 1;
+    for (const [address, same] of round.byAddress) {
+      let waiting = false;
+      if (Array.isArray(same)) {
+        for (const waiter of same) {
+          if (waiter.settled) continue;
+          waiting = true;
+          timeoutMs = Math.max(timeoutMs, Math.round(waiter.timeoutMs));
+        }
+      } else if (!same.settled) {
+        waiting = true;
+        timeoutMs = Math.max(timeoutMs, Math.round(same.timeoutMs));
+      }
+      if (waiting) targets += `${address}\n`;
+      else round.byAddress.delete(address);
     }
-    // One timeout for the round: the longest asked for. Callers that asked
-    // for less judge the round-trip time against their own limit.
-    const timeoutMs = Math.max(1, ...waiters.map((w) => Math.round(w.timeoutMs)));
+    if (round.unsettled === 0) {
+      round.ended = true;
+      round.unwatchSignals();
+      return;
+    }
+    // One timeout for the round (timeoutMs above): the longest asked for.
+    // Callers that asked for less judge the round-trip time against their own limit.
     this.counters.batches += 1;
     this.counters.addressesPinged += round.byAddress.size;
     this.counters.processesSpawned += 1;
@@ -120,29 +233,30 @@ export class FpingBatcher implements Pinger {
     round.child = child;
     this.running.add(round);
     child.stdin?.on('error', () => undefined); // EPIPE if fping exits before reading
-    child.stdin?.end([...round.byAddress.keys()].join('\n') + '\n');
+    child.stdin?.end(targets);
 
-    let stderrClosed = false;
+    // The round ends when fping has exited and both of its outputs are read.
+    let openStreams = 0;
     let exit: { code: number | null; error?: string } | undefined;
     const finish = () => {
-      if (!stderrClosed || exit === undefined) return;
+      if (openStreams > 0 || exit === undefined || round.ended) return;
+      round.ended = true;
       this.running.delete(round);
+      round.unwatchSignals();
       this.answerRest(round, exit);
     };
-    if (child.stdout) createInterface({ input: child.stdout }).on('line', (line) => this.onLine(round, line));
-    if (child.stderr) {
-      createInterface({ input: child.stderr })
-        .on('line', (line) => this.onLine(round, line))
-        .on('close', () => {
-          stderrClosed = true;
-          finish();
-        });
-    } else {
-      stderrClosed = true;
+    const streamClosed = () => {
+      openStreams -= 1;
+      finish();
+    };
+    for (const stream of [child.stdout, child.stderr]) {
+      if (!stream) continue;
+      openStreams += 1;
+      this.readLines(round, stream, streamClosed);
     }
     child.on('error', (error: NodeJS.ErrnoException) => {
       exit = { code: null, error: `fping could not be started (${error.code ?? error.message})` };
-      stderrClosed = true; // no output will come
+      openStreams = 0; // no output will come
       finish();
     });
     child.on('exit', (code) => {
@@ -151,7 +265,26 @@ export class FpingBatcher implements Pinger {
     });
   }
 
+  /**
+   * Feeds a stream of fping's output to onLine, a line at a time (see
+   * LineSplitter). Once every caller of the round has its answer the rest of
+   * the output is dropped unread: it concerns nobody.
+   */
+  private readLines(round: Round, stream: Readable, onClose: () => void): void {
+    const lines = new LineSplitter((line) => this.onLine(round, line));
+    stream.on('data', (chunk: Buffer) => {
+      if (round.unsettled === 0) lines.discard();
+      else lines.push(chunk);
+    });
+    stream.on('close', () => {
+      if (round.unsettled === 0) lines.discard();
+      else lines.end();
+      onClose();
+    });
+  }
+
   private onLine(round: Round, line: string): void {
+    if (round.unsettled === 0) return; // nobody left to answer
     const parsed = parseFpingLine(line);
     if (!parsed) return;
     if (parsed.kind === 'other') {
@@ -160,38 +293,22 @@ export class FpingBatcher implements Pinger {
     }
     if (parsed.kind === 'lost') return; // the summary on stderr follows, after any ICMP error for the address
     if (parsed.kind === 'icmp-error') {
-      round.icmpErrors.set(parsed.address, parsed.message);
+      (round.icmpErrors ??= new Map()).set(parsed.address, parsed.message);
       return;
     }
-    const waiters = round.byAddress.get(parsed.address);
-    if (!waiters) return;
-    if (parsed.rttMs === undefined) {
-      const icmp = round.icmpErrors.get(parsed.address);
-      for (const w of waiters) w.settle({ alive: false, reason: icmp ? `${icmp} for ${parsed.address}` : noReplyReason(parsed.address, w.timeoutMs) });
-      return;
-    }
-    const rttMs = parsed.rttMs;
-    for (const w of waiters) {
-      if (rttMs <= w.timeoutMs) w.settle({ alive: true, rttMs });
-      else w.settle({ alive: false, reason: `${noReplyReason(parsed.address, w.timeoutMs)} (the reply took ${rttMs} ms)` });
-    }
+    const same = round.byAddress.get(parsed.address);
+    if (same === undefined) return;
+    const icmp = parsed.rttMs === undefined ? round.icmpErrors?.get(parsed.address) : undefined;
+    if (Array.isArray(same)) for (const waiter of same) answer(waiter, parsed.rttMs, icmp);
+    else answer(same, parsed.rttMs, icmp);
     // A reply line on stdout is followed by a summary on stderr; waiters are settled already.
   }
 
   /** Callers that fping said nothing about when it exited (it failed, or was killed). */
   private answerRest(round: Round, exit: { code: number | null; error?: string }): void {
+    if (round.unsettled === 0) return;
     const detail = exit.error ?? `fping exited with ${exit.code === null ? 'a signal' : `code ${exit.code}`}${round.otherOutput.length > 0 ? `: ${round.otherOutput[0]}` : ''}`;
-    for (const [address, waiters] of round.byAddress) {
-      for (const w of waiters) w.settle({ alive: false, reason: `${detail} (no result for ${address})` });
-    }
-  }
-
-  /** A round whose callers all gave up (deadline passed) has no one to answer: stop its fping. */
-  private killIdleRounds(): void {
-    for (const round of this.running) {
-      const waiting = [...round.byAddress.values()].some((list) => list.some((w) => !w.settled));
-      if (!waiting) round.child?.kill('SIGKILL');
-    }
+    forEachWaiter(round, (waiter) => settle(waiter, { alive: false, reason: `${detail} (no result for ${waiter.address})` }));
   }
 
   private stop(round: Round): Promise<void> {
@@ -201,5 +318,26 @@ export class FpingBatcher implements Pinger {
       child.once('exit', () => resolve());
       child.kill('SIGKILL');
     });
+  }
+}
+
+function noResolve(): void {}
+
+/** Answers a waiter from a reply or summary line: alive in time, too slow, or no reply (with the ICMP error seen, if any). */
+function answer(waiter: Waiter, rttMs: number | undefined, icmp: string | undefined): void {
+  if (waiter.settled) return;
+  if (rttMs === undefined) {
+    settle(waiter, { alive: false, reason: icmp ? `${icmp} for ${waiter.address}` : noReplyReason(waiter.address, waiter.timeoutMs) });
+  } else if (rttMs <= waiter.timeoutMs) {
+    settle(waiter, { alive: true, rttMs });
+  } else {
+    settle(waiter, { alive: false, reason: `${noReplyReason(waiter.address, waiter.timeoutMs)} (the reply took ${rttMs} ms)` });
+  }
+}
+
+function forEachWaiter(round: Round, each: (waiter: Waiter) => void): void {
+  for (const same of round.byAddress.values()) {
+    if (Array.isArray(same)) for (const waiter of same) each(waiter);
+    else each(same);
   }
 }

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { parseFpingLine } from './fping-output.js';
+import { LineSplitter, parseFpingLine, parseFpingLineByPatterns } from './fping-output.js';
 
 // Lines copied from fping 5.1 (Debian 12) with `-C 1`.
 describe('parseFpingLine', () => {
@@ -33,5 +33,104 @@ describe('parseFpingLine', () => {
   it('ignores blank lines and keeps anything else as text', () => {
     expect(parseFpingLine('')).toBeUndefined();
     expect(parseFpingLine('fping: can\'t create socket')).toEqual({ kind: 'other', text: "fping: can't create socket" });
+  });
+
+  it('reads lines with other spacing than fping\'s own the way the regular expressions do', () => {
+    expect(parseFpingLine('127.0.0.1\t: [0], 64 bytes, 0.013 ms (0.013 avg, 0% loss)')).toEqual({ kind: 'reply', address: '127.0.0.1', rttMs: 0.013 });
+    expect(parseFpingLine('  127.0.0.1  : 0.013  \r')).toEqual({ kind: 'summary', address: '127.0.0.1', rttMs: 0.013 });
+    expect(parseFpingLine('127.0.0.1: 0.013')).toEqual({ kind: 'other', text: '127.0.0.1: 0.013' });
+    expect(parseFpingLine('127.0.0.1 : [0], 64 bytes, 0.013 msec')).toEqual({ kind: 'other', text: '127.0.0.1 : [0], 64 bytes, 0.013 msec' });
+    expect(parseFpingLine('127.0.0.1 : -0.1')).toEqual({ kind: 'other', text: '127.0.0.1 : -0.1' });
+  });
+
+  // parseFpingLine reads fping's usual lines by a scan and leaves the rest to
+  // the regular expressions: on any line, both must give the same answer.
+  const tricky = [
+    '127.0.0.1  : [0], 64 bytes, 0.013 ms (0.013 avg, 0% loss)',
+    '127.0.0.1 : [0], 64 bytes, 0.013 ms',
+    '127.0.0.1 : [12], 1024 bytes, .5 ms (0.5 avg, 0% loss)',
+    '127.0.0.1 : [0], 64 bytes, 1.2.3 ms',
+    '127.0.0.1 : [0],64 bytes, 0.1 ms',
+    '127.0.0.1 : [0], 64  bytes, 0.1 ms',
+    '127.0.0.1 : [0], 64 bytes,  0.1  ms',
+    '127.0.0.1 : [0], 64 bytes, 0.013 ms_',
+    '127.0.0.1 : [0], 64 bytes, ms',
+    '127.0.0.1 : [], 64 bytes, 0.1 ms',
+    '127.0.0.1 : [x], 64 bytes, 0.1 ms',
+    '127.0.0.1 : [0] 64 bytes, 0.1 ms',
+    '127.0.0.1 : [0], timed out',
+    '127.0.0.1 : [0], timed outside',
+    '127.0.0.1 : [0],  timed out (NaN avg, 100% loss)',
+    '127.0.0.1\t: [0], 64 bytes, 0.013 ms (0.013 avg, 0% loss)',
+    '127.0.0.1 :\t0.013',
+    '127.0.0.1 \u00a0: 0.013',
+    '\u00a0127.0.0.1 : 0.013',
+    '127.0.0.1 : 0.013\u00a0',
+    'é : 0.013',
+    '127.0.0.1 : 0.013',
+    '127.0.0.1 : 0.013 ',
+    '127.0.0.1 : 0.013\r',
+    '  127.0.0.1 : 0.013',
+    '127.0.0.1 : 1.2.3',
+    '127.0.0.1 : .',
+    '127.0.0.1 : -',
+    '127.0.0.1 : - -',
+    '127.0.0.1 : - 0.2',
+    '127.0.0.1 : 0.30 - 0.20',
+    '127.0.0.1 : -0.1',
+    '127.0.0.1 : 0.1x',
+    '127.0.0.1 : ',
+    '127.0.0.1 :',
+    '127.0.0.1 :0.013',
+    '127.0.0.1: 0.013',
+    '127.0.0.1',
+    ': 0.013',
+    ' : 0.013',
+    'a: : 0.013',
+    '::1 : 0.009',
+    'ICMP Host Unreachable from 198.18.0.1 for ICMP Echo sent to 198.18.0.2',
+    "fping: can't create socket",
+    '',
+    '   ',
+  ];
+  it.each(tricky)('reads %j as the regular expressions do', (line) => {
+    expect(parseFpingLine(line)).toEqual(parseFpingLineByPatterns(line));
+  });
+});
+
+describe('LineSplitter', () => {
+  const output = '127.0.0.1  : [0], 64 bytes, 0.013 ms (0.013 avg, 0% loss)\n\n::1        : 0.009\r\n198.18.0.2 : -';
+  const lines = ['127.0.0.1  : [0], 64 bytes, 0.013 ms (0.013 avg, 0% loss)', '::1        : 0.009', '198.18.0.2 : -'];
+
+  function split(chunks: Array<Buffer | string>): string[] {
+    const seen: string[] = [];
+    const splitter = new LineSplitter((line) => seen.push(line));
+    for (const chunk of chunks) splitter.push(chunk);
+    splitter.end();
+    return seen;
+  }
+
+  it('gives the lines of one chunk, and a last line without a newline at the end', () => {
+    expect(split([Buffer.from(output)])).toEqual(lines);
+  });
+
+  it('puts together lines that arrive split across chunks, wherever the cuts fall', () => {
+    for (let first = 0; first <= output.length; first += 1) {
+      for (let second = first; second <= output.length; second += 7) {
+        const chunks = [output.slice(0, first), output.slice(first, second), output.slice(second)].map((piece) => Buffer.from(piece, 'latin1'));
+        expect(split(chunks)).toEqual(lines);
+      }
+    }
+    expect(split([...output].map((c) => Buffer.from(c)))).toEqual(lines);
+  });
+
+  it('forgets a begun line when told to discard it', () => {
+    const seen: string[] = [];
+    const splitter = new LineSplitter((line) => seen.push(line));
+    splitter.push('127.0.0.1 : 0.0');
+    splitter.discard();
+    splitter.push('::1 : 0.009\n');
+    splitter.end();
+    expect(seen).toEqual(['::1 : 0.009']);
   });
 });

@@ -1,6 +1,6 @@
-import type { IncomingHttpHeaders } from 'node:http';
-import { request, type Dispatcher } from 'undici';
-import { beforeDeadline, DEADLINE_PASSED } from '../time/deadline.js';
+import { request as httpRequest, type IncomingHttpHeaders, type IncomingMessage } from 'node:http';
+import { request as httpsRequest } from 'node:https';
+import type { ProbeAgent } from './http-agents.js';
 import { latencySince, monotonicMs } from './deadline.js';
 import { describeNetworkError } from './network-error.js';
 
@@ -24,53 +24,78 @@ export interface HttpRequest {
   maxBodyBytes?: number;
 }
 
+const TIMED_OUT: HttpResult = { ok: false, timedOut: true, reason: 'timed out' };
+
 /**
- * One HTTP exchange of a probe. Never rejects: a network or TLS failure
- * becomes a reason, an aborted signal a time-out for the caller to word.
+ * One HTTP exchange of a probe, on Node's own HTTP client. Never rejects: a
+ * network or TLS failure becomes a reason, an aborted signal a time-out for
+ * the caller to word. The signal ends the exchange in any phase (DNS,
+ * connect, TLS, headers, body): destroying the request closes its socket,
+ * so a host that drops SYNs cannot keep the probe past its deadline.
  */
-export async function httpExchange(dispatcher: Dispatcher, url: string, req: HttpRequest): Promise<HttpResult> {
-  const startedAt = monotonicMs();
+export function httpExchange(agent: ProbeAgent, url: string, req: HttpRequest): Promise<HttpResult> {
+  const { signal } = req;
+  if (signal.aborted) return Promise.resolve(TIMED_OUT);
+  let target: URL;
   try {
-    // undici does not always give up a connect to a host that drops SYNs when the signal aborts (it waits for
-    // its own connect timeout): race it, so the probe answers by its deadline whatever the socket does.
-    const exchange = (async () => {
-      const response = await request(url, {
-        dispatcher,
-        method: req.method ?? 'GET',
-        headers: req.headers,
-        body: req.body,
-        signal: req.signal,
-      });
-      const latencyMs = latencySince(startedAt);
-      const body = await readCapped(response.body, req.maxBodyBytes ?? 65_536);
-      return { status: response.statusCode, headers: response.headers, body, latencyMs };
-    })();
-    const outcome = await beforeDeadline(exchange, req.signal);
-    if (outcome === DEADLINE_PASSED) {
-      exchange.catch(() => undefined);
-      return { ok: false, timedOut: true, reason: 'timed out' };
-    }
-    return { ok: true, response: outcome };
-  } catch (error) {
-    if (req.signal.aborted) return { ok: false, timedOut: true, reason: 'timed out' };
-    return { ok: false, timedOut: false, reason: describeNetworkError(error) };
+    target = new URL(url);
+  } catch {
+    return Promise.resolve({ ok: false, timedOut: false, reason: 'not a valid URL' });
   }
+  const secure = target.protocol === 'https:';
+  if (!secure && target.protocol !== 'http:') return Promise.resolve({ ok: false, timedOut: false, reason: `unsupported URL scheme ${target.protocol}` });
+  const maxBodyBytes = req.maxBodyBytes ?? 65_536;
+  const startedAt = monotonicMs();
+
+  return new Promise((resolve) => {
+    let settled = false;
+    const settle = (result: HttpResult): void => {
+      if (settled) return;
+      settled = true;
+      signal.removeEventListener('abort', onAbort);
+      resolve(result);
+    };
+    const onAbort = (): void => {
+      settle(TIMED_OUT);
+      request.destroy();
+    };
+    const headers: Record<string, string> = { ...req.headers };
+    if (req.body !== undefined) headers['content-length'] = String(Buffer.byteLength(req.body));
+    const send = secure ? httpsRequest : httpRequest;
+    const request = send(target, { agent: secure ? agent.https : agent.http, method: req.method ?? 'GET', headers }, (response) => {
+      const latencyMs = latencySince(startedAt);
+      readCapped(response, maxBodyBytes, (body) =>
+        settle({ ok: true, response: { status: response.statusCode ?? 0, headers: response.headers, body, latencyMs } }),
+      );
+    });
+    request.on('error', (error) => settle(signal.aborted ? TIMED_OUT : { ok: false, timedOut: false, reason: describeNetworkError(error) }));
+    signal.addEventListener('abort', onAbort, { once: true });
+    request.end(req.body);
+  });
 }
 
-async function readCapped(body: Dispatcher.ResponseData['body'], maxBytes: number): Promise<string> {
+/** Reads at most maxBytes of the body; enough to judge, and dropping the rest closes the connection instead of reading megabytes. */
+function readCapped(response: IncomingMessage, maxBytes: number, done: (body: string) => void): void {
   const chunks: Buffer[] = [];
   let size = 0;
-  for await (const chunk of body) {
-    const buffer = Buffer.isBuffer(chunk) ? chunk : Buffer.from(chunk as Uint8Array);
-    chunks.push(buffer);
-    size += buffer.length;
+  let finished = false;
+  const finish = (): void => {
+    if (finished) return;
+    finished = true;
+    done(Buffer.concat(chunks).subarray(0, maxBytes).toString('utf8'));
+  };
+  response.on('data', (chunk: Buffer) => {
+    chunks.push(chunk);
+    size += chunk.length;
     if (size >= maxBytes) {
-      // Enough to judge; dropping the rest closes this connection instead of reading megabytes.
-      body.destroy();
-      break;
+      finish();
+      response.destroy();
     }
-  }
-  return Buffer.concat(chunks).subarray(0, maxBytes).toString('utf8');
+  });
+  response.on('end', finish);
+  // A body cut off by the server: what arrived is still the answer (the status line decided already).
+  response.on('error', finish);
+  response.on('close', finish);
 }
 
 /** A URL as shown in a reason: no query string or fragment (they may carry tokens). */

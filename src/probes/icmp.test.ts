@@ -62,6 +62,33 @@ describe('IcmpProbe', () => {
     });
   });
 
+  it('checks an IP literal without a DNS lookup', async () => {
+    let lookups = 0;
+    const lookup: HostLookup = async () => {
+      lookups += 1;
+      return [];
+    };
+    probe = new IcmpProbe({ lookup });
+    expect(await probe.check(at('127.0.0.1'), deadline(2000))).toMatchObject({ ok: true });
+    expect(await probe.check(at('::1'), deadline(2000))).toMatchObject({ ok: true });
+    expect(lookups).toBe(0);
+  });
+
+  it('checks a host name with a single address as that address, with the same reasons', async () => {
+    const only = (address: string): HostLookup => async () => [{ address, family: address.includes(':') ? 6 : 4 }];
+    probe = new IcmpProbe({ replyTimeoutMs: 300, lookup: only('::1') });
+    expect(await probe.check(at('one.vim.test'), deadline(2000))).toMatchObject({ ok: true, latencyMs: expect.any(Number) });
+    await probe.close();
+    probe = new IcmpProbe({ replyTimeoutMs: 300, lookup: only(silent.ipv4) });
+    expect(await probe.check(at('one.vim.test'), deadline(2000))).toEqual({ ok: false, reason: `no ICMP echo reply from ${silent.ipv4} within 300 ms` });
+    await probe.close();
+    probe = new IcmpProbe({ replyTimeoutMs: 10_000, lookup: only(silent.ipv4) });
+    expect(await probe.check(at('one.vim.test'), deadline(300))).toEqual({
+      ok: false,
+      reason: expect.stringMatching(new RegExp(`^no ICMP echo reply from ${silent.ipv4.replaceAll('.', '\\.')}: timed out after \\d+ ms$`)),
+    });
+  });
+
   it('reports a failed DNS lookup with its code', async () => {
     const lookup: HostLookup = async () => {
       throw Object.assign(new Error('getaddrinfo ENOTFOUND nowhere.vim.test'), { code: 'ENOTFOUND' });

@@ -1,9 +1,10 @@
+import { isIP } from 'node:net';
 import type { Logger } from 'pino';
 import { beforeDeadline, DEADLINE_PASSED } from '../time/deadline.js';
 import { monotonicMs, timedOutReason } from './deadline.js';
 import type { Pinger, PingerStats, PingReply } from './pinger.js';
 import type { Probe, ProbeOutcome, ProbeTarget } from './probe.js';
-import { resolveHost, type HostLookup } from './resolve-host.js';
+import { resolveHostName, type HostLookup } from './resolve-host.js';
 import { SystemPinger, type SystemPingerOptions } from './system-pinger.js';
 
 export interface IcmpProbeOptions extends SystemPingerOptions {
@@ -34,11 +35,27 @@ export class IcmpProbe implements Probe {
     this.lookup = lookup;
   }
 
-  async check(target: ProbeTarget, signal: AbortSignal): Promise<ProbeOutcome> {
+  check(target: ProbeTarget, signal: AbortSignal): Promise<ProbeOutcome> {
     const startedAt = monotonicMs();
-    const resolution = await beforeDeadline(resolveHost(target.host, this.lookup), signal);
-    if (resolution === DEADLINE_PASSED) return { ok: false, reason: `${timedOutReason(startedAt)} (DNS lookup of ${target.host})` };
+    // An IP literal (the usual auth_url): one ping, no DNS, no promise or abort listener of the probe's own.
+    if (isIP(target.host) !== 0) return this.checkAddress(target.host, signal, startedAt);
+    return this.checkHostName(target.host, signal, startedAt);
+  }
+
+  private async checkAddress(address: string, signal: AbortSignal, startedAt: number): Promise<ProbeOutcome> {
+    const reply = await this.pinger.ping(address, this.replyTimeoutMs, signal);
+    if (reply.alive) return { ok: true, latencyMs: reply.rttMs, reason: `ICMP echo reply in ${reply.rttMs} ms` };
+    // The monitor's deadline came before fping's own reply timeout: still a missing echo, and said so.
+    if (signal.aborted) return { ok: false, reason: `no ICMP echo reply from ${address}: ${timedOutReason(startedAt)}` };
+    return { ok: false, reason: reply.reason };
+  }
+
+  private async checkHostName(host: string, signal: AbortSignal, startedAt: number): Promise<ProbeOutcome> {
+    const resolution = await beforeDeadline(resolveHostName(host, this.lookup), signal);
+    if (resolution === DEADLINE_PASSED) return { ok: false, reason: `${timedOutReason(startedAt)} (DNS lookup of ${host})` };
     if (!resolution.ok) return { ok: false, reason: resolution.reason };
+    const [only] = resolution.addresses;
+    if (only !== undefined && resolution.addresses.length === 1) return this.checkAddress(only.address, signal, startedAt);
 
     const addresses = resolution.addresses.map((a) => a.address);
     const replies = await firstAlive(addresses.map((address) => this.pinger.ping(address, this.replyTimeoutMs, signal)));

@@ -107,8 +107,8 @@ export class KeystoneAuthenticator {
   }
 
   private send(target: ProbeTarget, url: string, req: Parameters<typeof httpExchange>[2]): Promise<HttpResult> {
-    const dispatcher = this.options.agents.agentFor(target.vimId, 'keystone-auth', { verify: target.tls.verify, ca: target.tls.ca });
-    return httpExchange(dispatcher, url, { ...req, headers: { accept: 'application/json', ...req.headers } });
+    const agent = this.options.agents.agentFor(target.vimId, 'keystone-auth', { verify: target.tls.verify, ca: target.tls.ca });
+    return httpExchange(agent, url, { ...req, headers: { accept: 'application/json', ...req.headers } });
   }
 
   private failure(result: Extract<HttpResult, { ok: false }>, url: string, startedAt: number): ProbeOutcome {

@@ -112,7 +112,7 @@ export class KubernetesAuthenticator {
   private get(target: ProbeTarget, method: Method, url: string, headers: Record<string, string>, signal: AbortSignal, maxBodyBytes?: number): Promise<HttpResult> {
     const tls: AgentTls = { verify: target.tls.verify, ca: target.tls.ca };
     if (method === 'client_certificate') Object.assign(tls, { cert: target.credentials.client_cert, key: target.credentials.client_key });
-    const dispatcher = this.options.agents.agentFor(target.vimId, 'kube-auth', tls);
-    return httpExchange(dispatcher, url, { headers: { accept: 'application/json', ...headers }, signal, ...(maxBodyBytes !== undefined && { maxBodyBytes }) });
+    const agent = this.options.agents.agentFor(target.vimId, 'kube-auth', tls);
+    return httpExchange(agent, url, { headers: { accept: 'application/json', ...headers }, signal, ...(maxBodyBytes !== undefined && { maxBodyBytes }) });
   }
 }

@@ -42,10 +42,12 @@ export function describeNetworkError(error: unknown): string {
   if (TLS_VALIDITY_CODES.has(code)) return `TLS certificate not valid now (${code})`;
   if (code === 'ERR_TLS_CERT_ALTNAME_INVALID') return 'TLS certificate does not name this host (ERR_TLS_CERT_ALTNAME_INVALID)';
   if (code.startsWith('ERR_SSL_') || code.startsWith('ERR_TLS_')) return `TLS handshake failed (${code})`;
+  // Node's HTTP parser: something answers on the port, but not in HTTP.
+  if (code.startsWith('HPE_')) return `the answer is not valid HTTP (${code})`;
   return PHRASES[code] ?? `request failed (${code})`;
 }
 
-/** The first `code` along the error and its causes (undici wraps socket errors). */
+/** The first `code` along the error and its causes (HTTP clients may wrap socket errors). */
 function errorCode(error: unknown): string | undefined {
   let current: unknown = error;
   for (let depth = 0; depth < 5 && typeof current === 'object' && current !== null; depth += 1) {

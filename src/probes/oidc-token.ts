@@ -48,8 +48,8 @@ export class OidcTokenSource {
     const form = new URLSearchParams({ grant_type: 'password', client_id: cred.client_id ?? '', username: cred.username ?? '', password: cred.password ?? '', scope: 'openid' });
     if (cred.client_secret !== undefined) form.set('client_secret', cred.client_secret);
     // The provider is often a public site: trust the system's roots besides the VIM's CA.
-    const dispatcher = this.agents.agentFor(target.vimId, 'oidc', { verify: target.tls.verify, ca: target.tls.ca, addSystemRoots: true });
-    const result = await httpExchange(dispatcher, url, {
+    const agent = this.agents.agentFor(target.vimId, 'oidc', { verify: target.tls.verify, ca: target.tls.ca, addSystemRoots: true });
+    const result = await httpExchange(agent, url, {
       method: 'POST',
       headers: { 'content-type': 'application/x-www-form-urlencoded', accept: 'application/json' },
       body: form.toString(),

@@ -21,9 +21,14 @@ export type Resolution = { ok: true; addresses: ResolvedAddress[] } | { ok: fals
  * DNS); a host name goes through the system resolver (/etc/hosts, then DNS)
  * with both families, duplicates removed.
  */
-export async function resolveHost(host: string, lookupAll: HostLookup = systemLookup): Promise<Resolution> {
+export function resolveHost(host: string, lookupAll: HostLookup = systemLookup): Promise<Resolution> {
   const family = isIP(host);
-  if (family !== 0) return { ok: true, addresses: [{ address: host, family: family === 6 ? 6 : 4 }] };
+  if (family !== 0) return Promise.resolve({ ok: true, addresses: [{ address: host, family: family === 6 ? 6 : 4 }] });
+  return resolveHostName(host, lookupAll);
+}
+
+/** The resolver half of resolveHost, for a host the caller knows is no IP literal (it checked with isIP). */
+export async function resolveHostName(host: string, lookupAll: HostLookup = systemLookup): Promise<Resolution> {
   try {
     const seen = new Set<string>();
     const addresses = (await lookupAll(host)).filter(({ address }) => !seen.has(address) && seen.add(address));

@@ -8,6 +8,20 @@ export interface Claimed {
 
 const FREE = '';
 
+/** Which rows a claim may take. */
+export type ClaimScope =
+  /** Free rows and lapsed leases: the only safe choice where other workers share the database. */
+  | 'lapsed'
+  /**
+   * Every row of another owner, live leases too, never the claimer's own.
+   * Only for a database no other process can open (a locked SQLite file):
+   * there every other owner is a previous life of this service, and the
+   * claimer does not renew its own leases, so "lapsed" would include rows it runs.
+   */
+  | 'others'
+  /** Every row, the claimer's own name included: at start-up on such a database, where a previous life may have run under the same worker name. */
+  | 'all';
+
 /**
  * Monitors are owned through leases on their rows. All the SQL of sharing
  * work between workers sits here: claiming free or lapsed rows under row
@@ -47,18 +61,16 @@ export class LeaseRepository {
   }
 
   /**
-   * Takes up to `limit` rows whose lease lapsed (or that are free), giving
-   * each a new monitor id. `force` also takes live leases: only for a
-   * database no other process can use (a locked SQLite file), where every
-   * other owner is a previous life of this service.
+   * Takes up to `limit` rows within `scope` (by default: free, or whose
+   * lease lapsed), giving each a new monitor id.
    */
-  async claim(owner: string, nowMs: number, leaseUntilMs: number, limit: number, at: string, force = false): Promise<Claimed[]> {
+  async claim(owner: string, nowMs: number, leaseUntilMs: number, limit: number, at: string, scope: ClaimScope = 'lapsed'): Promise<Claimed[]> {
     if (limit <= 0) return [];
     return guardStore(this.store, () =>
       this.store.db.transaction().execute(async (trx) => {
         let candidates = trx.selectFrom('vim_monitors').select(['vim_id', 'owner']).orderBy('lease_until_ms').limit(limit);
-        if (force) candidates = candidates.where('owner', '!=', owner);
-        else candidates = candidates.where('lease_until_ms', '<', nowMs);
+        if (scope === 'others') candidates = candidates.where('owner', '!=', owner);
+        else if (scope === 'lapsed') candidates = candidates.where('lease_until_ms', '<', nowMs);
         if (this.store.driver.rowLocks) candidates = candidates.forUpdate().skipLocked();
         const rows = await candidates.execute();
         const claimed: Claimed[] = [];
@@ -71,7 +83,7 @@ export class LeaseRepository {
               monitor_id: monitorId,
               lease_until_ms: leaseUntilMs,
               dispatched_at: at,
-              // Taking a monitor over from another worker replaces it.
+              // Taking a monitor over from another worker (or a previous life) replaces it.
               replacements: row.owner === FREE ? eb.ref('replacements') : eb('replacements', '+', 1),
             }))
             .where('vim_id', '=', row.vim_id)
@@ -87,7 +99,8 @@ export class LeaseRepository {
    * Extends every lease of `owner`. When it still holds exactly `expected`
    * rows nothing was lost and undefined is returned, sparing a read of
    * 10,000 rows every heartbeat; otherwise it says which rows it holds
-   * (vim id → monitor id).
+   * (vim id → monitor id). Needed only where other processes share the
+   * database; on one only this process opens, claims use scope 'others'.
    */
   async renew(owner: string, leaseUntilMs: number, expected: number): Promise<Map<string, string> | undefined> {
     return guardStore(this.store, async () => {

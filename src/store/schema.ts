@@ -50,6 +50,18 @@ export interface WorkersTable {
   serves_api: number;
 }
 
+/**
+ * One row (id 1) whose `changes` moves with every VIM insert, update and
+ * delete, in the same transaction: the sweep's one-row check for "did any
+ * VIM change since I last read them all". Status and placement writes by
+ * monitors do not move it (they change no revision, and every status flap
+ * would make every sweep a full one).
+ */
+export interface VimChangeCounterTable {
+  id: number;
+  changes: number;
+}
+
 /** Status changes, written in the same transaction as the status itself. */
 export interface VimEventsTable {
   id: Generated<number>;
@@ -108,4 +120,5 @@ export interface DatabaseSchema {
   workers: WorkersTable;
   subscriptions: SubscriptionsTable;
   dead_letters: DeadLettersTable;
+  vim_change_counter: VimChangeCounterTable;
 }

@@ -10,12 +10,22 @@ export type VimChanges = Partial<
   Pick<VimRecord, 'name' | 'description' | 'isDefault' | 'sealedAuthCred' | 'vimProject' | 'extra' | 'status' | 'placementAttr' | 'monitorSettings'>
 > & { updatedAt: string };
 
-/** All SQL about VIMs. Translates rows to records and constraint violations to domain errors. */
+/**
+ * All SQL about VIMs. Translates rows to records and constraint violations to
+ * domain errors. Every insert, update and delete also moves the change
+ * counter, in the same transaction, so that sweeps can tell cheaply whether
+ * anything changed.
+ */
 export class VimRepository {
   constructor(private readonly store: Store) {}
 
   async insert(vim: VimRecord): Promise<void> {
-    await this.write(vim.tenantId, vim.name, () => this.store.db.insertInto('vims').values(toRow(vim)).execute());
+    await this.write(vim.tenantId, vim.name, () =>
+      this.store.db.transaction().execute(async (trx) => {
+        await trx.insertInto('vims').values(toRow(vim)).execute();
+        await countChange(trx);
+      }),
+    );
   }
 
   async findById(id: string): Promise<VimRecord | undefined> {
@@ -76,6 +86,7 @@ export class VimRepository {
           .where('id', '=', id)
           .executeTakeFirst();
         if (Number(result.numUpdatedRows) === 0) return undefined;
+        await countChange(trx);
         const row = await trx.selectFrom('vims').selectAll().where('id', '=', id).executeTakeFirstOrThrow();
         return fromRow(row);
       }),
@@ -90,11 +101,23 @@ export class VimRepository {
     });
   }
 
-  async delete(id: string): Promise<boolean> {
+  /** The change counter: moves with every VIM insert, update and delete. Undefined if its row is missing (then assume change). */
+  async changeCounter(): Promise<number | undefined> {
     return guardStore(this.store, async () => {
-      const result = await this.store.db.deleteFrom('vims').where('id', '=', id).executeTakeFirst();
-      return Number(result.numDeletedRows) > 0;
+      const row = await this.store.db.selectFrom('vim_change_counter').select('changes').where('id', '=', 1).executeTakeFirst();
+      return row === undefined ? undefined : Number(row.changes);
     });
+  }
+
+  async delete(id: string): Promise<boolean> {
+    return guardStore(this.store, () =>
+      this.store.db.transaction().execute(async (trx) => {
+        const result = await trx.deleteFrom('vims').where('id', '=', id).executeTakeFirst();
+        const deleted = Number(result.numDeletedRows) > 0;
+        if (deleted) await countChange(trx);
+        return deleted;
+      }),
+    );
   }
 
   /** Runs a write and reports unique-index violations as the domain's 409 errors. */
@@ -110,6 +133,15 @@ export class VimRepository {
       throw error;
     }
   }
+}
+
+/** Moves the change counter; called inside the transaction of the VIM write, so a sweep never sees one without the other. */
+async function countChange(trx: Transaction<DatabaseSchema>): Promise<void> {
+  await trx
+    .updateTable('vim_change_counter')
+    .set((eb) => ({ changes: eb('changes', '+', 1) }))
+    .where('id', '=', 1)
+    .execute();
 }
 
 function toRow(vim: VimRecord): Insertable<VimsTable> {

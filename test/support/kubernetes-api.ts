@@ -58,6 +58,10 @@ export interface FakeKubeApi {
   readonly requests: RecordedRequest[];
   /** TCP connections accepted so far. */
   connections(): number;
+  /** TLS handshakes that resumed an earlier session instead of a full handshake. */
+  resumedSessions(): number;
+  /** Connections open now. */
+  openConnections(): number;
   /** id_tokens issued by the token endpoint so far. */
   oidcTokensIssued(): number;
   /** Makes every id_token issued so far invalid, as a key rotation at the provider would. */
@@ -85,6 +89,7 @@ export async function startFakeKubeApi(options: FakeKubeApiOptions = {}): Promis
   const idTokens = new Map<string, { user: string; exp: number }>();
   const sockets = new Set<Socket>();
   let connections = 0;
+  let resumed = 0;
   let issued = 0;
   const namespaces = options.namespaces ?? ['default', 'kube-system', 'nfv'];
 
@@ -168,6 +173,9 @@ export async function startFakeKubeApi(options: FakeKubeApiOptions = {}): Promis
     { key: pki.server.key, cert: pki.server.cert, ca: pki.ca.cert, requestCert: true, rejectUnauthorized: false, keepAliveTimeout: 30_000 },
     (req, res) => void handle(req, res).catch(() => res.destroy()),
   );
+  server.on('secureConnection', (socket: TLSSocket) => {
+    if (socket.isSessionReused()) resumed += 1;
+  });
   server.on('connection', (socket: Socket) => {
     connections += 1;
     sockets.add(socket);
@@ -192,6 +200,8 @@ export async function startFakeKubeApi(options: FakeKubeApiOptions = {}): Promis
     namespacesAllowed: true,
     requests: [],
     connections: () => connections,
+    resumedSessions: () => resumed,
+    openConnections: () => sockets.size,
     oidcTokensIssued: () => issued,
     revokeOidcTokens: () => idTokens.clear(),
     async stop() {

@@ -41,6 +41,11 @@ export interface HarnessOptions {
   settings?: Partial<MonitorSettings>;
   sweepIntervalSeconds?: number;
   stallGraceSeconds?: number;
+  leaseTtlSeconds?: number;
+  heartbeatIntervalSeconds?: number;
+  owner?: string;
+  /** Wraps the migrated store before anything uses it (e.g. with a Kysely plugin that logs statements). */
+  wrapStore?: (store: Store) => Store;
 }
 
 /** The registry, the manager and its write queue on a real store, in this process, with the given probe drivers. */
@@ -55,8 +60,9 @@ export async function startMonitoring(options: HarnessOptions): Promise<Monitori
       },
     }),
   );
-  const store = openStore(options.databaseUrl ?? 'sqlite::memory:', { poolSize: 4 });
-  await migrateToLatest(store);
+  const opened = openStore(options.databaseUrl ?? 'sqlite::memory:', { poolSize: 4 });
+  await migrateToLatest(opened);
+  const store = options.wrapStore?.(opened) ?? opened;
   const vims = new VimRepository(store);
   const monitors = new MonitorRepository(store);
   const defaults: MonitorSettings = { ...DEFAULT_MONITOR_SETTINGS, probes: options.probes.map((p) => p.name), ...options.settings };
@@ -68,10 +74,10 @@ export async function startMonitoring(options: HarnessOptions): Promise<Monitori
       jitter: 0,
       sweepIntervalSeconds: options.sweepIntervalSeconds ?? 0.2,
       stallGraceSeconds: options.stallGraceSeconds ?? 0.2,
-      owner: 'test-worker',
+      owner: options.owner ?? 'test-worker',
       roundTickMs: 0,
-      leaseTtlSeconds: 2,
-      heartbeatIntervalSeconds: 0.5,
+      leaseTtlSeconds: options.leaseTtlSeconds ?? 2,
+      heartbeatIntervalSeconds: options.heartbeatIntervalSeconds ?? 0.5,
       sharedDatabase: store.driver.shared,
       servesApi: false,
     },
@@ -102,7 +108,7 @@ export async function startMonitoring(options: HarnessOptions): Promise<Monitori
       await manager.stop();
       await writes.drain(5_000);
       writes.close();
-      await store.close();
+      await opened.close();
     },
   };
 }

@@ -4,6 +4,7 @@ import { createVims } from './0001-create-vims.js';
 import { monitorsAndEvents } from './0002-monitors-and-events.js';
 import { workersAndLeases } from './0003-workers-and-leases.js';
 import { subscriptions } from './0004-subscriptions.js';
+import { vimChangeCounter } from './0005-vim-change-counter.js';
 
 /**
  * Every schema change, in order. Names are permanent once released: the
@@ -15,6 +16,7 @@ export function migrationProvider(dialect: DialectName): MigrationProvider {
     '0002-monitors-and-events': monitorsAndEvents(dialect),
     '0003-workers-and-leases': workersAndLeases,
     '0004-subscriptions': subscriptions(dialect),
+    '0005-vim-change-counter': vimChangeCounter,
   };
   return { getMigrations: async () => migrations };
 }

@@ -1,0 +1,86 @@
+import { describe, expect, it } from 'vitest';
+import { systemClock } from '../time/clock.js';
+import { RoundScheduler, type ScheduledRound, type TickDeadlines } from './round-scheduler.js';
+
+interface Started {
+  deadlines: TickDeadlines;
+  at: number;
+}
+
+function recorder(): ScheduledRound & { started: Started[]; whenStarted: Promise<Started> } {
+  let resolve: (s: Started) => void = () => undefined;
+  const whenStarted = new Promise<Started>((r) => (resolve = r));
+  const started: Started[] = [];
+  return {
+    started,
+    whenStarted,
+    startRound(deadlines, at) {
+      const s = { deadlines, at };
+      started.push(s);
+      resolve(s);
+    },
+  };
+}
+
+describe('RoundScheduler', () => {
+  it('starts every round due within one tick together, on the tick, sharing one deadline signal per timeout', async () => {
+    const scheduler = new RoundScheduler(systemClock, 100);
+    // Just after a tick boundary, so that both due times fall into the same next tick.
+    const boundary = Math.ceil((Date.now() + 100) / 100) * 100;
+    const a = recorder();
+    const b = recorder();
+    const c = recorder();
+    const tickA = scheduler.schedule(a, boundary + 10);
+    const tickB = scheduler.schedule(b, boundary + 50);
+    expect(tickA).toBe(boundary + 100);
+    expect(tickB).toBe(tickA);
+    const tickC = scheduler.schedule(c, tickA + 1);
+    expect(tickC).toBe(tickA + 100);
+
+    const [first, second] = await Promise.all([a.whenStarted, b.whenStarted]);
+    // Node's timers run on a monotonic clock and may fire a millisecond before the wall clock says.
+    expect(first.at).toBeGreaterThanOrEqual(tickA - 2);
+    expect(first.deadlines).toBe(second.deadlines);
+    expect(first.deadlines.signal(3000)).toBe(second.deadlines.signal(3000));
+    expect(first.deadlines.signal(3000)).not.toBe(first.deadlines.signal(5000));
+    expect(c.started).toHaveLength(0);
+
+    const third = await c.whenStarted;
+    expect(third.deadlines).not.toBe(first.deadlines);
+  });
+
+  it('aborts a tick deadline signal when its timeout passes', async () => {
+    const scheduler = new RoundScheduler(systemClock, 10);
+    const round = recorder();
+    scheduler.schedule(round, Date.now());
+    const { deadlines } = await round.whenStarted;
+    const signal = deadlines.signal(50);
+    expect(signal.aborted).toBe(false);
+    await new Promise((r) => setTimeout(r, 120));
+    expect(signal.aborted).toBe(true);
+    expect((signal.reason as DOMException).name).toBe('TimeoutError');
+  });
+
+  it('never starts a round that was cancelled, and forgets its tick', async () => {
+    const scheduler = new RoundScheduler(systemClock, 20);
+    const kept = recorder();
+    const cancelled = recorder();
+    const tick = scheduler.schedule(kept, Date.now() + 20);
+    scheduler.schedule(cancelled, Date.now() + 20);
+    scheduler.cancel(cancelled, tick);
+    expect(scheduler.booked()).toBe(1);
+    await kept.whenStarted;
+    await new Promise((r) => setTimeout(r, 30));
+    expect(cancelled.started).toHaveLength(0);
+    expect(scheduler.booked()).toBe(0);
+  });
+
+  it('starts a round on the millisecond it is due when alignment is off', async () => {
+    const scheduler = new RoundScheduler(systemClock, 0);
+    const round = recorder();
+    const due = Date.now() + 37;
+    expect(scheduler.schedule(round, due)).toBe(due);
+    const { at } = await round.whenStarted;
+    expect(at).toBeGreaterThanOrEqual(due - 2);
+  });
+});
