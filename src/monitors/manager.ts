@@ -258,6 +258,9 @@ export class MonitorManager implements VimLifecycleListener {
 
   /** Claims up to the fair share, or hands back what is above it (gracefully, not by letting leases lapse). */
   private async rebalance(): Promise<void> {
+    // Counted again here, not only at heartbeats: a dead worker's leases lapse at the moment its heartbeat goes
+    // stale, and waiting for this worker's next heartbeat to notice would delay the takeover by up to heartbeat_interval.
+    await this.countLiveWorkers(this.deps.clock.now().getTime());
     // Counting every monitor row each sweep is as dear as the table is long: the count of the last full read of
     // the VIMs holds (rows come and go with VIMs) and is taken again whenever the number of live workers changes.
     const rows = await this.vimChanges.monitorRows(this.liveWorkers, () => this.deps.leases.count());
@@ -295,15 +298,20 @@ export class MonitorManager implements VimLifecycleListener {
         this.unregister(vimId);
         this.deps.logger.warn({ vim_id: vimId, monitor_id: entry.monitor.monitorId }, 'lease lost to another worker: monitor stopped');
       }
-      // On a database only this process can open, any other worker row is a previous life of this service.
-      this.liveWorkers = this.options.sharedDatabase
-        ? Math.max(1, (await this.deps.workers.live(nowMs - this.options.leaseTtlSeconds * 1000)).length)
-        : 1;
+      await this.countLiveWorkers(nowMs);
       await this.deps.workers.prune(nowMs - 10 * this.options.leaseTtlSeconds * 1000);
       this.metrics.monitorsOwned(this.entries.size);
     } catch (error) {
       this.deps.logger.debug({ err: error }, 'heartbeat failed: database unavailable');
     }
+  }
+
+  /** Workers whose heartbeat is younger than lease_ttl (the fair share divides by them). */
+  private async countLiveWorkers(nowMs: number): Promise<void> {
+    // On a database only this process can open, any other worker row is a previous life of this service.
+    this.liveWorkers = this.options.sharedDatabase
+      ? Math.max(1, (await this.deps.workers.live(nowMs - this.options.leaseTtlSeconds * 1000)).length)
+      : 1;
   }
 
   private async claim(limit: number, force: boolean, atStart: boolean): Promise<number> {
