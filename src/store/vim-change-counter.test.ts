@@ -1,6 +1,7 @@
 import { Migrator } from 'kysely';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTestDatabase, DIALECTS, type TestDatabase } from '../../test/support/databases.js';
+import { vimRecord } from '../../test/support/probe-target.js';
 import { DuplicateVimNameError } from '../errors.js';
 import type { VimRecord } from '../vims/model.js';
 import { openStore, type Store } from './database.js';
@@ -12,25 +13,7 @@ import { VimRepository } from './vim-repository.js';
 let serial = 0;
 function record(overrides: Partial<VimRecord> = {}): VimRecord {
   serial += 1;
-  return {
-    id: `00000000-0000-4000-9000-${String(serial).padStart(12, '0')}`,
-    tenantId: 'tenant-c',
-    name: `counted-${serial}`,
-    description: '',
-    type: 'openstack',
-    authUrl: 'http://127.0.0.1:5000/v3',
-    sealedAuthCred: { username: 'u', password: 'enc:v1:AAAA' },
-    vimProject: { name: 'nfv' },
-    isDefault: false,
-    extra: {},
-    status: 'PENDING',
-    placementAttr: { regions: [] },
-    createdAt: '2026-01-01 00:00:00.000000',
-    updatedAt: null,
-    revision: 1,
-    monitorSettings: null,
-    ...overrides,
-  };
+  return { ...vimRecord('openstack', 'http://127.0.0.1:5000/v3', { name: 'nfv' }), tenantId: 'tenant-c', name: `counted-${serial}`, ...overrides };
 }
 
 describe.each(DIALECTS)('the VIM change counter on %s', (dialect) => {
