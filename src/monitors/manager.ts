@@ -111,7 +111,7 @@ export class MonitorManager implements VimLifecycleListener {
     const orphans = await this.deps.monitors.removeOrphans();
     await this.deps.leases.ensureRows(this.now());
     await this.heartbeat();
-    const claimed = await this.claim(this.fairShare(await this.deps.leases.count()), !this.options.sharedDatabase, true);
+    const claimed = await this.claim(this.fairShare(await this.deps.leases.count()), true);
     this.deps.logger.info(
       { owner: this.options.owner, monitors: this.entries.size, claimed, orphans_removed: orphans, live_workers: this.liveWorkers },
       'monitor manager started',
@@ -267,7 +267,7 @@ export class MonitorManager implements VimLifecycleListener {
     const share = this.fairShare(rows);
     const owned = this.entries.size;
     if (owned < share) {
-      const claimed = await this.claim(share - owned, false, false);
+      const claimed = await this.claim(share - owned, false);
       if (claimed > 0) this.deps.logger.info({ claimed, owned: this.entries.size, share }, 'claimed monitors');
       return;
     }
@@ -314,12 +314,12 @@ export class MonitorManager implements VimLifecycleListener {
       : 1;
   }
 
-  private async claim(limit: number, force: boolean, atStart: boolean): Promise<number> {
+  private async claim(limit: number, atStart: boolean): Promise<number> {
     const nowMs = this.deps.clock.now().getTime();
     // On a database only this process can open its own leases are not renewed (see heartbeat()), so "lapsed" would
     // include rows it runs: it takes other owners' rows instead, and at start-up every row, since a previous life
     // may have run under this same worker name.
-    const scope = this.options.sharedDatabase ? (force ? 'others' : 'lapsed') : atStart ? 'all' : 'others';
+    const scope = this.options.sharedDatabase ? 'lapsed' : atStart ? 'all' : 'others';
     const claimed = await this.deps.leases.claim(this.options.owner, nowMs, this.leaseUntil(), limit, this.now(), scope);
     if (!atStart) {
       this.takeovers += claimed.length;

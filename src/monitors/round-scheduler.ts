@@ -1,4 +1,5 @@
 import type { Clock } from '../time/clock.js';
+import { deadline } from '../time/deadline.js';
 
 /** The deadlines of one tick: every round started in it with the same timeout shares one signal. */
 export interface TickDeadlines {
@@ -78,22 +79,14 @@ export class RoundScheduler {
   }
 }
 
-/**
- * Deadline signals of one tick, made on first use. The timer is held here
- * (not `AbortSignal.timeout`, which Node 20 may collect before it fires, see
- * time/deadline.ts) and unreferenced, so a tick nobody waits for any more
- * does not keep the process alive.
- */
+/** Deadline signals of one tick, made on first use (never disposed: the tick's rounds end by them). */
 class SharedDeadlines implements TickDeadlines {
   private readonly byTimeout = new Map<number, AbortSignal>();
 
   signal(timeoutMs: number): AbortSignal {
     let signal = this.byTimeout.get(timeoutMs);
     if (!signal) {
-      const controller = new AbortController();
-      const timer = setTimeout(() => controller.abort(new DOMException(`deadline of ${timeoutMs} ms passed`, 'TimeoutError')), timeoutMs);
-      timer.unref();
-      signal = controller.signal;
+      signal = deadline(timeoutMs).signal;
       this.byTimeout.set(timeoutMs, signal);
     }
     return signal;

@@ -42,5 +42,4 @@ export class EventRepository {
       return Number(row?.max ?? 0);
     });
   }
-
 }

@@ -5,26 +5,18 @@ export interface Deadline {
 }
 
 /**
- * An AbortSignal that aborts after `ms`, or when `parent` aborts. Built from
- * a controller and a timer this module holds, not from
- * `AbortSignal.any([…, AbortSignal.timeout()])`: on Node 20 such a composed
- * timeout signal can be garbage-collected before it fires, and a probe
- * waiting on it then never gives up (seen in the benchmark as monitors stuck
- * past their deadline).
+ * An AbortSignal that aborts after `ms`. Built from a controller and a timer
+ * this module holds, not from `AbortSignal.timeout()` composed with
+ * `AbortSignal.any()`: on Node 20 such a composed timeout signal can be
+ * garbage-collected before it fires, and work waiting on it then never gives
+ * up (seen in the benchmark as monitors stuck past their deadline). The timer
+ * does not keep the process alive on its own.
  */
-export function deadline(ms: number, parent?: AbortSignal): Deadline {
+export function deadline(ms: number): Deadline {
   const controller = new AbortController();
   const timer = setTimeout(() => controller.abort(new DOMException(`deadline of ${ms} ms passed`, 'TimeoutError')), ms);
-  const onParentAbort = (): void => controller.abort(parent?.reason);
-  if (parent?.aborted) controller.abort(parent.reason);
-  else parent?.addEventListener('abort', onParentAbort, { once: true });
-  return {
-    signal: controller.signal,
-    dispose: () => {
-      clearTimeout(timer);
-      parent?.removeEventListener('abort', onParentAbort);
-    },
-  };
+  timer.unref();
+  return { signal: controller.signal, dispose: () => clearTimeout(timer) };
 }
 
 /** Returned by `beforeDeadline` when the signal aborted first. */
