@@ -81,6 +81,7 @@ export async function buildApiServer(options: ApiServerOptions): Promise<Fastify
     clock: options.clock,
     pollIntervalMs: options.streamPollMs,
     settleMs: options.streamSettleMs,
+    ...(options.metrics && { metrics: options.metrics }),
   });
   await app.register(subscriptionRoutes, { subscriptions: options.subscriptions, repository: options.subscriptionRepository });
   // Served as /v1.0/openapi and /v1.0/openapi.json (the suffix is stripped like every other path).

@@ -29,7 +29,7 @@ export async function startMonitoring(
   const { store, registry, logger, clock } = deps;
   const probeSet = deps.probes ? { probes: deps.probes, close: async () => undefined } : createProbes(logger);
   const monitors = new MonitorRepository(store);
-  const writes = new MonitorWriteQueue(monitors, logger);
+  const writes = new MonitorWriteQueue(monitors, logger, { clock, ...(deps.metrics && { metrics: deps.metrics }) });
   const { owner } = deps;
   const manager = new MonitorManager(
     {
@@ -66,7 +66,7 @@ export async function startMonitoring(
     close: async () => {
       await manager.stop();
       if (!(await writes.drain(DRAIN_ON_SHUTDOWN_MS))) logger.warn(writes.stats(), 'shutting down with monitor writes not stored');
-      writes.close();
+      await writes.close();
       await probeSet.close();
     },
   };

@@ -2,8 +2,10 @@ import type { Logger } from 'pino';
 import { NO_METRICS, type MetricsRecorder } from '../metrics/recorder.js';
 import type { EventRepository } from '../store/event-repository.js';
 import type { SubscriptionRepository, SubscriptionRow } from '../store/subscription-repository.js';
+import { BackgroundErrors } from '../time/background-errors.js';
 import { tackerTimestamp, type Clock } from '../time/clock.js';
 import { deadline } from '../time/deadline.js';
+import { PeriodicTask, type Timer } from '../time/periodic-task.js';
 import { retryDelayMs } from './backoff.js';
 import { SafeHorizon } from './safe-horizon.js';
 import type { EventSink, VimEvent } from './vim-event.js';
@@ -37,6 +39,7 @@ export interface DispatcherDeps {
   random: () => number;
   logger: Logger;
   metrics?: MetricsRecorder;
+  timer?: Timer;
 }
 
 /**
@@ -48,11 +51,10 @@ export interface DispatcherDeps {
  * with its stable id for de-duplication.
  */
 export class EventDispatcher {
-  private timer: NodeJS.Timeout | undefined;
-  private running: Promise<void> = Promise.resolve();
   private stopped = false;
   private readonly horizon: SafeHorizon;
   private readonly metrics: MetricsRecorder;
+  private readonly task: PeriodicTask;
 
   constructor(
     private readonly options: DispatcherOptions,
@@ -60,16 +62,26 @@ export class EventDispatcher {
   ) {
     this.horizon = new SafeHorizon(deps.clock, options.settleMs);
     this.metrics = deps.metrics ?? NO_METRICS;
+    this.task = new PeriodicTask({
+      run: () => this.tick(),
+      intervalMs: options.pollIntervalMs,
+      errors: new BackgroundErrors('dispatch', {
+        logger: deps.logger,
+        clock: deps.clock,
+        metrics: this.metrics,
+        outageMessage: 'event delivery paused: database unavailable',
+      }),
+      ...(deps.timer && { timer: deps.timer }),
+    });
   }
 
   start(): void {
-    this.schedule();
+    this.task.start();
   }
 
   async stop(): Promise<void> {
     this.stopped = true;
-    if (this.timer) clearTimeout(this.timer);
-    await this.running;
+    await this.task.stop();
     await this.deps.subscriptions.release(this.options.owner).catch(() => undefined);
   }
 
@@ -158,16 +170,6 @@ export class EventDispatcher {
       if (created) age = Math.max(0, (this.deps.clock.now().getTime() - Date.parse(`${created.replace(' ', 'T')}Z`)) / 1000);
     }
     this.metrics.outbox(depth, age);
-  }
-
-  private schedule(): void {
-    if (this.stopped) return;
-    this.timer = setTimeout(() => {
-      this.running = this.tick()
-        .catch((error: unknown) => this.deps.logger.debug({ err: error }, 'event delivery pass failed (database unavailable?)'))
-        .finally(() => this.schedule());
-    }, this.options.pollIntervalMs);
-    this.timer.unref?.();
   }
 }
 

@@ -1,5 +1,6 @@
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
 import { PROBE_NAMES, type ProbeName } from '../probes/probe.js';
+import { BACKGROUND_ERROR_KINDS, BACKGROUND_TASKS, type BackgroundErrorKind, type BackgroundTask } from '../time/background-errors.js';
 import { VIM_STATUSES, type VimStatus } from '../vims/model.js';
 import type { MetricsRecorder } from './recorder.js';
 
@@ -97,6 +98,7 @@ export class PrometheusMetrics implements MetricsRecorder {
   private readonly takeovers: Counter;
   private readonly outboxDepth: Gauge;
   private readonly outboxLag: Gauge;
+  private readonly backgroundErrors: Counter<'task' | 'kind'>;
   private readonly httpRequests: Counter<'method' | 'route' | 'status_code'>;
   private readonly httpDuration: Histogram<'method' | 'route' | 'status_code'>;
 
@@ -157,6 +159,14 @@ export class PrometheusMetrics implements MetricsRecorder {
       help: 'Age of the oldest event waiting in the outbox (0 when it is empty).',
       registers,
     });
+    this.backgroundErrors = new Counter({
+      name: name('background_errors_total'),
+      help: 'Failed passes of background loops, by task and kind (outage: database unavailable; unexpected: anything else, logged at error).',
+      labelNames: ['task', 'kind'],
+      registers,
+    });
+    // Every series from start-up, at 0: an alert on increase() must have a series before the first failure.
+    for (const task of BACKGROUND_TASKS) for (const kind of BACKGROUND_ERROR_KINDS) this.backgroundErrors.inc({ task, kind }, 0);
     this.httpRequests = new Counter({
       name: name('http_requests_total'),
       help: 'API requests answered, by method, route pattern and status code (scrapes of /metrics excluded).',
@@ -229,6 +239,10 @@ export class PrometheusMetrics implements MetricsRecorder {
   outbox(depth: number, oldestAgeSeconds: number): void {
     this.outboxDepth.set(depth);
     this.outboxLag.set(oldestAgeSeconds);
+  }
+
+  backgroundError(task: BackgroundTask, kind: BackgroundErrorKind): void {
+    this.backgroundErrors.inc({ task, kind });
   }
 
   /**

@@ -1,4 +1,5 @@
 import type { ProbeName } from '../probes/probe.js';
+import type { BackgroundErrorCounter } from '../time/background-errors.js';
 import type { VimStatus } from '../vims/model.js';
 
 /**
@@ -7,7 +8,7 @@ import type { VimStatus } from '../vims/model.js';
  * NO_METRICS keeps tests and tools free of a registry. No method takes an
  * unbounded label value (reasons, URLs): only ids, fixed names and numbers.
  */
-export interface MetricsRecorder {
+export interface MetricsRecorder extends BackgroundErrorCounter {
   probeChecked(vimId: string, probe: ProbeName, ok: boolean, latencyMs: number | undefined): void;
   statusChanged(vimId: string, status: VimStatus): void;
   vimForgotten(vimId: string): void;
@@ -25,4 +26,5 @@ export const NO_METRICS: MetricsRecorder = {
   monitorReplaced: () => undefined,
   monitorsTakenOver: () => undefined,
   outbox: () => undefined,
+  backgroundError: () => undefined,
 };

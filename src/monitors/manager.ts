@@ -7,7 +7,9 @@ import type { LeaseRepository } from '../store/lease-repository.js';
 import type { MonitorRepository } from '../store/monitor-repository.js';
 import type { VimRepository } from '../store/vim-repository.js';
 import type { WorkerRepository } from '../store/worker-repository.js';
+import { BackgroundErrors } from '../time/background-errors.js';
 import { tackerTimestamp, type Clock } from '../time/clock.js';
+import { PeriodicTask, type Timer } from '../time/periodic-task.js';
 import type { VimRecord, VimStatus } from '../vims/model.js';
 import type { VimLifecycleListener } from '../vims/registry.js';
 import { VimMonitor, type MonitorSnapshot, type MonitorTarget } from './monitor.js';
@@ -50,6 +52,8 @@ export interface MonitorManagerDeps {
   logger: Logger;
   metrics?: MetricsRecorder;
   newMonitorId?: () => string;
+  /** The sweep's and the heartbeat's timers (tests drive them). */
+  timer?: Timer;
 }
 
 export interface ManagedMonitor extends MonitorSnapshot {
@@ -87,10 +91,15 @@ export class MonitorManager implements VimLifecycleListener {
   private readonly newMonitorId: () => string;
   private readonly metrics: MetricsRecorder;
   private readonly startedAtMs: number;
-  private sweepTimer: NodeJS.Timeout | undefined;
-  private heartbeatTimer: NodeJS.Timeout | undefined;
+  private readonly sweepErrors: BackgroundErrors;
+  private readonly heartbeatErrors: BackgroundErrors;
+  private readonly sweepTask: PeriodicTask;
+  private readonly heartbeatTask: PeriodicTask;
+  /** The sweep and the heartbeat never run at the same time: each waits for the other's pass. */
   private busy: Promise<void> = Promise.resolve();
-  private stopped = false;
+  /** When the last heartbeat renewed this worker's leases (epoch ms). */
+  private lastHeartbeatMs: number;
+  private leasesAtRiskLogged = false;
   private totalReplacements = 0;
   private takeovers = 0;
   private liveWorkers = 1;
@@ -102,29 +111,44 @@ export class MonitorManager implements VimLifecycleListener {
     this.newMonitorId = deps.newMonitorId ?? randomUUID;
     this.metrics = deps.metrics ?? NO_METRICS;
     this.startedAtMs = deps.clock.now().getTime();
-    this.scheduler = new RoundScheduler(deps.clock, options.roundTickMs);
+    const policy = { logger: deps.logger, clock: deps.clock, metrics: this.metrics };
+    this.scheduler = new RoundScheduler(deps.clock, options.roundTickMs, new BackgroundErrors('round', policy));
     this.vimChanges = new VimChangeWatch(() => deps.vims.changeCounter());
+    this.lastHeartbeatMs = this.startedAtMs;
+    this.sweepErrors = new BackgroundErrors('sweep', { ...policy, outageMessage: 'sweep: database unavailable, monitors carry on in memory' });
+    this.heartbeatErrors = new BackgroundErrors('heartbeat', { ...policy, outageMessage: 'heartbeat failed: database unavailable' });
+    const timer = deps.timer && { timer: deps.timer };
+    this.sweepTask = new PeriodicTask({
+      intervalMs: options.sweepIntervalSeconds * 1000,
+      run: () => this.exclusive(() => this.sweepPass()),
+      errors: this.sweepErrors,
+      ...timer,
+    });
+    this.heartbeatTask = new PeriodicTask({
+      intervalMs: options.heartbeatIntervalSeconds * 1000,
+      run: () => this.exclusive(() => this.heartbeat()),
+      errors: this.heartbeatErrors,
+      ...timer,
+    });
   }
 
   /** Start-up: orphan rows removed, a row for every VIM, this worker's share claimed, statuses carried on from the database. */
   async start(): Promise<void> {
     const orphans = await this.deps.monitors.removeOrphans();
     await this.deps.leases.ensureRows(this.now());
-    await this.heartbeat();
+    await this.heartbeat().catch((error: unknown) => this.heartbeatErrors.failed(error));
     const claimed = await this.claim(this.fairShare(await this.deps.leases.count()), true);
     this.deps.logger.info(
       { owner: this.options.owner, monitors: this.entries.size, claimed, orphans_removed: orphans, live_workers: this.liveWorkers },
       'monitor manager started',
     );
-    this.loop('heartbeat', this.options.heartbeatIntervalSeconds, () => this.heartbeat());
-    this.loop('sweep', this.options.sweepIntervalSeconds, () => this.sweep());
+    this.heartbeatTask.start();
+    this.sweepTask.start();
   }
 
   /** Graceful stop: monitors stop, their rows are handed back at once, the worker leaves. */
   async stop(): Promise<void> {
-    this.stopped = true;
-    if (this.sweepTimer) clearTimeout(this.sweepTimer);
-    if (this.heartbeatTimer) clearTimeout(this.heartbeatTimer);
+    await Promise.all([this.sweepTask.stop(), this.heartbeatTask.stop()]);
     await this.busy;
     const owned = [...this.entries.keys()];
     for (const entry of this.entries.values()) entry.monitor.stop();
@@ -194,15 +218,24 @@ export class MonitorManager implements VimLifecycleListener {
     };
   }
 
-  /** One sweep: replace stuck monitors, follow VIM changes, rebalance. Exposed for tests. */
+  /**
+   * One sweep: replace stuck monitors, follow VIM changes, rebalance. Exposed for tests. A failure goes to the
+   * loops' error policy (src/time/background-errors.ts) and the next sweep tries again.
+   */
   async sweep(): Promise<void> {
-    this.replaceStuckMonitors();
     try {
-      await this.reconcile();
-      await this.rebalance();
+      await this.sweepPass();
     } catch (error) {
-      this.deps.logger.debug({ err: error }, 'sweep: database unavailable, monitors carry on in memory');
+      this.sweepErrors.failed(error);
+      return;
     }
+    this.sweepErrors.succeeded();
+  }
+
+  private async sweepPass(): Promise<void> {
+    this.replaceStuckMonitors();
+    await this.reconcile();
+    await this.rebalance();
   }
 
   private replaceStuckMonitors(): void {
@@ -285,25 +318,52 @@ export class MonitorManager implements VimLifecycleListener {
   private async heartbeat(): Promise<void> {
     const nowMs = this.deps.clock.now().getTime();
     try {
-      await this.deps.workers.heartbeat(this.options.owner, this.startedAtMs, nowMs, this.options.servesApi);
-      // No other process can open a database that is not shared (the SQLite file is locked), so none can take a lease:
-      // renewing every row every heartbeat would protect nothing. Claims there never take this worker's own rows instead.
-      const held = this.options.sharedDatabase
-        ? await this.deps.leases.renew(this.options.owner, this.leaseUntil(), this.entries.size)
-        : undefined;
-      // undefined: every lease renewed (or none needs it), nothing lost.
-      for (const [vimId, entry] of held ? [...this.entries] : []) {
-        // The row's monitor id may lag a replacement still in the write queue: only another owner (or no row) means loss.
-        if (held?.has(vimId)) continue;
-        this.unregister(vimId);
-        this.deps.logger.warn({ vim_id: vimId, monitor_id: entry.monitor.monitorId }, 'lease lost to another worker: monitor stopped');
-      }
-      await this.countLiveWorkers(nowMs);
-      await this.deps.workers.prune(nowMs - 10 * this.options.leaseTtlSeconds * 1000);
-      this.metrics.monitorsOwned(this.entries.size);
+      await this.renewLeases(nowMs);
     } catch (error) {
-      this.deps.logger.debug({ err: error }, 'heartbeat failed: database unavailable');
+      this.leasesAtRisk(nowMs);
+      throw error;
     }
+  }
+
+  /**
+   * Heartbeats failing for longer than lease_ttl: this worker's leases have lapsed and other workers may take its
+   * monitors over (they will run them twice until this one notices). Said once per episode, at error level.
+   */
+  private leasesAtRisk(nowMs: number): void {
+    // On a database only this process can open (SQLite) nobody can take a lease: nothing is at risk.
+    if (!this.options.sharedDatabase || this.leasesAtRiskLogged) return;
+    const failingMs = nowMs - this.lastHeartbeatMs;
+    if (failingMs <= this.options.leaseTtlSeconds * 1000) return;
+    this.leasesAtRiskLogged = true;
+    this.deps.logger.error(
+      { owner: this.options.owner, monitors: this.entries.size, failing_seconds: failingMs / 1000, lease_ttl_seconds: this.options.leaseTtlSeconds },
+      "leases at risk: heartbeats have failed for longer than lease_ttl, so this worker's leases have lapsed and other workers may take over its monitors",
+    );
+  }
+
+  /** Throws on any failure; the heartbeat task's error policy logs it. */
+  private async renewLeases(nowMs: number): Promise<void> {
+    await this.deps.workers.heartbeat(this.options.owner, this.startedAtMs, nowMs, this.options.servesApi);
+    // No other process can open a database that is not shared (the SQLite file is locked), so none can take a lease:
+    // renewing every row every heartbeat would protect nothing. Claims there never take this worker's own rows instead.
+    const held = this.options.sharedDatabase
+      ? await this.deps.leases.renew(this.options.owner, this.leaseUntil(), this.entries.size)
+      : undefined;
+    this.lastHeartbeatMs = nowMs;
+    if (this.leasesAtRiskLogged) {
+      this.leasesAtRiskLogged = false;
+      this.deps.logger.warn({ owner: this.options.owner, monitors: this.entries.size }, 'heartbeat renewed the leases again');
+    }
+    // undefined: every lease renewed (or none needs it), nothing lost.
+    for (const [vimId, entry] of held ? [...this.entries] : []) {
+      // The row's monitor id may lag a replacement still in the write queue: only another owner (or no row) means loss.
+      if (held?.has(vimId)) continue;
+      this.unregister(vimId);
+      this.deps.logger.warn({ vim_id: vimId, monitor_id: entry.monitor.monitorId }, 'lease lost to another worker: monitor stopped');
+    }
+    await this.countLiveWorkers(nowMs);
+    await this.deps.workers.prune(nowMs - 10 * this.options.leaseTtlSeconds * 1000);
+    this.metrics.monitorsOwned(this.entries.size);
   }
 
   /** Workers whose heartbeat is younger than lease_ttl (the fair share divides by them). */
@@ -413,17 +473,11 @@ export class MonitorManager implements VimLifecycleListener {
     return this.deps.clock.now().getTime() + this.options.leaseTtlSeconds * 1000;
   }
 
-  /** A periodic task; runs never overlap each other (they share `busy`), and stop() waits for the one in flight. */
-  private loop(name: 'heartbeat' | 'sweep', seconds: number, task: () => Promise<void>): void {
-    if (this.stopped) return;
-    const timer = setTimeout(() => {
-      this.busy = this.busy
-        .then(task)
-        .catch((error: unknown) => this.deps.logger.error({ err: error }, `${name} failed`))
-        .finally(() => this.loop(name, seconds, task));
-    }, seconds * 1000);
-    timer.unref?.();
-    if (name === 'sweep') this.sweepTimer = timer;
-    else this.heartbeatTimer = timer;
+  /** Runs `task` after the sweep's or heartbeat's pass in flight; rejects as `task` does. */
+  private exclusive(task: () => Promise<void>): Promise<void> {
+    const run = this.busy.then(task);
+    this.busy = run.catch(() => undefined);
+    return run;
   }
+
 }

@@ -1,3 +1,4 @@
+import type { BackgroundErrors } from '../time/background-errors.js';
 import type { Clock } from '../time/clock.js';
 import { deadline } from '../time/deadline.js';
 
@@ -20,6 +21,13 @@ export interface ScheduledRound {
  * of timers and abort signals was most of the process's CPU (see
  * docs/benchmark.md). Aligning rounds on a tick is also what lets one fping
  * process carry every ping of the tick.
+ *
+ * Not a PeriodicTask: its timers are booked per tick that has rounds, at
+ * times the monitors choose, and a PeriodicTask per monitor would bring back
+ * the per-round timers this class exists to avoid. It shares the loops'
+ * error policy instead: a round that throws while starting is logged and
+ * counted, and the other rounds of its tick still start (a try/catch that
+ * does not throw costs nothing per round).
  */
 export class RoundScheduler {
   private readonly buckets = new Map<number, Set<ScheduledRound>>();
@@ -30,6 +38,8 @@ export class RoundScheduler {
   constructor(
     private readonly clock: Clock,
     tickMs: number,
+    /** Without it a round that throws is rethrown once its tick's other rounds have started. */
+    private readonly errors?: BackgroundErrors,
   ) {
     this.tickMs = tickMs > 0 ? tickMs : 1;
   }
@@ -75,7 +85,16 @@ export class RoundScheduler {
     if (!bucket) return;
     const deadlines = new SharedDeadlines();
     const startedAtMs = this.clock.now().getTime();
-    for (const round of bucket) round.startRound(deadlines, startedAtMs);
+    let thrown: { error: unknown } | undefined;
+    for (const round of bucket) {
+      try {
+        round.startRound(deadlines, startedAtMs);
+      } catch (error) {
+        if (this.errors) this.errors.failed(error, {}, 'a round failed to start; the other rounds of its tick started');
+        else thrown ??= { error };
+      }
+    }
+    if (thrown) throw thrown.error;
   }
 }
 

@@ -1,6 +1,9 @@
 import type { Logger } from 'pino';
 import { DatabaseUnavailableError } from '../errors.js';
 import type { MonitorRepository } from '../store/monitor-repository.js';
+import { BackgroundErrors, type BackgroundErrorCounter } from '../time/background-errors.js';
+import { systemClock, type Clock } from '../time/clock.js';
+import { PeriodicTask, type Timer } from '../time/periodic-task.js';
 import type { PlacementAttr } from '../vims/model.js';
 import type { StatusChange } from './status-change.js';
 
@@ -20,6 +23,12 @@ export interface WriteQueueStats {
 const FIRST_RETRY_MS = 250;
 const MAX_RETRY_MS = 5_000;
 
+export interface MonitorWriteQueueOptions {
+  metrics?: BackgroundErrorCounter;
+  clock?: Clock;
+  timer?: Timer;
+}
+
 /**
  * Everything monitors want stored goes through one ordered queue. While the
  * database is unreachable monitoring carries on in memory and the queue keeps
@@ -27,24 +36,45 @@ const MAX_RETRY_MS = 5_000;
  * were decided, none lost. A monitor replacement is queued behind the old
  * monitor's pending writes, so fencing never drops a verdict that was made
  * before the replacement.
+ *
+ * The writer is a PeriodicTask that runs only when woken (a push) or to
+ * retry after an outage (250 ms doubling to 5 s); the loops' error policy
+ * says "database unavailable" once per outage and counts every attempt.
  */
 export class MonitorWriteQueue {
   private readonly queue: MonitorWrite[] = [];
   private running = false;
-  private retryDelay = FIRST_RETRY_MS;
-  private retryTimer: NodeJS.Timeout | undefined;
   private closed = false;
   private readonly idleWaiters: Array<() => void> = [];
   private readonly counts = { written: 0, fenced: 0, stale: 0, retries: 0 };
+  private readonly errors: BackgroundErrors;
+  private readonly writer: PeriodicTask;
 
   constructor(
     private readonly repository: MonitorRepository,
     private readonly logger: Logger,
-  ) {}
+    options: MonitorWriteQueueOptions = {},
+  ) {
+    this.errors = new BackgroundErrors('write_queue', {
+      logger,
+      clock: options.clock ?? systemClock,
+      metrics: options.metrics,
+      outageMessage: 'database unavailable: keeping monitor writes in memory',
+    });
+    this.writer = new PeriodicTask({
+      run: () => this.run(),
+      intervalMs: Number.POSITIVE_INFINITY,
+      retryDelayMs: (failures) => Math.min(FIRST_RETRY_MS * 2 ** (failures - 1), MAX_RETRY_MS),
+      errors: this.errors,
+      ...(options.timer && { timer: options.timer }),
+    });
+    this.writer.start();
+  }
 
+  /** Queues a write; the writer starts at once unless it is waiting to retry after an outage. */
   push(write: MonitorWrite): void {
     this.queue.push(write);
-    if (!this.running && !this.retryTimer) void this.run();
+    this.writer.wake();
   }
 
   stats(): WriteQueueStats {
@@ -63,12 +93,13 @@ export class MonitorWriteQueue {
     });
   }
 
-  close(): void {
+  /** Stops the writer (what is queued stays unwritten); resolves once a write in flight has ended. Idempotent. */
+  close(): Promise<void> {
     this.closed = true;
-    if (this.retryTimer) clearTimeout(this.retryTimer);
-    this.retryTimer = undefined;
+    return this.writer.stop();
   }
 
+  /** Writes the queue in order; throws DatabaseUnavailableError (the write stays at the head) for the writer to retry. */
   private async run(): Promise<void> {
     this.running = true;
     try {
@@ -78,31 +109,18 @@ export class MonitorWriteQueue {
           await this.write(head);
         } catch (error) {
           if (error instanceof DatabaseUnavailableError) {
-            this.scheduleRetry();
-            return;
+            this.counts.retries += 1;
+            throw error;
           }
           // Not a transient fault: keeping it would block every later write forever.
-          this.logger.error({ err: error, write: describe(head) }, 'monitor write failed and was dropped');
+          this.errors.failed(error, { write: describe(head) }, 'monitor write failed and was dropped');
         }
         this.queue.shift();
-        this.retryDelay = FIRST_RETRY_MS;
       }
     } finally {
       this.running = false;
     }
     if (this.queue.length === 0) for (const wake of this.idleWaiters.splice(0)) wake();
-  }
-
-  private scheduleRetry(): void {
-    this.counts.retries += 1;
-    if (this.counts.retries === 1 || this.retryDelay === MAX_RETRY_MS) {
-      this.logger.warn({ pending: this.queue.length, retry_in_ms: this.retryDelay }, 'database unavailable: keeping monitor writes in memory');
-    }
-    this.retryTimer = setTimeout(() => {
-      this.retryTimer = undefined;
-      void this.run();
-    }, this.retryDelay);
-    this.retryDelay = Math.min(this.retryDelay * 2, MAX_RETRY_MS);
   }
 
   private async write(item: MonitorWrite): Promise<void> {

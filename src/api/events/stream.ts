@@ -3,7 +3,9 @@ import { InvalidInputError } from '../../errors.js';
 import { SafeHorizon } from '../../events/safe-horizon.js';
 import { eventToWire, toVimEvent } from '../../events/wire.js';
 import type { EventRepository } from '../../store/event-repository.js';
+import { BackgroundErrors, type BackgroundErrorCounter } from '../../time/background-errors.js';
 import type { Clock } from '../../time/clock.js';
+import { PeriodicTask, type Timer } from '../../time/periodic-task.js';
 import { requestContext } from '../request-context.js';
 
 export interface EventStreamOptions {
@@ -12,6 +14,8 @@ export interface EventStreamOptions {
   pollIntervalMs: number;
   settleMs: number;
   keepAliveMs?: number;
+  metrics?: BackgroundErrorCounter;
+  timer?: Timer;
 }
 
 /**
@@ -26,6 +30,13 @@ export const eventStreamRoute: FastifyPluginAsync<EventStreamOptions> = async (a
   app.addHook('onClose', async () => {
     for (const end of streams) end();
   });
+  // One policy for every stream: an outage is one warning, not one per connected client.
+  const errors = new BackgroundErrors('event_stream', {
+    logger: app.log,
+    clock: options.clock,
+    metrics: options.metrics,
+    outageMessage: 'event stream: database unavailable, retrying',
+  });
 
   app.get<{ Querystring: { last_event_id?: string } }>('/v1.0/events/stream', async (request, reply) => {
     const ctx = requestContext(request);
@@ -39,19 +50,15 @@ export const eventStreamRoute: FastifyPluginAsync<EventStreamOptions> = async (a
     const out = reply.raw;
     out.writeHead(200, { 'content-type': 'text/event-stream; charset=utf-8', 'cache-control': 'no-cache', connection: 'keep-alive' });
     out.write(': vim-monitor event stream\n\n');
-    let open = true;
-    let wake: (() => void) | undefined;
-    const end = (): void => {
-      open = false;
-      wake?.();
-    };
-    streams.add(end);
-    // The response's close, not the request's: a GET request "closes" as soon as it has been read.
-    out.on('close', end);
-
     let lastWrite = Date.now();
-    while (open) {
-      try {
+    const keepAlive = (): void => {
+      if (Date.now() - lastWrite <= (options.keepAliveMs ?? 15_000)) return;
+      out.write(': keep-alive\n\n');
+      lastWrite = Date.now();
+    };
+    /** Sends what is stored after the cursor: 500 at a time until none is left. */
+    const poll = async (): Promise<void> => {
+      for (;;) {
         const upTo = horizon.observe(await options.events.maxId());
         const rows = await options.events.list({
           afterId: cursor,
@@ -66,19 +73,31 @@ export const eventStreamRoute: FastifyPluginAsync<EventStreamOptions> = async (a
           lastWrite = Date.now();
         }
         if (rows.length === 0 && upTo > cursor) cursor = upTo; // other tenants' events
-        if (rows.length === 500) continue;
-      } catch (error) {
-        request.log.debug({ err: error }, 'event stream: database unavailable, retrying');
+        if (rows.length < 500) return;
       }
-      if (Date.now() - lastWrite > (options.keepAliveMs ?? 15_000)) {
-        out.write(': keep-alive\n\n');
-        lastWrite = Date.now();
-      }
-      await new Promise<void>((resolve) => {
-        wake = resolve;
-        setTimeout(resolve, options.pollIntervalMs);
-      });
-    }
+    };
+    const poller = new PeriodicTask({
+      run: async () => {
+        try {
+          await poll();
+        } finally {
+          keepAlive();
+        }
+      },
+      intervalMs: options.pollIntervalMs,
+      immediate: true,
+      errors,
+      ...(options.timer && { timer: options.timer }),
+    });
+    let end = (): void => undefined;
+    const ended = new Promise<void>((resolve) => {
+      end = () => void poller.stop().then(resolve);
+    });
+    streams.add(end);
+    // The response's close, not the request's: a GET request "closes" as soon as it has been read.
+    out.on('close', end);
+    poller.start();
+    await ended;
     streams.delete(end);
     out.end();
   });
