@@ -7,10 +7,14 @@ import type {
   RootOperationNode,
   UnknownRow,
 } from 'kysely';
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { openstackInput } from '../../test/support/fixtures.js';
 import { ADMIN, sqliteFile, startMonitoring, waitFor, type MonitoringHarness } from '../../test/support/monitoring.js';
 import { ScriptedProbe } from '../../test/support/scripted-probe.js';
+import { createTestDatabase, type TestDatabase } from '../../test/support/databases.js';
+import { parseExposition, valueOf } from '../../test/support/promtool.js';
+import { TcpProxy } from '../../test/support/tcp-proxy.js';
+import { PrometheusMetrics } from '../metrics/prometheus.js';
 import { openStore } from '../store/database.js';
 import { VimRepository } from '../store/vim-repository.js';
 
@@ -349,5 +353,151 @@ describe('the monitor manager and its database costs', () => {
     const second = await startMonitoring({ databaseUrl: url, key, probes: [probe], settings: fast });
     running.push(second);
     expect(second.manager.list().map((m) => m.vim_id).sort()).toEqual([a.id, b.id].sort());
+  });
+});
+
+interface LogLine {
+  level: number;
+  msg: string;
+  [field: string]: unknown;
+}
+
+function logLines(harness: MonitoringHarness): LogLine[] {
+  return harness
+    .logText()
+    .split('\n')
+    .filter((line) => line !== '')
+    .map((line) => JSON.parse(line) as LogLine);
+}
+
+async function backgroundErrors(metrics: PrometheusMetrics, task: string, kind: string): Promise<number | undefined> {
+  return valueOf(parseExposition(await metrics.expose()), 'vim_monitor_background_errors_total', { task, kind });
+}
+
+/**
+ * Stand-in for a bug: no input makes the sweep throw a TypeError on demand, so this plugin throws one where
+ * the sweep reads the VIM change counter (every sweep does; the heartbeat never does).
+ */
+class SweepBug implements KyselyPlugin {
+  armed = false;
+  reads = 0;
+
+  constructor(private readonly executor: QueryExecutor) {}
+
+  transformQuery(args: PluginTransformQueryArgs): RootOperationNode {
+    if (this.executor.compileQuery(args.node, args.queryId).sql.includes('"vim_change_counter"')) {
+      this.reads += 1;
+      if (this.armed) throw new TypeError("Cannot read properties of undefined (reading 'changes')");
+    }
+    return args.node;
+  }
+
+  async transformResult(args: PluginTransformResultArgs): Promise<QueryResult<UnknownRow>> {
+    return args.result;
+  }
+}
+
+describe('the monitor manager\'s loops, when they fail', () => {
+  const running: Array<{ stop(): Promise<void> }> = [];
+  afterEach(async () => {
+    for (const item of running.splice(0)) await item.stop().catch(() => undefined);
+  });
+
+  it('logs a sweep that throws a TypeError at error level with the error, counts it, and keeps sweeping', async () => {
+    const metrics = new PrometheusMetrics({ defaultMetrics: false });
+    let bug: SweepBug | undefined;
+    const harness = await startMonitoring({
+      probes: [new ScriptedProbe('tcp')],
+      settings: fast,
+      sweepIntervalSeconds: 0.1,
+      metrics,
+      wrapStore: (raw) => {
+        bug = new SweepBug(raw.db.getExecutor());
+        return { ...raw, db: raw.db.withPlugin(bug) };
+      },
+    });
+    running.push(harness);
+    if (!bug) throw new Error('the harness did not wrap the store');
+    const sweepBug = bug;
+    sweepBug.armed = true;
+    await waitFor('three failed sweeps', async () => ((await backgroundErrors(metrics, 'sweep', 'unexpected')) ?? 0) >= 3);
+
+    const failures = logLines(harness).filter((line) => line.msg === 'sweep failed unexpectedly');
+    expect(failures.length).toBeGreaterThanOrEqual(3);
+    expect(failures[0]).toMatchObject({ level: 50, task: 'sweep', err: { type: 'TypeError', message: "Cannot read properties of undefined (reading 'changes')" } });
+    expect(await backgroundErrors(metrics, 'sweep', 'outage')).toBe(0);
+
+    // The loop is alive: once the bug is gone the sweeps go on.
+    sweepBug.armed = false;
+    const reads = sweepBug.reads;
+    await waitFor('more sweeps', () => (sweepBug.reads >= reads + 3 ? true : undefined), 3_000);
+  });
+
+  describe('on PostgreSQL, when the database goes away', () => {
+    let database: TestDatabase;
+    let proxy: TcpProxy;
+    beforeAll(async () => {
+      database = await createTestDatabase('postgres');
+      const target = new URL(database.url);
+      proxy = new TcpProxy(target.hostname, Number(target.port));
+      await proxy.start();
+    });
+    afterAll(async () => {
+      await proxy?.cut();
+      await database?.drop();
+    });
+
+    it('warns once per outage and task, counts every failure, says the leases are at risk past lease_ttl, and says when it is back', async () => {
+      const metrics = new PrometheusMetrics({ defaultMetrics: false });
+      const url = new URL(database.url);
+      url.port = String(proxy.port);
+      const probe = new ScriptedProbe('tcp');
+      const harness = await startMonitoring({
+        databaseUrl: url.toString(),
+        probes: [probe],
+        settings: fast,
+        leaseTtlSeconds: 1,
+        heartbeatIntervalSeconds: 0.2,
+        sweepIntervalSeconds: 0.2,
+        stallGraceSeconds: 5,
+        metrics,
+      });
+      running.push(harness);
+      const vim = await harness.registry.create(ADMIN, input('outage'));
+      await waitFor('REACHABLE', async () => ((await harness.registry.get(ADMIN, vim.id)).status === 'REACHABLE' ? true : undefined));
+
+      await proxy.cut();
+      probe.set(vim.id, 'fail'); // a status change to keep in memory meanwhile
+      // Past lease_ttl (1 s) by a good margin: about ten heartbeats and ten sweeps fail.
+      await new Promise((resolve) => setTimeout(resolve, 2_200));
+      const during = logLines(harness);
+      await proxy.restore();
+      await waitFor('the stored UNREACHABLE', async () => ((await harness.registry.get(ADMIN, vim.id)).status === 'UNREACHABLE' ? true : undefined), 10_000);
+      await waitFor('the heartbeat back', () => (logLines(harness).some((line) => line.msg.startsWith('heartbeat: database available again')) ? true : undefined));
+      await waitFor('the sweep back', () => (logLines(harness).some((line) => line.msg.startsWith('sweep: database available again')) ? true : undefined));
+
+      const warnings = (lines: LogLine[], msg: string) => lines.filter((line) => line.msg === msg);
+      // One warning per task for the whole outage, not one per attempt.
+      expect(warnings(during, 'heartbeat failed: database unavailable')).toHaveLength(1);
+      expect(warnings(during, 'sweep: database unavailable, monitors carry on in memory')).toHaveLength(1);
+      expect(warnings(during, 'database unavailable: keeping monitor writes in memory')).toHaveLength(1);
+      expect(warnings(during, 'heartbeat failed: database unavailable')[0]).toMatchObject({ level: 40, task: 'heartbeat' });
+      const atRisk = during.filter((line) => line.msg.startsWith('leases at risk'));
+      expect(atRisk).toHaveLength(1);
+      expect(atRisk[0]).toMatchObject({ level: 50, owner: 'test-worker', lease_ttl_seconds: 1, monitors: 1 });
+      expect(atRisk[0]?.failing_seconds).toBeGreaterThan(1);
+      // Nothing but the outage went wrong.
+      expect(during.filter((line) => line.level >= 50 && !line.msg.startsWith('leases at risk'))).toEqual([]);
+
+      const after = logLines(harness);
+      const back = after.find((line) => line.msg.startsWith('heartbeat: database available again'));
+      expect(back).toMatchObject({ level: 40, task: 'heartbeat' });
+      expect(back?.failed_attempts).toBeGreaterThanOrEqual(5);
+      expect(after.some((line) => line.msg === 'heartbeat renewed the leases again')).toBe(true);
+      expect(await backgroundErrors(metrics, 'heartbeat', 'outage')).toBe(back?.failed_attempts);
+      expect(await backgroundErrors(metrics, 'sweep', 'outage')).toBeGreaterThanOrEqual(5);
+      expect(await backgroundErrors(metrics, 'write_queue', 'outage')).toBeGreaterThanOrEqual(1);
+      expect(await backgroundErrors(metrics, 'heartbeat', 'unexpected')).toBe(0);
+    }, 30_000);
   });
 });

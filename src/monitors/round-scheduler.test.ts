@@ -1,4 +1,8 @@
 import { describe, expect, it } from 'vitest';
+import { capturedLogger, LEVEL } from '../../test/support/log-capture.js';
+import { parseExposition, valueOf } from '../../test/support/promtool.js';
+import { PrometheusMetrics } from '../metrics/prometheus.js';
+import { BackgroundErrors } from '../time/background-errors.js';
 import { systemClock } from '../time/clock.js';
 import { RoundScheduler, type ScheduledRound, type TickDeadlines } from './round-scheduler.js';
 
@@ -82,5 +86,25 @@ describe('RoundScheduler', () => {
     expect(scheduler.schedule(round, due)).toBe(due);
     const { at } = await round.whenStarted;
     expect(at).toBeGreaterThanOrEqual(due - 2);
+  });
+
+  it('starts the other rounds of a tick when one throws, and logs and counts the throw as an unexpected error', async () => {
+    const log = capturedLogger();
+    const metrics = new PrometheusMetrics({ defaultMetrics: false });
+    const scheduler = new RoundScheduler(systemClock, 10, new BackgroundErrors('round', { logger: log.logger, clock: systemClock, metrics }));
+    const before = recorder();
+    const after = recorder();
+    const broken = {
+      startRound(): void {
+        throw new TypeError("Cannot read properties of undefined (reading 'settings')");
+      },
+    };
+    const due = Date.now() + 20;
+    const tick = scheduler.schedule(before, due);
+    expect(scheduler.schedule(broken, due)).toBe(tick);
+    expect(scheduler.schedule(after, due)).toBe(tick);
+    await Promise.all([before.whenStarted, after.whenStarted]);
+    expect(log.lines).toMatchObject([{ level: LEVEL.error, task: 'round', err: { type: 'TypeError' } }]);
+    expect(valueOf(parseExposition(await metrics.expose()), 'vim_monitor_background_errors_total', { task: 'round', kind: 'unexpected' })).toBe(1);
   });
 });

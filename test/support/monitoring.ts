@@ -4,6 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Writable } from 'node:stream';
 import { createLogger } from '../../src/log/logger.js';
+import type { MetricsRecorder } from '../../src/metrics/recorder.js';
 import { MonitorManager } from '../../src/monitors/manager.js';
 import { DEFAULT_MONITOR_SETTINGS, type MonitorSettings } from '../../src/monitors/settings.js';
 import { MonitorWriteQueue } from '../../src/monitors/write-queue.js';
@@ -46,6 +47,8 @@ export interface HarnessOptions {
   owner?: string;
   /** Wraps the migrated store before anything uses it (e.g. with a Kysely plugin that logs statements). */
   wrapStore?: (store: Store) => Store;
+  /** Where the manager and the write queue report (e.g. a real PrometheusMetrics). */
+  metrics?: MetricsRecorder;
 }
 
 /** The registry, the manager and its write queue on a real store, in this process, with the given probe drivers. */
@@ -67,7 +70,7 @@ export async function startMonitoring(options: HarnessOptions): Promise<Monitori
   const monitors = new MonitorRepository(store);
   const defaults: MonitorSettings = { ...DEFAULT_MONITOR_SETTINGS, probes: options.probes.map((p) => p.name), ...options.settings };
   const registry = new VimRegistry({ repository: vims, cipher: new SecretCipher(options.key ?? randomBytes(32)), clock: systemClock, monitorDefaults: defaults });
-  const writes = new MonitorWriteQueue(monitors, logger);
+  const writes = new MonitorWriteQueue(monitors, logger, { ...(options.metrics && { metrics: options.metrics }) });
   const manager = new MonitorManager(
     {
       defaults,
@@ -92,6 +95,7 @@ export async function startMonitoring(options: HarnessOptions): Promise<Monitori
       clock: systemClock,
       random: Math.random,
       logger,
+      ...(options.metrics && { metrics: options.metrics }),
     },
   );
   registry.setLifecycleListener(manager);
@@ -107,7 +111,7 @@ export async function startMonitoring(options: HarnessOptions): Promise<Monitori
     stop: async () => {
       await manager.stop();
       await writes.drain(5_000);
-      writes.close();
+      await writes.close();
       await opened.close();
     },
   };

@@ -2,7 +2,10 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { openstackVim } from '../../../test/support/fixtures.js';
 import { waitFor } from '../../../test/support/monitoring.js';
 import { ScriptedProbe } from '../../../test/support/scripted-probe.js';
+import { createTestDatabase, type TestDatabase } from '../../../test/support/databases.js';
+import { parseExposition, valueOf } from '../../../test/support/promtool.js';
 import { startTestService, type TestService } from '../../../test/support/service.js';
+import { TcpProxy } from '../../../test/support/tcp-proxy.js';
 
 interface StreamEvent {
   id: number;
@@ -93,5 +96,58 @@ describe('the event stream (SSE)', () => {
     const response = await fetch(`${service.url}/v1.0/events/stream`, { headers: { 'last-event-id': 'yesterday' } });
     expect(response.status).toBe(400);
     expect(((await response.json()) as { TackerError: { message: string } }).TackerError.message).toMatch(/Last-Event-ID/);
+  });
+});
+
+describe('the event stream (SSE) on PostgreSQL, when the database goes away', () => {
+  const probe = new ScriptedProbe('tcp');
+  let database: TestDatabase;
+  let proxy: TcpProxy;
+  let service: TestService;
+
+  beforeAll(async () => {
+    database = await createTestDatabase('postgres');
+    const url = new URL(database.url);
+    proxy = new TcpProxy(url.hostname, Number(url.port));
+    url.port = String(await proxy.start());
+    service = await startTestService({
+      databaseUrl: url.toString(),
+      outbox: { poll_interval: 0.1, settle: 0.1 },
+      monitoring: { probes: [probe], monitor: { probes: ['tcp'], interval: 0.2, timeout: 0.1, failure_threshold: 1, success_threshold: 1 } },
+    });
+  });
+  afterAll(async () => {
+    await service?.stop();
+    await proxy?.cut();
+    await database?.drop();
+  });
+
+  it('warns once for the outage however many polls fail, counts them, and streams again once it is back', async () => {
+    const stream = await follow(`${service.url}/v1.0/events/stream`);
+    const vimId = (await service.api('POST', '/v1.0/vims', { body: { vim: openstackVim({ name: 'streamed-outage' }) } })).json.vim.id as string;
+    await waitFor('the first event', () => (stream.events.length >= 1 ? true : undefined), 5_000);
+
+    await proxy.cut();
+    await new Promise((resolve) => setTimeout(resolve, 1_500)); // about 15 polls
+    await proxy.restore();
+    probe.set(vimId, 'fail');
+    await waitFor('an event after the outage', () => (stream.events.some((e) => e.data.resource_state === 'UNREACHABLE') ? true : undefined), 10_000);
+    await stream.close();
+
+    const lines = service
+      .logText()
+      .split('\n')
+      .filter((line) => line !== '')
+      .map((line) => JSON.parse(line) as { level: number; msg: string; task?: string; failed_attempts?: number });
+    const mine = lines.filter((line) => line.task === 'event_stream');
+    expect(mine.map((line) => [line.level, line.msg.replace(/\d+/g, 'N')])).toEqual([
+      [40, 'event stream: database unavailable, retrying'],
+      [40, 'event_stream: database available again after N failed attempts'],
+    ]);
+    const failed = mine[1]?.failed_attempts ?? 0;
+    expect(failed).toBeGreaterThanOrEqual(5);
+    const samples = parseExposition(await service.metrics.expose());
+    expect(valueOf(samples, 'vim_monitor_background_errors_total', { task: 'event_stream', kind: 'outage' })).toBe(failed);
+    expect(valueOf(samples, 'vim_monitor_background_errors_total', { task: 'event_stream', kind: 'unexpected' })).toBe(0);
   });
 });

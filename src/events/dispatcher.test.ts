@@ -1,0 +1,86 @@
+import { afterEach, describe, expect, it } from 'vitest';
+import { capturedLogger, LEVEL } from '../../test/support/log-capture.js';
+import { waitFor } from '../../test/support/monitoring.js';
+import { parseExposition, valueOf } from '../../test/support/promtool.js';
+import { PrometheusMetrics } from '../metrics/prometheus.js';
+import { openStore, type Store } from '../store/database.js';
+import { EventRepository } from '../store/event-repository.js';
+import { migrateToLatest } from '../store/migrate.js';
+import { SubscriptionRepository } from '../store/subscription-repository.js';
+import { systemClock } from '../time/clock.js';
+import { EventDispatcher } from './dispatcher.js';
+import type { EventSink } from './vim-event.js';
+
+const OPTIONS = {
+  owner: 'dispatch-test',
+  pollIntervalMs: 50,
+  leaseTtlMs: 10_000,
+  settleMs: 0,
+  retryBaseMs: 100,
+  retryCapMs: 1_000,
+  deadLetterAfterMs: 60_000,
+  deliveryTimeoutMs: 1_000,
+  batchSize: 100,
+};
+
+describe('the event dispatcher loop', () => {
+  const cleanups: Array<() => Promise<void>> = [];
+  afterEach(async () => {
+    for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
+  });
+
+  async function channelStore(): Promise<Store> {
+    const store = openStore('sqlite::memory:', { poolSize: 1 });
+    cleanups.push(() => store.close());
+    await migrateToLatest(store);
+    await new SubscriptionRepository(store).ensure({
+      id: 'channel-1',
+      kind: 'amqp',
+      tenantId: '',
+      callbackUrl: '',
+      sealedSecret: '',
+      filter: '{}',
+      createdAt: '2026-01-01 00:00:00.000000',
+    });
+    return store;
+  }
+
+  it('logs a pass that throws a TypeError at error level with the error, counts it, and keeps delivering', async () => {
+    const store = await channelStore();
+    const log = capturedLogger();
+    const metrics = new PrometheusMetrics({ defaultMetrics: false });
+    let buggy = true;
+    let passes = 0;
+    const dispatcher = new EventDispatcher(OPTIONS, {
+      subscriptions: new SubscriptionRepository(store),
+      events: new EventRepository(store),
+      // Stand-in for a bug in the code that picks a channel's sink: nothing a client sends makes it throw on demand.
+      sinkFor: (): EventSink | undefined => {
+        passes += 1;
+        if (buggy) throw new TypeError("Cannot read properties of undefined (reading 'deliver')");
+        return undefined;
+      },
+      clock: systemClock,
+      random: Math.random,
+      logger: log.logger,
+      metrics,
+    });
+    dispatcher.start();
+    cleanups.push(() => dispatcher.stop());
+
+    await waitFor('three failed passes', () => (passes >= 3 ? true : undefined), 3_000);
+    const failures = log.lines.filter((line) => line.msg === 'dispatch failed unexpectedly');
+    expect(failures.length).toBeGreaterThanOrEqual(3);
+    expect(failures[0]).toMatchObject({ level: LEVEL.error, task: 'dispatch', err: { type: 'TypeError' } });
+    const counted = valueOf(parseExposition(await metrics.expose()), 'vim_monitor_background_errors_total', { task: 'dispatch', kind: 'unexpected' });
+    expect(counted).toBeGreaterThanOrEqual(3);
+
+    buggy = false;
+    const before = passes;
+    await waitFor('passes after the bug is gone', () => (passes >= before + 3 ? true : undefined), 3_000);
+    await dispatcher.stop();
+    const stoppedAt = passes;
+    await new Promise((resolve) => setTimeout(resolve, 200));
+    expect(passes).toBe(stoppedAt);
+  });
+});
