@@ -433,11 +433,11 @@ describe('the monitor manager\'s loops, when they fail', () => {
     await waitFor('more sweeps', () => (sweepBug.reads >= reads + 3 ? true : undefined), 3_000);
   });
 
-  describe('on PostgreSQL, when the database goes away', () => {
+  describe.each(['postgres', 'mysql'] as const)('on %s, when the database goes away', (dialect) => {
     let database: TestDatabase;
     let proxy: TcpProxy;
     beforeAll(async () => {
-      database = await createTestDatabase('postgres');
+      database = await createTestDatabase(dialect);
       const target = new URL(database.url);
       proxy = new TcpProxy(target.hostname, Number(target.port));
       await proxy.start();
