@@ -1,11 +1,9 @@
 import type { FastifyPluginAsync } from 'fastify';
-import type { SubscriptionService } from '../../events/subscriptions.js';
-import type { SubscriptionRepository, SubscriptionRow } from '../../store/subscription-repository.js';
+import type { Subscription, SubscriptionService } from '../../events/subscriptions.js';
 import { requestContext } from '../request-context.js';
 
 export interface SubscriptionRoutesOptions {
   subscriptions: SubscriptionService;
-  repository: SubscriptionRepository;
 }
 
 const createBody = {
@@ -41,7 +39,7 @@ interface CreateBody {
 }
 
 /** A channel as clients see it: its delivery state, never its secret. */
-function present(row: SubscriptionRow): Record<string, unknown> {
+function present(row: Subscription): Record<string, unknown> {
   let filter: unknown = {};
   try {
     filter = JSON.parse(row.filter);
@@ -72,7 +70,7 @@ function present(row: SubscriptionRow): Record<string, unknown> {
 }
 
 /** `/v1.0/subscriptions`: webhook subscriptions, their delivery state and dead letters. */
-export const subscriptionRoutes: FastifyPluginAsync<SubscriptionRoutesOptions> = async (app, { subscriptions, repository }) => {
+export const subscriptionRoutes: FastifyPluginAsync<SubscriptionRoutesOptions> = async (app, { subscriptions }) => {
   app.post<{ Body: CreateBody }>('/v1.0/subscriptions', { schema: { body: createBody } }, async (request, reply) => {
     const body = request.body.subscription;
     const { row, secret } = await subscriptions.create(requestContext(request), {
@@ -100,7 +98,6 @@ export const subscriptionRoutes: FastifyPluginAsync<SubscriptionRoutesOptions> =
   });
 
   app.get<{ Params: { id: string } }>('/v1.0/subscriptions/:id/dead-letters', { schema: { params: idParams } }, async (request) => {
-    const row = await subscriptions.get(requestContext(request), request.params.id);
-    return { dead_letters: await repository.deadLetters(row.id, 1000) };
+    return { dead_letters: await subscriptions.deadLetters(requestContext(request), request.params.id, 1000) };
   });
 };
