@@ -1,4 +1,5 @@
 import { randomBytes, randomUUID } from 'node:crypto';
+import type { FromSchema } from 'json-schema-to-ts';
 import { request, type Dispatcher } from 'undici';
 import { tenantScope } from '../auth/visibility.js';
 import { ForbiddenError, InvalidInputError, NotFoundError } from '../errors.js';
@@ -9,9 +10,22 @@ import { VIM_STATUSES, type RequestContext } from '../vims/model.js';
 import { checkCallbackUrl, type CallbackPolicy } from './callback-url.js';
 import type { SubscriptionFilter } from './dispatcher.js';
 
+/** What a subscriber may ask to receive (the API's `subscription.filter`); statuses are checked by the service. */
+export const subscriptionFilterSchema = {
+  type: 'object',
+  additionalProperties: false,
+  properties: {
+    vim_ids: { type: 'array', items: { type: 'string', maxLength: 64 }, maxItems: 1000 },
+    statuses: { type: 'array', items: { type: 'string' }, maxItems: 3 },
+    tenant_id: { type: 'string', minLength: 1, maxLength: 64 },
+  },
+} as const;
+
+export type SubscriptionFilterInput = FromSchema<typeof subscriptionFilterSchema>;
+
 export interface SubscriptionInput {
   callbackUrl: string;
-  filter?: { vim_ids?: string[]; statuses?: string[]; tenant_id?: string };
+  filter?: SubscriptionFilterInput;
   secret?: string;
 }
 
@@ -92,7 +106,7 @@ export class SubscriptionService {
   }
 
   /** Members receive their own tenant's events only; an administrator may narrow to one tenant or take all. */
-  private filterFor(ctx: RequestContext, raw: SubscriptionInput['filter']): SubscriptionFilter {
+  private filterFor(ctx: RequestContext, raw: SubscriptionFilterInput | undefined): SubscriptionFilter {
     const filter: SubscriptionFilter = {};
     if (raw?.vim_ids) filter.vim_ids = raw.vim_ids;
     if (raw?.statuses) {

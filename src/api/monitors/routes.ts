@@ -1,7 +1,7 @@
 import type { FastifyPluginAsync } from 'fastify';
 import type { MonitorViewService } from '../../monitors/monitor-view.js';
 import { requestContext } from '../request-context.js';
-import { vimIdParams } from '../vims/schemas.js';
+import { vimIdParams, type VimIdParams } from '../vims/schemas.js';
 
 export interface MonitorRoutesOptions {
   monitors: MonitorViewService;
@@ -9,7 +9,7 @@ export interface MonitorRoutesOptions {
 
 /** `GET /v1.0/vims/{id}/monitor` and `GET /v1.0/monitors`: which monitor watches a VIM and what it last saw. */
 export const monitorRoutes: FastifyPluginAsync<MonitorRoutesOptions> = async (app, { monitors }) => {
-  app.get<{ Params: { id: string } }>('/v1.0/vims/:id/monitor', { schema: { params: vimIdParams } }, async (request) => ({
+  app.get<{ Params: VimIdParams }>('/v1.0/vims/:id/monitor', { schema: { params: vimIdParams } }, async (request) => ({
     monitor: await monitors.get(requestContext(request), request.params.id),
   }));
 
