@@ -3,16 +3,14 @@ import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import type { Logger } from 'pino';
 import type { Authenticator } from '../auth/authenticator.js';
 import type { PrometheusMetrics } from '../metrics/prometheus.js';
-import type { MonitorManager } from '../monitors/manager.js';
-import type { EventRepository } from '../store/event-repository.js';
-import type { MonitorRepository } from '../store/monitor-repository.js';
+import type { EventService } from '../events/event-service.js';
+import type { MonitorViewService } from '../monitors/monitor-view.js';
 import type { VimRegistry } from '../vims/registry.js';
 import { eventRoutes } from './events/routes.js';
 import { eventStreamRoute } from './events/stream.js';
 import type { Clock } from '../time/clock.js';
 import { subscriptionRoutes } from './subscriptions/routes.js';
 import type { SubscriptionService } from '../events/subscriptions.js';
-import type { SubscriptionRepository } from '../store/subscription-repository.js';
 import { monitorRoutes } from './monitors/routes.js';
 import { installErrorHandling } from './error-handler.js';
 import { installMetrics } from './metrics-route.js';
@@ -26,16 +24,13 @@ export interface ApiServerOptions {
   authenticator: Authenticator;
   logger: Logger;
   bodyLimit: number;
-  monitors: MonitorRepository;
-  events: EventRepository;
+  monitors: MonitorViewService;
+  events: EventService;
   subscriptions: SubscriptionService;
-  subscriptionRepository: SubscriptionRepository;
   clock: Clock;
   /** How often an SSE stream looks for new events, and the commit-order safety lag (outbox.poll_interval, outbox.settle). */
   streamPollMs: number;
   streamSettleMs: number;
-  /** Absent when this process runs no monitors. */
-  manager?: MonitorManager;
   /** Served on GET /metrics, with HTTP request metrics; absent: no /metrics. */
   metrics?: PrometheusMetrics;
 }
@@ -70,11 +65,7 @@ export async function buildApiServer(options: ApiServerOptions): Promise<Fastify
   });
   await app.register(versionRoutes);
   await app.register(vimRoutes, { registry: options.registry });
-  await app.register(monitorRoutes, {
-    registry: options.registry,
-    monitors: options.monitors,
-    ...(options.manager && { manager: options.manager }),
-  });
+  await app.register(monitorRoutes, { monitors: options.monitors });
   await app.register(eventRoutes, { events: options.events });
   await app.register(eventStreamRoute, {
     events: options.events,
@@ -83,7 +74,7 @@ export async function buildApiServer(options: ApiServerOptions): Promise<Fastify
     settleMs: options.streamSettleMs,
     ...(options.metrics && { metrics: options.metrics }),
   });
-  await app.register(subscriptionRoutes, { subscriptions: options.subscriptions, repository: options.subscriptionRepository });
+  await app.register(subscriptionRoutes, { subscriptions: options.subscriptions });
   // Served as /v1.0/openapi and /v1.0/openapi.json (the suffix is stripped like every other path).
   app.get('/v1.0/openapi', { schema: { hide: true }, config: { public: true } }, async () => app.swagger());
   return app;

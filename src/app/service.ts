@@ -9,6 +9,7 @@ import { NoAuthAuthenticator } from '../auth/noauth.js';
 import type { Config } from '../config/schema.js';
 import { PrometheusMetrics } from '../metrics/prometheus.js';
 import type { MonitorManager } from '../monitors/manager.js';
+import { MonitorViewService } from '../monitors/monitor-view.js';
 import type { MonitorWriteQueue } from '../monitors/write-queue.js';
 import type { Probe } from '../probes/probe.js';
 import { SecretCipher } from '../secrets/cipher.js';
@@ -21,6 +22,7 @@ import { VimRepository } from '../store/vim-repository.js';
 import { systemClock, type Clock } from '../time/clock.js';
 import { VimRegistry } from '../vims/registry.js';
 import type { EventDispatcher } from '../events/dispatcher.js';
+import { EventService } from '../events/event-service.js';
 import { startDelivery } from './delivery.js';
 import { startMonitoring } from './monitoring.js';
 
@@ -103,14 +105,16 @@ export async function startService(config: Config, logger: Logger, options: Serv
       authenticator,
       logger,
       bodyLimit: config.server.body_limit,
-      monitors: new MonitorRepository(store),
-      events: new EventRepository(store),
+      monitors: new MonitorViewService({
+        registry,
+        monitors: new MonitorRepository(store),
+        ...(monitoring && { manager: monitoring.manager }),
+      }),
+      events: new EventService(new EventRepository(store)),
       subscriptions: delivery.subscriptions,
-      subscriptionRepository: delivery.repository,
       clock,
       streamPollMs: config.outbox.poll_interval * 1000,
       streamSettleMs: config.outbox.settle * 1000,
-      ...(monitoring && { manager: monitoring.manager }),
       metrics,
     });
     closers.push(() => app.close());

@@ -1,87 +1,13 @@
 /**
  * The configuration's shape, defaults and documentation in one place. The
  * JSON schema drives validation, defaults and the environment variable
- * mapping (see load.ts); the interface is what the rest of the code reads.
+ * mapping (see load.ts); the `Config` type is derived from it; each key's
+ * `description` is its documentation (the README's configuration table is
+ * generated from it: `npm run docs:config`, checked by docs-table.test.ts).
  */
-import { amqpNotificationsSchema, amqpSecretConfigKeys, type AmqpNotificationsConfig } from '../events/sinks/amqp-config.js';
-import { DEFAULT_MONITOR_SETTINGS, monitorSettingsProperties, type MonitorSettings } from '../monitors/settings.js';
-
-export type AuthStrategy = 'noauth' | 'keystone';
-export type LogFormat = 'auto' | 'json' | 'pretty';
-
-export interface KeystoneAuthConfig {
-  url: string;
-  username: string;
-  password: string;
-  project_name: string;
-  user_domain_name: string;
-  project_domain_name: string;
-  /** Seconds a validated token is trusted before Keystone is asked again. */
-  cache_ttl: number;
-  /** Roles that make a caller an administrator (sees and manages every tenant's VIMs). */
-  admin_roles: string[];
-  /** Seconds to wait for Keystone. */
-  timeout: number;
-}
-
-export interface Config {
-  server: { host: string; port: number; body_limit: number };
-  database: { url: string; pool_size: number };
-  auth: {
-    strategy: AuthStrategy;
-    /** Tenant that VIMs belong to when no authentication is used. */
-    noauth: { project_id: string };
-    keystone?: KeystoneAuthConfig;
-  };
-  secrets: { key_file: string; key?: string };
-  log: { level: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace'; format: LogFormat };
-  /** Defaults for every VIM's monitor; a VIM can override them in its monitor_settings. */
-  monitor: MonitorSettings & {
-    /** Fraction of the interval over which monitors' first rounds are spread at start-up, so VIMs do not fire together. */
-    jitter: number;
-    /** Seconds: rounds start on a common tick of this length, so one fping process serves every monitor due in it. */
-    batch_window: number;
-  };
-  outbox: {
-    /** Run event delivery in this process. */
-    enabled: boolean;
-    /** Seconds between delivery passes. */
-    poll_interval: number;
-    /** Seconds an event id must have been visible before readers move past it (commit order safety). */
-    settle: number;
-    /** First retry delay in seconds; doubles per failure with jitter, up to retry_cap. */
-    retry_base: number;
-    retry_cap: number;
-    /** Seconds after which an event that still cannot be delivered is dead-lettered. */
-    dead_letter_after: number;
-    /** Seconds a worker's lease on a delivery channel lasts without renewal. */
-    lease_ttl: number;
-  };
-  notifications: {
-    /** OpenStack (oslo.messaging) notifications on AMQP; see docs/notifications.md. */
-    amqp: AmqpNotificationsConfig;
-  };
-  webhooks: {
-    /** Seconds a callback may take to acknowledge. */
-    timeout: number;
-    allow_loopback: boolean;
-    allow_link_local: boolean;
-  };
-  manager: {
-    /** Run monitors in this process (false: API only). */
-    enabled: boolean;
-    /** Seconds between sweeps that replace monitors which stopped processing and reconcile VIMs with monitors. */
-    sweep_interval: number;
-    /** Extra seconds past interval + timeout before a monitor whose round has not finished counts as stuck. */
-    stall_grace: number;
-    /** Seconds a worker's lease on a monitor lasts without renewal; a dead worker's monitors are taken over after lease_ttl + sweep_interval. */
-    lease_ttl: number;
-    /** Seconds between worker heartbeats (which renew the leases on a shared database). */
-    heartbeat_interval: number;
-    /** This worker's name in the workers table and as monitor owner (default host:pid:random). */
-    worker_name?: string;
-  };
-}
+import type { FromSchema } from 'json-schema-to-ts';
+import { amqpNotificationsSchema, amqpSecretConfigKeys } from '../events/sinks/amqp-config.js';
+import { DEFAULT_MONITOR_SETTINGS, monitorSettingsProperties } from '../monitors/settings.js';
 
 const seconds = { type: 'number', exclusiveMinimum: 0 } as const;
 
@@ -94,9 +20,14 @@ export const configSchema = {
       additionalProperties: false,
       default: {},
       properties: {
-        host: { type: 'string', minLength: 1, default: '127.0.0.1' },
-        port: { type: 'integer', minimum: 0, maximum: 65535, default: 9890 },
-        body_limit: { type: 'integer', minimum: 1024, default: 1_048_576 },
+        host: { type: 'string', minLength: 1, default: '127.0.0.1', description: 'address to listen on' },
+        port: { type: 'integer', minimum: 0, maximum: 65535, default: 9890, description: 'port (0 picks a free one)' },
+        body_limit: {
+          type: 'integer',
+          minimum: 1024,
+          default: 1_048_576,
+          description: 'largest accepted request body in bytes (larger: 413)',
+        },
       },
     },
     database: {
@@ -108,8 +39,15 @@ export const configSchema = {
           type: 'string',
           pattern: '^(sqlite:|postgres(ql)?://|mysql://|mariadb://)',
           default: 'sqlite:./data/vim-monitor.db',
+          description: '`sqlite:PATH`, `postgres://user:pw@host:5432/db`, `mysql://…` or `mariadb://…`',
         },
-        pool_size: { type: 'integer', minimum: 1, maximum: 200, default: 10 },
+        pool_size: {
+          type: 'integer',
+          minimum: 1,
+          maximum: 200,
+          default: 10,
+          description: 'connections per process (PostgreSQL, MariaDB)',
+        },
       },
     },
     auth: {
@@ -117,27 +55,44 @@ export const configSchema = {
       additionalProperties: false,
       default: {},
       properties: {
-        strategy: { enum: ['noauth', 'keystone'], default: 'noauth' },
+        strategy: { enum: ['noauth', 'keystone'], default: 'noauth', description: '`noauth` or `keystone`' },
         noauth: {
           type: 'object',
           additionalProperties: false,
           default: {},
-          properties: { project_id: { type: 'string', minLength: 1, maxLength: 64, default: 'admin' } },
+          properties: {
+            project_id: {
+              type: 'string',
+              minLength: 1,
+              maxLength: 64,
+              default: 'admin',
+              description: 'tenant of VIMs created without authentication (a request may name another in `X-Project-Id`)',
+            },
+          },
         },
         keystone: {
           type: 'object',
           additionalProperties: false,
           required: ['url', 'username', 'password', 'project_name'],
           properties: {
-            url: { type: 'string', pattern: '^https?://' },
-            username: { type: 'string', minLength: 1 },
-            password: { type: 'string', minLength: 1 },
-            project_name: { type: 'string', minLength: 1 },
-            user_domain_name: { type: 'string', default: 'Default' },
-            project_domain_name: { type: 'string', default: 'Default' },
-            cache_ttl: { ...seconds, default: 60 },
-            admin_roles: { type: 'array', items: { type: 'string' }, default: ['admin'] },
-            timeout: { ...seconds, default: 10 },
+            url: { type: 'string', pattern: '^https?://', description: 'Keystone v3 URL, e.g. `http://127.0.0.1:5000/v3`' },
+            username: { type: 'string', minLength: 1, description: "vim-monitor's own service user, used to validate callers' tokens" },
+            password: { type: 'string', minLength: 1, description: 'password of that user (a secret: never logged)' },
+            project_name: { type: 'string', minLength: 1, description: 'project of that user' },
+            user_domain_name: { type: 'string', default: 'Default', description: 'domain of that user' },
+            project_domain_name: { type: 'string', default: 'Default', description: 'domain of that project' },
+            cache_ttl: {
+              ...seconds,
+              default: 60,
+              description: 'seconds a validated token is trusted before asking Keystone again (never past its expiry)',
+            },
+            admin_roles: {
+              type: 'array',
+              items: { type: 'string' },
+              default: ['admin'],
+              description: "roles that make a caller an administrator: it sees and manages every tenant's VIMs",
+            },
+            timeout: { ...seconds, default: 10, description: 'seconds to wait for Keystone (then 503)' },
           },
         },
       },
@@ -147,8 +102,14 @@ export const configSchema = {
       additionalProperties: false,
       default: {},
       properties: {
-        key_file: { type: 'string', minLength: 1, default: './data/secret.key' },
-        key: { type: 'string', minLength: 1 },
+        key_file: {
+          type: 'string',
+          minLength: 1,
+          default: './data/secret.key',
+          description:
+            'AES-256 key for credentials at rest; created with mode 0600 on first start. Back it up: without it stored credentials cannot be read',
+        },
+        key: { type: 'string', minLength: 1, description: 'the key itself (base64 of 32 bytes), e.g. from a secret store; wins over `key_file`' },
       },
     },
     monitor: {
@@ -162,8 +123,21 @@ export const configSchema = {
         failure_threshold: { ...monitorSettingsProperties.failure_threshold, default: DEFAULT_MONITOR_SETTINGS.failure_threshold },
         success_threshold: { ...monitorSettingsProperties.success_threshold, default: DEFAULT_MONITOR_SETTINGS.success_threshold },
         auth_interval: { ...monitorSettingsProperties.auth_interval, default: DEFAULT_MONITOR_SETTINGS.auth_interval },
-        jitter: { type: 'number', minimum: 0, maximum: 1, default: 1 },
-        batch_window: { type: 'number', minimum: 0, maximum: 5, default: 0.25 },
+        jitter: {
+          type: 'number',
+          minimum: 0,
+          maximum: 1,
+          default: 1,
+          description: 'fraction of `interval` over which first rounds are spread at start-up',
+        },
+        batch_window: {
+          type: 'number',
+          minimum: 0,
+          maximum: 5,
+          default: 0.25,
+          description:
+            'rounds start on a common tick of this many seconds, so one fping process serves every monitor due in it (each fping costs a fork of the service, about 2 ms here: with few VIMs a longer window saves CPU; with 10,000 a longer one makes HTTP bursts heavier)',
+        },
       },
     },
     outbox: {
@@ -171,13 +145,26 @@ export const configSchema = {
       additionalProperties: false,
       default: {},
       properties: {
-        enabled: { type: 'boolean', default: true },
-        poll_interval: { ...seconds, default: 0.5 },
-        settle: { type: 'number', minimum: 0, default: 1 },
-        retry_base: { ...seconds, default: 1 },
-        retry_cap: { ...seconds, default: 300 },
-        dead_letter_after: { ...seconds, default: 86_400 },
-        lease_ttl: { ...seconds, default: 10 },
+        enabled: { type: 'boolean', default: true, description: 'deliver stored events to webhooks and AMQP from this process' },
+        poll_interval: {
+          ...seconds,
+          default: 0.5,
+          description: 'seconds between delivery passes (also how often an SSE stream looks for events)',
+        },
+        settle: {
+          type: 'number',
+          minimum: 0,
+          default: 1,
+          description: 'seconds an event id must have been visible before readers pass it (several workers may commit out of id order)',
+        },
+        retry_base: { ...seconds, default: 1, description: 'first retry delay in seconds; it doubles per failure, with jitter, up to `retry_cap`' },
+        retry_cap: { ...seconds, default: 300, description: 'longest retry delay in seconds' },
+        dead_letter_after: {
+          ...seconds,
+          default: 86_400,
+          description: 'seconds after which an event that still cannot be delivered is dead-lettered',
+        },
+        lease_ttl: { ...seconds, default: 10, description: "seconds a worker's lease on a delivery channel lasts without renewal" },
       },
     },
     notifications: {
@@ -191,9 +178,13 @@ export const configSchema = {
       additionalProperties: false,
       default: {},
       properties: {
-        timeout: { ...seconds, default: 10 },
-        allow_loopback: { type: 'boolean', default: false },
-        allow_link_local: { type: 'boolean', default: false },
+        timeout: { ...seconds, default: 10, description: 'seconds a callback may take to answer' },
+        allow_loopback: { type: 'boolean', default: false, description: 'accept callback URLs on 127.0.0.0/8 and ::1' },
+        allow_link_local: {
+          type: 'boolean',
+          default: false,
+          description: 'accept link-local and cloud metadata addresses (169.254.0.0/16, fe80::/10, …)',
+        },
       },
     },
     manager: {
@@ -201,12 +192,30 @@ export const configSchema = {
       additionalProperties: false,
       default: {},
       properties: {
-        enabled: { type: 'boolean', default: true },
-        sweep_interval: { ...seconds, default: 3 },
-        stall_grace: { type: 'number', minimum: 0, default: 2 },
-        lease_ttl: { ...seconds, default: 8 },
-        heartbeat_interval: { ...seconds, default: 2 },
-        worker_name: { type: 'string', minLength: 1, maxLength: 128 },
+        enabled: { type: 'boolean', default: true, description: 'run monitors in this process (`false`: API only)' },
+        sweep_interval: {
+          ...seconds,
+          default: 3,
+          description: 'seconds between sweeps that replace stuck monitors, follow VIM changes and rebalance between workers',
+        },
+        stall_grace: { type: 'number', minimum: 0, default: 2, description: 'seconds past its deadline before a round counts as stuck' },
+        lease_ttl: {
+          ...seconds,
+          default: 8,
+          description:
+            "seconds a worker's lease on its monitors lasts without renewal; a dead worker's monitors are taken over within `lease_ttl + sweep_interval` (11 s by default)",
+        },
+        heartbeat_interval: {
+          ...seconds,
+          default: 2,
+          description: 'seconds between worker heartbeats, which renew its leases on PostgreSQL and MariaDB (at most half of `lease_ttl`)',
+        },
+        worker_name: {
+          type: 'string',
+          minLength: 1,
+          maxLength: 128,
+          description: "this worker's name as the owner of its monitors (default `host:pid:random`)",
+        },
       },
     },
     log: {
@@ -214,12 +223,26 @@ export const configSchema = {
       additionalProperties: false,
       default: {},
       properties: {
-        level: { enum: ['fatal', 'error', 'warn', 'info', 'debug', 'trace'], default: 'info' },
-        format: { enum: ['auto', 'json', 'pretty'], default: 'auto' },
+        level: {
+          enum: ['fatal', 'error', 'warn', 'info', 'debug', 'trace'],
+          default: 'info',
+          description: '`fatal`, `error`, `warn`, `info`, `debug`, `trace`',
+        },
+        format: {
+          enum: ['auto', 'json', 'pretty'],
+          default: 'auto',
+          description: '`json`, `pretty`, or `auto` (pretty on a terminal, JSON otherwise)',
+        },
       },
     },
   },
 } as const;
+
+/** The configuration after validation: every key with a default is present. */
+export type Config = FromSchema<typeof configSchema>;
+export type AuthStrategy = Config['auth']['strategy'];
+export type LogFormat = Config['log']['format'];
+export type KeystoneAuthConfig = NonNullable<Config['auth']['keystone']>;
 
 /** Keys whose values are secrets: never echoed in errors or logs. */
 export const secretConfigKeys = new Set<string>(['auth.keystone.password', 'secrets.key', ...amqpSecretConfigKeys]);

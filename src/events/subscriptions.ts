@@ -1,5 +1,7 @@
 import { randomBytes, randomUUID } from 'node:crypto';
+import type { FromSchema } from 'json-schema-to-ts';
 import { request, type Dispatcher } from 'undici';
+import { tenantScope } from '../auth/visibility.js';
 import { ForbiddenError, InvalidInputError, NotFoundError } from '../errors.js';
 import type { SecretCipher } from '../secrets/cipher.js';
 import type { SubscriptionRepository, SubscriptionRow } from '../store/subscription-repository.js';
@@ -8,11 +10,29 @@ import { VIM_STATUSES, type RequestContext } from '../vims/model.js';
 import { checkCallbackUrl, type CallbackPolicy } from './callback-url.js';
 import type { SubscriptionFilter } from './dispatcher.js';
 
+/** What a subscriber may ask to receive (the API's `subscription.filter`); statuses are checked by the service. */
+export const subscriptionFilterSchema = {
+  type: 'object',
+  additionalProperties: false,
+  properties: {
+    vim_ids: { type: 'array', items: { type: 'string', maxLength: 64 }, maxItems: 1000 },
+    statuses: { type: 'array', items: { type: 'string' }, maxItems: 3 },
+    tenant_id: { type: 'string', minLength: 1, maxLength: 64 },
+  },
+} as const;
+
+export type SubscriptionFilterInput = FromSchema<typeof subscriptionFilterSchema>;
+
 export interface SubscriptionInput {
   callbackUrl: string;
-  filter?: { vim_ids?: string[]; statuses?: string[]; tenant_id?: string };
+  filter?: SubscriptionFilterInput;
   secret?: string;
 }
+
+/** A subscription as stored: its channel, filter and delivery state (the secret sealed). */
+export type Subscription = SubscriptionRow;
+
+export type DeadLetter = Awaited<ReturnType<SubscriptionRepository['deadLetters']>>[number];
 
 export interface CreatedSubscription {
   row: SubscriptionRow;
@@ -69,6 +89,12 @@ export class SubscriptionService {
     return row;
   }
 
+  /** The events given up on for a subscription the caller may see, oldest first. */
+  async deadLetters(ctx: RequestContext, id: string, limit: number): Promise<DeadLetter[]> {
+    const row = await this.get(ctx, id);
+    return this.deps.repository.deadLetters(row.id, limit);
+  }
+
   async delete(ctx: RequestContext, id: string): Promise<void> {
     const row = await this.get(ctx, id);
     if (row.kind !== 'webhook') throw new ForbiddenError('The AMQP notifier is configured, not subscribed: change notifications.amqp instead');
@@ -80,7 +106,7 @@ export class SubscriptionService {
   }
 
   /** Members receive their own tenant's events only; an administrator may narrow to one tenant or take all. */
-  private filterFor(ctx: RequestContext, raw: SubscriptionInput['filter']): SubscriptionFilter {
+  private filterFor(ctx: RequestContext, raw: SubscriptionFilterInput | undefined): SubscriptionFilter {
     const filter: SubscriptionFilter = {};
     if (raw?.vim_ids) filter.vim_ids = raw.vim_ids;
     if (raw?.statuses) {
@@ -88,16 +114,19 @@ export class SubscriptionService {
       if (unknown) throw new InvalidInputError(`filter.statuses: unknown status '${unknown}'; one of ${VIM_STATUSES.join(', ')}`);
       filter.statuses = raw.statuses;
     }
-    if (raw?.tenant_id !== undefined && raw.tenant_id !== ctx.projectId && !ctx.isAdmin) {
+    const scope = tenantScope(ctx);
+    if (raw?.tenant_id !== undefined && !scope.includes(raw.tenant_id)) {
       throw new ForbiddenError('Only an administrator may subscribe to another tenant');
     }
-    if (!ctx.isAdmin) filter.tenant_ids = [ctx.projectId];
-    else if (raw?.tenant_id !== undefined) filter.tenant_ids = [raw.tenant_id];
+    const tenantIds = scope.narrow(raw?.tenant_id !== undefined ? [raw.tenant_id] : undefined);
+    if (tenantIds) filter.tenant_ids = tenantIds;
     return filter;
   }
 
+  /** The AMQP channel belongs to no tenant: only an administrator sees it. */
   private visible(ctx: RequestContext, row: SubscriptionRow): boolean {
-    return ctx.isAdmin || (row.kind === 'webhook' && row.tenant_id === ctx.projectId);
+    const scope = tenantScope(ctx);
+    return row.kind === 'webhook' ? scope.includes(row.tenant_id) : scope.all;
   }
 
   private async testCallback(url: URL): Promise<void> {

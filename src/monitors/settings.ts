@@ -1,20 +1,51 @@
+import type { FromSchema } from 'json-schema-to-ts';
 import { InvalidInputError } from '../errors.js';
-import { PROBE_NAMES, type ProbeName } from '../probes/probe.js';
+import { PROBE_NAMES } from '../probes/probe.js';
 
-/** How one VIM is watched. Global defaults come from `monitor:` in the configuration; a VIM may override any key. */
-export interface MonitorSettings {
-  probes: ProbeName[];
-  /** Seconds between rounds. */
-  interval: number;
-  /** Seconds a probe may take before it counts as failed. */
-  timeout: number;
-  /** Consecutive failed rounds before REACHABLE becomes UNREACHABLE. */
-  failure_threshold: number;
-  /** Consecutive good rounds before UNREACHABLE becomes REACHABLE. */
-  success_threshold: number;
-  /** Seconds between credential checks while they succeed (they are retried every round while they fail). */
-  auth_interval: number;
-}
+/**
+ * How one VIM is watched, as a JSON schema shared by the configuration file
+ * (`monitor:`, the global defaults) and the VIM API (a VIM's own
+ * `monitor_settings`, which may override any key). The descriptions are the
+ * documentation of both.
+ */
+export const monitorSettingsProperties = {
+  probes: {
+    type: 'array',
+    items: { enum: PROBE_NAMES },
+    uniqueItems: true,
+    minItems: 1,
+    description: 'probes every VIM runs: `icmp`, `tcp`, `api`, `auth` (see [docs/probes.md](docs/probes.md))',
+  },
+  interval: { type: 'number', minimum: 0.2, maximum: 86_400, description: 'seconds between rounds' },
+  timeout: { type: 'number', minimum: 0.05, maximum: 600, description: 'seconds a probe may take (must be shorter than `interval`)' },
+  failure_threshold: {
+    type: 'integer',
+    minimum: 1,
+    maximum: 100,
+    description: 'consecutive failed rounds before `REACHABLE` becomes `UNREACHABLE`',
+  },
+  success_threshold: {
+    type: 'integer',
+    minimum: 1,
+    maximum: 100,
+    description: 'consecutive good rounds before `UNREACHABLE` becomes `REACHABLE`',
+  },
+  auth_interval: {
+    type: 'number',
+    minimum: 1,
+    maximum: 86_400,
+    description: 'seconds between credential checks while they succeed (every round while they fail)',
+  },
+} as const;
+
+const monitorSettingsSchema = {
+  type: 'object',
+  additionalProperties: false,
+  required: ['probes', 'interval', 'timeout', 'failure_threshold', 'success_threshold', 'auth_interval'],
+  properties: monitorSettingsProperties,
+} as const;
+
+export type MonitorSettings = FromSchema<typeof monitorSettingsSchema>;
 
 export type MonitorSettingsOverride = Partial<MonitorSettings>;
 
@@ -26,16 +57,6 @@ export const DEFAULT_MONITOR_SETTINGS: MonitorSettings = {
   success_threshold: 2,
   auth_interval: 300,
 };
-
-/** JSON schema of the settings, shared by the configuration file and the VIM API. */
-export const monitorSettingsProperties = {
-  probes: { type: 'array', items: { enum: [...PROBE_NAMES] }, uniqueItems: true, minItems: 1 },
-  interval: { type: 'number', minimum: 0.2, maximum: 86_400 },
-  timeout: { type: 'number', minimum: 0.05, maximum: 600 },
-  failure_threshold: { type: 'integer', minimum: 1, maximum: 100 },
-  success_threshold: { type: 'integer', minimum: 1, maximum: 100 },
-  auth_interval: { type: 'number', minimum: 1, maximum: 86_400 },
-} as const;
 
 /** Global defaults overlaid with a VIM's own settings, checked for consistency. */
 export function effectiveSettings(defaults: MonitorSettings, override: MonitorSettingsOverride | null | undefined): MonitorSettings {

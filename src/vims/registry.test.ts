@@ -69,6 +69,13 @@ describe('the VIM registry', () => {
     expect((await registry.list(admin, { tenantIds: ['project-b'] })).every((v) => v.tenantId === 'project-b')).toBe(true);
   });
 
+  it('lets an administrator update and delete another project VIM', async () => {
+    const theirs = await registry.create(bob, input('b-3'));
+    expect((await registry.update(admin, theirs.id, { description: 'by admin' })).description).toBe('by admin');
+    await registry.delete(admin, theirs.id);
+    await expect(registry.get(bob, theirs.id)).rejects.toBeInstanceOf(VimNotFoundError);
+  });
+
   it('keeps credentials encrypted in the record and decrypts them only on request', async () => {
     const vim = await registry.create(alice, input('sealed'));
     expect(vim.sealedAuthCred.password).toMatch(/^enc:v1:/);

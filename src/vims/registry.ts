@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import { tenantScope } from '../auth/visibility.js';
 import { DuplicateDefaultVimError, ForbiddenError, InvalidInputError, VimNotFoundError } from '../errors.js';
 import { DEFAULT_MONITOR_SETTINGS, effectiveSettings, type MonitorSettings, type MonitorSettingsOverride } from '../monitors/settings.js';
 import type { SecretCipher } from '../secrets/cipher.js';
@@ -48,7 +49,7 @@ export class VimRegistry {
 
   async create(ctx: RequestContext, input: VimCreateInput): Promise<VimRecord> {
     const tenantId = input.tenantId ?? ctx.projectId;
-    if (tenantId !== ctx.projectId && !ctx.isAdmin) {
+    if (!tenantScope(ctx).includes(tenantId)) {
       throw new ForbiddenError(`Only an administrator may register a VIM for another tenant (${tenantId})`);
     }
     const name = checkName(input.name);
@@ -83,16 +84,15 @@ export class VimRegistry {
   }
 
   async list(ctx: RequestContext, filter: VimFilter): Promise<VimRecord[]> {
-    if (ctx.isAdmin) return this.deps.repository.list(filter);
     // A member's own tenant narrows any tenant filter they asked for.
-    const tenantIds = filter.tenantIds ? filter.tenantIds.filter((id) => id === ctx.projectId) : [ctx.projectId];
-    return this.deps.repository.list({ ...filter, tenantIds });
+    const tenantIds = tenantScope(ctx).narrow(filter.tenantIds);
+    return this.deps.repository.list({ ...filter, ...(tenantIds && { tenantIds }) });
   }
 
   /** A VIM the caller may not see is reported exactly like one that does not exist. */
   async get(ctx: RequestContext, id: string): Promise<VimRecord> {
     const vim = await this.deps.repository.findById(id);
-    if (!vim || (!ctx.isAdmin && vim.tenantId !== ctx.projectId)) throw new VimNotFoundError(id);
+    if (!vim || !tenantScope(ctx).includes(vim.tenantId)) throw new VimNotFoundError(id);
     return vim;
   }
 

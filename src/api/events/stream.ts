@@ -2,14 +2,14 @@ import type { FastifyPluginAsync } from 'fastify';
 import { InvalidInputError } from '../../errors.js';
 import { SafeHorizon } from '../../events/safe-horizon.js';
 import { eventToWire, toVimEvent } from '../../events/wire.js';
-import type { EventRepository } from '../../store/event-repository.js';
+import type { EventService } from '../../events/event-service.js';
 import { BackgroundErrors, type BackgroundErrorCounter } from '../../time/background-errors.js';
 import type { Clock } from '../../time/clock.js';
 import { PeriodicTask, type Timer } from '../../time/periodic-task.js';
 import { requestContext } from '../request-context.js';
 
 export interface EventStreamOptions {
-  events: EventRepository;
+  events: EventService;
   clock: Clock;
   pollIntervalMs: number;
   settleMs: number;
@@ -43,7 +43,7 @@ export const eventStreamRoute: FastifyPluginAsync<EventStreamOptions> = async (a
     const fromHeader = request.headers['last-event-id'];
     const raw = (Array.isArray(fromHeader) ? fromHeader[0] : fromHeader) ?? request.query.last_event_id;
     if (raw !== undefined && !/^\d+$/.test(raw)) throw new InvalidInputError('Last-Event-ID must be an event id (a non-negative integer)');
-    let cursor = raw !== undefined ? Number(raw) : await options.events.maxId();
+    let cursor = raw !== undefined ? Number(raw) : await options.events.latestId();
     const horizon = new SafeHorizon(options.clock, options.settleMs);
 
     reply.hijack();
@@ -59,13 +59,8 @@ export const eventStreamRoute: FastifyPluginAsync<EventStreamOptions> = async (a
     /** Sends what is stored after the cursor: 500 at a time until none is left. */
     const poll = async (): Promise<void> => {
       for (;;) {
-        const upTo = horizon.observe(await options.events.maxId());
-        const rows = await options.events.list({
-          afterId: cursor,
-          upToId: upTo,
-          limit: 500,
-          ...(!ctx.isAdmin && { tenantIds: [ctx.projectId] }),
-        });
+        const upTo = horizon.observe(await options.events.latestId());
+        const rows = await options.events.page(ctx, { afterId: cursor, upToId: upTo, limit: 500 });
         for (const row of rows) {
           const event = toVimEvent(row);
           out.write(`id: ${event.id}\nevent: vim.status\ndata: ${JSON.stringify(eventToWire(event))}\n\n`);

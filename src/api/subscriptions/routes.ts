@@ -1,47 +1,14 @@
 import type { FastifyPluginAsync } from 'fastify';
-import type { SubscriptionService } from '../../events/subscriptions.js';
-import type { SubscriptionRepository, SubscriptionRow } from '../../store/subscription-repository.js';
+import type { Subscription, SubscriptionService } from '../../events/subscriptions.js';
 import { requestContext } from '../request-context.js';
+import { createSubscriptionBody, subscriptionIdParams, type CreateSubscriptionBody, type SubscriptionIdParams } from './schemas.js';
 
 export interface SubscriptionRoutesOptions {
   subscriptions: SubscriptionService;
-  repository: SubscriptionRepository;
-}
-
-const createBody = {
-  type: 'object',
-  additionalProperties: false,
-  required: ['subscription'],
-  properties: {
-    subscription: {
-      type: 'object',
-      additionalProperties: false,
-      required: ['callback_url'],
-      properties: {
-        callback_url: { type: 'string', minLength: 1, maxLength: 2048 },
-        secret: { type: 'string', minLength: 16, maxLength: 256 },
-        filter: {
-          type: 'object',
-          additionalProperties: false,
-          properties: {
-            vim_ids: { type: 'array', items: { type: 'string', maxLength: 64 }, maxItems: 1000 },
-            statuses: { type: 'array', items: { type: 'string' }, maxItems: 3 },
-            tenant_id: { type: 'string', minLength: 1, maxLength: 64 },
-          },
-        },
-      },
-    },
-  },
-} as const;
-
-const idParams = { type: 'object', required: ['id'], properties: { id: { type: 'string', minLength: 1, maxLength: 64 } } } as const;
-
-interface CreateBody {
-  subscription: { callback_url: string; secret?: string; filter?: { vim_ids?: string[]; statuses?: string[]; tenant_id?: string } };
 }
 
 /** A channel as clients see it: its delivery state, never its secret. */
-function present(row: SubscriptionRow): Record<string, unknown> {
+function present(row: Subscription): Record<string, unknown> {
   let filter: unknown = {};
   try {
     filter = JSON.parse(row.filter);
@@ -72,8 +39,8 @@ function present(row: SubscriptionRow): Record<string, unknown> {
 }
 
 /** `/v1.0/subscriptions`: webhook subscriptions, their delivery state and dead letters. */
-export const subscriptionRoutes: FastifyPluginAsync<SubscriptionRoutesOptions> = async (app, { subscriptions, repository }) => {
-  app.post<{ Body: CreateBody }>('/v1.0/subscriptions', { schema: { body: createBody } }, async (request, reply) => {
+export const subscriptionRoutes: FastifyPluginAsync<SubscriptionRoutesOptions> = async (app, { subscriptions }) => {
+  app.post<{ Body: CreateSubscriptionBody }>('/v1.0/subscriptions', { schema: { body: createSubscriptionBody } }, async (request, reply) => {
     const body = request.body.subscription;
     const { row, secret } = await subscriptions.create(requestContext(request), {
       callbackUrl: body.callback_url,
@@ -89,18 +56,17 @@ export const subscriptionRoutes: FastifyPluginAsync<SubscriptionRoutesOptions> =
     subscriptions: (await subscriptions.list(requestContext(request))).map(present),
   }));
 
-  app.get<{ Params: { id: string } }>('/v1.0/subscriptions/:id', { schema: { params: idParams } }, async (request) => ({
+  app.get<{ Params: SubscriptionIdParams }>('/v1.0/subscriptions/:id', { schema: { params: subscriptionIdParams } }, async (request) => ({
     subscription: present(await subscriptions.get(requestContext(request), request.params.id)),
   }));
 
-  app.delete<{ Params: { id: string } }>('/v1.0/subscriptions/:id', { schema: { params: idParams } }, async (request, reply) => {
+  app.delete<{ Params: SubscriptionIdParams }>('/v1.0/subscriptions/:id', { schema: { params: subscriptionIdParams } }, async (request, reply) => {
     await subscriptions.delete(requestContext(request), request.params.id);
     request.log.info({ subscription_id: request.params.id }, 'subscription deleted');
     return reply.code(204).send();
   });
 
-  app.get<{ Params: { id: string } }>('/v1.0/subscriptions/:id/dead-letters', { schema: { params: idParams } }, async (request) => {
-    const row = await subscriptions.get(requestContext(request), request.params.id);
-    return { dead_letters: await repository.deadLetters(row.id, 1000) };
+  app.get<{ Params: SubscriptionIdParams }>('/v1.0/subscriptions/:id/dead-letters', { schema: { params: subscriptionIdParams } }, async (request) => {
+    return { dead_letters: await subscriptions.deadLetters(requestContext(request), request.params.id, 1000) };
   });
 };

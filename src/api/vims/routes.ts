@@ -3,7 +3,7 @@ import type { VimRegistry } from '../../vims/registry.js';
 import { requestContext } from '../request-context.js';
 import { parseListQuery } from './list-query.js';
 import { presentVim, selectFields } from './presenter.js';
-import { createVimBody, updateVimBody, vimIdParams, type CreateVimBody, type UpdateVimBody } from './schemas.js';
+import { createVimBody, updateVimBody, vimIdParams, type CreateVimBody, type UpdateVimBody, type VimIdParams } from './schemas.js';
 
 export interface VimRoutesOptions {
   registry: VimRegistry;
@@ -35,7 +35,7 @@ export const vimRoutes: FastifyPluginAsync<VimRoutesOptions> = async (app, { reg
     return { vims: vims.map((vim) => selectFields(presentVim(vim), fields)) };
   });
 
-  app.get<{ Params: { id: string }; Querystring: Record<string, string | string[]> }>(
+  app.get<{ Params: VimIdParams; Querystring: Record<string, string | string[]> }>(
     '/v1.0/vims/:id',
     { schema: { params: vimIdParams } },
     async (request) => {
@@ -45,7 +45,7 @@ export const vimRoutes: FastifyPluginAsync<VimRoutesOptions> = async (app, { reg
     },
   );
 
-  app.put<{ Params: { id: string }; Body: UpdateVimBody }>(
+  app.put<{ Params: VimIdParams; Body: UpdateVimBody }>(
     '/v1.0/vims/:id',
     { schema: { params: vimIdParams, body: updateVimBody } },
     async (request) => {
@@ -64,7 +64,7 @@ export const vimRoutes: FastifyPluginAsync<VimRoutesOptions> = async (app, { reg
     },
   );
 
-  app.delete<{ Params: { id: string } }>('/v1.0/vims/:id', { schema: { params: vimIdParams } }, async (request, reply) => {
+  app.delete<{ Params: VimIdParams }>('/v1.0/vims/:id', { schema: { params: vimIdParams } }, async (request, reply) => {
     const vim = await registry.delete(requestContext(request), request.params.id);
     request.log.info({ vim_id: vim.id }, 'VIM deleted');
     return reply.code(204).send();

@@ -1,10 +1,13 @@
 import type { ErrorObject } from 'ajv';
+import type { FromSchema } from 'json-schema-to-ts';
 import { quoteAttribute } from '../../errors.js';
-import { monitorSettingsProperties, type MonitorSettingsOverride } from '../../monitors/settings.js';
+import { monitorSettingsProperties } from '../../monitors/settings.js';
+import { VIM_TYPES } from '../../vims/model.js';
 
+/** Refused whatever its value: an attribute the server owns or that cannot change. */
+const refused = { not: {} } as const;
 /** Attributes the server owns: sending them is an error, not a silent no-op. */
-const READ_ONLY = ['id', 'status', 'placement_attr', 'created_at', 'updated_at'] as const;
-const readOnly = Object.fromEntries(READ_ONLY.map((key) => [key, { not: {} }]));
+const readOnly = { id: refused, status: refused, placement_attr: refused, created_at: refused, updated_at: refused } as const;
 
 const name = { type: 'string', maxLength: 255 } as const;
 const description = { type: 'string', maxLength: 1024 } as const;
@@ -25,7 +28,7 @@ export const createVimBody = {
         ...readOnly,
         name,
         description,
-        type: { enum: ['openstack', 'kubernetes'] },
+        type: { enum: VIM_TYPES },
         auth_url: { type: 'string', maxLength: 2048 },
         auth_cred: object,
         vim_project: object,
@@ -49,9 +52,9 @@ export const updateVimBody = {
       properties: {
         ...readOnly,
         // Fixed at registration: changing them would make it another VIM.
-        type: { not: {} },
-        auth_url: { not: {} },
-        tenant_id: { not: {} },
+        type: refused,
+        auth_url: refused,
+        tenant_id: refused,
         name,
         description,
         auth_cred: object,
@@ -70,32 +73,14 @@ export const vimIdParams = {
   properties: { id: { type: 'string', minLength: 1, maxLength: 64 } },
 } as const;
 
-export interface CreateVimBody {
-  vim: {
-    name: string;
-    type: 'openstack' | 'kubernetes';
-    auth_url: string;
-    auth_cred: Record<string, unknown>;
-    vim_project: Record<string, unknown>;
-    description?: string;
-    tenant_id?: string;
-    is_default?: boolean;
-    extra?: Record<string, unknown>;
-    monitor_settings?: MonitorSettingsOverride | null;
-  };
-}
-
-export interface UpdateVimBody {
-  vim: {
-    name?: string;
-    description?: string;
-    auth_cred?: Record<string, unknown>;
-    vim_project?: Record<string, unknown>;
-    is_default?: boolean;
-    extra?: Record<string, unknown>;
-    monitor_settings?: MonitorSettingsOverride | null;
-  };
-}
+/**
+ * Request bodies as the schemas above let them through. json-schema-to-ts
+ * types a refused attribute (`not: {}`) as unknown, not never: routes never
+ * read them, and Ajv has already refused any request that sent one.
+ */
+export type CreateVimBody = FromSchema<typeof createVimBody>;
+export type UpdateVimBody = FromSchema<typeof updateVimBody>;
+export type VimIdParams = FromSchema<typeof vimIdParams>;
 
 /** Turns the first schema violation into a sentence a CLI user understands. */
 export function describeSchemaError(errors: ErrorObject[], dataVar: string): string {

@@ -1,45 +1,12 @@
 /**
  * Configuration of the AMQP notification sink (`notifications.amqp`): its
- * type, its JSON-schema fragment with defaults (for config/schema.ts), and the
+ * JSON-schema fragment with defaults and descriptions (for config/schema.ts;
+ * the table in docs/notifications.md is generated from it), its type, and the
  * URL handling that keeps the password out of every message. Nothing here
  * loads amqplib.
  */
-import { OSLO_PRIORITIES, type OsloPriority } from './oslo-envelope.js';
-
-export interface AmqpNotificationsConfig {
-  /** Send notifications (default false). */
-  enabled: boolean;
-  /**
-   * Broker URL: `amqp://user:pass@host:5672/vhost`, `amqps://…`, or oslo's
-   * `rabbit://user:pass@host:5672/vhost` (one host). An empty path is the
-   * vhost `/`, as in oslo's transport_url. A secret: never logged.
-   */
-  url: string;
-  /** oslo's control_exchange: a topic exchange. Default `openstack`, oslo's default, which Ceilometer listens to. */
-  exchange: string;
-  /** oslo's [oslo_messaging_notifications] topics; one message per topic, routing key `<topic>.<priority>`. */
-  topics: string[];
-  /** Default `vim-monitor.<hostname>`. */
-  publisher_id?: string;
-  /** Priority by new status; the routing key uses it in lower case (`notifications.warn`). */
-  priorities: { pending: OsloPriority; reachable: OsloPriority; unreachable: OsloPriority };
-  /** oslo's amqp_durable_queues: durability of the exchange and of the queues the sink declares. Must match the listeners'. */
-  durable: boolean;
-  /** oslo's amqp_auto_delete for the exchange and the queues. */
-  auto_delete: boolean;
-  /** oslo's rabbit_quorum_queue: declare the queues as quorum queues (which forces durable). */
-  quorum_queues: boolean;
-  /**
-   * Declare and bind the queue `<topic>.<priority>` before the first publish
-   * of each routing key on a connection, as oslo's notifier does, so
-   * notifications wait for a listener that is not running yet.
-   */
-  declare_queues: boolean;
-  /** Seconds: AMQP heartbeat (oslo's heartbeat_timeout_threshold, 60); 0 disables it. */
-  heartbeat: number;
-  /** Seconds to wait for the TCP connection and the AMQP handshake. */
-  connect_timeout: number;
-}
+import type { FromSchema } from 'json-schema-to-ts';
+import { OSLO_PRIORITIES } from './oslo-envelope.js';
 
 const priority = { enum: [...OSLO_PRIORITIES] } as const;
 
@@ -48,36 +15,84 @@ export const amqpNotificationsSchema = {
   type: 'object',
   additionalProperties: false,
   default: {},
+  description: 'OpenStack (oslo.messaging) notifications on AMQP, off by default',
   properties: {
-    enabled: { type: 'boolean', default: false },
-    url: { type: 'string', pattern: '^(amqps?|rabbit)://[^/?#]', default: 'amqp://guest:guest@127.0.0.1:5672/' },
-    exchange: { type: 'string', minLength: 1, maxLength: 255, default: 'openstack' },
+    enabled: { type: 'boolean', default: false, description: 'publish notifications' },
+    url: {
+      type: 'string',
+      pattern: '^(amqps?|rabbit)://[^/?#]',
+      default: 'amqp://guest:guest@127.0.0.1:5672/',
+      description:
+        "broker: `amqp://user:pass@host:5672/vhost`, `amqps://…` (TLS, Node's CA store), or oslo's `rabbit://user:pass@host:5672/vhost` (one host). An empty path is the vhost `/` (as in oslo's `transport_url`); `%2F` also names it. Query parameters are passed to amqplib (`frameMax`, `channelMax`, `locale`, `heartbeat`). A secret: never logged",
+    },
+    exchange: {
+      type: 'string',
+      minLength: 1,
+      maxLength: 255,
+      default: 'openstack',
+      description:
+        "oslo's `control_exchange` (a topic exchange). `openstack` is oslo's default and one of the exchanges Ceilometer listens to; use your consumers' exchange otherwise",
+    },
     topics: {
       type: 'array',
       minItems: 1,
       uniqueItems: true,
       items: { type: 'string', minLength: 1, maxLength: 200 },
       default: ['notifications'],
+      description: "oslo's `[oslo_messaging_notifications] topics`; one message per topic, routing key `<topic>.<priority>`",
     },
-    publisher_id: { type: 'string', minLength: 1, maxLength: 255 },
+    publisher_id: {
+      type: 'string',
+      minLength: 1,
+      maxLength: 255,
+      description: "the notification's `publisher_id` (default `vim-monitor.<hostname>`)",
+    },
     priorities: {
       type: 'object',
       additionalProperties: false,
       default: {},
       properties: {
-        pending: { ...priority, default: 'INFO' },
-        reachable: { ...priority, default: 'INFO' },
-        unreachable: { ...priority, default: 'WARN' },
+        pending: { ...priority, default: 'INFO', description: 'priority of a change to `PENDING` (upper case, oslo\'s names)' },
+        reachable: { ...priority, default: 'INFO', description: 'priority of a change to `REACHABLE`' },
+        unreachable: { ...priority, default: 'WARN', description: 'priority of a change to `UNREACHABLE`; the routing key uses it in lower case (`notifications.warn`)' },
       },
     },
-    durable: { type: 'boolean', default: false },
-    auto_delete: { type: 'boolean', default: false },
-    quorum_queues: { type: 'boolean', default: false },
-    declare_queues: { type: 'boolean', default: true },
-    heartbeat: { type: 'integer', minimum: 0, maximum: 3600, default: 60 },
-    connect_timeout: { type: 'number', exclusiveMinimum: 0, default: 10 },
+    durable: {
+      type: 'boolean',
+      default: false,
+      description:
+        "oslo's `amqp_durable_queues`: durability of the exchange and the declared queues. **Must match your listeners'** setting, or RabbitMQ refuses the second declaration (`PRECONDITION_FAILED - inequivalent arg 'durable'`) and deliveries fail with that message",
+    },
+    auto_delete: { type: 'boolean', default: false, description: "oslo's `amqp_auto_delete` for the exchange and the queues" },
+    quorum_queues: {
+      type: 'boolean',
+      default: false,
+      description: "oslo's `rabbit_quorum_queue`: declare the queues as quorum queues (implies durable)",
+    },
+    declare_queues: {
+      type: 'boolean',
+      default: true,
+      description:
+        "declare and bind the queue `<topic>.<priority>` before the first publish of each routing key on a connection, as oslo's notifier does, so notifications wait for a listener that is not running yet (needs `configure` permission on those queues)",
+    },
+    heartbeat: {
+      type: 'integer',
+      minimum: 0,
+      maximum: 3600,
+      default: 60,
+      description: "AMQP heartbeat in seconds (oslo's `heartbeat_timeout_threshold`); `0` disables it",
+    },
+    connect_timeout: {
+      type: 'number',
+      exclusiveMinimum: 0,
+      default: 10,
+      description: 'seconds for the TCP connection and the AMQP handshake',
+    },
   },
 } as const;
+
+/** `notifications.amqp` after validation: every key with a default is present. */
+export type AmqpNotificationsConfig = FromSchema<typeof amqpNotificationsSchema>;
 
 /** Keys under the configuration root whose values are secrets (add to config/schema.ts secretConfigKeys). */
 export const amqpSecretConfigKeys = ['notifications.amqp.url'] as const;
