@@ -16,6 +16,8 @@ describe('GET /metrics on the running service', () => {
         monitor: { probes: ['tcp'], interval: 0.2, timeout: 0.1, failure_threshold: 2, success_threshold: 2 },
         manager: { sweep_interval: 0.2, stall_grace: 0.2, heartbeat_interval: 0.2 },
       },
+      // No dispatcher here: its passes would overwrite the outbox figures this test sets.
+      outbox: { enabled: false },
     });
   });
   afterAll(async () => {
