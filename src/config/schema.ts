@@ -67,6 +67,13 @@ export interface Config {
     allow_loopback: boolean;
     allow_link_local: boolean;
   };
+  /** Where the service may connect on a tenant's behalf (probes of VIMs, webhook callbacks); see README "Probe target policy". */
+  egress: {
+    /** CIDRs never connected to, on top of the built-in link-local and metadata refusals. */
+    deny_cidrs: string[];
+    /** Exceptions: the most specific matching CIDR decides, so an allow reopens only what it names. */
+    allow_cidrs: string[];
+  };
   manager: {
     /** Run monitors in this process (false: API only). */
     enabled: boolean;
@@ -194,6 +201,28 @@ export const configSchema = {
         timeout: { ...seconds, default: 10 },
         allow_loopback: { type: 'boolean', default: false },
         allow_link_local: { type: 'boolean', default: false },
+      },
+    },
+    egress: {
+      type: 'object',
+      additionalProperties: false,
+      default: {},
+      description: 'Outbound address policy for everything the service connects to on behalf of a tenant: VIM probes and webhook callbacks.',
+      properties: {
+        deny_cidrs: {
+          type: 'array',
+          items: { type: 'string', minLength: 1 },
+          default: [],
+          description:
+            "CIDRs (or single addresses) that no VIM auth_url, OIDC token URL or webhook callback may resolve to, on top of the built-in refusals (link-local, cloud metadata, unspecified); e.g. the service's own networks.",
+        },
+        allow_cidrs: {
+          type: 'array',
+          items: { type: 'string', minLength: 1 },
+          default: [],
+          description:
+            'CIDRs allowed although a built-in or configured deny covers them; the most specific matching CIDR decides (deny wins a tie), so 169.254.169.254 needs its own /32 here.',
+        },
       },
     },
     manager: {
