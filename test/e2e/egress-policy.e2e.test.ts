@@ -72,7 +72,7 @@ describe.each(['sqlite', 'postgres'] as const)('VIM targets the probe target pol
     'http://[::ffff:169.254.169.254]/v3',
     'http://0.0.0.0:5000/v3',
   ])('refuses auth_url %s with a 400 and stores nothing', async (authUrl) => {
-    const response = await service.api('POST', '/v1.0/vims', { body: { vim: openstackVim({ name: `refused-${authUrl.length}`, auth_url: authUrl }) } });
+    const response = await service.api('POST', '/v1.0/vims', { body: { vim: openstackVim({ name: `refused ${authUrl}`, auth_url: authUrl }) } });
     expect(response.status, response.text).toBe(400);
     expect(response.json.TackerError).toMatchObject({ type: expect.any(String), message: expect.stringContaining('probe target policy') });
     expect(await vimCount()).toBe(0);
