@@ -6,9 +6,12 @@
  * nothing was sent. Host names are answered by an injected lookup or by the
  * DNS stand-in on node:dns (test/support/fake-dns.ts).
  */
+import { createServer as createTlsServer } from 'node:https';
 import { createServer, type AddressInfo, type Server } from 'node:net';
+import type { TLSSocket } from 'node:tls';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { installFakeDns, type FakeDns } from '../../test/support/fake-dns.js';
+import { makeCertificate } from '../../test/support/fixtures.js';
 import { deadline, probeTarget } from '../../test/support/probe-target.js';
 import { ApiProbe } from './api.js';
 import { AuthProbe } from './auth.js';
@@ -37,6 +40,7 @@ describe('probes under the probe target policy', () => {
       if (name === 'mixed.test') return ['127.0.0.1', '0.0.0.0'];
       // Rebinding: allowed to the first lookup, the refused address after.
       if (name === 'pin.test') return call === 0 ? ['127.0.0.1'] : ['0.0.0.0'];
+      if (name === 'sni.test') return ['127.0.0.1'];
       return undefined;
     });
   });
@@ -80,5 +84,26 @@ describe('probes under the probe target policy', () => {
     // The name now answers the refused address: nothing is sent.
     expect(await probe.check(target, deadline(1000))).toEqual({ ok: false, reason: `refused by the probe target policy (http://pin.test:${port}/readyz)` });
     expect(connections - before).toBe(1);
+  });
+
+  it('keeps the name for the Host header and TLS SNI while connecting to the checked address', async () => {
+    const { cert, key } = makeCertificate('sni.test');
+    const seen: { servername?: string | false | null; host?: string } = {};
+    const server = createTlsServer({ cert, key }, (request, response) => {
+      seen.servername = (request.socket as TLSSocket).servername;
+      seen.host = request.headers.host;
+      response.end('ok');
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    const tlsPort = (server.address() as AddressInfo).port;
+    try {
+      const target = probeTarget('kubernetes', `https://sni.test:${tlsPort}`, { bearer_token: 'not-shown', ssl_ca_cert: cert });
+      const outcome = await make(new ApiProbe()).check(target, deadline(2000));
+      expect(outcome).toMatchObject({ ok: true, reason: `HTTP 200 from https://sni.test:${tlsPort}/readyz: ok` });
+      expect(seen).toEqual({ servername: 'sni.test', host: `sni.test:${tlsPort}` });
+      expect(dns.calls('sni.test')).toBe(1);
+    } finally {
+      await new Promise((resolve) => server.close(resolve));
+    }
   });
 });

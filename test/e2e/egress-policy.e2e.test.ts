@@ -202,8 +202,10 @@ describe('webhook callbacks whose DNS rebinds', () => {
   it('deliver each event only to an address checked for that connection', async () => {
     const forbidden = await silentListener('127.0.0.3');
     const posts: string[] = [];
+    const hosts = new Set<string | undefined>();
     let gets = 0;
     const allowed = createHttpServer((request, response) => {
+      hosts.add(request.headers.host);
       if (request.method === 'GET') gets += 1;
       const chunks: Buffer[] = [];
       request.on('data', (chunk: Buffer) => chunks.push(chunk));
@@ -235,6 +237,8 @@ describe('webhook callbacks whose DNS rebinds', () => {
       SCRIPT.set('hook.test', [['127.0.0.2']]);
       await waitFor('the delivery', () => (posts.length > 0 ? true : undefined), 5_000);
       expect(forbidden.connections()).toBe(0);
+      // Connected to the checked address, but still addressed to the name.
+      expect([...hosts]).toEqual([`hook.test:${forbidden.port}`]);
     } finally {
       await service.stop();
       await close(allowed);
