@@ -36,7 +36,7 @@ describe('secrets', () => {
     const k8s = [
       { bearer_token: `${marker}-token` },
       { username: 'u', password: `${marker}-basic` },
-      { oidc_token_url: 'https://idp/token', client_id: 'c', client_secret: `${marker}-cs`, username: 'u', password: `${marker}-op` },
+      { oidc_token_url: 'https://127.0.0.1:8443/token', client_id: 'c', client_secret: `${marker}-cs`, username: 'u', password: `${marker}-op` },
     ];
     const ids: string[] = [os.json.vim.id];
     for (const [index, auth_cred] of k8s.entries()) {

@@ -1,12 +1,13 @@
 import type { Logger } from 'pino';
-import { Agent } from 'undici';
 import type { Config } from '../config/schema.js';
 import { EventDispatcher } from '../events/dispatcher.js';
 import { AmqpSink } from '../events/sinks/amqp.js';
 import { SubscriptionService } from '../events/subscriptions.js';
 import type { EventSink } from '../events/vim-event.js';
+import { callbackGuard, type CallbackPolicy } from '../events/callback-url.js';
 import { WebhookSink } from '../events/webhook-sink.js';
 import type { MetricsRecorder } from '../metrics/recorder.js';
+import { guardedAgent } from '../net/guarded-agent.js';
 import type { SecretCipher } from '../secrets/cipher.js';
 import type { Store } from '../store/database.js';
 import { EventRepository } from '../store/event-repository.js';
@@ -31,8 +32,14 @@ export function startDelivery(
   deps: { store: Store; cipher: SecretCipher; clock: Clock; logger: Logger; owner: string; metrics?: MetricsRecorder },
 ): Delivery {
   const repository = new SubscriptionRepository(deps.store);
-  const agent = new Agent({ keepAliveTimeout: 30_000, connect: { timeout: config.webhooks.timeout * 1000 } });
-  const policy = { allowLoopback: config.webhooks.allow_loopback, allowLinkLocal: config.webhooks.allow_link_local };
+  const policy: CallbackPolicy = {
+    allowLoopback: config.webhooks.allow_loopback,
+    allowLinkLocal: config.webhooks.allow_link_local,
+    denyCidrs: config.egress.deny_cidrs,
+    allowCidrs: config.egress.allow_cidrs,
+  };
+  // Every connection to a callback (the test GET at creation and each delivery) is checked and pinned by the guard.
+  const agent = guardedAgent(callbackGuard(policy), { connectTimeoutMs: config.webhooks.timeout * 1000 });
   const subscriptions = new SubscriptionService({
     repository,
     cipher: deps.cipher,
@@ -67,7 +74,7 @@ export function startDelivery(
             if (!sink) {
               sink = new WebhookSink(
                 { subscriptionId: row.id, callbackUrl: row.callback_url, secret: subscriptions.secretOf(row) },
-                { dispatcher: agent, policy, clock: deps.clock },
+                { dispatcher: agent, clock: deps.clock },
               );
               sinks.set(row.id, sink);
             }

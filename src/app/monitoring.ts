@@ -5,6 +5,7 @@ import { MonitorManager } from '../monitors/manager.js';
 import { MonitorWriteQueue } from '../monitors/write-queue.js';
 import { createProbes } from '../probes/index.js';
 import type { Probe, ProbeName } from '../probes/probe.js';
+import { probeTargetGuard } from '../probes/target-policy.js';
 import type { Store } from '../store/database.js';
 import { LeaseRepository } from '../store/lease-repository.js';
 import { MonitorRepository } from '../store/monitor-repository.js';
@@ -27,7 +28,8 @@ export async function startMonitoring(
   deps: { store: Store; registry: VimRegistry; logger: Logger; clock: Clock; owner: string; probes?: Probe[]; servesApi: boolean; metrics?: MetricsRecorder },
 ): Promise<RunningMonitoring> {
   const { store, registry, logger, clock } = deps;
-  const probeSet = deps.probes ? { probes: deps.probes, close: async () => undefined } : createProbes(logger);
+  const guard = probeTargetGuard({ denyCidrs: config.egress.deny_cidrs, allowCidrs: config.egress.allow_cidrs });
+  const probeSet = deps.probes ? { probes: deps.probes, close: async () => undefined } : createProbes(logger, guard);
   const monitors = new MonitorRepository(store);
   const writes = new MonitorWriteQueue(monitors, logger, { clock, ...(deps.metrics && { metrics: deps.metrics }) });
   const { owner } = deps;

@@ -12,6 +12,7 @@ import type { MonitorManager } from '../monitors/manager.js';
 import { MonitorViewService } from '../monitors/monitor-view.js';
 import type { MonitorWriteQueue } from '../monitors/write-queue.js';
 import type { Probe } from '../probes/probe.js';
+import { probeTargetGuard } from '../probes/target-policy.js';
 import { SecretCipher } from '../secrets/cipher.js';
 import { loadSecretKey } from '../secrets/key-source.js';
 import { describeDatabaseUrl, openStore, type Store } from '../store/database.js';
@@ -73,7 +74,8 @@ export async function startService(config: Config, logger: Logger, options: Serv
     const { applied } = await migrateToLatest(store);
     logger.info({ database: describeDatabaseUrl(config.database.url), dialect: store.dialect, applied }, 'database ready');
     const cipher = new SecretCipher(key);
-    const registry = new VimRegistry({ repository: new VimRepository(store), cipher, clock, monitorDefaults: config.monitor });
+    const targetGuard = probeTargetGuard({ denyCidrs: config.egress.deny_cidrs, allowCidrs: config.egress.allow_cidrs });
+    const registry = new VimRegistry({ repository: new VimRepository(store), cipher, clock, monitorDefaults: config.monitor, targetGuard });
 
     // One name for this process, as owner of its monitors and of its delivery channels.
     const owner = config.manager.worker_name ?? `${hostname()}:${process.pid}:${randomBytes(3).toString('hex')}`;

@@ -56,6 +56,7 @@ describe('loadConfig defaults', () => {
       manager: { enabled: true, sweep_interval: 3, stall_grace: 2, lease_ttl: 8, heartbeat_interval: 2 },
       outbox: { enabled: true, poll_interval: 0.5, settle: 1, retry_base: 1, retry_cap: 300, dead_letter_after: 86400, lease_ttl: 10 },
       webhooks: { timeout: 10, allow_loopback: false, allow_link_local: false },
+      egress: { deny_cidrs: [], allow_cidrs: [] },
       notifications: { amqp: amqpNotificationsDefaults() },
     });
   });

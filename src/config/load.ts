@@ -2,6 +2,7 @@ import { readFileSync } from 'node:fs';
 import { Ajv, type ErrorObject } from 'ajv';
 import { parse as parseYaml, YAMLParseError } from 'yaml';
 import { ConfigurationError } from '../errors.js';
+import { cidrListProblem } from '../net/address-policy.js';
 import { configSchema, secretConfigKeys, type Config } from './schema.js';
 
 export const ENV_PREFIX = 'VIM_MONITOR_';
@@ -35,6 +36,8 @@ export function validateConfig(raw: unknown): Config {
   if (config.auth.strategy === 'keystone' && !config.auth.keystone) {
     throw new ConfigurationError('missing configuration key auth.keystone (required when auth.strategy is keystone)');
   }
+  const badCidr = cidrListProblem('egress.deny_cidrs', config.egress.deny_cidrs) ?? cidrListProblem('egress.allow_cidrs', config.egress.allow_cidrs);
+  if (badCidr) throw new ConfigurationError(badCidr);
   if (config.manager.heartbeat_interval * 2 > config.manager.lease_ttl) {
     throw new ConfigurationError(
       `configuration key manager.lease_ttl (${config.manager.lease_ttl}) must be at least twice manager.heartbeat_interval (${config.manager.heartbeat_interval}), or leases lapse between renewals`,

@@ -187,6 +187,28 @@ export const configSchema = {
         },
       },
     },
+    egress: {
+      type: 'object',
+      additionalProperties: false,
+      default: {},
+      description: 'Outbound address policy for everything the service connects to on behalf of a tenant: VIM probes and webhook callbacks.',
+      properties: {
+        deny_cidrs: {
+          type: 'array',
+          items: { type: 'string', minLength: 1 },
+          default: [],
+          description:
+            "CIDRs (or single addresses) that no VIM auth_url, OIDC token URL or webhook callback may resolve to, on top of the built-in refusals (link-local, cloud metadata, unspecified); e.g. the service's own networks.",
+        },
+        allow_cidrs: {
+          type: 'array',
+          items: { type: 'string', minLength: 1 },
+          default: [],
+          description:
+            'CIDRs allowed although a built-in or configured deny covers them; the most specific matching CIDR decides (deny wins a tie), so 169.254.169.254 needs its own /32 here.',
+        },
+      },
+    },
     manager: {
       type: 'object',
       additionalProperties: false,

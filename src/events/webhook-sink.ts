@@ -1,6 +1,5 @@
 import { request, type Dispatcher } from 'undici';
 import type { Clock } from '../time/clock.js';
-import { checkCallbackUrl, type CallbackPolicy } from './callback-url.js';
 import type { EventSink, VimEvent } from './vim-event.js';
 import { SIGNATURE_HEADER, signPayload } from './webhook-signature.js';
 import { eventToWire } from './wire.js';
@@ -11,19 +10,23 @@ export interface WebhookTarget {
   secret: string;
 }
 
-/** POSTs each event to a subscription's callback URL, signed; any 2xx is an acknowledgement. */
+/**
+ * POSTs each event to a subscription's callback URL, signed; any 2xx is an
+ * acknowledgement. The dispatcher must be the guarded agent
+ * (net/guarded-agent.ts): it checks the callback's addresses on every new
+ * connection and connects only to the addresses it checked.
+ */
 export class WebhookSink implements EventSink {
   readonly name: string;
 
   constructor(
     private readonly target: WebhookTarget,
-    private readonly deps: { dispatcher: Dispatcher; policy: CallbackPolicy; clock: Clock },
+    private readonly deps: { dispatcher: Dispatcher; clock: Clock },
   ) {
     this.name = `webhook:${target.subscriptionId}`;
   }
 
   async deliver(event: VimEvent, signal: AbortSignal): Promise<void> {
-    await checkCallbackUrl(this.target.callbackUrl, this.deps.policy);
     const body = JSON.stringify({ subscription_id: this.target.subscriptionId, event: eventToWire(event) });
     const now = Math.floor(this.deps.clock.now().getTime() / 1000);
     const response = await request(this.target.callbackUrl, {

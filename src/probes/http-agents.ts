@@ -2,6 +2,8 @@ import { createHash } from 'node:crypto';
 import { Agent as HttpAgent } from 'node:http';
 import { Agent as HttpsAgent } from 'node:https';
 import { rootCertificates } from 'node:tls';
+import type { EgressGuard } from '../net/egress-guard.js';
+import { probeTargetGuard } from './target-policy.js';
 
 /** TLS settings of one kind of connection to one VIM. */
 export interface AgentTls {
@@ -19,9 +21,13 @@ export interface AgentTls {
 export interface ProbeAgent {
   readonly http: HttpAgent;
   readonly https: HttpsAgent;
+  /** The probe target policy: httpExchange resolves and checks through it, and connects only to what it checked. */
+  readonly guard: EgressGuard;
 }
 
 export interface AgentPoolOptions {
+  /** The probe target policy (default: the built-in one, system resolver). */
+  guard?: EgressGuard;
   /** TLS sessions kept for resumption, per agent (default 4,096: one per VIM of a large set-up, a few KB each). */
   maxCachedTlsSessions?: number;
 }
@@ -52,9 +58,11 @@ export class AgentPool {
   /** vim id → purpose → the TLS settings it asked with and the key of the agent it uses */
   private readonly byVim = new Map<string, Map<string, { tls: AgentTls; fingerprint: string }>>();
   private readonly maxCachedTlsSessions: number;
+  private readonly guard: EgressGuard;
 
   constructor(options: AgentPoolOptions = {}) {
     this.maxCachedTlsSessions = options.maxCachedTlsSessions ?? 4_096;
+    this.guard = options.guard ?? probeTargetGuard();
   }
 
   agentFor(vimId: string, purpose: string, tls: AgentTls): ProbeAgent {
@@ -88,6 +96,7 @@ export class AgentPool {
             ...(tls.cert !== undefined && { cert: tls.cert }),
             ...(tls.key !== undefined && { key: tls.key }),
           }),
+          guard: this.guard,
         },
         users: new Set(),
       };

@@ -1,5 +1,7 @@
 import { request as httpRequest, type IncomingHttpHeaders, type IncomingMessage } from 'node:http';
 import { request as httpsRequest } from 'node:https';
+import { pinnedLookup } from '../net/egress-guard.js';
+import { beforeDeadline, DEADLINE_PASSED } from '../time/deadline.js';
 import type { ProbeAgent } from './http-agents.js';
 import { latencySince, monotonicMs } from './deadline.js';
 import { describeNetworkError } from './network-error.js';
@@ -32,8 +34,13 @@ const TIMED_OUT: HttpResult = { ok: false, timedOut: true, reason: 'timed out' }
  * the caller to word. The signal ends the exchange in any phase (DNS,
  * connect, TLS, headers, body): destroying the request closes its socket,
  * so a host that drops SYNs cannot keep the probe past its deadline.
+ *
+ * The host is resolved once by the agent's guard (the probe target policy),
+ * every address checked, and the request connects only to those addresses
+ * (a pinned `lookup`; the URL keeps the name for the Host header and TLS
+ * SNI). A refused host gets the policy's reason and nothing is sent to it.
  */
-export function httpExchange(agent: ProbeAgent, url: string, req: HttpRequest): Promise<HttpResult> {
+export async function httpExchange(agent: ProbeAgent, url: string, req: HttpRequest): Promise<HttpResult> {
   const { signal } = req;
   if (signal.aborted) return Promise.resolve(TIMED_OUT);
   let target: URL;
@@ -46,6 +53,11 @@ export function httpExchange(agent: ProbeAgent, url: string, req: HttpRequest): 
   if (!secure && target.protocol !== 'http:') return Promise.resolve({ ok: false, timedOut: false, reason: `unsupported URL scheme ${target.protocol}` });
   const maxBodyBytes = req.maxBodyBytes ?? 65_536;
   const startedAt = monotonicMs();
+  const host = target.hostname.replace(/^\[|\]$/g, '');
+  const resolution = agent.guard.checkLiteral(host) ?? (await beforeDeadline(agent.guard.resolve(host), signal));
+  if (resolution === DEADLINE_PASSED || signal.aborted) return TIMED_OUT;
+  if (!resolution.ok) return { ok: false, timedOut: false, reason: resolution.refused ? resolution.reason : describeDnsFailure(resolution) };
+  const lookup = pinnedLookup(resolution.addresses);
 
   return new Promise((resolve) => {
     let settled = false;
@@ -62,7 +74,7 @@ export function httpExchange(agent: ProbeAgent, url: string, req: HttpRequest): 
     const headers: Record<string, string> = { ...req.headers };
     if (req.body !== undefined) headers['content-length'] = String(Buffer.byteLength(req.body));
     const send = secure ? httpsRequest : httpRequest;
-    const request = send(target, { agent: secure ? agent.https : agent.http, method: req.method ?? 'GET', headers }, (response) => {
+    const request = send(target, { agent: secure ? agent.https : agent.http, method: req.method ?? 'GET', headers, lookup }, (response) => {
       const latencyMs = latencySince(startedAt);
       readCapped(response, maxBodyBytes, (body) =>
         settle({ ok: true, response: { status: response.statusCode ?? 0, headers: response.headers, body, latencyMs } }),
@@ -72,6 +84,11 @@ export function httpExchange(agent: ProbeAgent, url: string, req: HttpRequest): 
     signal.addEventListener('abort', onAbort, { once: true });
     request.end(req.body);
   });
+}
+
+/** As the HTTP client worded a failed lookup before the guard took it over ('host name not found'). */
+function describeDnsFailure(failure: { code?: string; reason: string }): string {
+  return failure.code !== undefined && failure.code !== 'error' ? describeNetworkError({ code: failure.code }) : failure.reason;
 }
 
 /** Reads at most maxBytes of the body; enough to judge, and dropping the rest closes the connection instead of reading megabytes. */

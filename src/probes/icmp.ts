@@ -4,7 +4,9 @@ import { beforeDeadline, DEADLINE_PASSED } from '../time/deadline.js';
 import { monotonicMs, timedOutReason } from './deadline.js';
 import type { Pinger, PingerStats, PingReply } from './pinger.js';
 import type { Probe, ProbeOutcome, ProbeTarget } from './probe.js';
-import { resolveHostName, type HostLookup } from './resolve-host.js';
+import type { EgressGuard } from '../net/egress-guard.js';
+import type { HostLookup } from './resolve-host.js';
+import { probeTargetGuard } from './target-policy.js';
 import { SystemPinger, type SystemPingerOptions } from './system-pinger.js';
 
 export interface IcmpProbeOptions extends SystemPingerOptions {
@@ -12,6 +14,8 @@ export interface IcmpProbeOptions extends SystemPingerOptions {
   replyTimeoutMs?: number;
   /** Another pinger than the system's (one is shared by every VIM of a process). */
   pinger?: Pinger;
+  /** The probe target policy (shared by all probes); by default the built-in one with `lookup`. */
+  guard?: EgressGuard;
   lookup?: HostLookup;
   logger?: Logger;
 }
@@ -26,19 +30,22 @@ export class IcmpProbe implements Probe {
   readonly name = 'icmp' as const;
   private readonly pinger: Pinger;
   private readonly replyTimeoutMs: number;
-  private readonly lookup: HostLookup | undefined;
+  private readonly guard: EgressGuard;
 
   constructor(options: IcmpProbeOptions = {}) {
-    const { pinger, replyTimeoutMs, lookup, ...systemOptions } = options;
+    const { pinger, replyTimeoutMs, lookup, guard, ...systemOptions } = options;
     this.pinger = pinger ?? new SystemPinger(systemOptions);
     this.replyTimeoutMs = replyTimeoutMs ?? 1000;
-    this.lookup = lookup;
+    this.guard = guard ?? probeTargetGuard(lookup ? { lookup } : {});
   }
 
   check(target: ProbeTarget, signal: AbortSignal): Promise<ProbeOutcome> {
     const startedAt = monotonicMs();
     // An IP literal (the usual auth_url): one ping, no DNS, no promise or abort listener of the probe's own.
-    if (isIP(target.host) !== 0) return this.checkAddress(target.host, signal, startedAt);
+    if (isIP(target.host) !== 0) {
+      if (this.guard.policy.refuses(target.host)) return Promise.resolve({ ok: false, reason: this.guard.refusedReason });
+      return this.checkAddress(target.host, signal, startedAt);
+    }
     return this.checkHostName(target.host, signal, startedAt);
   }
 
@@ -51,7 +58,8 @@ export class IcmpProbe implements Probe {
   }
 
   private async checkHostName(host: string, signal: AbortSignal, startedAt: number): Promise<ProbeOutcome> {
-    const resolution = await beforeDeadline(resolveHostName(host, this.lookup), signal);
+    // Resolved and checked once; only the checked addresses are pinged.
+    const resolution = await beforeDeadline(this.guard.resolve(host), signal);
     if (resolution === DEADLINE_PASSED) return { ok: false, reason: `${timedOutReason(startedAt)} (DNS lookup of ${host})` };
     if (!resolution.ok) return { ok: false, reason: resolution.reason };
     const [only] = resolution.addresses;

@@ -1,9 +1,11 @@
 import type { Logger } from 'pino';
+import type { EgressGuard } from '../net/egress-guard.js';
 import { ApiProbe } from './api.js';
 import { AuthProbe } from './auth.js';
 import { AgentPool } from './http-agents.js';
 import { IcmpProbe } from './icmp.js';
 import type { Probe } from './probe.js';
+import { probeTargetGuard } from './target-policy.js';
 import { TcpProbe } from './tcp.js';
 
 export interface ProbeSet {
@@ -14,11 +16,13 @@ export interface ProbeSet {
 /**
  * One instance of every probe driver, shared by all monitors of a process:
  * the ICMP driver batches every monitor's pings into one fping process per
- * round, and the HTTP drivers share one connection pool per VIM.
+ * round, and the HTTP drivers share one connection pool per VIM. Every
+ * driver goes through one guard, the probe target policy: nothing is sent to
+ * an address it refuses.
  */
-export function createProbes(logger: Logger): ProbeSet {
-  const agents = new AgentPool();
-  const probes: Probe[] = [new IcmpProbe({ logger }), new TcpProbe(), new ApiProbe({ agents }), new AuthProbe({ agents })];
+export function createProbes(logger: Logger, guard: EgressGuard = probeTargetGuard()): ProbeSet {
+  const agents = new AgentPool({ guard });
+  const probes: Probe[] = [new IcmpProbe({ logger, guard }), new TcpProbe({ guard }), new ApiProbe({ agents }), new AuthProbe({ agents })];
   return {
     probes,
     close: async () => {

@@ -3,9 +3,13 @@ import { beforeDeadline, DEADLINE_PASSED } from '../time/deadline.js';
 import { latencySince, monotonicMs, timedOutReason } from './deadline.js';
 import { describeNetworkError } from './network-error.js';
 import type { Probe, ProbeOutcome, ProbeTarget } from './probe.js';
-import { hostPort, resolveHost, type HostLookup } from './resolve-host.js';
+import type { EgressGuard } from '../net/egress-guard.js';
+import { hostPort, type HostLookup } from './resolve-host.js';
+import { probeTargetGuard } from './target-policy.js';
 
 export interface TcpProbeOptions {
+  /** The probe target policy (shared by all probes); by default the built-in one with `lookup`. */
+  guard?: EgressGuard;
   lookup?: HostLookup;
 }
 
@@ -19,11 +23,16 @@ type Attempt = { ok: true; address: string; latencyMs: number } | { ok: false; a
 export class TcpProbe implements Probe {
   readonly name = 'tcp' as const;
 
-  constructor(private readonly options: TcpProbeOptions = {}) {}
+  private readonly guard: EgressGuard;
+
+  constructor(options: TcpProbeOptions = {}) {
+    this.guard = options.guard ?? probeTargetGuard(options.lookup ? { lookup: options.lookup } : {});
+  }
 
   async check(target: ProbeTarget, signal: AbortSignal): Promise<ProbeOutcome> {
     const startedAt = monotonicMs();
-    const resolution = await beforeDeadline(resolveHost(target.host, this.options.lookup), signal);
+    // Resolved and checked once; only the checked addresses are connected to.
+    const resolution = await beforeDeadline(this.guard.resolve(target.host), signal);
     if (resolution === DEADLINE_PASSED) return { ok: false, reason: `${timedOutReason(startedAt)} (DNS lookup of ${target.host})` };
     if (!resolution.ok) return { ok: false, reason: resolution.reason };
 

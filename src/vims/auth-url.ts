@@ -1,4 +1,6 @@
 import { InvalidInputError } from '../errors.js';
+import type { EgressGuard } from '../net/egress-guard.js';
+import { beforeDeadline, DEADLINE_PASSED, deadline } from '../time/deadline.js';
 import type { VimType } from './model.js';
 
 const MAX_URL_LENGTH = 2048;
@@ -42,4 +44,34 @@ export function normaliseAuthUrl(raw: string, type: VimType): string {
   const withoutTrailingSlash = value.replace(/\/+$/, '');
   if (type === 'openstack' && !/\/v3$/.test(withoutTrailingSlash)) return `${withoutTrailingSlash}/v3`;
   return withoutTrailingSlash;
+}
+
+/** How long VIM creation waits for DNS before it accepts a host name unchecked (the probes check it anyway). */
+const CREATE_LOOKUP_LIMIT_MS = 5_000;
+
+/**
+ * The probe target policy at create/update time, for a URL the service will
+ * connect to for this VIM (auth_url, auth_cred.oidc_token_url): an IP literal
+ * is judged directly, a host name resolved and every address judged. A name
+ * that does not resolve (or not within 5 s) is accepted: a VIM may be
+ * registered while its DNS is down, and every probe checks again after its
+ * own lookup, sending nothing to a refused address. The message never names
+ * the resolved address.
+ */
+export async function checkProbeTarget(raw: string, where: string, guard: EgressGuard): Promise<void> {
+  const host = new URL(raw).hostname.replace(/^\[|\]$/g, '');
+  const literal = guard.checkLiteral(host);
+  if (literal) {
+    if (!literal.ok) throw new InvalidInputError(`Invalid ${where}: the probe target policy refuses this address`);
+    return;
+  }
+  const limit = deadline(CREATE_LOOKUP_LIMIT_MS);
+  try {
+    const resolution = await beforeDeadline(guard.resolve(host), limit.signal);
+    if (resolution !== DEADLINE_PASSED && !resolution.ok && resolution.refused) {
+      throw new InvalidInputError(`Invalid ${where}: host ${host} resolves to an address the probe target policy refuses`);
+    }
+  } finally {
+    limit.dispose();
+  }
 }

@@ -2,10 +2,12 @@ import { randomUUID } from 'node:crypto';
 import { tenantScope } from '../auth/visibility.js';
 import { DuplicateDefaultVimError, ForbiddenError, InvalidInputError, VimNotFoundError } from '../errors.js';
 import { DEFAULT_MONITOR_SETTINGS, effectiveSettings, type MonitorSettings, type MonitorSettingsOverride } from '../monitors/settings.js';
+import type { EgressGuard } from '../net/egress-guard.js';
+import { probeTargetGuard } from '../probes/target-policy.js';
 import type { SecretCipher } from '../secrets/cipher.js';
 import type { VimChanges, VimRepository } from '../store/vim-repository.js';
 import { tackerTimestamp, type Clock } from '../time/clock.js';
-import { normaliseAuthUrl } from './auth-url.js';
+import { checkProbeTarget, normaliseAuthUrl } from './auth-url.js';
 import { mergeAuthCred, openAuthCred, sealAuthCred, validateAuthCred } from './credentials.js';
 import type { RequestContext, VimCreateInput, VimFilter, VimRecord, VimUpdateInput } from './model.js';
 import { validateVimProject } from './vim-project.js';
@@ -27,6 +29,8 @@ export interface VimRegistryDeps {
   clock: Clock;
   /** Global monitor settings: a VIM's own settings are checked against them. */
   monitorDefaults?: MonitorSettings;
+  /** The probe target policy: a VIM may not point the probes at an address it refuses (default: the built-in policy). */
+  targetGuard?: EgressGuard;
   newId?: () => string;
 }
 
@@ -37,9 +41,11 @@ export interface VimRegistryDeps {
 export class VimRegistry {
   private readonly newId: () => string;
   private listener: VimLifecycleListener | undefined;
+  private readonly targetGuard: EgressGuard;
 
   constructor(private readonly deps: VimRegistryDeps) {
     this.newId = deps.newId ?? randomUUID;
+    this.targetGuard = deps.targetGuard ?? probeTargetGuard();
   }
 
   /** Set once at wiring time (the manager is built after the registry it reads from). */
@@ -58,6 +64,7 @@ export class VimRegistry {
     const vimProject = validateVimProject(input.type, input.vimProject);
     const isDefault = input.isDefault ?? false;
     const monitorSettings = this.checkMonitorSettings(input.monitorSettings);
+    await this.checkTargets(authUrl, authCred);
     if (isDefault) await this.ensureNoOtherDefault(tenantId);
 
     const vim: VimRecord = {
@@ -108,7 +115,12 @@ export class VimRegistry {
     }
     if (input.authCred !== undefined) {
       const plain = openAuthCred(current.sealedAuthCred, this.deps.cipher);
-      changes.sealedAuthCred = sealAuthCred(mergeAuthCred(current.type, plain, input.authCred), this.deps.cipher);
+      const merged = mergeAuthCred(current.type, plain, input.authCred);
+      // Only a URL this update brings is judged: a VIM stays updatable after the policy tightened (its probes are refused anyway).
+      if (merged.oidc_token_url !== undefined && merged.oidc_token_url !== plain.oidc_token_url) {
+        await checkProbeTarget(merged.oidc_token_url, 'auth_cred.oidc_token_url', this.targetGuard);
+      }
+      changes.sealedAuthCred = sealAuthCred(merged, this.deps.cipher);
     }
     if (input.isDefault !== undefined && input.isDefault !== current.isDefault) {
       if (input.isDefault) await this.ensureNoOtherDefault(current.tenantId, current.id);
@@ -131,6 +143,12 @@ export class VimRegistry {
   /** Decrypted credentials, for the monitors only; never for a response. */
   credentialsOf(vim: VimRecord): Record<string, string> {
     return openAuthCred(vim.sealedAuthCred, this.deps.cipher);
+  }
+
+  /** Every URL the probes of this VIM will connect to, against the probe target policy. */
+  private async checkTargets(authUrl: string, authCred: Record<string, string>): Promise<void> {
+    await checkProbeTarget(authUrl, 'auth_url', this.targetGuard);
+    if (authCred.oidc_token_url !== undefined) await checkProbeTarget(authCred.oidc_token_url, 'auth_cred.oidc_token_url', this.targetGuard);
   }
 
   private checkMonitorSettings(settings: MonitorSettingsOverride | null | undefined): MonitorSettingsOverride | null {

@@ -33,6 +33,7 @@ export interface TestServiceOptions {
   /** base64 of 32 bytes: the same key across restarts on one database. */
   secretKey?: string;
   webhooks?: Partial<Config['webhooks']>;
+  egress?: Partial<Config['egress']>;
   notifications?: Partial<Config['notifications']>;
 }
 
@@ -51,6 +52,7 @@ export async function startTestService(options: TestServiceOptions = {}): Promis
     outbox: { poll_interval: 0.1, settle: 0.2, retry_base: 0.2, retry_cap: 1, ...options.outbox },
     webhooks: { allow_loopback: true, timeout: 2, ...options.webhooks },
     ...(options.notifications && { notifications: options.notifications }),
+    ...(options.egress && { egress: options.egress }),
   });
   const lines: string[] = [];
   const sink = new Writable({

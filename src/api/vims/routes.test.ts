@@ -85,7 +85,7 @@ describe('the Tacker v1.0 VIM API', () => {
     const shapes = [
       { bearer_token: 't0ken', ssl_ca_cert: ca.cert + ca2.cert },
       { username: 'admin', password: 'pw' },
-      { oidc_token_url: 'https://idp.example/token', client_id: 'k8s', client_secret: 's3c', username: 'u', password: 'p' },
+      { oidc_token_url: 'https://127.0.0.1:8443/token', client_id: 'k8s', client_secret: 's3c', username: 'u', password: 'p' },
       { client_cert: client.cert, client_key: client.key, ssl_ca_cert: ca.cert },
     ];
     for (const [index, auth_cred] of shapes.entries()) {
