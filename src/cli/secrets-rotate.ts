@@ -52,8 +52,9 @@ function firstLine(input: NodeJS.ReadableStream): Promise<string | undefined> {
   const lines = createInterface({ input, terminal: false });
   return new Promise((resolve) => {
     lines.once('line', (line) => {
-      lines.close();
+      // Resolve before close(): close() emits 'close' at once, which would resolve with nothing.
       resolve(line.trim());
+      lines.close();
     });
     lines.once('close', () => resolve(undefined));
   });
