@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
@@ -110,6 +110,19 @@ describe.each(DIALECTS)('the secret key guard at start-up on %s', (dialect) => {
     );
     expect(readFileSync(keyFile, 'utf8')).toBe(other + '\n');
     expect(await snapshot()).toEqual(before);
+  });
+
+  it('ignores a half-written <key_file>.new left by a rotation that crashed before its commit', async () => {
+    const key = await seeded();
+    writeFileSync(`${keyFile}.new`, 'half-a-ke');
+    expect((await guard({ keyFile })).keyId).toBe(keyIdOf(key));
+    writeFileSync(keyFile, randomBytes(32).toString('base64'));
+    expect(await refusal({ keyFile })).toMatch(/holds key [0-9a-f]{16}, but the database's secrets are sealed with key/);
+  });
+
+  it('leaves no scratch file beside a key file it creates', async () => {
+    await guard({ keyFile });
+    expect(readdirSync(dir)).toEqual(['secret.key']);
   });
 
   it('refuses a different secrets.key and accepts the right one from the configuration', async () => {

@@ -41,10 +41,11 @@ export async function guardSecretKey(settings: KeySettings, secrets: SecretRepos
   if (check) {
     if (configured && keyIdOf(configured) === check.keyId) return { key: configured, keyId: check.keyId, origin, adopted: false, finishedRotation: false };
     if (settings.key === undefined) {
-      const next = readKeyFile(`${settings.keyFile}.new`);
+      const next = readStrayKeyFile(`${settings.keyFile}.new`);
       if (next && keyIdOf(next) === check.keyId) {
         promoteNewKeyFile(settings.keyFile);
-        return { key: next, keyId: check.keyId, origin, adopted: false, finishedRotation: true };
+        const promoted = readKeyFile(settings.keyFile);
+        if (promoted && keyIdOf(promoted) === check.keyId) return { key: promoted, keyId: check.keyId, origin, adopted: false, finishedRotation: true };
       }
     }
     throw new SecretKeyError(refusal(settings, configured, check.keyId, check.pendingKeyId));
@@ -76,6 +77,15 @@ export async function guardSecretKey(settings: KeySettings, secrets: SecretRepos
   // Another process's first start on the same database won the race with another key.
   if (stored !== keyId) throw new SecretKeyError(refusal(settings, loaded.key, stored, null));
   return { key: loaded.key, keyId, origin: loaded.origin, adopted: false, finishedRotation: false };
+}
+
+/** A rotation's `.new` file: one half-written by a crash before the commit is no key at all. */
+function readStrayKeyFile(file: string): Buffer | undefined {
+  try {
+    return readKeyFile(file);
+  } catch {
+    return undefined;
+  }
 }
 
 function refusal(settings: KeySettings, configured: Buffer | undefined, storedId: string, pendingId: string | null): string {

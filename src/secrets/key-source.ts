@@ -62,15 +62,18 @@ export function writeKeyFileDurably(file: string, key: Buffer): void {
 /**
  * Makes `<file>.new` the key file: the current one is kept as `<file>.old`
  * (a hard link, so `file` exists at every moment), then `.new` is renamed
- * over `file` in one atomic step. Safe to repeat after a crash at any point.
+ * over `file` in one atomic step. Safe to repeat after a crash at any point,
+ * and when two processes finishing the same rotation race (the loser finds
+ * `.new` gone); the caller checks the key file it then reads.
  */
 export function promoteNewKeyFile(file: string): void {
   guardFile(file, () => {
+    if (!existsSync(`${file}.new`)) return;
     if (existsSync(file)) {
       rmSync(`${file}.old`, { force: true });
-      linkSync(file, `${file}.old`);
+      ignoring(['EEXIST'], () => linkSync(file, `${file}.old`));
     }
-    renameSync(`${file}.new`, file);
+    ignoring(['ENOENT'], () => renameSync(`${file}.new`, file));
     syncDirectory(dirname(file));
   });
 }
@@ -79,21 +82,27 @@ export function promoteNewKeyFile(file: string): void {
 function createKeyFile(file: string): Buffer | undefined {
   mkdirSync(dirname(file), { recursive: true, mode: 0o700 });
   const key = randomBytes(KEY_BYTES);
-  let fd: number;
+  // Written whole under a private name, then linked into place: a crash never leaves a half-written key file.
+  const scratch = `${file}.tmp-${process.pid}`;
+  writeKeyFileDurably(scratch, key);
   try {
-    fd = openSync(file, 'wx', 0o600);
+    linkSync(scratch, file);
   } catch (error) {
     if ((error as NodeJS.ErrnoException).code === 'EEXIST') return undefined;
     throw error;
-  }
-  try {
-    writeSync(fd, key.toString('base64') + '\n');
-    fsyncSync(fd);
   } finally {
-    closeSync(fd);
+    rmSync(scratch, { force: true });
   }
   syncDirectory(dirname(file));
   return key;
+}
+
+function ignoring(codes: string[], work: () => void): void {
+  try {
+    work();
+  } catch (error) {
+    if (!codes.includes((error as NodeJS.ErrnoException).code ?? '')) throw error;
+  }
 }
 
 function syncDirectory(dir: string): void {

@@ -68,7 +68,7 @@ describe.each(['sqlite', 'postgres'] as const)('the secret key through the vim-m
   }
 
   const run = (args: string[], extraEnv: NodeJS.ProcessEnv = {}) =>
-    spawnSync(process.execPath, [CLI, ...args], { cwd, env: { ...env, ...extraEnv }, encoding: 'utf8', timeout: 30_000 });
+    spawnSync(process.execPath, [CLI, ...args], { cwd, env: { ...env, ...extraEnv }, encoding: 'utf8', timeout: 20_000 });
 
   /** A VIM created over the API, then the service stopped. */
   async function firstStartWithVim(): Promise<void> {
@@ -90,11 +90,17 @@ describe.each(['sqlite', 'postgres'] as const)('the secret key through the vim-m
       const key = Buffer.from(readFileSync(keyFile, 'utf8').trim(), 'base64');
       const registry = new VimRegistry({ repository: new VimRepository(store), cipher: new SecretCipher(key), clock: systemClock });
       const [vim] = await registry.list(admin, {});
-      const rows = [
-        ...(await store.db.selectFrom('vims').select(['id', 'auth_cred']).execute()),
-        ...(await store.db.selectFrom('secret_key_check').selectAll().execute()),
-      ];
+      const rows = await store.db.selectFrom('vims').select(['id', 'auth_cred', 'revision', 'updated_at']).execute();
       return { password: vim ? registry.credentialsOf(vim).password : undefined, rows };
+    } finally {
+      await store.close();
+    }
+  }
+
+  async function keyCheckRows(): Promise<unknown[]> {
+    const store = openStore(database.url, { poolSize: 1 });
+    try {
+      return await store.db.selectFrom('secret_key_check').selectAll().execute();
     } finally {
       await store.close();
     }
@@ -111,6 +117,9 @@ describe.each(['sqlite', 'postgres'] as const)('the secret key through the vim-m
     expect(missing.status).toBe(1);
     expect(missing.stderr.trim().split('\n')).toEqual([expect.stringMatching(/^vim-monitor: secret key file .*secret\.key is missing, but the database's secrets are sealed with key [0-9a-f]{16}: restore the key file from its backup/)]);
     expect(existsSync(keyFile)).toBe(false);
+    // Read here, not before: the test must fail on the start-up above with the code before key checks.
+    const checkBefore = await keyCheckRows();
+    expect(checkBefore).toHaveLength(1);
 
     writeFileSync(keyFile, Buffer.alloc(32, 7).toString('base64'));
     const wrong = run(['serve', '--config', 'config.yaml']);
@@ -120,6 +129,7 @@ describe.each(['sqlite', 'postgres'] as const)('the secret key through the vim-m
 
     writeFileSync(keyFile, key);
     expect((await storedState()).rows).toEqual(before.rows);
+    expect(await keyCheckRows()).toEqual(checkBefore);
 
     const rotated = run(['secrets', 'rotate', '--config', 'config.yaml']);
     expect(rotated.stderr).toBe('');
@@ -129,7 +139,7 @@ describe.each(['sqlite', 'postgres'] as const)('the secret key through the vim-m
     expect((await storedState()).password).toBe('the-real-password');
     const service = await serve();
     await service.stop();
-  });
+  }, 120_000);
 
   it.each(['new-key-stored', 'resealed', 'committed', 'promoted'])(
     'recovers from a rotation killed with SIGKILL after step %s: the next start serves, the password survives, a re-run rotates',
@@ -162,6 +172,7 @@ await rotateSecretKey({
       expect(rerun.stdout).toMatch(/^rotated: 1 VIM credentials/);
       expect((await storedState()).password).toBe('the-real-password');
     },
+    120_000,
   );
 
   it.runIf(dialect === 'sqlite')('rotates a secrets.key only after the operator types back the printed key id', async () => {
@@ -190,6 +201,6 @@ await rotateSecretKey({
     env.VIM_MONITOR_SECRETS_KEY = newKey;
     await (await serve()).stop();
     expect(existsSync(keyFile)).toBe(false);
-  });
+  }, 120_000);
 });
 
