@@ -133,6 +133,17 @@ export class InternalError extends VimMonitorError {
 }
 
 /** Start-up problems (bad configuration, unreadable key file). Never reaches HTTP. */
+/**
+ * The secret key is missing or is not the one that sealed the stored secrets
+ * (or a rotation cannot proceed): start-up and `secrets rotate` stop with
+ * this one line, which says how to fix it.
+ */
+export class SecretKeyError extends VimMonitorError {
+  readonly code = 'VIMMON_ERR_SECRET_KEY';
+  readonly httpStatus = 500;
+  readonly tackerType = 'SecretKeyError';
+}
+
 export class ConfigurationError extends VimMonitorError {
   readonly code = 'VIMMON_ERR_CONFIGURATION';
   readonly httpStatus = 500;

@@ -14,11 +14,13 @@ import type { MonitorWriteQueue } from '../monitors/write-queue.js';
 import type { Probe } from '../probes/probe.js';
 import { probeTargetGuard } from '../probes/target-policy.js';
 import { SecretCipher } from '../secrets/cipher.js';
-import { loadSecretKey } from '../secrets/key-source.js';
+import { guardSecretKey } from '../secrets/key-guard.js';
+import { decodeKey } from '../secrets/key-source.js';
 import { describeDatabaseUrl, openStore, type Store } from '../store/database.js';
 import { EventRepository } from '../store/event-repository.js';
 import { migrateToLatest } from '../store/migrate.js';
 import { MonitorRepository } from '../store/monitor-repository.js';
+import { SecretRepository } from '../store/secret-repository.js';
 import { VimRepository } from '../store/vim-repository.js';
 import { systemClock, type Clock } from '../time/clock.js';
 import { VimRegistry } from '../vims/registry.js';
@@ -56,12 +58,8 @@ export async function startService(config: Config, logger: Logger, options: Serv
   const clock = options.clock ?? systemClock;
   const metrics = new PrometheusMetrics();
   const withApi = options.api !== false;
-  const { key, origin } = loadSecretKey({ keyFile: config.secrets.key_file, ...(config.secrets.key !== undefined && { key: config.secrets.key }) });
-  logger.info(
-    { key_origin: origin, key_file: origin === 'config' ? undefined : config.secrets.key_file },
-    origin === 'created' ? 'created a new secret key file (mode 0600); back it up: stored credentials cannot be read without it' : 'secret key loaded',
-  );
-
+  // A malformed secrets.key stops start-up before the database is touched.
+  if (config.secrets.key !== undefined) decodeKey(config.secrets.key, 'secrets.key');
   const store = openStore(config.database.url, {
     poolSize: config.database.pool_size,
     onIdleError: (error) => logger.warn({ err: error }, 'database connection lost'),
@@ -73,7 +71,7 @@ export async function startService(config: Config, logger: Logger, options: Serv
   try {
     const { applied } = await migrateToLatest(store);
     logger.info({ database: describeDatabaseUrl(config.database.url), dialect: store.dialect, applied }, 'database ready');
-    const cipher = new SecretCipher(key);
+    const cipher = new SecretCipher(await openSecretKey(config, store, clock, logger));
     const targetGuard = probeTargetGuard({ denyCidrs: config.egress.deny_cidrs, allowCidrs: config.egress.allow_cidrs });
     const registry = new VimRegistry({ repository: new VimRepository(store), cipher, clock, monitorDefaults: config.monitor, targetGuard });
 
@@ -131,6 +129,20 @@ export async function startService(config: Config, logger: Logger, options: Serv
     await closeAll();
     throw error;
   }
+}
+
+/** The key that opens this database's secrets; a missing or different one stops start-up (SecretKeyError), never replaced. */
+async function openSecretKey(config: Config, store: Store, clock: Clock, logger: Logger): Promise<Buffer> {
+  const settings = { keyFile: config.secrets.key_file, ...(config.secrets.key !== undefined && { key: config.secrets.key }) };
+  const { key, keyId, origin, adopted, finishedRotation } = await guardSecretKey(settings, new SecretRepository(store), clock);
+  const keyFile = origin === 'config' ? undefined : config.secrets.key_file;
+  if (finishedRotation) logger.warn({ key_id: keyId, key_file: keyFile }, 'finished an interrupted key rotation: the new key file is now in place');
+  if (adopted) logger.info({ key_id: keyId }, 'stored the key check of the secret key that opens this database\'s secrets');
+  logger.info(
+    { key_origin: origin, key_id: keyId, key_file: keyFile },
+    origin === 'created' ? 'created a new secret key file (mode 0600); back it up: stored credentials cannot be read without it' : 'secret key loaded',
+  );
+  return key;
 }
 
 function createAuthenticator(config: Config, clock: Clock, logger: Logger): Authenticator {

@@ -2,6 +2,7 @@
 import { readFileSync } from 'node:fs';
 import { Command } from 'commander';
 import { startService } from '../app/service.js';
+import { runSecretsRotate } from './secrets-rotate.js';
 import { loadConfig } from '../config/load.js';
 import { ConfigurationError, VimMonitorError } from '../errors.js';
 import { createLogger } from '../log/logger.js';
@@ -64,6 +65,17 @@ db.command('upgrade')
     } finally {
       await store.close();
     }
+  });
+
+program
+  .command('secrets')
+  .description('secret key maintenance')
+  .command('rotate')
+  .description('re-seal every stored secret under a new key (stop every vim-monitor process on the database first)')
+  .option('-c, --config <file>', 'YAML configuration file')
+  .action(async (options: { config?: string }) => {
+    const config = loadConfig(options.config ? { file: options.config } : {});
+    await runSecretsRotate(config, { input: process.stdin, output: process.stdout, prompt: process.stderr });
   });
 
 program.parseAsync(process.argv).catch((error: unknown) => {

@@ -107,7 +107,7 @@ export const configSchema = {
           minLength: 1,
           default: './data/secret.key',
           description:
-            'AES-256 key for credentials at rest; created with mode 0600 on first start. Back it up: without it stored credentials cannot be read',
+            'AES-256 key for credentials at rest; created with mode 0600 on the first start of an empty database, never later (see "Secret key"). Back it up: without it stored credentials cannot be read',
         },
         key: { type: 'string', minLength: 1, description: 'the key itself (base64 of 32 bytes), e.g. from a secret store; wins over `key_file`' },
       },

@@ -1,9 +1,18 @@
-import { randomBytes } from 'node:crypto';
+import { createCipheriv, randomBytes } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import { InternalError } from '../errors.js';
-import { KEY_BYTES, SecretCipher } from './cipher.js';
+import { KEY_BYTES, keyIdOf, SecretCipher } from './cipher.js';
 
-const PREFIX = 'enc:v1:';
+/** Everything before the base64 body: `enc:v2:<key id>:`. */
+const prefixOf = (envelope: string): string => envelope.slice(0, envelope.lastIndexOf(':') + 1);
+
+/** An envelope as written before key ids existed (enc:v1:, untagged). */
+function legacyEnvelope(key: Buffer, plaintext: string): string {
+  const iv = randomBytes(12);
+  const cipher = createCipheriv('aes-256-gcm', key, iv);
+  const body = Buffer.concat([cipher.update(plaintext, 'utf8'), cipher.final()]);
+  return 'enc:v1:' + Buffer.concat([iv, cipher.getAuthTag(), body]).toString('base64');
+}
 
 /** Runs `fn`, expects an InternalError and returns it. */
 function internalErrorOf(fn: () => unknown): InternalError {
@@ -19,8 +28,8 @@ function internalErrorOf(fn: () => unknown): InternalError {
 
 /** Rewrites the envelope's raw bytes (iv | tag | ciphertext). */
 function tamper(envelope: string, edit: (raw: Buffer) => Buffer): string {
-  const raw = Buffer.from(envelope.slice(PREFIX.length), 'base64');
-  return PREFIX + edit(Buffer.from(raw)).toString('base64');
+  const raw = Buffer.from(envelope.slice(prefixOf(envelope).length), 'base64');
+  return prefixOf(envelope) + edit(Buffer.from(raw)).toString('base64');
 }
 
 describe('SecretCipher', () => {
@@ -60,12 +69,36 @@ describe('SecretCipher', () => {
     expect(cipher.decrypt(envelope)).toBe('kept');
   });
 
-  it('produces an enc:v1: envelope that does not contain the plaintext', () => {
-    const envelope = new SecretCipher(randomBytes(32)).encrypt('visible-plaintext');
-    expect(envelope.startsWith(PREFIX)).toBe(true);
+  it('produces an enc:v2: envelope tagged with the key id that does not contain the plaintext', () => {
+    const key = randomBytes(32);
+    const envelope = new SecretCipher(key).encrypt('visible-plaintext');
+    expect(prefixOf(envelope)).toBe(`enc:v2:${keyIdOf(key)}:`);
     expect(envelope).not.toContain('visible-plaintext');
     // 12 byte IV + 16 byte tag + 17 bytes of ciphertext
-    expect(Buffer.from(envelope.slice(PREFIX.length), 'base64')).toHaveLength(12 + 16 + 17);
+    expect(Buffer.from(envelope.slice(prefixOf(envelope).length), 'base64')).toHaveLength(12 + 16 + 17);
+  });
+
+  it('names keys by a 16 hex digit id that differs between keys and reveals nothing of the key', () => {
+    const key = randomBytes(32);
+    expect(keyIdOf(key)).toMatch(/^[0-9a-f]{16}$/);
+    expect(new SecretCipher(key).keyId).toBe(keyIdOf(key));
+    expect(keyIdOf(randomBytes(32))).not.toBe(keyIdOf(key));
+    expect(key.toString('hex')).not.toContain(keyIdOf(key));
+  });
+
+  it('still opens an untagged enc:v1: envelope written before key ids, and refuses one of another key', () => {
+    const key = randomBytes(32);
+    expect(new SecretCipher(key).decrypt(legacyEnvelope(key, 'old-password'))).toBe('old-password');
+    expect(internalErrorOf(() => new SecretCipher(randomBytes(32)).decrypt(legacyEnvelope(key, 'old-password'))).message).toBe(
+      'a stored secret cannot be decrypted with the configured key',
+    );
+  });
+
+  it('tells whether it opens an envelope without throwing', () => {
+    const cipher = new SecretCipher(randomBytes(32));
+    expect(cipher.opens(cipher.encrypt('x'))).toBe(true);
+    expect(cipher.opens(new SecretCipher(randomBytes(32)).encrypt('x'))).toBe(false);
+    expect(cipher.opens('plain')).toBe(false);
   });
 
   it('gives two different envelopes for the same value (random IV)', () => {
@@ -73,7 +106,7 @@ describe('SecretCipher', () => {
     const first = cipher.encrypt('same value');
     const second = cipher.encrypt('same value');
     expect(first).not.toBe(second);
-    const ivOf = (e: string): string => Buffer.from(e.slice(PREFIX.length), 'base64').subarray(0, 12).toString('hex');
+    const ivOf = (e: string): string => Buffer.from(e.slice(prefixOf(e).length), 'base64').subarray(0, 12).toString('hex');
     expect(ivOf(first)).not.toBe(ivOf(second));
     expect(cipher.decrypt(first)).toBe('same value');
     expect(cipher.decrypt(second)).toBe('same value');
@@ -123,15 +156,17 @@ describe('SecretCipher', () => {
 
   it('refuses an envelope with nothing after the prefix', () => {
     const cipher = new SecretCipher(randomBytes(32));
-    expect(internalErrorOf(() => cipher.decrypt(PREFIX)).message).toBe(
+    expect(internalErrorOf(() => cipher.decrypt(`enc:v2:${cipher.keyId}:`)).message).toBe(
       'a stored secret cannot be decrypted with the configured key',
     );
   });
 
-  it('refuses to decrypt with the wrong key, without revealing the plaintext', () => {
-    const envelope = new SecretCipher(randomBytes(32)).encrypt('wrong-key-target');
-    const error = internalErrorOf(() => new SecretCipher(randomBytes(32)).decrypt(envelope));
-    expect(error.message).toBe('a stored secret cannot be decrypted with the configured key');
+  it('refuses to decrypt with the wrong key, naming both key ids without revealing the plaintext', () => {
+    const sealing = new SecretCipher(randomBytes(32));
+    const other = new SecretCipher(randomBytes(32));
+    const envelope = sealing.encrypt('wrong-key-target');
+    const error = internalErrorOf(() => other.decrypt(envelope));
+    expect(error.message).toBe(`a stored secret was sealed with key ${sealing.keyId}, not with the configured key ${other.keyId}`);
     expect(error.message).not.toContain('wrong-key-target');
     expect(error.code).toBe('VIMMON_ERR_INTERNAL');
   });
@@ -157,14 +192,16 @@ describe('SecretCipher.isEnvelope', () => {
     expect(SecretCipher.isEnvelope(new SecretCipher(randomBytes(32)).encrypt('x'))).toBe(true);
   });
 
-  it('recognises any value with the enc:v1: prefix', () => {
+  it('recognises any value with the enc:v1: prefix, and enc:v2: with a key id', () => {
     expect(SecretCipher.isEnvelope('enc:v1:AAAA')).toBe(true);
+    expect(SecretCipher.isEnvelope('enc:v2:0123456789abcdef:AAAA')).toBe(true);
   });
 
   it('does not take plain values, other versions or a prefix in the middle for envelopes', () => {
     expect(SecretCipher.isEnvelope('password')).toBe(false);
     expect(SecretCipher.isEnvelope('')).toBe(false);
     expect(SecretCipher.isEnvelope('enc:v2:AAAA')).toBe(false);
+    expect(SecretCipher.isEnvelope('enc:v3:0123456789abcdef:AAAA')).toBe(false);
     expect(SecretCipher.isEnvelope('ENC:V1:AAAA')).toBe(false);
     expect(SecretCipher.isEnvelope('x enc:v1:AAAA')).toBe(false);
   });

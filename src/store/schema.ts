@@ -113,6 +113,14 @@ export interface DeadLettersTable {
   dead_at: string;
 }
 
+/** One row (id 1): the id of the key that seals every stored secret. */
+export interface SecretKeyCheckTable {
+  id: number;
+  key_id: string;
+  pending_key_id: string | null;
+  changed_at: string;
+}
+
 export interface DatabaseSchema {
   vims: VimsTable;
   vim_monitors: VimMonitorsTable;
@@ -121,4 +129,5 @@ export interface DatabaseSchema {
   subscriptions: SubscriptionsTable;
   dead_letters: DeadLettersTable;
   vim_change_counter: VimChangeCounterTable;
+  secret_key_check: SecretKeyCheckTable;
 }

@@ -96,11 +96,11 @@ describe.each(DIALECTS)('the VIM change counter on %s', (dialect) => {
 
   it('is rolled back by migrating down and starts again from zero when migrated up', async () => {
     const migrator = new Migrator({ db: store.db, provider: migrationProvider(store.dialect) });
-    const down = await migrator.migrateDown();
+    const down = await migrator.migrateTo('0004-subscriptions');
     expect(down.error).toBeUndefined();
-    expect(down.results?.map((r) => [r.migrationName, r.direction, r.status])).toEqual([['0005-vim-change-counter', 'Down', 'Success']]);
+    expect(down.results?.map((r) => [r.migrationName, r.direction, r.status])).toContainEqual(['0005-vim-change-counter', 'Down', 'Success']);
     await expect(vims.changeCounter()).rejects.toThrow();
-    expect((await migrateToLatest(store)).applied).toEqual(['0005-vim-change-counter']);
+    expect((await migrateToLatest(store)).applied).toContain('0005-vim-change-counter');
     expect(await counter()).toBe(0);
     await vims.insert(record());
     expect(await counter()).toBe(1);

@@ -394,11 +394,11 @@ describe('mergeAuthCred', () => {
 describe('sealAuthCred, openAuthCred and maskAuthCred', () => {
   const cipher = new SecretCipher(randomBytes(32));
 
-  it('encrypts every secret value into an enc:v1: envelope and leaves other values plain', () => {
+  it('encrypts every secret value into an enc:v2: envelope and leaves other values plain', () => {
     const cred = { username: 'u', password: 'pw-plain', user_domain_name: 'Default', cert_verify: 'True', ssl_ca_cert: 'ca-pem' };
     const sealed = sealAuthCred(cred, cipher);
-    expect(sealed.password?.startsWith('enc:v1:')).toBe(true);
-    expect(sealed.ssl_ca_cert?.startsWith('enc:v1:')).toBe(true);
+    expect(sealed.password?.startsWith(`enc:v2:${cipher.keyId}:`)).toBe(true);
+    expect(sealed.ssl_ca_cert?.startsWith(`enc:v2:${cipher.keyId}:`)).toBe(true);
     expect(sealed.password).not.toContain('pw-plain');
     expect(sealed).toMatchObject({ username: 'u', user_domain_name: 'Default', cert_verify: 'True' });
   });
@@ -407,7 +407,7 @@ describe('sealAuthCred, openAuthCred and maskAuthCred', () => {
     const cred = { bearer_token: 'a', client_secret: 'b', client_key: 'c', client_cert: 'd', client_id: 'plain-id', oidc_token_url: 'https://idp' };
     const sealed = sealAuthCred(cred, cipher);
     for (const field of ['bearer_token', 'client_secret', 'client_key', 'client_cert']) {
-      expect(sealed[field]?.startsWith('enc:v1:'), field).toBe(true);
+      expect(sealed[field]?.startsWith(`enc:v2:${cipher.keyId}:`), field).toBe(true);
     }
     expect(sealed.client_id).toBe('plain-id');
     expect(sealed.oidc_token_url).toBe('https://idp');

@@ -78,7 +78,7 @@ describe('the VIM registry', () => {
 
   it('keeps credentials encrypted in the record and decrypts them only on request', async () => {
     const vim = await registry.create(alice, input('sealed'));
-    expect(vim.sealedAuthCred.password).toMatch(/^enc:v1:/);
+    expect(vim.sealedAuthCred.password).toMatch(/^enc:v2:[0-9a-f]{16}:/);
     expect(vim.sealedAuthCred.username).toBe('nfv_user');
     expect(registry.credentialsOf(vim).password).toBe('pw-not-shown');
   });

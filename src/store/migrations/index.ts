@@ -5,6 +5,7 @@ import { monitorsAndEvents } from './0002-monitors-and-events.js';
 import { workersAndLeases } from './0003-workers-and-leases.js';
 import { subscriptions } from './0004-subscriptions.js';
 import { vimChangeCounter } from './0005-vim-change-counter.js';
+import { secretKeyCheck } from './0006-secret-key-check.js';
 
 /**
  * Every schema change, in order. Names are permanent once released: the
@@ -17,6 +18,7 @@ export function migrationProvider(dialect: DialectName): MigrationProvider {
     '0003-workers-and-leases': workersAndLeases,
     '0004-subscriptions': subscriptions(dialect),
     '0005-vim-change-counter': vimChangeCounter,
+    '0006-secret-key-check': secretKeyCheck,
   };
   return { getMigrations: async () => migrations };
 }
