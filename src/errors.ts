@@ -42,6 +42,19 @@ export class UnsupportedMediaTypeError extends VimMonitorError {
   readonly tackerType = 'HTTPUnsupportedMediaType';
 }
 
+/** A request whose headers or body did not arrive in time (server timeouts). */
+export class RequestTimeoutError extends VimMonitorError {
+  readonly code = 'VIMMON_ERR_REQUEST_TIMEOUT';
+  readonly httpStatus = 408;
+  readonly tackerType = 'HTTPRequestTimeout';
+}
+
+export class HeadersTooLargeError extends VimMonitorError {
+  readonly code = 'VIMMON_ERR_HEADERS_TOO_LARGE';
+  readonly httpStatus = 431;
+  readonly tackerType = 'HTTPRequestHeaderFieldsTooLarge';
+}
+
 export class NotAuthenticatedError extends VimMonitorError {
   readonly code = 'VIMMON_ERR_NOT_AUTHENTICATED';
   readonly httpStatus = 401;
