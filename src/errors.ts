@@ -133,6 +133,17 @@ export class DatabaseUnavailableError extends VimMonitorError {
   }
 }
 
+/** The database refused a write for lack of space (disk, tmpfs, tablespace). Reads keep working; writes work again once space is freed. */
+export class StorageFullError extends VimMonitorError {
+  readonly code = 'VIMMON_ERR_STORAGE_FULL';
+  readonly httpStatus = 507;
+  readonly tackerType = 'InsufficientStorage';
+
+  constructor(options?: { cause?: unknown }) {
+    super('The database has no space left for this change; nothing was stored; retry once space is freed', options);
+  }
+}
+
 export class UpstreamUnavailableError extends VimMonitorError {
   readonly code = 'VIMMON_ERR_UPSTREAM_UNAVAILABLE';
   readonly httpStatus = 503;

@@ -11,6 +11,7 @@ import {
   UnsupportedMediaTypeError,
   VimMonitorError,
   InvalidInputError,
+  StorageFullError,
 } from '../errors.js';
 
 /** The body shape python-tackerclient parses to print an error. */
@@ -29,7 +30,24 @@ export function tackerErrorBody(error: VimMonitorError): TackerErrorBody {
  * go to the log only.
  */
 export function installErrorHandling(app: FastifyInstance): void {
-  app.setErrorHandler(respondWithError);
+  // One episode of a full disk: from the first refused write to the next write that succeeds.
+  let storageFull = false;
+  app.setErrorHandler((raw: FastifyError | VimMonitorError | Error, request: FastifyRequest, reply: FastifyReply) => {
+    if (raw instanceof StorageFullError) {
+      if (!storageFull) request.log.error({ err: raw.cause, code: raw.code }, 'the database has no space left: writes are refused with 507 until space is freed');
+      else request.log.debug({ code: raw.code }, 'request refused: database storage still full');
+      storageFull = true;
+      void reply.code(raw.httpStatus).type('application/json').send(tackerErrorBody(raw));
+      return;
+    }
+    respondWithError(raw, request, reply);
+  });
+  app.addHook('onResponse', async (request, reply) => {
+    if (storageFull && request.method !== 'GET' && request.method !== 'HEAD' && reply.statusCode < 400) {
+      storageFull = false;
+      request.log.info('the database stores writes again: storage-full episode over');
+    }
+  });
   app.setNotFoundHandler((request, reply) => {
     const error = new RouteNotFoundError(`The resource ${request.method} ${request.url.split('?')[0]} could not be found`);
     void reply.code(error.httpStatus).send(tackerErrorBody(error));
