@@ -7,6 +7,7 @@ import pg from 'pg';
 import { afterAll, describe, expect, it } from 'vitest';
 import { createTestDatabase, POSTGRES_ADMIN_URL } from '../../test/support/databases.js';
 import { openstackVim } from '../../test/support/fixtures.js';
+import { ScriptedProbe } from '../../test/support/scripted-probe.js';
 import { startTestService, type TestService } from '../../test/support/service.js';
 
 /**
@@ -180,6 +181,50 @@ describe('a full table under MariaDB', () => {
         }
       };
       await exerciseFullDisk(service, fill);
+    } finally {
+      await service?.stop();
+      await connection.end();
+      await database.drop();
+    }
+  });
+});
+
+describe('a full monitor table under MariaDB', () => {
+  it('still answers 201 for a VIM that is stored, and the sweep gives it its monitor once space returns', async () => {
+    const database = await createTestDatabase('mysql');
+    const connection = await mysql.createConnection({ uri: database.url });
+    let service: TestService | undefined;
+    try {
+      service = await startTestService({
+        databaseUrl: database.url,
+        monitoring: { probes: [new ScriptedProbe('tcp')], monitor: { probes: ['tcp'], interval: 0.2, timeout: 0.1 }, manager: { sweep_interval: 0.2 } },
+      });
+      // The VIM row goes in (InnoDB); the monitor row written after it does not fit.
+      await connection.query('ALTER TABLE vim_monitors ENGINE=Aria ROW_FORMAT=DYNAMIC TRANSACTIONAL=0 MAX_ROWS=10 AVG_ROW_LENGTH=100');
+      for (let i = 0; ; i++) {
+        try {
+          await connection.query("INSERT INTO vim_monitors (vim_id, monitor_id, owner, dispatched_at) VALUES (?, ?, ?, '2026-01-01 00:00:00.000000')", [
+            `filler-${i}`,
+            randomUUID(),
+            'x'.repeat(128),
+          ]);
+        } catch (error) {
+          expect((error as { errno?: number }).errno).toBe(1114);
+          break;
+        }
+      }
+      const created = await service.api('POST', '/v1.0/vims', { body: { vim: openstackVim() } });
+      expect(created.status, created.text.slice(0, 300)).toBe(201);
+      const listed = await service.api('GET', '/v1.0/vims?fields=id');
+      expect(listed.json.vims).toEqual([{ id: created.json.vim.id }]);
+
+      await connection.query("DELETE FROM vim_monitors WHERE vim_id LIKE 'filler-%'");
+      let row: unknown[] = [];
+      for (let attempt = 0; attempt < 50 && row.length === 0; attempt++) {
+        await new Promise((resolve) => setTimeout(resolve, 200));
+        [row] = (await connection.query('SELECT vim_id FROM vim_monitors WHERE vim_id = ?', [created.json.vim.id])) as [unknown[], unknown];
+      }
+      expect(row).toHaveLength(1);
     } finally {
       await service?.stop();
       await connection.end();
