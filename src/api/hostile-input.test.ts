@@ -163,6 +163,17 @@ describe.each(DIALECTS)('hostile input on %s', (dialect) => {
     expect(await snapshot()).toBe(before);
   });
 
+  it('refuses an update whose merged credentials would not fit a text column once sealed', async () => {
+    const first = await service.api('PUT', `/v1.0/vims/${vimId}`, { body: { vim: { auth_cred: { password: 'p'.repeat(30_000) } } } });
+    expect(first.status, first.text.slice(0, 300)).toBe(200);
+    const stored = await snapshot();
+    // Within the per-request limit, but with the password already there the sealed auth_cred passes 64 KiB.
+    const second = await service.api('PUT', `/v1.0/vims/${vimId}`, { body: { vim: { auth_cred: { ssl_ca_cert: caBundle(28_000) } } } });
+    expect(second.status, second.text.slice(0, 300)).toBe(400);
+    expect(second.json).toEqual({ TackerError: { type: 'HTTPBadRequest', message: expect.stringMatching(/auth_cred .* bytes once stored/), detail: '' } });
+    expect(await snapshot()).toBe(stored);
+  });
+
   it('still accepts what is at the limits: 32 levels, 32 KiB, a 64-character project', async () => {
     // The body, vim and extra are 3 levels; nested(28) adds 29: 32 in all.
     const response = await service.api('POST', '/v1.0/vims', {
