@@ -63,6 +63,8 @@ function cases(callbackUrl: string): HostileCase[] {
     bad('a lone surrogate in a name', 'POST', '/v1.0/vims', { rawBody: `{"vim":${JSON.stringify(openstackVim({ name: 'x' })).replace('"x"', '"\\ud800"')}}` }),
     bad('NUL in a VIM id', 'GET', '/v1.0/vims/%00'),
     bad('NUL in a VIM id on delete', 'DELETE', '/v1.0/vims/a%00'),
+    // Wider than the id column (36): an unknown VIM like any other, on every database.
+    bad('an id longer than the id column', 'GET', `/v1.0/vims/${'f'.repeat(64)}`, { status: 404, type: 'VimNotFoundException' }),
     bad('NUL in a list filter', 'GET', '/v1.0/vims?name=%00'),
     bad('NUL in an events filter', 'GET', '/v1.0/events?resource_id=%00'),
     bad('NUL in a subscription id', 'GET', '/v1.0/subscriptions/%00'),
