@@ -42,6 +42,19 @@ export class UnsupportedMediaTypeError extends VimMonitorError {
   readonly tackerType = 'HTTPUnsupportedMediaType';
 }
 
+/** A request whose headers or body did not arrive in time (server timeouts). */
+export class RequestTimeoutError extends VimMonitorError {
+  readonly code = 'VIMMON_ERR_REQUEST_TIMEOUT';
+  readonly httpStatus = 408;
+  readonly tackerType = 'HTTPRequestTimeout';
+}
+
+export class HeadersTooLargeError extends VimMonitorError {
+  readonly code = 'VIMMON_ERR_HEADERS_TOO_LARGE';
+  readonly httpStatus = 431;
+  readonly tackerType = 'HTTPRequestHeaderFieldsTooLarge';
+}
+
 export class NotAuthenticatedError extends VimMonitorError {
   readonly code = 'VIMMON_ERR_NOT_AUTHENTICATED';
   readonly httpStatus = 401;
@@ -117,6 +130,17 @@ export class DatabaseUnavailableError extends VimMonitorError {
 
   constructor(options?: { cause?: unknown }) {
     super('The database is unavailable; retry later', options);
+  }
+}
+
+/** The database refused a write for lack of space (disk, tmpfs, tablespace). Reads keep working; writes work again once space is freed. */
+export class StorageFullError extends VimMonitorError {
+  readonly code = 'VIMMON_ERR_STORAGE_FULL';
+  readonly httpStatus = 507;
+  readonly tackerType = 'InsufficientStorage';
+
+  constructor(options?: { cause?: unknown }) {
+    super('The database has no space left for this change; nothing was stored; retry once space is freed', options);
   }
 }
 

@@ -12,7 +12,9 @@ import type { Clock } from '../time/clock.js';
 import { subscriptionRoutes } from './subscriptions/routes.js';
 import type { SubscriptionService } from '../events/subscriptions.js';
 import { monitorRoutes } from './monitors/routes.js';
-import { installErrorHandling } from './error-handler.js';
+import { answerClientError, installErrorHandling, respondWithError } from './error-handler.js';
+import { installInputGuards } from './input-guards.js';
+import { installBoundedJsonParser } from './json-bounds.js';
 import { installMetrics } from './metrics-route.js';
 import { installAuthentication } from './request-context.js';
 import { versionRoutes } from './versions.js';
@@ -51,8 +53,12 @@ export async function buildApiServer(options: ApiServerOptions): Promise<Fastify
       customOptions: { removeAdditional: false, coerceTypes: false, useDefaults: false, allErrors: false },
     },
     schemaErrorFormatter: (errors, dataVar) => new Error(describeSchemaError(errors, dataVar)),
+    frameworkErrors: respondWithError,
+    clientErrorHandler: answerClientError,
   });
   installErrorHandling(app);
+  installBoundedJsonParser(app);
+  installInputGuards(app);
   installAuthentication(app, options.authenticator);
   if (options.metrics) installMetrics(app, options.metrics);
   // Generated from the routes' own validation schemas, so it cannot drift from what is enforced.

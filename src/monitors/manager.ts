@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import type { Logger } from 'pino';
+import { DatabaseUnavailableError, StorageFullError } from '../errors.js';
 import type { Probe, ProbeName } from '../probes/probe.js';
 import { probeTargetOf } from '../probes/target.js';
 import { NO_METRICS, type MetricsRecorder } from '../metrics/recorder.js';
@@ -165,7 +166,15 @@ export class MonitorManager implements VimLifecycleListener {
   async vimCreated(vim: VimRecord): Promise<void> {
     // First verdict within one interval: this worker takes the new VIM itself, no start-up spread.
     const monitorId = this.newMonitorId();
-    await this.deps.monitors.assign(vim.id, monitorId, this.options.owner, this.now(), false, this.leaseUntil());
+    try {
+      await this.deps.monitors.assign(vim.id, monitorId, this.options.owner, this.now(), false, this.leaseUntil());
+    } catch (error) {
+      // The VIM is stored already: its request must not fail (a 5xx that stored something). The next sweep
+      // creates the missing monitor row and claims it, as for any failed hook.
+      if (!(error instanceof DatabaseUnavailableError || error instanceof StorageFullError)) throw error;
+      this.deps.logger.warn({ vim_id: vim.id, code: error.code }, 'VIM stored but its monitor row not: the next sweep assigns it');
+      return;
+    }
     this.run(vim, monitorId, 0, { status: vim.status });
   }
 

@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import { systemClock, type Clock } from '../time/clock.js';
-import { latencySince, monotonicMs, timedOutReason } from './deadline.js';
+import { monotonicMs, timedOutReason } from './deadline.js';
 import type { AgentPool } from './http-agents.js';
 import { httpExchange, joinUrl, shownUrl, type HttpResult } from './http-exchange.js';
 import type { ProbeOutcome, ProbeTarget } from './probe.js';

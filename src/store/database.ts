@@ -1,5 +1,5 @@
 import { Kysely } from 'kysely';
-import { ConfigurationError, DatabaseUnavailableError } from '../errors.js';
+import { ConfigurationError, DatabaseUnavailableError, StorageFullError } from '../errors.js';
 import type { DatabaseDriver, DialectName } from './dialects/driver.js';
 import { createMysqlDriver } from './dialects/mysql.js';
 import { createPostgresDriver } from './dialects/postgres.js';
@@ -54,13 +54,16 @@ export function describeDatabaseUrl(url: string): string {
 
 /**
  * Runs a store operation and turns driver failures that mean "the database is
- * not there" into DatabaseUnavailableError (503); other errors pass through.
+ * not there" into DatabaseUnavailableError (503) and "the database has no
+ * space left" into StorageFullError (507); other errors pass through.
  */
 export async function guardStore<T>(store: Store, operation: () => Promise<T>): Promise<T> {
   try {
     return await operation();
   } catch (error) {
-    if (store.driver.classify(error).kind === 'unavailable') throw new DatabaseUnavailableError({ cause: error });
+    const { kind } = store.driver.classify(error);
+    if (kind === 'unavailable') throw new DatabaseUnavailableError({ cause: error });
+    if (kind === 'full') throw new StorageFullError({ cause: error });
     throw error;
   }
 }

@@ -4,6 +4,7 @@ import type { AuthCred, PlacementAttr, VimFilter, VimProject, VimRecord, VimStat
 import type { MonitorSettingsOverride } from '../monitors/settings.js';
 import { guardStore, type Store } from './database.js';
 import type { DatabaseSchema, VimsTable } from './schema.js';
+import { checkTextColumns } from './text-columns.js';
 
 type VimRow = Selectable<VimsTable>;
 export type VimChanges = Partial<
@@ -20,9 +21,11 @@ export class VimRepository {
   constructor(private readonly store: Store) {}
 
   async insert(vim: VimRecord): Promise<void> {
+    const row = toRow(vim);
+    checkTextColumns('VIM', { description: row.description, auth_url: row.auth_url, auth_cred: row.auth_cred, vim_project: row.vim_project, extra: row.extra });
     await this.write(vim.tenantId, vim.name, () =>
       this.store.db.transaction().execute(async (trx) => {
-        await trx.insertInto('vims').values(toRow(vim)).execute();
+        await trx.insertInto('vims').values(row).execute();
         await countChange(trx);
       }),
     );
@@ -76,6 +79,7 @@ export class VimRepository {
     if (changes.monitorSettings !== undefined) {
       values.monitor_settings = changes.monitorSettings === null ? null : JSON.stringify(changes.monitorSettings);
     }
+    checkTextColumns('VIM', { description: values.description, auth_cred: values.auth_cred, vim_project: values.vim_project, extra: values.extra });
 
     return this.write(tenantId, changes.name ?? name, async () =>
       this.store.db.transaction().execute(async (trx: Transaction<DatabaseSchema>) => {

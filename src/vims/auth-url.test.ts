@@ -97,6 +97,12 @@ describe('normaliseAuthUrl refusals', () => {
     );
   });
 
+  it('refuses an auth_url without a host, which the URL parser would read as host "v3"', () => {
+    for (const value of ['http:///v3', 'https:///keystone/v3', 'http:////keystone:5000/v3']) {
+      expect(invalidInputOf(() => normaliseAuthUrl(value, 'openstack'))).toBe(`Invalid auth_url '${value}': no host`);
+    }
+  });
+
   it('refuses an ftp:// auth_url', () => {
     expect(invalidInputOf(() => normaliseAuthUrl('ftp://files.example/v3', 'openstack'))).toBe(
       "Invalid auth_url 'ftp://…': the scheme must be http or https",

@@ -37,7 +37,8 @@ export function normaliseAuthUrl(raw: string, type: VimType): string {
   if (value.slice(0, url.protocol.length + 2).toLowerCase() !== `${url.protocol}//`) {
     throw new InvalidInputError(`Invalid auth_url '${value}': it must start with ${url.protocol}//`);
   }
-  if (!url.hostname) throw new InvalidInputError(`Invalid auth_url '${value}': no host`);
+  // The URL parser skips extra slashes in http(s) URLs: 'http:///v3' would quietly become host 'v3'.
+  if (!url.hostname || value.charAt(url.protocol.length + 2) === '/') throw new InvalidInputError(`Invalid auth_url '${value}': no host`);
   // An empty '?' or '#' leaves url.search and url.hash empty, but stays in the value.
   if (url.search || url.hash || /[?#]/.test(value)) throw new InvalidInputError(`Invalid auth_url '${value}': query strings and fragments are not allowed`);
 

@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { invalidInputOf } from '../../test/support/assertions.js';
 import { makeCertificate } from '../../test/support/fixtures.js';
-import { InternalError, InvalidInputError } from '../errors.js';
+import { InternalError } from '../errors.js';
 import { SecretCipher } from '../secrets/cipher.js';
 import {
   MASK,

@@ -2,6 +2,7 @@ import type { FastifyPluginAsync } from 'fastify';
 import { InvalidInputError } from '../../errors.js';
 import { eventToWire, toVimEvent } from '../../events/wire.js';
 import type { EventService } from '../../events/event-service.js';
+import { parseNonNegativeInteger, parseUtcTimestamp } from '../input-guards.js';
 import { requestContext } from '../request-context.js';
 
 export interface EventRoutesOptions {
@@ -27,29 +28,15 @@ export const eventRoutes: FastifyPluginAsync<EventRoutesOptions> = async (app, {
     };
     const resourceIds = query.resource_id === undefined ? undefined : ([] as string[]).concat(query.resource_id);
     const since = single('since');
-    const limit = parseInteger(single('limit'), 'limit') ?? DEFAULT_LIMIT;
+    const limit = parseNonNegativeInteger(single('limit'), 'limit') ?? DEFAULT_LIMIT;
     if (limit < 1 || limit > MAX_LIMIT) throw new InvalidInputError(`limit must be between 1 and ${MAX_LIMIT}`);
-    const afterId = parseInteger(single('after_id'), 'after_id');
+    const afterId = parseNonNegativeInteger(single('after_id'), 'after_id');
     const rows = await events.list(ctx, {
       ...(resourceIds && { vimIds: resourceIds }),
-      ...(since !== undefined && { since: normaliseSince(since) }),
+      ...(since !== undefined && { since: parseUtcTimestamp(since, 'since') }),
       ...(afterId !== undefined && { afterId }),
       limit,
     });
     return { events: rows.map((row) => eventToWire(toVimEvent(row))) };
   });
 };
-
-function parseInteger(value: string | undefined, key: string): number | undefined {
-  if (value === undefined) return undefined;
-  if (!/^\d+$/.test(value)) throw new InvalidInputError(`${key} must be a non-negative integer`);
-  return Number(value);
-}
-
-/** Accepts Tacker's `YYYY-MM-DD hh:mm:ss[.ffffff]` or ISO 8601 (UTC), compared as Tacker-format text. */
-function normaliseSince(value: string): string {
-  const match = /^(\d{4}-\d{2}-\d{2})[ T](\d{2}:\d{2}:\d{2})(\.\d{1,6})?Z?$/.exec(value);
-  if (!match) throw new InvalidInputError("since must be a UTC timestamp like '2026-01-31 12:00:00' or '2026-01-31T12:00:00Z'");
-  const fraction = (match[3] ?? '.').slice(1).padEnd(6, '0');
-  return `${match[1]} ${match[2]}.${fraction}`;
-}

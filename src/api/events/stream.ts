@@ -1,5 +1,5 @@
 import type { FastifyPluginAsync } from 'fastify';
-import { InvalidInputError } from '../../errors.js';
+import { parseNonNegativeInteger } from '../input-guards.js';
 import { SafeHorizon } from '../../events/safe-horizon.js';
 import { eventToWire, toVimEvent } from '../../events/wire.js';
 import type { EventService } from '../../events/event-service.js';
@@ -42,8 +42,7 @@ export const eventStreamRoute: FastifyPluginAsync<EventStreamOptions> = async (a
     const ctx = requestContext(request);
     const fromHeader = request.headers['last-event-id'];
     const raw = (Array.isArray(fromHeader) ? fromHeader[0] : fromHeader) ?? request.query.last_event_id;
-    if (raw !== undefined && !/^\d+$/.test(raw)) throw new InvalidInputError('Last-Event-ID must be an event id (a non-negative integer)');
-    let cursor = raw !== undefined ? Number(raw) : await options.events.latestId();
+    let cursor = parseNonNegativeInteger(raw, 'Last-Event-ID') ?? (await options.events.latestId());
     const horizon = new SafeHorizon(options.clock, options.settleMs);
 
     reply.hijack();

@@ -1,6 +1,5 @@
 import { describe, expect, it } from 'vitest';
 import { invalidInputOf } from '../../../test/support/assertions.js';
-import { InvalidInputError } from '../../errors.js';
 import { FIELD_NAMES, parseListQuery } from './list-query.js';
 
 

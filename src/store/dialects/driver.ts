@@ -6,6 +6,8 @@ export type DialectName = 'sqlite' | 'postgres' | 'mysql';
 export type DriverFailure =
   | { kind: 'unique'; constraint: string }
   | { kind: 'unavailable' }
+  /** Out of disk (or of the space the database may use): writes fail until space is freed, reads still work. */
+  | { kind: 'full' }
   | { kind: 'other' };
 
 /**

@@ -36,6 +36,8 @@ function classifyPostgresError(error: unknown): DriverFailure {
   if (code === '23505') {
     return { kind: 'unique', constraint: String((error as { constraint?: unknown }).constraint ?? '') };
   }
+  // 53100 disk_full: the server (or the tablespace's file system) has no space left for the write.
+  if (code === '53100') return { kind: 'full' };
   // Class 08 is connection exceptions, 57P0x are shutdowns/crash recovery, 53300 too many connections.
   if (NETWORK_ERROR_CODES.has(code) || code.startsWith('08') || code.startsWith('57P') || code === '53300') {
     return { kind: 'unavailable' };

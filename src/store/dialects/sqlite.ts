@@ -1,7 +1,7 @@
 import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import Database from 'better-sqlite3';
-import { SqliteDialect } from 'kysely';
+import { SqliteDialect, type Driver } from 'kysely';
 import { lockSqliteFile } from './sqlite-lock.js';
 import { errorCode, type DatabaseDriver, type DriverFailure } from './driver.js';
 
@@ -18,7 +18,7 @@ export function createSqliteDriver(url: string): DatabaseDriver {
   database.pragma('foreign_keys = ON');
   return {
     name: 'sqlite',
-    dialect: new SqliteDialect({ database }),
+    dialect: new RollbackTolerantSqliteDialect(database),
     rowLocks: false,
     shared: false,
     classify: classifySqliteError,
@@ -29,8 +29,30 @@ export function createSqliteDriver(url: string): DatabaseDriver {
   };
 }
 
+/**
+ * After SQLITE_FULL (and some I/O errors) SQLite has already rolled the
+ * transaction back itself; Kysely's ROLLBACK then fails with "cannot rollback
+ * - no transaction is active", and that error replaced the one that
+ * mattered. Roll back only what is still open.
+ */
+class RollbackTolerantSqliteDialect extends SqliteDialect {
+  constructor(private readonly database: Database.Database) {
+    super({ database });
+  }
+
+  override createDriver(): Driver {
+    const driver = super.createDriver();
+    const rollback = driver.rollbackTransaction.bind(driver);
+    driver.rollbackTransaction = async (connection) => {
+      if (this.database.inTransaction) await rollback(connection);
+    };
+    return driver;
+  }
+}
+
 function classifySqliteError(error: unknown): DriverFailure {
   const code = errorCode(error) ?? '';
+  if (code === 'SQLITE_FULL') return { kind: 'full' };
   if (code === 'SQLITE_CONSTRAINT_UNIQUE' || code === 'SQLITE_CONSTRAINT_PRIMARYKEY') {
     // better-sqlite3 names the columns, not the index: "UNIQUE constraint failed: vims.tenant_id, vims.name".
     return { kind: 'unique', constraint: (error as Error).message };
