@@ -38,9 +38,7 @@ describe.each(DIALECTS)('secrets rotate on %s', (dialect) => {
     keyFile = join(dir, 'secret.key');
   });
   afterEach(async () => {
-    for (const table of ['vims', 'vim_change_counter', 'subscriptions', 'secret_key_check', 'workers'] as const) {
-      if (table !== 'vim_change_counter') await store.db.deleteFrom(table).execute();
-    }
+    for (const table of ['vims', 'subscriptions', 'secret_key_check', 'workers'] as const) await store.db.deleteFrom(table).execute();
     await store.close();
     rmSync(dir, { recursive: true, force: true });
   });
