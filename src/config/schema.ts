@@ -25,7 +25,21 @@ export interface KeystoneAuthConfig {
 }
 
 export interface Config {
-  server: { host: string; port: number; body_limit: number };
+  server: {
+    host: string;
+    port: number;
+    body_limit: number;
+    /** Seconds a client may take to send a request's headers. */
+    headers_timeout: number;
+    /** Seconds a client may take to send a whole request (headers and body); not the response, so event streams are not cut. */
+    request_timeout: number;
+    /** Seconds an idle keep-alive connection is kept open between requests. */
+    keep_alive_timeout: number;
+    /** Open API connections (event streams included) beyond which new ones are closed at once. */
+    max_connections: number;
+    /** Seconds a shutdown waits for requests and event streams before cutting their connections. */
+    shutdown_timeout: number;
+  };
   database: { url: string; pool_size: number };
   auth: {
     strategy: AuthStrategy;
@@ -97,6 +111,35 @@ export const configSchema = {
         host: { type: 'string', minLength: 1, default: '127.0.0.1' },
         port: { type: 'integer', minimum: 0, maximum: 65535, default: 9890 },
         body_limit: { type: 'integer', minimum: 1024, default: 1_048_576 },
+        headers_timeout: {
+          ...seconds,
+          default: 10,
+          description: 'seconds a client may take to send the request headers (then 408 and the connection is closed)',
+        },
+        request_timeout: {
+          ...seconds,
+          default: 30,
+          description:
+            'seconds a client may take to send a whole request, body included (then 408 and the connection is closed); the response is not limited, so event streams last',
+        },
+        keep_alive_timeout: {
+          ...seconds,
+          default: 72,
+          description: 'seconds an idle keep-alive connection stays open between requests (longer than the 60 s idle timeout of common proxies)',
+        },
+        max_connections: {
+          type: 'integer',
+          minimum: 1,
+          default: 512,
+          description:
+            'open API connections, event streams included, beyond which new connections are closed at once; keep it well below the descriptor limit (LimitNOFILE), which probes and the database share',
+        },
+        shutdown_timeout: {
+          ...seconds,
+          default: 10,
+          description:
+            'seconds a shutdown waits for running requests and event streams to end before cutting their connections (the process then stores the last monitor results and exits)',
+        },
       },
     },
     database: {
