@@ -54,6 +54,9 @@ export class ApiShutdown {
     if (open.length === 0) return;
     const peers = open.slice(0, PEERS_LOGGED).map((s) => `${s.remoteAddress ?? '?'}:${s.remotePort ?? '?'}`);
     this.options.logger.warn({ connections: open.length, peers }, `shutdown: cutting ${open.length} API connection(s) ${why}`);
-    for (const socket of open) socket.destroy();
+    for (const socket of open) {
+      this.sockets.delete(socket); // now, not at its 'close' event: a second cut must not count it again
+      socket.destroy();
+    }
   }
 }
