@@ -1,7 +1,7 @@
 import { request as httpRequest } from 'node:http';
 import { connect, type Socket } from 'node:net';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { startServe, tempWorkdir, type ServeProcess } from '../support/cli-process.js';
+import { CLI, startServe, tempWorkdir, type ServeProcess } from '../support/cli-process.js';
 
 interface RawClient {
   socket: Socket;
@@ -115,6 +115,37 @@ describe('slow and greedy clients of vim-monitor serve', () => {
       });
       expect(ended).toBe(false);
     });
+  });
+
+  it('outlasts more trickling clients than it has descriptors: refuses the surplus, cuts the rest after headers_timeout, then serves', async () => {
+    const work = tempWorkdir();
+    // The issue's 1,100 clients against 1,024 descriptors, scaled down: 600 against 512.
+    const running = await startServe({
+      cwd: work.dir,
+      command: ['prlimit', '--nofile=512:512', '--', process.execPath, CLI, 'serve'],
+      env: {
+        VIM_MONITOR_MONITOR_PROBES: 'tcp',
+        VIM_MONITOR_SERVER_MAX_CONNECTIONS: '200',
+        VIM_MONITOR_SERVER_HEADERS_TIMEOUT: '1',
+        VIM_MONITOR_SERVER_REQUEST_TIMEOUT: '2',
+      },
+    });
+    try {
+      const slow = await Promise.all(Array.from({ length: 600 }, () => client(running.port)));
+      for (const c of slow) {
+        c.socket.on('error', () => undefined);
+        c.socket.write('GET /v1.0/vims HTTP/1.1\r\nHost: 127.0.0.1\r\n');
+        trickle(c.socket, 'X-Slow: aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa', 500);
+      }
+      const closedAfter = await Promise.all(slow.map((c) => c.closed));
+      expect(Math.max(...closedAfter)).toBeLessThan(4_000);
+      expect(slow.filter((c) => c.received().startsWith('HTTP/1.1 408 ')).length).toBeGreaterThan(0);
+      expect((await fetch(`${running.url}/v1.0/vims`)).status).toBe(200);
+      expect(running.output()).not.toMatch(/EMFILE/);
+    } finally {
+      running.child.kill('SIGKILL');
+      work.remove();
+    }
   });
 
   it('closes connections past max_connections at once, and serves again when some end', async () => {
