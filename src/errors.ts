@@ -36,13 +36,7 @@ export class PayloadTooLargeError extends VimMonitorError {
   readonly tackerType = 'HTTPRequestEntityTooLarge';
 }
 
-export class UnsupportedMediaTypeError extends VimMonitorError {
-  readonly code = 'VIMMON_ERR_UNSUPPORTED_MEDIA_TYPE';
-  readonly httpStatus = 415;
-  readonly tackerType = 'HTTPUnsupportedMediaType';
-}
-
-/** A request whose headers or body did not arrive in time (server timeouts). */
+/** The client took longer than server.headers_timeout or server.request_timeout to send its request. */
 export class RequestTimeoutError extends VimMonitorError {
   readonly code = 'VIMMON_ERR_REQUEST_TIMEOUT';
   readonly httpStatus = 408;
@@ -53,6 +47,12 @@ export class HeadersTooLargeError extends VimMonitorError {
   readonly code = 'VIMMON_ERR_HEADERS_TOO_LARGE';
   readonly httpStatus = 431;
   readonly tackerType = 'HTTPRequestHeaderFieldsTooLarge';
+}
+
+export class UnsupportedMediaTypeError extends VimMonitorError {
+  readonly code = 'VIMMON_ERR_UNSUPPORTED_MEDIA_TYPE';
+  readonly httpStatus = 415;
+  readonly tackerType = 'HTTPUnsupportedMediaType';
 }
 
 export class NotAuthenticatedError extends VimMonitorError {

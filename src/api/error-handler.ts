@@ -1,6 +1,7 @@
-import { STATUS_CODES } from 'node:http';
+import { STATUS_CODES, type ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import type { Logger } from 'pino';
 import {
   HeadersTooLargeError,
   InternalError,
@@ -70,27 +71,33 @@ export function respondWithError(raw: FastifyError | VimMonitorError | Error, re
 }
 
 /**
- * Requests Node's HTTP parser refuses before Fastify sees them (a NUL or
- * other control byte in a header, a malformed request line, oversized
- * headers, a timeout) still get a TackerError body; Fastify's default
- * writes its own shape.
+ * Answers what Node's HTTP server reports before a request exists (its
+ * 'clientError'): a request not received within server.headers_timeout or
+ * server.request_timeout, headers too large, unparsable HTTP. There is no
+ * reply object, so the TackerError is written on the socket, which is then
+ * closed. Logged at debug: a slow-client flood would otherwise flood the log.
  */
-export function answerClientError(error: Error & { code?: string }, socket: Socket): void {
-  if (error.code === 'ECONNRESET' || socket.destroyed) return;
-  const refusal =
-    error.code === 'ERR_HTTP_REQUEST_TIMEOUT'
-      ? new RequestTimeoutError('The request was not received in time')
-      : error.code === 'HPE_HEADER_OVERFLOW'
-        ? new HeadersTooLargeError('The request headers are larger than the limit')
-        : new InvalidInputError('The request is not valid HTTP (e.g. a control character in a header)');
-  const body = JSON.stringify(tackerErrorBody(refusal));
-  if (socket.writable) {
-    socket.write(
-      `HTTP/1.1 ${refusal.httpStatus} ${STATUS_CODES[refusal.httpStatus] ?? ''}\r\nContent-Length: ${Buffer.byteLength(body)}\r\n` +
-        `Content-Type: application/json\r\nConnection: close\r\n\r\n${body}`,
-    );
-  }
-  socket.destroy(error);
+export function clientErrorAnswerer(logger: Logger): (error: Error & { code?: string }, socket: Socket) => void {
+  return (error, socket) => {
+    if (error.code === 'ECONNRESET' || socket.destroyed) return;
+    const answer =
+      error.code === 'ERR_HTTP_REQUEST_TIMEOUT'
+        ? new RequestTimeoutError('The request was not received in time (server.headers_timeout, server.request_timeout)')
+        : error.code === 'HPE_HEADER_OVERFLOW'
+          ? new HeadersTooLargeError('Request headers are too large')
+          : new InvalidInputError('Malformed HTTP request');
+    logger.debug({ code: answer.code, reason: error.code, peer: socket.remoteAddress }, 'connection refused before a request');
+    // A response already under way (e.g. an early 413 while the body still trickles) must not get a second one.
+    const inFlight = (socket as Socket & { _httpMessage?: ServerResponse | null })._httpMessage;
+    if (socket.writable && !inFlight?.headersSent) {
+      const body = JSON.stringify(tackerErrorBody(answer));
+      socket.write(
+        `HTTP/1.1 ${answer.httpStatus} ${STATUS_CODES[answer.httpStatus] ?? ''}\r\nContent-Type: application/json\r\n` +
+          `Content-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`,
+      );
+    }
+    socket.destroy();
+  };
 }
 
 export function toVimMonitorError(error: unknown): VimMonitorError {

@@ -12,7 +12,7 @@ import type { Clock } from '../time/clock.js';
 import { subscriptionRoutes } from './subscriptions/routes.js';
 import type { SubscriptionService } from '../events/subscriptions.js';
 import { monitorRoutes } from './monitors/routes.js';
-import { answerClientError, installErrorHandling, respondWithError } from './error-handler.js';
+import { clientErrorAnswerer, installErrorHandling, respondWithError } from './error-handler.js';
 import { installInputGuards } from './input-guards.js';
 import { installBoundedJsonParser } from './json-bounds.js';
 import { installMetrics } from './metrics-route.js';
@@ -35,6 +35,29 @@ export interface ApiServerOptions {
   streamSettleMs: number;
   /** Served on GET /metrics, with HTTP request metrics; absent: no /metrics. */
   metrics?: PrometheusMetrics;
+  /** Slow-client protection (server.* keys); absent: the defaults of the configuration. */
+  limits?: ConnectionLimits;
+}
+
+/** What a client may hold of the server: time to send a request, idle time, connections. */
+export interface ConnectionLimits {
+  headersTimeoutMs: number;
+  /** Receiving the whole request only: Node stops this clock once the request is in, so a long response (an event stream) is not cut. */
+  requestTimeoutMs: number;
+  keepAliveTimeoutMs: number;
+  maxConnections: number;
+}
+
+export const DEFAULT_CONNECTION_LIMITS: ConnectionLimits = {
+  headersTimeoutMs: 10_000,
+  requestTimeoutMs: 30_000,
+  keepAliveTimeoutMs: 72_000,
+  maxConnections: 512,
+};
+
+/** How often Node looks for connections past their headers or request timeout (its default is 30 s, far coarser than the timeouts). */
+function timeoutCheckInterval(limits: ConnectionLimits): number {
+  return Math.max(20, Math.min(1000, Math.floor(Math.min(limits.headersTimeoutMs, limits.requestTimeoutMs) / 4)));
 }
 
 /** python-tackerclient appends `.json` to every path; routes are declared without it. */
@@ -43,9 +66,19 @@ export function stripJsonSuffix(url: string): string {
 }
 
 export async function buildApiServer(options: ApiServerOptions): Promise<FastifyInstance> {
+  const limits = options.limits ?? DEFAULT_CONNECTION_LIMITS;
   const app = Fastify({
     loggerInstance: options.logger as FastifyBaseLogger,
     bodyLimit: options.bodyLimit,
+    // Fastify disables Node's request timeout by default: a body trickling for ever would hold its connection for ever.
+    requestTimeout: limits.requestTimeoutMs,
+    keepAliveTimeout: limits.keepAliveTimeoutMs,
+    http: {
+      headersTimeout: limits.headersTimeoutMs,
+      requestTimeout: limits.requestTimeoutMs,
+      connectionsCheckingInterval: timeoutCheckInterval(limits),
+    },
+    clientErrorHandler: clientErrorAnswerer(options.logger),
     rewriteUrl: (req) => stripJsonSuffix(req.url ?? '/'),
     routerOptions: { ignoreTrailingSlash: true },
     ajv: {
@@ -54,8 +87,9 @@ export async function buildApiServer(options: ApiServerOptions): Promise<Fastify
     },
     schemaErrorFormatter: (errors, dataVar) => new Error(describeSchemaError(errors, dataVar)),
     frameworkErrors: respondWithError,
-    clientErrorHandler: answerClientError,
   });
+  app.server.maxConnections = limits.maxConnections;
+  logConnectionDrops(app, limits.maxConnections, options.logger);
   installErrorHandling(app);
   installBoundedJsonParser(app);
   installInputGuards(app);
@@ -84,4 +118,21 @@ export async function buildApiServer(options: ApiServerOptions): Promise<Fastify
   // Served as /v1.0/openapi and /v1.0/openapi.json (the suffix is stripped like every other path).
   app.get('/v1.0/openapi', { schema: { hide: true }, config: { public: true } }, async () => app.swagger());
   return app;
+}
+
+/** One warning per episode of refused connections (Node closes them at once past maxConnections), with how many were refused. */
+function logConnectionDrops(app: FastifyInstance, maxConnections: number, logger: Logger): void {
+  let dropped = 0;
+  let episode: NodeJS.Timeout | undefined;
+  app.server.on('drop', () => {
+    dropped += 1;
+    if (episode) return;
+    logger.warn({ max_connections: maxConnections }, 'connection limit reached (server.max_connections): closing new connections');
+    episode = setTimeout(() => {
+      logger.warn({ dropped, max_connections: maxConnections }, 'connections refused at the connection limit');
+      dropped = 0;
+      episode = undefined;
+    }, 10_000);
+    episode.unref();
+  });
 }

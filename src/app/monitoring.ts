@@ -4,6 +4,7 @@ import type { MetricsRecorder } from '../metrics/recorder.js';
 import { MonitorManager } from '../monitors/manager.js';
 import { MonitorWriteQueue } from '../monitors/write-queue.js';
 import { createProbes } from '../probes/index.js';
+import { checkIcmpTool } from '../probes/system-pinger.js';
 import type { Probe, ProbeName } from '../probes/probe.js';
 import { probeTargetGuard } from '../probes/target-policy.js';
 import type { Store } from '../store/database.js';
@@ -30,6 +31,8 @@ export async function startMonitoring(
   const { store, registry, logger, clock } = deps;
   const guard = probeTargetGuard({ denyCidrs: config.egress.deny_cidrs, allowCidrs: config.egress.allow_cidrs });
   const probeSet = deps.probes ? { probes: deps.probes, close: async () => undefined } : createProbes(logger, guard);
+  // Only the configured default: a VIM that asks for icmp in its own monitor_settings gets the same warning at its first ping.
+  if (!deps.probes && config.monitor.probes.includes('icmp')) checkIcmpTool(logger);
   const monitors = new MonitorRepository(store);
   const writes = new MonitorWriteQueue(monitors, logger, { clock, ...(deps.metrics && { metrics: deps.metrics }) });
   const { owner } = deps;

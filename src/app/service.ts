@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { hostname } from 'node:os';
 import type { FastifyInstance } from 'fastify';
 import type { Logger } from 'pino';
+import { ApiShutdown } from '../api/graceful-close.js';
 import { buildApiServer } from '../api/server.js';
 import type { Authenticator } from '../auth/authenticator.js';
 import { KeystoneAuthenticator } from '../auth/keystone.js';
@@ -40,7 +41,15 @@ export interface RunningService {
   dispatcher: EventDispatcher | undefined;
   /** This process's metrics recorder (served on /metrics by the API). */
   metrics: PrometheusMetrics;
+  /**
+   * Graceful: event streams end, running requests finish (connections still
+   * open after server.shutdown_timeout are cut), monitors hand their VIMs
+   * back and store their last results, then the database closes (releasing
+   * the SQLite lock). Idempotent: every call settles with the first.
+   */
   close(): Promise<void>;
+  /** Abrupt: cuts every API connection at once, then completes close(). Idempotent. */
+  destroy(): Promise<void>;
 }
 
 export interface ServiceOptions {
@@ -65,8 +74,16 @@ export async function startService(config: Config, logger: Logger, options: Serv
     onIdleError: (error) => logger.warn({ err: error }, 'database connection lost'),
   });
   const closers: Array<() => Promise<void>> = [() => store.close()];
-  const closeAll = async (): Promise<void> => {
-    for (const close of closers.splice(0).reverse()) await close();
+  let closed: Promise<void> | undefined;
+  const closeAll = (): Promise<void> =>
+    (closed ??= (async () => {
+      for (const close of closers.splice(0).reverse()) await close();
+    })());
+  let api: ApiShutdown | undefined;
+  const destroy = (): Promise<void> => {
+    const done = closeAll();
+    void api?.destroy();
+    return done;
   };
   try {
     const { applied } = await migrateToLatest(store);
@@ -93,6 +110,7 @@ export async function startService(config: Config, logger: Logger, options: Serv
       dispatcher: delivery.dispatcher,
       metrics,
       close: closeAll,
+      destroy,
     };
 
     if (!withApi) {
@@ -116,8 +134,16 @@ export async function startService(config: Config, logger: Logger, options: Serv
       streamPollMs: config.outbox.poll_interval * 1000,
       streamSettleMs: config.outbox.settle * 1000,
       metrics,
+      limits: {
+        headersTimeoutMs: config.server.headers_timeout * 1000,
+        requestTimeoutMs: config.server.request_timeout * 1000,
+        keepAliveTimeoutMs: config.server.keep_alive_timeout * 1000,
+        maxConnections: config.server.max_connections,
+      },
     });
-    closers.push(() => app.close());
+    const shutdown = new ApiShutdown(app, { graceMs: config.server.shutdown_timeout * 1000, logger });
+    api = shutdown;
+    closers.push(() => shutdown.close());
     await app.listen({ host: config.server.host, port: config.server.port });
     const address = app.server.address();
     const port = typeof address === 'object' && address ? address.port : config.server.port;

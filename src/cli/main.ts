@@ -16,16 +16,36 @@ const program = new Command()
   .description('VIM registry (Tacker v1.0 API) and VIM health monitor')
   .version(pkg.version);
 
-/** Runs until SIGINT/SIGTERM, then stops cleanly: monitors hand their VIMs back to the other workers at once. */
+/** Seconds past server.shutdown_timeout for monitors to store their last results and the database to close. */
+const SHUTDOWN_MARGIN_SECONDS = 10;
+
+/**
+ * Runs until SIGINT/SIGTERM, then stops cleanly: event streams end, monitors
+ * hand their VIMs back to the other workers at once. Clients cannot hold the
+ * process: their connections are cut after server.shutdown_timeout, and a
+ * second signal cuts them at once. Exit code 0 when everything was closed
+ * (cut clients included: the cut is the bound working), 1 when closing
+ * failed or did not finish within shutdown_timeout + a margin.
+ */
 async function runUntilSignalled(api: boolean, configFile: string | undefined): Promise<void> {
   const config = loadConfig(configFile ? { file: configFile } : {});
   const logger = createLogger(config.log);
   const service = await startService(config, logger, { api });
   let stopping = false;
   const stop = (signal: string): void => {
-    if (stopping) return;
+    if (stopping) {
+      logger.warn({ signal }, 'second signal: cutting every API connection now');
+      void service.destroy();
+      return;
+    }
     stopping = true;
-    logger.info({ signal }, 'shutting down');
+    logger.info({ signal, shutdown_timeout: config.server.shutdown_timeout }, 'shutting down');
+    const limit = config.server.shutdown_timeout + SHUTDOWN_MARGIN_SECONDS;
+    // Last resort against anything hanging inside (a database that never answers its close): the process ends regardless.
+    setTimeout(() => {
+      logger.error({ seconds: limit }, 'shutdown did not finish in time: exiting without it');
+      process.exit(1);
+    }, limit * 1000).unref();
     service.close().then(
       () => process.exit(0),
       (error: unknown) => {
@@ -34,8 +54,8 @@ async function runUntilSignalled(api: boolean, configFile: string | undefined): 
       },
     );
   };
-  process.once('SIGINT', () => stop('SIGINT'));
-  process.once('SIGTERM', () => stop('SIGTERM'));
+  process.on('SIGINT', () => stop('SIGINT'));
+  process.on('SIGTERM', () => stop('SIGTERM'));
 }
 
 program

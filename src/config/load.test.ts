@@ -47,7 +47,16 @@ auth:
 describe('loadConfig defaults', () => {
   it('fills every default when neither a file nor environment variables are given', () => {
     expect(loadConfig({ env: {} })).toEqual({
-      server: { host: '127.0.0.1', port: 9890, body_limit: 1_048_576 },
+      server: {
+        host: '127.0.0.1',
+        port: 9890,
+        body_limit: 1_048_576,
+        headers_timeout: 10,
+        request_timeout: 30,
+        keep_alive_timeout: 72,
+        max_connections: 512,
+        shutdown_timeout: 10,
+      },
       database: { url: 'sqlite:./data/vim-monitor.db', pool_size: 10 },
       auth: { strategy: 'noauth', noauth: { project_id: 'admin' } },
       secrets: { key_file: './data/secret.key' },
@@ -118,7 +127,7 @@ secrets:
   key_file: /etc/vim-monitor/secret.key
 `);
     const config = loadConfig({ file, env: {} });
-    expect(config.server).toEqual({ host: '0.0.0.0', port: 8080, body_limit: 1_048_576 });
+    expect(config.server).toMatchObject({ host: '0.0.0.0', port: 8080, body_limit: 1_048_576, shutdown_timeout: 10 });
     expect(config.database).toEqual({ url: 'postgresql://vim:pw@db.example:5432/vims', pool_size: 25 });
     expect(config.log).toEqual({ level: 'debug', format: 'json' });
     expect(config.secrets).toEqual({ key_file: '/etc/vim-monitor/secret.key' });
@@ -167,6 +176,12 @@ secrets:
 });
 
 describe('loadConfig environment overlay', () => {
+  it('refuses a headers timeout longer than the request timeout that contains it', () => {
+    expect(configErrorOf(() => validateConfig({ server: { headers_timeout: 40, request_timeout: 30 } }))).toBe(
+      'configuration key server.headers_timeout (40) must not be longer than server.request_timeout (30)',
+    );
+  });
+
   it('sets server.port from VIM_MONITOR_SERVER_PORT as a number', () => {
     const config = loadConfig({ env: { VIM_MONITOR_SERVER_PORT: '1234' } });
     expect(config.server.port).toBe(1234);

@@ -43,6 +43,12 @@ export function validateConfig(raw: unknown): Config {
       `configuration key manager.lease_ttl (${config.manager.lease_ttl}) must be at least twice manager.heartbeat_interval (${config.manager.heartbeat_interval}), or leases lapse between renewals`,
     );
   }
+  if (config.server.headers_timeout > config.server.request_timeout) {
+    // Node refuses a headers timeout longer than the request timeout that contains it.
+    throw new ConfigurationError(
+      `configuration key server.headers_timeout (${config.server.headers_timeout}) must not be longer than server.request_timeout (${config.server.request_timeout})`,
+    );
+  }
   if (config.monitor.timeout >= config.monitor.interval) {
     throw new ConfigurationError(
       `configuration key monitor.timeout (${config.monitor.timeout}) must be shorter than monitor.interval (${config.monitor.interval})`,

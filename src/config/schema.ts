@@ -28,6 +28,35 @@ export const configSchema = {
           default: 1_048_576,
           description: 'largest accepted request body in bytes (larger: 413)',
         },
+        headers_timeout: {
+          ...seconds,
+          default: 10,
+          description: 'seconds a client may take to send the request headers (then 408 and the connection is closed)',
+        },
+        request_timeout: {
+          ...seconds,
+          default: 30,
+          description:
+            'seconds a client may take to send a whole request, body included (then 408 and the connection is closed); the response is not limited, so event streams last',
+        },
+        keep_alive_timeout: {
+          ...seconds,
+          default: 72,
+          description: 'seconds an idle keep-alive connection stays open between requests (longer than the 60 s idle timeout of common proxies)',
+        },
+        max_connections: {
+          type: 'integer',
+          minimum: 1,
+          default: 512,
+          description:
+            'open API connections, event streams included, beyond which new connections are closed at once; keep it well below the descriptor limit (LimitNOFILE), which probes and the database share',
+        },
+        shutdown_timeout: {
+          ...seconds,
+          default: 10,
+          description:
+            'seconds a shutdown waits for running requests and event streams to end before cutting their connections (the process then stores the last monitor results and exits)',
+        },
       },
     },
     database: {

@@ -33,6 +33,50 @@ export function findExecutable(name: string): string | undefined {
 
 const NO_TOOL_REASON = 'no ICMP tool: neither fping nor iputils ping is installed (install the Debian package fping)';
 
+export type IcmpTool = { tool: 'fping' | 'ping'; path: string } | { tool: 'none' };
+
+/** Which ICMP tool this machine offers: fping, else iputils ping, else none. */
+export function detectIcmpTool(names: { fping?: string | null; ping?: string | null } = {}): IcmpTool {
+  const { fping = 'fping', ping = 'ping' } = names;
+  const fpingPath = fping === null ? undefined : findExecutable(fping);
+  if (fpingPath) return { tool: 'fping', path: fpingPath };
+  const pingPath = ping === null ? undefined : findExecutable(ping);
+  if (pingPath) return { tool: 'ping', path: pingPath };
+  return { tool: 'none' };
+}
+
+// Per logger, so the start-up check and the first ping of the same process say it once between them.
+const reported = new WeakMap<Logger, Set<IcmpTool['tool']>>();
+
+/** Warns, once per logger and tool, when the ICMP tool is not fping, with the fix. */
+export function reportIcmpTool(found: IcmpTool, logger: Logger | undefined): void {
+  if (!logger || found.tool === 'fping') return;
+  const said = reported.get(logger) ?? new Set();
+  if (said.has(found.tool)) return;
+  said.add(found.tool);
+  reported.set(logger, said);
+  if (found.tool === 'ping') {
+    logger.warn(
+      { ping: found.path },
+      'fping not found: ICMP checks fall back to one iputils ping process per address; install the Debian package fping (apt-get install fping)',
+    );
+  } else {
+    logger.error(
+      'neither fping nor iputils ping found: every ICMP check fails and VIMs probed with icmp turn UNREACHABLE; install the Debian package fping (apt-get install fping)',
+    );
+  }
+}
+
+/**
+ * The start-up check of a process whose monitors run the icmp probe: says at
+ * once, in the log, what would otherwise only show as UNREACHABLE VIMs.
+ */
+export function checkIcmpTool(logger: Logger, names: { fping?: string | null; ping?: string | null } = {}): IcmpTool {
+  const found = detectIcmpTool(names);
+  reportIcmpTool(found, logger);
+  return found;
+}
+
 /**
  * The pinger of a vim-monitor process: fping batches when fping is installed,
  * otherwise iputils ping per address, otherwise none (every ICMP check fails
@@ -66,20 +110,12 @@ export class SystemPinger implements Pinger {
 
   private pinger(): Pinger | null {
     if (this.chosen !== undefined) return this.chosen;
-    const { logger, fping = 'fping', ping = 'ping', ...batching } = this.options;
-    const fpingPath = fping === null ? undefined : findExecutable(fping);
-    if (fpingPath) {
-      this.chosen = new FpingBatcher({ ...batching, fpingPath });
-      return this.chosen;
-    }
-    const pingPath = ping === null ? undefined : findExecutable(ping);
-    if (pingPath) {
-      logger?.warn({ ping: pingPath }, 'fping not found: ICMP checks fall back to one iputils ping process per address; install the Debian package fping');
-      this.chosen = new IputilsPinger(pingPath);
-      return this.chosen;
-    }
-    logger?.error('neither fping nor iputils ping found: every ICMP check fails; install the Debian package fping');
-    this.chosen = null;
-    return null;
+    const { logger, fping, ping, ...batching } = this.options;
+    const found = detectIcmpTool({ ...(fping !== undefined && { fping }), ...(ping !== undefined && { ping }) });
+    reportIcmpTool(found, logger);
+    if (found.tool === 'fping') this.chosen = new FpingBatcher({ ...batching, fpingPath: found.path });
+    else if (found.tool === 'ping') this.chosen = new IputilsPinger(found.path);
+    else this.chosen = null;
+    return this.chosen;
   }
 }

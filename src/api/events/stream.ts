@@ -25,9 +25,10 @@ export interface EventStreamOptions {
  * order, then live events; without it the stream starts with the next event.
  */
 export const eventStreamRoute: FastifyPluginAsync<EventStreamOptions> = async (app, options) => {
-  // Streams never end by themselves: a shutdown ends them, or the server would wait for them for ever.
+  // Streams never end by themselves: a shutdown ends them. preClose, not onClose: Fastify runs onClose
+  // hooks only once the HTTP server has closed, and the server waits for these very streams.
   const streams = new Set<() => void>();
-  app.addHook('onClose', async () => {
+  app.addHook('preClose', async () => {
     for (const end of streams) end();
   });
   // One policy for every stream: an outage is one warning, not one per connected client.
