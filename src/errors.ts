@@ -144,6 +144,15 @@ export class StorageFullError extends VimMonitorError {
   }
 }
 
+/**
+ * The store faults that pass by themselves: the database unreachable, or out
+ * of space. Background work keeps what it has and retries; anything else is
+ * a bug until shown otherwise.
+ */
+export function isStoreOutage(error: unknown): error is DatabaseUnavailableError | StorageFullError {
+  return error instanceof DatabaseUnavailableError || error instanceof StorageFullError;
+}
+
 export class UpstreamUnavailableError extends VimMonitorError {
   readonly code = 'VIMMON_ERR_UPSTREAM_UNAVAILABLE';
   readonly httpStatus = 503;

@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import type { Logger } from 'pino';
-import { DatabaseUnavailableError, StorageFullError } from '../errors.js';
+import { isStoreOutage } from '../errors.js';
 import type { Probe, ProbeName } from '../probes/probe.js';
 import { probeTargetOf } from '../probes/target.js';
 import { NO_METRICS, type MetricsRecorder } from '../metrics/recorder.js';
@@ -171,7 +171,7 @@ export class MonitorManager implements VimLifecycleListener {
     } catch (error) {
       // The VIM is stored already: its request must not fail (a 5xx that stored something). The next sweep
       // creates the missing monitor row and claims it, as for any failed hook.
-      if (!(error instanceof DatabaseUnavailableError || error instanceof StorageFullError)) throw error;
+      if (!isStoreOutage(error)) throw error;
       this.deps.logger.warn({ vim_id: vim.id, code: error.code }, 'VIM stored but its monitor row not: the next sweep assigns it');
       return;
     }

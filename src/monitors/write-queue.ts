@@ -1,5 +1,5 @@
 import type { Logger } from 'pino';
-import { DatabaseUnavailableError } from '../errors.js';
+import { isStoreOutage } from '../errors.js';
 import type { MonitorRepository } from '../store/monitor-repository.js';
 import { BackgroundErrors, type BackgroundErrorCounter } from '../time/background-errors.js';
 import { systemClock, type Clock } from '../time/clock.js';
@@ -99,7 +99,7 @@ export class MonitorWriteQueue {
     return this.writer.stop();
   }
 
-  /** Writes the queue in order; throws DatabaseUnavailableError (the write stays at the head) for the writer to retry. */
+  /** Writes the queue in order; on a store outage (unreachable or full) the write stays at the head and the error goes to the writer, which retries. */
   private async run(): Promise<void> {
     this.running = true;
     try {
@@ -108,7 +108,7 @@ export class MonitorWriteQueue {
         try {
           await this.write(head);
         } catch (error) {
-          if (error instanceof DatabaseUnavailableError) {
+          if (isStoreOutage(error)) {
             this.counts.retries += 1;
             throw error;
           }

@@ -7,6 +7,7 @@ import pg from 'pg';
 import { afterAll, describe, expect, it } from 'vitest';
 import { createTestDatabase, POSTGRES_ADMIN_URL } from '../../test/support/databases.js';
 import { openstackVim } from '../../test/support/fixtures.js';
+import { waitFor } from '../../test/support/monitoring.js';
 import { ScriptedProbe } from '../../test/support/scripted-probe.js';
 import { startTestService, type TestService } from '../../test/support/service.js';
 
@@ -116,6 +117,51 @@ describe('a full disk under SQLite', () => {
     const service = await startTestService({ databaseUrl: `sqlite:${join(mount.dir, 'vim-monitor.db')}` });
     try {
       await exerciseFullDisk(service, async () => fillUp(mount.dir));
+    } finally {
+      await service.stop();
+    }
+  });
+});
+
+describe('a full disk under SQLite while monitors decide', () => {
+  it('keeps a status change decided while the disk is full and stores it, once, when space returns', async () => {
+    const mount = mountTmpfs('2m');
+    // The scripted probe stands in for the network: this pins the write queue, not a probe.
+    const probe = new ScriptedProbe('tcp');
+    const service = await startTestService({
+      databaseUrl: `sqlite:${join(mount.dir, 'vim-monitor.db')}`,
+      monitoring: {
+        probes: [probe],
+        monitor: { probes: ['tcp'], interval: 0.2, timeout: 0.1, failure_threshold: 1, success_threshold: 1 },
+        manager: { sweep_interval: 0.2, stall_grace: 0.2, heartbeat_interval: 0.2 },
+      },
+      outbox: { enabled: false },
+    });
+    try {
+      const created = await service.api('POST', '/v1.0/vims', { body: { vim: openstackVim({ name: 'watched' }) } });
+      expect(created.status).toBe(201);
+      const id = created.json.vim.id as string;
+      const statusOf = async (): Promise<string> => (await service.api('GET', `/v1.0/vims/${id}`)).json.vim.status as string;
+      await waitFor('REACHABLE', async () => (await statusOf()) === 'REACHABLE');
+
+      const free = fillUp(mount.dir);
+      // Use up the slack the database file and its WAL still had, until a write is refused.
+      await waitFor(
+        'a refused write',
+        async () => (await service.api('POST', '/v1.0/vims', { body: { vim: openstackVim({ name: `pad-${randomUUID()}`, extra: { pad: 'x'.repeat(16_000) } }) } })).status === 507,
+      );
+      probe.set(id, 'fail');
+      await waitFor('the write queue holding the verdict', () => service.logText().includes('keeping monitor writes in memory'));
+      expect(await statusOf()).toBe('REACHABLE');
+
+      await free();
+      await waitFor('the verdict stored', async () => (await statusOf()) === 'UNREACHABLE');
+      const events = (await service.api('GET', `/v1.0/events?resource_id=${id}`)).json.events as Array<{
+        event_details: { old_status: string; new_status: string };
+      }>;
+      expect(events.map((e) => `${e.event_details.old_status}>${e.event_details.new_status}`)).toEqual(['PENDING>REACHABLE', 'REACHABLE>UNREACHABLE']);
+      expect(service.logText()).not.toContain('dropped');
+      expect(occurrences(service.logText(), 'keeping monitor writes in memory')).toBe(1);
     } finally {
       await service.stop();
     }

@@ -1,12 +1,12 @@
 import type { BaseLogger } from 'pino';
-import { DatabaseUnavailableError } from '../errors.js';
+import { isStoreOutage, StorageFullError } from '../errors.js';
 import type { Clock } from './clock.js';
 
 /** The background tasks of a process: the `task` label of vim_monitor_background_errors_total (a fixed set). */
 export const BACKGROUND_TASKS = ['sweep', 'heartbeat', 'dispatch', 'write_queue', 'event_stream', 'round'] as const;
 export type BackgroundTask = (typeof BACKGROUND_TASKS)[number];
 
-/** `outage`: the database is unavailable, expected now and then. `unexpected`: anything else, a bug until shown otherwise. */
+/** `outage`: the database is unavailable or full, expected now and then. `unexpected`: anything else, a bug until shown otherwise. */
 export const BACKGROUND_ERROR_KINDS = ['outage', 'unexpected'] as const;
 export type BackgroundErrorKind = (typeof BACKGROUND_ERROR_KINDS)[number];
 
@@ -28,8 +28,8 @@ export interface BackgroundErrorsOptions {
  * The one error policy of the background loops (Octavia's rule: only the
  * expected database error is caught quietly, the rest is loud).
  *
- * An outage (DatabaseUnavailableError, i.e. what the store's driver
- * classified as unavailable) is a warning once per episode, then one line
+ * An outage (what the store's driver classified as unavailable or full:
+ * DatabaseUnavailableError, StorageFullError) is a warning once per episode, then one line
  * with the count of failed attempts when a run succeeds again: a loop that
  * retries every 200 ms must not write a warning per attempt. Anything else
  * is logged at error with the error, every time. Both are counted.
@@ -50,13 +50,13 @@ export class BackgroundErrors {
 
   /** Classifies, logs and counts one failure; `fields` are added to the log line, `message` replaces the default of an unexpected error. */
   failed(error: unknown, fields: Record<string, unknown> = {}, message?: string): BackgroundErrorKind {
-    if (error instanceof DatabaseUnavailableError) {
+    if (isStoreOutage(error)) {
       this.options.metrics?.backgroundError(this.task, 'outage');
       this.outageFailures += 1;
       if (this.outageSinceMs === undefined) {
         this.outageSinceMs = this.options.clock.now().getTime();
         this.options.logger.warn(
-          { task: this.task, err: error, ...fields },
+          { task: this.task, err: error, store: error instanceof StorageFullError ? 'full' : 'unavailable', ...fields },
           this.options.outageMessage ?? `${this.task}: database unavailable; retrying, quietly until it returns`,
         );
       }
