@@ -3,9 +3,31 @@
  * (Debian's python3-placement and python3-glance) behind the real Keystone
  * fixture. Missing packages fail the test with their names (never a skip).
  */
+import { chmod, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
 import { describe, it, expect, beforeAll, afterAll, onTestFailed } from 'vitest';
 import { startKeystone, REGION, type KeystoneFixture } from './keystone.js';
-import { startOpenStackServices, type OpenStackServices } from './openstack-services.js';
+import { assertOpenStackPackages, startOpenStackServices, type OpenStackServices } from './openstack-services.js';
+
+describe('OpenStack services fixture without its Debian packages', () => {
+  it('fails with the names of the missing packages instead of skipping', async () => {
+    // A stand-in dpkg-query that knows no package: the real one cannot be made to forget them.
+    const bin = await mkdtemp(path.join(tmpdir(), 'vim-monitor-no-dpkg-'));
+    await writeFile(path.join(bin, 'dpkg-query'), '#!/bin/sh\necho "dpkg-query: no packages found" >&2\nexit 1\n');
+    await chmod(path.join(bin, 'dpkg-query'), 0o755);
+    const savedPath = process.env.PATH;
+    process.env.PATH = bin;
+    try {
+      expect(() => assertOpenStackPackages(['placement', 'image'])).toThrow(
+        /Debian package\(s\) python3-placement, python3-glance not installed.*\.ci\/run/,
+      );
+    } finally {
+      process.env.PATH = savedPath;
+      await rm(bin, { recursive: true, force: true });
+    }
+  });
+});
 
 interface CatalogEntry {
   type: string;
@@ -19,7 +41,7 @@ describe('OpenStack services fixture', () => {
   beforeAll(async () => {
     k = await startKeystone();
     os = await startOpenStackServices(k, { services: ['placement', 'image'] });
-    console.log(`Placement at ${os.endpoints.placement?.url}, Glance at ${os.endpoints.image?.url}: started in ${os.startupMs} ms`);
+    console.log(`Placement at ${os.endpoints.placement?.url}, Glance at ${os.endpoints.image?.url}: started in ${os.startupMs} ms`, os.startupPhases);
   });
 
   afterAll(async () => {
@@ -67,6 +89,23 @@ describe('OpenStack services fixture', () => {
         expect(e.url).toMatch(/^http:\/\/127\.0\.0\.1:\d+$/);
       }
     }
+  });
+
+  it('configures both services to reach nothing but loopback (Keystone), local files and SQLite', async () => {
+    for (const type of ['placement', 'image'] as const) {
+      const dir = os.endpoints[type]?.dir ?? '';
+      for (const name of (await readdir(dir)).filter((n) => /\.(conf|ini)$/.test(n))) {
+        const text = await readFile(path.join(dir, name), 'utf8');
+        for (const [url, scheme, host] of text.matchAll(/\b([a-z][a-z0-9+]*):\/\/([^/\s:]*)/g)) {
+          const local = scheme === 'http' ? host === '127.0.0.1' : ['sqlite', 'file'].includes(scheme ?? '') && host === '';
+          expect(local, `${name}: ${url}`).toBe(true);
+        }
+      }
+    }
+    const glance = await readFile(path.join(os.endpoints.image?.dir ?? '', 'glance-api.conf'), 'utf8');
+    expect(glance).toMatch(/^stores = file$/m);
+    expect(glance).toMatch(/^transport_url = fake:\/$/m);
+    expect(glance).toMatch(/^driver = noop$/m);
   });
 
   it('answers Placement version document and, with a token, its resource providers', async () => {

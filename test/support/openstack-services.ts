@@ -16,60 +16,26 @@
  * run by /usr/bin/python3 (KEYSTONE_PYTHON overrides, as for Keystone).
  * OPENSTACK_FIXTURE_KEEP=1 keeps the temporary directories for debugging.
  */
-import { spawn, spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
+import { rmSync } from 'node:fs';
 import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { REGION, type KeystoneFixture } from './keystone.js';
 import { placementAdmin, type PlacementAdmin } from './openstack/placement-api.js';
+import {
+  assertOpenStackPackages,
+  migrateDatabase,
+  python,
+  readTail,
+  SPECS,
+  SUPPORT_DIR,
+  type OpenStackServiceType,
+  type ServiceSpec,
+} from './openstack/service-specs.js';
 import { spawnWsgiProcess, type WsgiProcess } from './openstack/wsgi-process.js';
 
-export type OpenStackServiceType = 'placement' | 'image';
-
-export const OPENSTACK_PACKAGES = ['python3-placement', 'python3-glance'] as const;
-
-interface ServiceSpec {
-  type: OpenStackServiceType;
-  /** catalog name, service user and runner --app */
-  name: 'placement' | 'glance';
-  app: 'placement' | 'glance';
-  package: (typeof OPENSTACK_PACKAGES)[number];
-  files: Array<{ template: string; target: string }>;
-  db: string;
-  dbSync: (python: string, dir: string) => string[];
-}
-
-const SUPPORT_DIR = path.join(path.dirname(fileURLToPath(import.meta.url)), 'openstack');
-
-const SPECS: Record<OpenStackServiceType, ServiceSpec> = {
-  placement: {
-    type: 'placement',
-    name: 'placement',
-    app: 'placement',
-    package: 'python3-placement',
-    files: [{ template: 'placement.conf.template', target: 'placement.conf' }],
-    db: 'placement.db',
-    dbSync: (_python, dir) => ['/usr/bin/placement-manage', '--config-file', path.join(dir, 'placement.conf'), 'db', 'sync'],
-  },
-  image: {
-    type: 'image',
-    name: 'glance',
-    app: 'glance',
-    package: 'python3-glance',
-    files: [
-      { template: 'glance-api.conf.template', target: 'glance-api.conf' },
-      { template: 'glance-api-paste.ini', target: 'glance-api-paste.ini' },
-    ],
-    db: 'glance.db',
-    // python3-glance has no glance-manage script (glance-common has, with dbconfig): its entry point.
-    dbSync: (python, dir) => [
-      python, '-c', 'import sys; from glance.cmd.manage import main; sys.exit(main())',
-      '--config-file', path.join(dir, 'glance-api.conf'), 'db_sync',
-    ],
-  },
-};
+export { assertOpenStackPackages, OPENSTACK_PACKAGES, type OpenStackServiceType } from './openstack/service-specs.js';
 
 export interface OpenStackEndpoint {
   type: OpenStackServiceType;
@@ -85,6 +51,8 @@ export interface OpenStackServices {
   endpoints: Partial<Record<OpenStackServiceType, OpenStackEndpoint>>;
   /** milliseconds startOpenStackServices() took */
   startupMs: number;
+  /** milliseconds since start at which each service's startup phases ended, e.g. 'glance:ready' */
+  startupPhases: Record<string, number>;
   /** admin helpers for capacity (only when placement was started) */
   placement: PlacementAdmin | undefined;
   /** Ends the service's process (connections are refused); its endpoints stay in the catalog. Idempotent. */
@@ -102,50 +70,19 @@ export interface StartOpenStackServicesOptions {
   timeoutMs?: number;
 }
 
-function python(): string {
-  return process.env.KEYSTONE_PYTHON ?? '/usr/bin/python3';
-}
 
-/** Fails loudly, naming the Debian packages, when they are not installed (never a skip). */
-export function assertOpenStackPackages(types: OpenStackServiceType[]): void {
-  const wanted = [...new Set(types.map((t) => SPECS[t].package))];
-  const res = spawnSync('dpkg-query', ['-W', '-f=${Package} ${Status}\n', ...wanted], { encoding: 'utf8' });
-  const installed = new Set(
-    (res.stdout ?? '').split('\n').filter((l) => l.endsWith(' install ok installed')).map((l) => l.split(' ')[0]),
-  );
-  const missing = wanted.filter((p) => !installed.has(p));
-  if (missing.length > 0) {
-    throw new Error(
-      `OpenStack services fixture: Debian package(s) ${missing.join(', ')} not installed` +
-        `${res.error ? ` (dpkg-query: ${res.error.message})` : ''}; ` +
-        `install them with apt-get install --no-install-recommends ${missing.join(' ')} (see APT_PACKAGES in .ci/run)`,
-    );
-  }
-}
+const liveDirs = new Set<string>();
+let exitHookInstalled = false;
 
-function run(argv: string[], timeoutMs: number): Promise<{ code: number; output: string }> {
-  return new Promise((resolve) => {
-    const [command = '', ...args] = argv;
-    const child = spawn(command, args, { stdio: ['ignore', 'pipe', 'pipe'] });
-    const out: Buffer[] = [];
-    child.stdout.on('data', (c: Buffer) => out.push(c));
-    child.stderr.on('data', (c: Buffer) => out.push(c));
-    const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs);
-    child.on('error', (err) => out.push(Buffer.from(String(err))));
-    child.on('close', (code) => {
-      clearTimeout(timer);
-      resolve({ code: code ?? 1, output: Buffer.concat(out).toString('utf8') });
-    });
+/** A test process that dies without close() still removes its directories (the servers exit on stdin EOF). */
+function rememberDir(dir: string): void {
+  liveDirs.add(dir);
+  if (exitHookInstalled) return;
+  exitHookInstalled = true;
+  process.on('exit', () => {
+    if (process.env.OPENSTACK_FIXTURE_KEEP === '1') return;
+    for (const d of liveDirs) rmSync(d, { recursive: true, force: true });
   });
-}
-
-async function readTail(file: string, lines: number): Promise<string> {
-  try {
-    const all = (await readFile(file, 'utf8')).split('\n');
-    return all.slice(Math.max(0, all.length - lines - 1)).join('\n');
-  } catch {
-    return '(no file)';
-  }
 }
 
 interface Running {
@@ -161,9 +98,13 @@ export async function startOpenStackServices(
   options: StartOpenStackServicesOptions,
 ): Promise<OpenStackServices> {
   const started = Date.now();
+  const phases: Record<string, number> = {};
+  const phase = (name: string): void => {
+    phases[name] = Date.now() - started;
+  };
   const timeoutMs = options.timeoutMs ?? 90_000;
   const types = [...new Set(options.services)];
-  assertOpenStackPackages(types);
+  const versions = assertOpenStackPackages(types);
 
   const processOptions = (spec: ServiceSpec, dir: string, port: number, waitForGo: boolean) => ({
     python: python(),
@@ -180,17 +121,22 @@ export async function startOpenStackServices(
     for (const r of running.values()) {
       await r.process?.stop();
       if (r.serviceId) await keystone.adminRequest('DELETE', `/services/${r.serviceId}`).catch(() => undefined);
-      if (process.env.OPENSTACK_FIXTURE_KEEP !== '1') await rm(r.dir, { recursive: true, force: true });
+      if (process.env.OPENSTACK_FIXTURE_KEEP !== '1') {
+        await rm(r.dir, { recursive: true, force: true });
+        liveDirs.delete(r.dir);
+      }
     }
   };
 
   const startOne = async (spec: ServiceSpec): Promise<void> => {
     const dir = await mkdtemp(path.join(os.tmpdir(), `vim-monitor-${spec.name}-`));
+    rememberDir(dir);
     const entry: Running = { spec, dir, port: 0, serviceId: '', process: undefined };
     running.set(spec.type, entry);
     const password = `${spec.name}-${randomBytes(9).toString('base64url')}`;
     // The service user validates tokens: admin and service on project service, like tacker.
     await keystone.createUser(spec.name, 'service', ['admin', 'service'], password);
+    phase(`${spec.name}:user`);
     await mkdir(path.join(dir, 'images'));
     await mkdir(path.join(dir, 'staging'));
     for (const f of spec.files) {
@@ -202,16 +148,19 @@ export async function startOpenStackServices(
       await writeFile(path.join(dir, f.target), text, { mode: 0o600 });
     }
     // The server imports its service while the database is migrated.
-    const [proc, sync] = await Promise.all([
+    const [spawned, migrated] = await Promise.allSettled([
       spawnWsgiProcess(processOptions(spec, dir, 0, true), timeoutMs),
-      run(spec.dbSync(python(), dir), timeoutMs),
+      migrateDatabase(spec, dir, versions.get(spec.package) ?? 'unknown', timeoutMs),
     ]);
+    if (spawned.status === 'rejected') throw spawned.reason;
+    const proc = spawned.value;
     entry.process = proc;
+    if (migrated.status === 'rejected') throw migrated.reason;
     entry.port = proc.port;
-    await writeFile(path.join(dir, 'db-sync.log'), sync.output);
-    if (sync.code !== 0) throw new Error(`${spec.name} database sync failed (code ${sync.code}):\n${readTailOf(sync.output)}`);
+    phase(`${spec.name}:db-sync`);
     proc.go();
     await proc.waitReady(Math.max(1_000, timeoutMs - (Date.now() - started)));
+    phase(`${spec.name}:ready`);
 
     const url = `http://127.0.0.1:${proc.port}`;
     const created = await keystone.adminRequest('POST', '/services', {
@@ -223,6 +172,7 @@ export async function startOpenStackServices(
         endpoint: { service_id: entry.serviceId, interface: iface, url, region_id: REGION, enabled: true },
       });
     }
+    phase(`${spec.name}:catalog`);
   };
 
   try {
@@ -255,6 +205,7 @@ export async function startOpenStackServices(
   return {
     endpoints,
     startupMs: Date.now() - started,
+    startupPhases: phases,
     placement: placementEndpoint ? placementAdmin(placementEndpoint.url, tokenFor) : undefined,
     async stop(type) {
       const r = get(type);
@@ -277,10 +228,6 @@ export async function startOpenStackServices(
   };
 }
 
-function readTailOf(text: string, lines = 30): string {
-  const all = text.split('\n');
-  return all.slice(Math.max(0, all.length - lines - 1)).join('\n');
-}
 
 async function logsOf(r: Running, lines: number): Promise<string> {
   const serviceLog = r.spec.app === 'glance' ? 'glance-api.log' : 'placement.log';
