@@ -1,7 +1,7 @@
 /**
- * Smoke test of the OpenStack services fixture: real Placement and Glance
- * (Debian's python3-placement and python3-glance) behind the real Keystone
- * fixture. Missing packages fail the test with their names (never a skip).
+ * Smoke test of the OpenStack services fixture: real Placement, Glance and
+ * nova-api (Debian's python3-placement, python3-glance, python3-nova) behind
+ * the real Keystone fixture. Missing packages fail the test with their names (never a skip).
  */
 import { chmod, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -40,8 +40,8 @@ describe('OpenStack services fixture', () => {
 
   beforeAll(async () => {
     k = await startKeystone();
-    os = await startOpenStackServices(k, { services: ['placement', 'image'] });
-    console.log(`Placement at ${os.endpoints.placement?.url}, Glance at ${os.endpoints.image?.url}: started in ${os.startupMs} ms`, os.startupPhases);
+    os = await startOpenStackServices(k, { services: ['placement', 'image', 'compute'] });
+    console.log(`Placement at ${os.endpoints.placement?.url}, Glance at ${os.endpoints.image?.url}, nova-api at ${os.endpoints.compute?.url}: started in ${os.startupMs} ms`, os.startupPhases);
   });
 
   afterAll(async () => {
@@ -51,11 +51,11 @@ describe('OpenStack services fixture', () => {
 
   function printLogsOnFailure(): void {
     onTestFailed(async () => {
-      console.error(await os.logTail('placement', 40), await os.logTail('image', 40), await k.logTail(40));
+      console.error(await os.logTail('placement', 40), await os.logTail('image', 40), await os.logTail('compute', 40), await k.logTail(40));
     });
   }
 
-  function endpointUrl(type: 'placement' | 'image'): string {
+  function endpointUrl(type: 'placement' | 'image' | 'compute'): string {
     const url = os.endpoints[type]?.url;
     if (!url) throw new Error(`no ${type} endpoint`);
     return url;
@@ -73,26 +73,26 @@ describe('OpenStack services fixture', () => {
     return { status: res.status, body };
   }
 
-  it('lists placement and image in the catalog of a normal user, on 127.0.0.1 in RegionOne', async () => {
+  it('lists placement, image and compute in the catalog of a normal user, on 127.0.0.1 in RegionOne', async () => {
     printLogsOnFailure();
     const memberToken = await k.issueToken(k.member);
     const { status, body } = await get(`${k.url}/auth/catalog`, memberToken);
     expect(status).toBe(200);
     const catalog = (body as { catalog: CatalogEntry[] }).catalog;
-    for (const type of ['placement', 'image'] as const) {
+    for (const type of ['placement', 'image', 'compute'] as const) {
       const entry = catalog.find((c) => c.type === type);
       expect(entry, `${type} in the catalog`).toBeDefined();
       expect(entry?.endpoints.map((e) => e.interface).sort()).toEqual(['admin', 'internal', 'public']);
       for (const e of entry?.endpoints ?? []) {
         expect(e.region).toBe(REGION);
         expect(e.url).toBe(endpointUrl(type));
-        expect(e.url).toMatch(/^http:\/\/127\.0\.0\.1:\d+$/);
+        expect(e.url).toMatch(/^http:\/\/127\.0\.0\.1:\d+(\/v2\.1)?$/);
       }
     }
   });
 
   it('configures both services to reach nothing but loopback (Keystone), local files and SQLite', async () => {
-    for (const type of ['placement', 'image'] as const) {
+    for (const type of ['placement', 'image', 'compute'] as const) {
       const dir = os.endpoints[type]?.dir ?? '';
       for (const name of (await readdir(dir)).filter((n) => /\.(conf|ini)$/.test(n))) {
         const text = await readFile(path.join(dir, name), 'utf8');
@@ -104,8 +104,11 @@ describe('OpenStack services fixture', () => {
     }
     const glance = await readFile(path.join(os.endpoints.image?.dir ?? '', 'glance-api.conf'), 'utf8');
     expect(glance).toMatch(/^stores = file$/m);
-    expect(glance).toMatch(/^transport_url = fake:\/$/m);
-    expect(glance).toMatch(/^driver = noop$/m);
+    const nova = await readFile(path.join(os.endpoints.compute?.dir ?? '', 'nova.conf'), 'utf8');
+    for (const conf of [glance, nova]) {
+      expect(conf).toMatch(/^transport_url = fake:\/$/m);
+      expect(conf).toMatch(/^driver = noop$/m);
+    }
   });
 
   it('answers Placement version document and, with a token, its resource providers', async () => {
@@ -128,6 +131,22 @@ describe('OpenStack services fixture', () => {
     expect(images.status).toBe(200);
     expect(images.body).toMatchObject({ images: [] });
     expect((await get(`${endpointUrl('image')}/v2/images`, 'not-a-token')).status).toBe(401);
+  });
+
+  it('answers nova-api server list, limits and quotas to a normal user (databases only, no RPC)', async () => {
+    printLogsOnFailure();
+    const token = await k.issueToken(k.member);
+    const project = await k.projectId('nfv');
+    const servers = await get(`${endpointUrl('compute')}/servers`, token);
+    expect(servers.status).toBe(200);
+    expect(servers.body).toEqual({ servers: [] });
+    const limits = await get(`${endpointUrl('compute')}/limits`, token);
+    expect(limits.status).toBe(200);
+    expect(limits.body).toMatchObject({ limits: { absolute: { maxTotalCores: expect.any(Number), totalCoresUsed: 0 } } });
+    const quotas = await get(`${endpointUrl('compute')}/os-quota-sets/${project}`, token);
+    expect(quotas.status).toBe(200);
+    expect(quotas.body).toMatchObject({ quota_set: { id: project, cores: expect.any(Number) } });
+    expect((await get(`${endpointUrl('compute')}/servers`, 'not-a-token')).status).toBe(401);
   });
 
   it('refuses connections while Glance is stopped, keeps it in the catalog, and answers again once started', async () => {

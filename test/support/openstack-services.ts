@@ -12,7 +12,14 @@
  * catalog (a cloud whose image API is down); start(name) brings it back on
  * the same port with the same database.
  *
- * Needs the Debian packages python3-placement and python3-glance (see .ci/run);
+ * `compute` is nova-api alone (python3-nova): API database, cell0 and one cell
+ * on SQLite, RPC on oslo.messaging's in-memory fake transport, no conductor,
+ * scheduler or compute host. It answers what reads only the databases
+ * (servers, flavors, hypervisors, limits, quota sets); anything that needs RPC
+ * (booting a server) cannot work here.
+ *
+ * Needs the Debian packages python3-placement, python3-glance and (for compute)
+ * python3-nova (see .ci/run);
  * run by /usr/bin/python3 (KEYSTONE_PYTHON overrides, as for Keystone).
  * OPENSTACK_FIXTURE_KEEP=1 keeps the temporary directories for debugging.
  */
@@ -39,7 +46,7 @@ export { assertOpenStackPackages, OPENSTACK_PACKAGES, type OpenStackServiceType 
 
 export interface OpenStackEndpoint {
   type: OpenStackServiceType;
-  /** http://127.0.0.1:<port>, the same for public, internal and admin */
+  /** http://127.0.0.1:<port> (compute: .../v2.1), the same for public, internal and admin */
   url: string;
   port: number;
   /** Keystone's service id */
@@ -108,9 +115,9 @@ export async function startOpenStackServices(
 
   const processOptions = (spec: ServiceSpec, dir: string, port: number, waitForGo: boolean) => ({
     python: python(),
-    app: spec.app,
+    app: spec.name,
     configDir: dir,
-    sqliteDb: path.join(dir, spec.db),
+    sqliteDbs: spec.dbs.map((db) => path.join(dir, db)),
     logFile: path.join(dir, 'server.log'),
     port,
     waitForGo,
@@ -162,7 +169,7 @@ export async function startOpenStackServices(
     await proc.waitReady(Math.max(1_000, timeoutMs - (Date.now() - started)));
     phase(`${spec.name}:ready`);
 
-    const url = `http://127.0.0.1:${proc.port}`;
+    const url = `http://127.0.0.1:${proc.port}${spec.urlPath}`;
     const created = await keystone.adminRequest('POST', '/services', {
       service: { type: spec.type, name: spec.name, description: `${spec.name} (vim-monitor tests)`, enabled: true },
     });
@@ -199,7 +206,7 @@ export async function startOpenStackServices(
   let closed = false;
   const endpoints: Partial<Record<OpenStackServiceType, OpenStackEndpoint>> = {};
   for (const [type, r] of running) {
-    endpoints[type] = { type, url: `http://127.0.0.1:${r.port}`, port: r.port, serviceId: r.serviceId, dir: r.dir };
+    endpoints[type] = { type, url: `http://127.0.0.1:${r.port}${r.spec.urlPath}`, port: r.port, serviceId: r.serviceId, dir: r.dir };
   }
   const placementEndpoint = endpoints.placement;
   return {
@@ -230,10 +237,9 @@ export async function startOpenStackServices(
 
 
 async function logsOf(r: Running, lines: number): Promise<string> {
-  const serviceLog = r.spec.app === 'glance' ? 'glance-api.log' : 'placement.log';
   return [
-    `${serviceLog}:`,
-    await readTail(path.join(r.dir, serviceLog), lines),
+    `${r.spec.log}:`,
+    await readTail(path.join(r.dir, r.spec.log), lines),
     'server.log:',
     await readTail(path.join(r.dir, 'server.log'), lines),
   ].join('\n');

@@ -9,51 +9,82 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 
-export type OpenStackServiceType = 'placement' | 'image';
+export type OpenStackServiceType = 'placement' | 'image' | 'compute';
 
-export const OPENSTACK_PACKAGES = ['python3-placement', 'python3-glance'] as const;
+export const OPENSTACK_PACKAGES = ['python3-placement', 'python3-glance', 'python3-nova'] as const;
+
+export type WsgiApp = 'placement' | 'glance' | 'nova';
 
 export interface ServiceSpec {
   type: OpenStackServiceType;
   /** catalog name, service user and runner --app */
-  name: 'placement' | 'glance';
-  app: 'placement' | 'glance';
+  name: WsgiApp;
   package: (typeof OPENSTACK_PACKAGES)[number];
   files: Array<{ template: string; target: string }>;
-  db: string;
-  dbSync: (python: string, dir: string) => string[];
+  /** the service's own log file (log_file in its configuration) */
+  log: string;
+  /** SQLite databases (file names in the service's directory) */
+  dbs: string[];
+  /** commands that create and migrate them, run in order */
+  dbSync: (python: string, dir: string) => string[][];
+  /** the catalog URL's path after http://127.0.0.1:<port> */
+  urlPath: string;
 }
 
 export const SUPPORT_DIR = path.dirname(fileURLToPath(import.meta.url));
+
+/** The packages' console scripts live in the *-common packages (with dbconfig): their entry points instead. */
+const manage = (python: string, module: string, confFile: string, ...args: string[]): string[] => [
+  python, '-c', `import sys; from ${module} import main; sys.exit(main())`, '--config-file', confFile, ...args,
+];
 
 export const SPECS: Record<OpenStackServiceType, ServiceSpec> = {
   placement: {
     type: 'placement',
     name: 'placement',
-    app: 'placement',
     package: 'python3-placement',
     files: [{ template: 'placement.conf.template', target: 'placement.conf' }],
-    db: 'placement.db',
-    dbSync: (_python, dir) => ['/usr/bin/placement-manage', '--config-file', path.join(dir, 'placement.conf'), 'db', 'sync'],
+    log: 'placement.log',
+    dbs: ['placement.db'],
+    dbSync: (python, dir) => [manage(python, 'placement.cmd.manage', path.join(dir, 'placement.conf'), 'db', 'sync')],
+    urlPath: '',
   },
   image: {
     type: 'image',
     name: 'glance',
-    app: 'glance',
     package: 'python3-glance',
     files: [
       { template: 'glance-api.conf.template', target: 'glance-api.conf' },
       { template: 'glance-api-paste.ini', target: 'glance-api-paste.ini' },
     ],
-    db: 'glance.db',
-    // python3-glance has no glance-manage script (glance-common has, with dbconfig): its entry point.
-    dbSync: (python, dir) => [
-      python, '-c', 'import sys; from glance.cmd.manage import main; sys.exit(main())',
-      '--config-file', path.join(dir, 'glance-api.conf'), 'db_sync',
+    log: 'glance-api.log',
+    dbs: ['glance.db'],
+    dbSync: (python, dir) => [manage(python, 'glance.cmd.manage', path.join(dir, 'glance-api.conf'), 'db_sync')],
+    urlPath: '',
+  },
+  compute: {
+    type: 'compute',
+    name: 'nova',
+    package: 'python3-nova',
+    files: [
+      { template: 'nova.conf.template', target: 'nova.conf' },
+      { template: 'nova-api-paste.ini', target: 'api-paste.ini' },
     ],
+    log: 'nova-api.log',
+    // The API database, cell0 and one cell (cell1, no compute hosts): what nova-api reads.
+    dbs: ['nova_api.db', 'nova_cell0.db', 'nova.db'],
+    dbSync: (python, dir) => {
+      const conf = path.join(dir, 'nova.conf');
+      return [
+        manage(python, 'nova.cmd.manage', conf, 'api_db', 'sync'),
+        manage(python, 'nova.cmd.manage', conf, 'cell_v2', 'map_cell0', '--database_connection', `sqlite:///${dir}/nova_cell0.db?check_same_thread=false`),
+        manage(python, 'nova.cmd.manage', conf, 'db', 'sync'),
+        manage(python, 'nova.cmd.manage', conf, 'cell_v2', 'create_cell', '--name', 'cell1'),
+      ];
+    },
+    urlPath: '/v2.1',
   },
 };
-
 
 export function python(): string {
   return process.env.KEYSTONE_PYTHON ?? '/usr/bin/python3';
@@ -92,26 +123,31 @@ const SCHEMA_CACHE = path.join(os.tmpdir(), 'vim-monitor-openstack-schemas');
  */
 export async function migrateDatabase(spec: ServiceSpec, dir: string, version: string, timeoutMs: number): Promise<void> {
   const useCache = process.env.OPENSTACK_FIXTURE_SCHEMA_CACHE !== '0';
-  const cached = path.join(SCHEMA_CACHE, `${spec.name}-${version.replace(/[^A-Za-z0-9.+-]/g, '_')}.db`);
-  const target = path.join(dir, spec.db);
+  const key = `${spec.name}-${version.replace(/[^A-Za-z0-9.+-]/g, '_')}`;
+  const cached = (db: string): string => path.join(SCHEMA_CACHE, `${key}-${db}`);
+  const logFile = path.join(dir, 'db-sync.log');
   if (useCache) {
     try {
-      await copyFile(cached, target);
-      await writeFile(path.join(dir, 'db-sync.log'), `copied ${cached}\n`);
+      for (const db of spec.dbs) await copyFile(cached(db), path.join(dir, db));
+      await writeFile(logFile, `copied ${spec.dbs.map(cached).join(', ')}\n`);
       return;
     } catch {
       // not cached yet
     }
   }
-  const sync = await run(spec.dbSync(python(), dir), timeoutMs);
-  await writeFile(path.join(dir, 'db-sync.log'), sync.output);
-  if (sync.code !== 0) throw new Error(`${spec.name} database sync failed (code ${sync.code}):\n${readTailOf(sync.output)}`);
+  for (const command of spec.dbSync(python(), dir)) {
+    const sync = await run(command, timeoutMs);
+    await writeFile(logFile, `$ ${command.join(' ')}\n${sync.output}\n`, { flag: 'a' });
+    if (sync.code !== 0) throw new Error(`${spec.name} database sync failed (code ${sync.code}):\n${readTailOf(sync.output)}`);
+  }
   if (!useCache) return;
   // Another test process may fill the cache at the same time: write aside, then rename.
   await mkdir(SCHEMA_CACHE, { recursive: true });
-  const aside = `${cached}.${process.pid}.tmp`;
-  await copyFile(target, aside);
-  await rename(aside, cached);
+  for (const db of spec.dbs) {
+    const aside = `${cached(db)}.${process.pid}.tmp`;
+    await copyFile(path.join(dir, db), aside);
+    await rename(aside, cached(db));
+  }
 }
 
 function run(argv: string[], timeoutMs: number): Promise<{ code: number; output: string }> {

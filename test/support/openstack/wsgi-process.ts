@@ -12,9 +12,9 @@ const RUNNER = path.join(path.dirname(fileURLToPath(import.meta.url)), 'wsgi_ser
 
 export interface WsgiProcessOptions {
   python: string;
-  app: 'placement' | 'glance';
+  app: 'placement' | 'glance' | 'nova';
   configDir: string;
-  sqliteDb: string;
+  sqliteDbs: string[];
   /** runner's stderr (request log, tracebacks) */
   logFile: string;
   /** 0: any free port */
@@ -37,7 +37,7 @@ export async function spawnWsgiProcess(opts: WsgiProcessOptions, timeoutMs: numb
     RUNNER,
     '--app', opts.app,
     '--config-dir', opts.configDir,
-    '--sqlite-db', opts.sqliteDb,
+    ...opts.sqliteDbs.flatMap((db) => ['--sqlite-db', db]),
     '--host', '127.0.0.1',
     '--port', String(opts.port),
     '--exit-on-eof',

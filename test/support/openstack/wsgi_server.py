@@ -1,5 +1,5 @@
 #!/usr/bin/python3
-"""Serve one OpenStack API (Placement or Glance) for tests, on loopback only.
+"""Serve one OpenStack API (Placement, Glance or nova-api) for tests, on loopback only.
 
 Used by test/support/openstack-services.ts. Not for production. The same
 line protocol as test/support/keystone/keystone_server.py:
@@ -11,8 +11,8 @@ meanwhile: both services write to it while they start). With --exit-on-eof
 it exits when stdin reaches EOF, so a crashed or killed test runner never
 leaves a service behind.
 
---config-dir holds the service's configuration (placement.conf, or
-glance-api.conf and glance-api-paste.ini); the service's own log goes to the
+--config-dir holds the service's configuration (placement.conf,
+glance-api.conf and glance-api-paste.ini, or nova.conf and api-paste.ini); the service's own log goes to the
 log_file named there, this script's request log and tracebacks to stderr.
 """
 
@@ -78,7 +78,34 @@ def glance_app(config_dir):
     return wsgi_app.init_app
 
 
-APPS = {"placement": placement_app, "glance": glance_app}
+def nova_app(config_dir):
+    os.environ["OS_NOVA_CONFIG_DIR"] = config_dir
+    # Native threads, as under uwsgi or mod_wsgi: no eventlet monkey patching.
+    os.environ["OS_NOVA_DISABLE_EVENTLET_PATCHING"] = "1"
+    from nova.api.openstack.compute import wsgi
+    return wsgi.init_application
+
+
+def rebase_cells(config_dir):
+    """Point the cell mappings at this directory's databases: the migrated
+    databases may be copies made in another directory (the schema cache)."""
+    import sqlite3
+    conn = sqlite3.connect(os.path.join(config_dir, "nova_api.db"))
+    try:
+        rows = conn.execute(
+            "SELECT id, database_connection FROM cell_mappings").fetchall()
+        for row_id, url in rows:
+            name = url.split("?")[0].rsplit("/", 1)[-1]
+            conn.execute(
+                "UPDATE cell_mappings SET database_connection = ? WHERE id = ?",
+                ("sqlite:///%s/%s?check_same_thread=false"
+                 % (config_dir, name), row_id))
+        conn.commit()
+    finally:
+        conn.close()
+
+
+APPS = {"placement": placement_app, "glance": glance_app, "nova": nova_app}
 
 
 def say(line):
@@ -94,7 +121,7 @@ def main():
     parser.add_argument("--port", type=int, default=0)
     parser.add_argument("--wait-for-go", action="store_true")
     parser.add_argument("--exit-on-eof", action="store_true")
-    parser.add_argument("--sqlite-db")
+    parser.add_argument("--sqlite-db", action="append", default=[])
     args = parser.parse_args()
 
     if args.host not in ("127.0.0.1", "::1"):
@@ -121,8 +148,10 @@ def main():
     build = APPS[args.app](os.path.abspath(args.config_dir))
     if args.wait_for_go:
         go.wait()
-    if args.sqlite_db:
-        use_wal(args.sqlite_db)
+    for db in args.sqlite_db:
+        use_wal(db)
+    if args.app == "nova":
+        rebase_cells(os.path.abspath(args.config_dir))
     server.set_app(serialized(build()))
     say("READY")
     try:
