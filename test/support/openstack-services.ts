@@ -144,8 +144,11 @@ export async function startOpenStackServices(
     // The service user validates tokens: admin and service on project service, like tacker.
     await keystone.createUser(spec.name, 'service', ['admin', 'service'], password);
     phase(`${spec.name}:user`);
-    await mkdir(path.join(dir, 'images'));
-    await mkdir(path.join(dir, 'staging'));
+    if (spec.name === 'glance') {
+      // the file store and the import staging area (glance-api.conf)
+      await mkdir(path.join(dir, 'images'));
+      await mkdir(path.join(dir, 'staging'));
+    }
     for (const f of spec.files) {
       const text = (await readFile(path.join(SUPPORT_DIR, f.template), 'utf8'))
         .replaceAll('@DIR@', dir)
