@@ -175,6 +175,8 @@ function handshake(host: string, port: number, addresses: Parameters<typeof pinn
 export interface CertificateCheckOptions {
   /** The probe target policy. */
   guard: EgressGuard;
+  /** Further https URLs of the VIM to judge, e.g. the catalog endpoints the catalog check last checked (CatalogServiceCheck.endpointUrls). */
+  extraUrls?: (vimId: string) => readonly string[];
 }
 
 /**
@@ -188,7 +190,7 @@ export class CertificateCheck implements DeepCheck {
   constructor(private readonly options: CertificateCheckOptions) {}
 
   async run(input: DeepCheckInput): Promise<DeepCheckReport> {
-    const condition = await certificateCondition(input.target, [input.target.authUrl], { ...input, guard: this.options.guard, warningDays: input.settings.expiry_warning_days });
+    const condition = await certificateCondition(input.target, [input.target.authUrl, ...(this.options.extraUrls?.(input.target.vimId) ?? [])], { ...input, guard: this.options.guard, warningDays: input.settings.expiry_warning_days });
     return { conditions: condition ? [condition] : [] };
   }
 }
