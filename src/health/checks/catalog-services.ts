@@ -93,6 +93,20 @@ export class CatalogServiceCheck implements DeepCheck {
     return { conditions };
   }
 
+  /**
+   * The VIM's token and the catalog endpoints of one type and interface (the
+   * capacity check finds Placement here), from the same caches as run().
+   */
+  async endpointsOf(target: ProbeTarget, type: string, endpointInterface: string, signal: AbortSignal): Promise<{ ok: true; token: string; urls: string[] } | { ok: false; reason: string }> {
+    const session = await this.options.keystone.session(target, signal);
+    if (!session.ok) return { ok: false, reason: 'no Keystone token' };
+    const catalog = await this.catalog(target, session.session.token, signal);
+    if ('reason' in catalog) return { ok: false, reason: catalog.reason };
+    const region = this.options.regionOf?.(target);
+    const urls = catalog.endpoints.filter((e) => e.type === type && e.interface === endpointInterface && (region === undefined || e.region === region)).map((e) => e.url);
+    return { ok: true, token: session.session.token, urls };
+  }
+
   /** The endpoint URLs the last run checked (for CertificateValid). */
   endpointUrls(vimId: string): string[] {
     return [...(this.checkedUrls.get(vimId) ?? [])];
