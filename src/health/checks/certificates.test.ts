@@ -129,7 +129,7 @@ describe('CertificateCheck', () => {
     const client = issueServerCertificate(ca, { notBefore: new Date(now.getTime() - 10 * DAY), notAfter: new Date(now.getTime() - DAY), names: ['kube-user'] });
     const target = probeTarget('kubernetes', `https://127.0.0.1:${valid}`, { ssl_ca_cert: ca.cert, client_cert: client.cert, client_key: client.key });
     const report = await new CertificateCheck({ guard }).run({ target, settings, signal: AbortSignal.timeout(5_000), now });
-    expect(report.conditions[0]).toMatchObject({ status: 'False', severity: 'error', reason: expect.stringMatching(/^the client certificate in auth_cred certificate expired on/) });
+    expect(report.conditions[0]).toMatchObject({ status: 'False', severity: 'error', reason: expect.stringMatching(/^client_cert certificate expired on/) });
   });
 
   it('refuses a host the probe target policy refuses, before connecting, without naming the address', async () => {
@@ -143,6 +143,14 @@ describe('CertificateCheck', () => {
     const finding = await inspectTlsEndpoint(`https://127.0.0.1:${silent}/`, { verify: true }, { guard, now, warningDays: 14, signal: AbortSignal.timeout(300) });
     expect(finding).toMatchObject({ status: 'Unknown', reason: expect.stringContaining('timed out during the TLS handshake') });
     expect(Date.now() - started).toBeLessThan(2_000);
+  });
+
+  it('judges the further URLs it is given (the catalog endpoints) with auth_url', async () => {
+    const extra = `https://127.0.0.1:${expired}/image`;
+    const check = new CertificateCheck({ guard, extraUrls: (vimId) => (vimId === target.vimId ? [extra] : []) });
+    const target = probeTarget('openstack', `https://vim.test:${valid}/v3`, { ssl_ca_cert: ca.cert });
+    const report = await check.run({ target, settings, signal: AbortSignal.timeout(5_000), now });
+    expect(report.conditions[0]).toMatchObject({ status: 'False', severity: 'error', reason: expect.stringContaining(`the certificate of ${extra} expired on`) });
   });
 
   it('reports nothing for a plain HTTP auth_url without certificates in auth_cred', async () => {

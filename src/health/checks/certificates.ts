@@ -207,7 +207,7 @@ export async function certificateCondition(target: ProbeTarget, urls: readonly s
   if (target.tls.ca !== undefined) findings.push(...inspectPemCertificates('ssl_ca_cert', target.tls.ca, ctx.now, ctx.warningDays));
   const clientCert = target.credentials.client_cert;
   if (target.type === 'kubernetes' && clientCert !== undefined && clientCert !== '') {
-    findings.push(...inspectPemCertificates('the client certificate in auth_cred', clientCert, ctx.now, ctx.warningDays));
+    findings.push(...inspectPemCertificates('client_cert', clientCert, ctx.now, ctx.warningDays));
   }
   if (findings.length === 0) return undefined;
   const worst = worstFinding(findings);
