@@ -24,11 +24,14 @@ interface StandIn {
   server: Server;
 }
 
-async function standIn(): Promise<StandIn> {
+/** validate: as keystonemiddleware does, the token is checked with Keystone and a refused one gets 401. */
+async function standIn(validate?: (token: string) => Promise<boolean>): Promise<StandIn> {
   const self: Partial<StandIn> = { mode: 'up', seen: [] };
-  const server = createServer((req, res) => {
+  const server = createServer(async (req, res) => {
     self.seen?.push(req.headers);
     if (self.mode === 'error') return void res.writeHead(503).end('unavailable');
+    const token = req.headers['x-auth-token'];
+    if (validate && (typeof token !== 'string' || !(await validate(token)))) return void res.writeHead(401).end('{"error": {"code": 401}}');
     if (req.url !== '/') return void res.writeHead(404).end();
     res.writeHead(300, { 'content-type': 'application/json' }).end(JSON.stringify({ versions: [{ id: 'v2.0', status: 'CURRENT' }] }));
   });
@@ -64,7 +67,8 @@ describe('CatalogServiceCheck', () => {
   beforeAll(async () => {
     keystone = await startKeystone();
     relay = await startHttpRecorder(keystone.baseUrl);
-    image = await standIn();
+    // Self-validation, which Keystone's default policy allows a token's own subject.
+    image = await standIn(async (token) => (await fetch(`${keystone.url}/auth/tokens?nocatalog`, { headers: { 'x-auth-token': token, 'x-subject-token': token } })).status === 200);
     placement = await standIn();
     await register('image', image.url);
     await register('placement', `${placement.url}/placement`, ['internal']);
@@ -139,6 +143,20 @@ describe('CatalogServiceCheck', () => {
     now += 301_000;
     await run(check, t);
     expect([count('POST', '/v3/auth/tokens') - logins, count('GET', '/v3/auth/catalog') - catalogs]).toEqual([1, 2]);
+  });
+
+  it('logs in again once when the cached token was revoked, instead of failing every service', async () => {
+    const keystoneAuth = new KeystoneAuthenticator({ agents });
+    const check = new CatalogServiceCheck({ keystone: keystoneAuth, agents });
+    const t = target();
+    expect((await run(check, t)).conditions.every((c) => c.status === 'True')).toBe(true);
+    const cached = await keystoneAuth.session(t, AbortSignal.timeout(10_000));
+    if (!cached.ok) throw new Error(cached.reason);
+    await keystone.revokeToken(cached.session.token);
+    const logins = relay.exchanges.filter((e) => e.method === 'POST' && e.path.startsWith('/v3/auth/tokens')).length;
+    const report = await run(check, t);
+    expect(report.conditions.map((c) => [c.type, c.status])).toEqual([['Service:identity', 'True'], ['Service:image', 'True']]);
+    expect(relay.exchanges.filter((e) => e.method === 'POST' && e.path.startsWith('/v3/auth/tokens')).length - logins).toBe(1);
   });
 
   it('says the catalog cannot be read when the credentials are refused, without the password', async () => {

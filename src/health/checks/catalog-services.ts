@@ -55,20 +55,32 @@ export class CatalogServiceCheck implements DeepCheck {
     this.catalogMaxAgeMs = options.catalogMaxAgeMs ?? 300_000;
   }
 
-  async run({ target, settings, signal }: DeepCheckInput): Promise<DeepCheckReport> {
-    if (target.type !== 'openstack') return { conditions: [] };
+  async run(input: DeepCheckInput): Promise<DeepCheckReport> {
+    const first = await this.runOnce(input);
+    // A cached token revoked early (password changed, user disabled) makes every service answer 401: log in again once before judging.
+    if (!first.retry) return first.report;
+    this.options.keystone.forget(input.target.vimId);
+    this.catalogs.delete(input.target.vimId);
+    return (await this.runOnce(input)).report;
+  }
+
+  private async runOnce({ target, settings, signal }: DeepCheckInput): Promise<{ report: DeepCheckReport; retry: boolean }> {
+    if (target.type !== 'openstack') return { report: { conditions: [] }, retry: false };
     const required = new Set(settings.required_services);
     const watched = new Set(settings.watched_services.filter((type) => !required.has(type)));
     const session = await this.options.keystone.session(target, signal);
-    if (!session.ok) return { conditions: [...required].map((type) => unknown(type, 'no Keystone token: the catalog cannot be read')) };
+    if (!session.ok) return { report: { conditions: [...required].map((type) => unknown(type, 'no Keystone token: the catalog cannot be read')) }, retry: false };
     const catalog = await this.catalog(target, session.session.token, signal);
-    if ('reason' in catalog) return { conditions: [...required].map((type) => unknown(type, catalog.reason)) };
+    if ('reason' in catalog) {
+      return { report: { conditions: [...required].map((type) => unknown(type, catalog.reason)) }, retry: !session.fresh && catalog.reason.startsWith('HTTP 401 ') };
+    }
 
     const region = this.options.regionOf?.(target);
     const chosen = catalog.endpoints.filter((e) => e.interface === settings.endpoint_interface && (region === undefined || e.region === region));
     const where = `${settings.endpoint_interface} endpoints${region !== undefined ? ` in region ${region}` : ''}`;
     const conditions: ConditionResult[] = [];
     const urls: string[] = [];
+    let refused = false;
     const checks = [...required, ...watched].map(async (type) => {
       const severity = required.has(type) ? 'error' : 'warning';
       const endpoints = chosen.filter((e) => e.type === type);
@@ -79,6 +91,7 @@ export class CatalogServiceCheck implements DeepCheck {
       urls.push(...endpoints.map((e) => e.url));
       const answers = await Promise.all(endpoints.map((e) => this.probe(target, e.url, session.session.token, signal)));
       const failed = answers.filter((a) => !a.ok);
+      if (failed.some((a) => a.reason.startsWith('HTTP 401 '))) refused = true;
       if (failed.length === 0) {
         conditions.push(result(type, 'True', 'info', answers.map((a) => a.reason).join('; ')));
       } else if (failed.every((a) => a.timedOut)) {
@@ -90,7 +103,7 @@ export class CatalogServiceCheck implements DeepCheck {
     await Promise.all(checks);
     this.checkedUrls.set(target.vimId, urls);
     conditions.sort((a, b) => a.type.localeCompare(b.type));
-    return { conditions };
+    return { report: { conditions }, retry: refused && !session.fresh };
   }
 
   /**
