@@ -12,16 +12,25 @@ export interface KeystoneAuthOptions {
   renewMarginMs?: number;
 }
 
-interface CachedToken {
+interface CachedToken extends KeystoneSession {
   /** Hash of what the token was issued for: new credentials or scope mean a new token. */
   fingerprint: string;
-  token: string;
-  expiresAt: number;
   regions: string[] | undefined;
 }
 
+/** A VIM's current Keystone token as the deep checks use it (catalog requests, expiry figures). The token is a secret. */
+export interface KeystoneSession {
+  token: string;
+  /** Epoch ms. */
+  expiresAt: number;
+  /** Epoch ms of the user's password expiry, when Keystone reports one ([security_compliance] password_expires_days). */
+  passwordExpiresAt?: number;
+}
+
+export type KeystoneSessionResult = { ok: true; session: KeystoneSession; fresh: boolean } | { ok: false; reason: string };
+
 interface TokenBody {
-  token?: { expires_at?: unknown; project?: { name?: unknown } };
+  token?: { expires_at?: unknown; project?: { name?: unknown }; user?: { password_expires_at?: unknown } };
 }
 
 /**
@@ -62,6 +71,24 @@ export class KeystoneAuthenticator {
     return this.authenticate(target, fingerprint, signal, startedAt);
   }
 
+  /**
+   * The VIM's token for the deep checks: the cached one, without asking
+   * Keystone, until it is near expiry; then a new login. One token serves
+   * the auth probe and the deep checks.
+   */
+  async session(target: ProbeTarget, signal: AbortSignal): Promise<KeystoneSessionResult> {
+    const fingerprint = fingerprintOf(target);
+    const cached = this.cache.get(target.vimId);
+    if (cached && cached.fingerprint === fingerprint && cached.expiresAt - this.renewMarginMs > this.clock.now().getTime()) {
+      return { ok: true, session: sessionOf(cached), fresh: false };
+    }
+    this.cache.delete(target.vimId);
+    const outcome = await this.authenticate(target, fingerprint, signal, monotonicMs());
+    const issued = this.cache.get(target.vimId);
+    if (!outcome.ok || !issued) return { ok: false, reason: outcome.reason };
+    return { ok: true, session: sessionOf(issued), fresh: true };
+  }
+
   forget(vimId: string): void {
     this.cache.delete(vimId);
   }
@@ -78,13 +105,16 @@ export class KeystoneAuthenticator {
     const { status, headers, body, latencyMs } = result.response;
     const token = headers['x-subject-token'];
     if (status === 201 && typeof token === 'string' && token !== '') {
-      const expiresAt = Date.parse(String(parseJson<TokenBody>(body)?.token?.expires_at ?? ''));
+      const issued = parseJson<TokenBody>(body)?.token;
+      const expiresAt = keystoneTime(issued?.expires_at);
+      const passwordExpiresAt = keystoneTime(issued?.user?.password_expires_at);
       const regions = await this.fetchRegions(target, token, signal);
       this.cache.set(target.vimId, {
         fingerprint,
         token,
         // Without a readable expiry, validate for an hour; Keystone's validation catches an earlier end.
-        expiresAt: Number.isNaN(expiresAt) ? this.clock.now().getTime() + 3_600_000 : expiresAt,
+        expiresAt: expiresAt ?? this.clock.now().getTime() + 3_600_000,
+        ...(passwordExpiresAt !== undefined && { passwordExpiresAt }),
         regions,
       });
       const scope = target.project.id !== undefined ? `project id ${target.project.id}` : `project ${target.project.name}`;
@@ -114,6 +144,18 @@ export class KeystoneAuthenticator {
   private failure(result: Extract<HttpResult, { ok: false }>, url: string, startedAt: number): ProbeOutcome {
     return { ok: false, reason: result.timedOut ? timedOutReason(startedAt) : `${result.reason} (${shownUrl(url)})` };
   }
+}
+
+function sessionOf(cached: CachedToken): KeystoneSession {
+  return { token: cached.token, expiresAt: cached.expiresAt, ...(cached.passwordExpiresAt !== undefined && { passwordExpiresAt: cached.passwordExpiresAt }) };
+}
+
+/** Keystone's timestamps are UTC, with or without a zone ('2026-12-03T01:00:00.000000'); epoch ms, or undefined (null, absent, unreadable). */
+function keystoneTime(value: unknown): number | undefined {
+  if (typeof value !== 'string' || value === '') return undefined;
+  const zoned = /(Z|[+-]\d\d:?\d\d)$/.test(value) ? value : `${value}Z`;
+  const ms = Date.parse(zoned);
+  return Number.isNaN(ms) ? undefined : ms;
 }
 
 function regionsOf(cached: CachedToken): { regions?: string[] } {

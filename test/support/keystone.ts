@@ -134,6 +134,12 @@ export interface StartKeystoneOptions {
   serviceRoles?: string[];
   /** ms to wait for the whole startup (default 90 s) */
   timeoutMs?: number;
+  /**
+   * Keystone's [security_compliance] password_expires_days: every password
+   * set (the fixture's users included) expires this many days later, and
+   * tokens then carry the user's password_expires_at.
+   */
+  passwordExpiresDays?: number;
 }
 
 // ---------------------------------------------------------------------------
@@ -532,7 +538,8 @@ export async function startKeystone(options: StartKeystoneOptions = {}): Promise
   const serverLog = path.join(dir, 'server.log');
   const manageLog = path.join(dir, 'keystone-manage.log');
   const template = await readFile(CONF_TEMPLATE, 'utf8');
-  await writeFile(confFile, template.replaceAll('@DIR@', dir), { mode: 0o600 });
+  const compliance = options.passwordExpiresDays !== undefined ? `\n[security_compliance]\npassword_expires_days = ${options.passwordExpiresDays}\n` : '';
+  await writeFile(confFile, `${template.replaceAll('@DIR@', dir)}${compliance}`, { mode: 0o600 });
   await mkdir(path.join(dir, 'fernet-keys'), { mode: 0o700 });
   await mkdir(path.join(dir, 'credential-keys'), { mode: 0o700 });
 

@@ -6,6 +6,9 @@
  *   GET  /readyz               200 'ok' (or 401 when anonymous access is off)
  *   GET  /api                  APIVersions, for any authenticated user
  *   GET  /api/v1/namespaces    NamespaceList, unless namespaces are forbidden
+ *   GET  /api/v1/namespaces/N  Namespace, or 404 Status
+ *   GET  /api/v1/nodes         NodeList (nodes: Ready condition, allocatable)
+ *   GET  /api/v1/pods          PodList; the fieldSelector status.phase!=X is applied
  *   POST /oidc/token           an OpenID provider's token endpoint
  *                              (resource-owner password grant → id_token)
  *
@@ -28,6 +31,54 @@ export interface FakeKubeApiOptions {
   basic?: { username: string; password: string };
   oidc?: { clientId: string; clientSecret?: string; username: string; password: string; ttlSeconds?: number };
   namespaces?: string[];
+  nodes?: FakeNode[];
+  pods?: FakePod[];
+}
+
+/** A node as the capacity checks read it: Ready or not, cordoned or not, allocatable quantities ("4", "3800m", "16Gi"). */
+export interface FakeNode {
+  name: string;
+  ready: boolean;
+  unschedulable?: boolean;
+  allocatable: { cpu: string; memory: string };
+}
+
+/** A pod with its containers' requests; nodeName unset means not scheduled. */
+export interface FakePod {
+  name: string;
+  namespace: string;
+  nodeName?: string;
+  phase: 'Pending' | 'Running' | 'Succeeded' | 'Failed';
+  containers: Array<{ cpu?: string; memory?: string }>;
+  initContainers?: Array<{ cpu?: string; memory?: string }>;
+}
+
+function nodeObject(node: FakeNode): unknown {
+  return {
+    metadata: { name: node.name },
+    spec: node.unschedulable ? { unschedulable: true } : {},
+    status: {
+      allocatable: { ...node.allocatable, pods: '110' },
+      capacity: { ...node.allocatable, pods: '110' },
+      conditions: [
+        { type: 'MemoryPressure', status: 'False' },
+        { type: 'Ready', status: node.ready ? 'True' : 'Unknown', reason: node.ready ? 'KubeletReady' : 'NodeStatusUnknown' },
+      ],
+    },
+  };
+}
+
+function podObject(pod: FakePod): unknown {
+  const container = (c: { cpu?: string; memory?: string }, i: number) => ({
+    name: `c${i}`,
+    image: 'registry.test/app:1',
+    resources: { requests: { ...(c.cpu !== undefined && { cpu: c.cpu }), ...(c.memory !== undefined && { memory: c.memory }) } },
+  });
+  return {
+    metadata: { name: pod.name, namespace: pod.namespace },
+    spec: { ...(pod.nodeName !== undefined && { nodeName: pod.nodeName }), containers: pod.containers.map(container), ...(pod.initContainers && { initContainers: pod.initContainers.map(container) }) },
+    status: { phase: pod.phase },
+  };
 }
 
 export type FakeKubeMode = 'serve' | 'error' | 'close' | 'hang';
@@ -55,6 +106,11 @@ export interface FakeKubeApi {
   /** Authenticated users may GET /api (default true) and list namespaces (default true). */
   apiAllowed: boolean;
   namespacesAllowed: boolean;
+  /** Served by /api/v1/nodes and /api/v1/pods; tests change them between checks. */
+  nodes: FakeNode[];
+  pods: FakePod[];
+  /** Served by /api/v1/namespaces and /api/v1/namespaces/{name}. */
+  namespaces: string[];
   readonly requests: RecordedRequest[];
   /** TCP connections accepted so far. */
   connections(): number;
@@ -91,7 +147,6 @@ export async function startFakeKubeApi(options: FakeKubeApiOptions = {}): Promis
   let connections = 0;
   let resumed = 0;
   let issued = 0;
-  const namespaces = options.namespaces ?? ['default', 'kube-system', 'nfv'];
 
   const authenticate = (req: IncomingMessage): string | undefined => {
     const socket = req.socket as TLSSocket;
@@ -133,6 +188,7 @@ export async function startFakeKubeApi(options: FakeKubeApiOptions = {}): Promis
 
   const handle = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
     const path = (req.url ?? '/').split('?')[0] ?? '/';
+    const query = new URLSearchParams((req.url ?? '').split('?')[1] ?? '');
     const user = path === '/oidc/token' ? undefined : authenticate(req);
     fake.requests.push({ method: req.method ?? 'GET', path, user });
     if (fake.mode === 'hang') return; // the socket stays open until stop()
@@ -164,7 +220,19 @@ export async function startFakeKubeApi(options: FakeKubeApiOptions = {}): Promis
       if (!fake.namespacesAllowed) {
         return json(403, statusBody(403, 'Forbidden', `namespaces is forbidden: User "${user}" cannot list resource "namespaces" in API group "" at the cluster scope`));
       }
-      return json(200, JSON.stringify({ kind: 'NamespaceList', apiVersion: 'v1', metadata: {}, items: namespaces.map((name) => ({ metadata: { name }, status: { phase: 'Active' } })) }));
+      return json(200, JSON.stringify({ kind: 'NamespaceList', apiVersion: 'v1', metadata: {}, items: fake.namespaces.map((name) => ({ metadata: { name }, status: { phase: 'Active' } })) }));
+    }
+    const namespace = /^\/api\/v1\/namespaces\/([^/]+)$/.exec(path)?.[1];
+    if (namespace !== undefined) {
+      if (!fake.namespaces.includes(namespace)) return json(404, statusBody(404, 'NotFound', `namespaces "${namespace}" not found`));
+      return json(200, JSON.stringify({ kind: 'Namespace', apiVersion: 'v1', metadata: { name: namespace }, status: { phase: 'Active' } }));
+    }
+    if (path === '/api/v1/nodes') return json(200, JSON.stringify({ kind: 'NodeList', apiVersion: 'v1', metadata: {}, items: fake.nodes.map(nodeObject) }));
+    if (path === '/api/v1/pods') {
+      // Only the selector the capacity check sends: status.phase!=A,status.phase!=B.
+      const excluded = (query.get('fieldSelector') ?? '').split(',').flatMap((term) => (term.startsWith('status.phase!=') ? [term.slice('status.phase!='.length)] : []));
+      const items = fake.pods.filter((pod) => !excluded.includes(pod.phase)).map(podObject);
+      return json(200, JSON.stringify({ kind: 'PodList', apiVersion: 'v1', metadata: {}, items }));
     }
     json(404, statusBody(404, 'NotFound', 'the server could not find the requested resource'));
   };
@@ -198,6 +266,9 @@ export async function startFakeKubeApi(options: FakeKubeApiOptions = {}): Promis
     anonymous: 'unauthorized',
     apiAllowed: true,
     namespacesAllowed: true,
+    nodes: options.nodes ?? [],
+    pods: options.pods ?? [],
+    namespaces: options.namespaces ?? ['default', 'kube-system', 'nfv'],
     requests: [],
     connections: () => connections,
     resumedSessions: () => resumed,

@@ -5,7 +5,9 @@
  * which a client cannot use as a CA for a server certificate.)
  */
 import { execFileSync } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { isIP } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
@@ -48,10 +50,10 @@ function signed(ca: KeyPair, subject: string, extensions: string): KeyPair {
   });
 }
 
-export function makeCertificateAuthority(commonName = 'vim-monitor test CA'): KeyPair {
+export function makeCertificateAuthority(commonName = 'vim-monitor test CA', days = 2): KeyPair {
   return inTempDir((dir) => {
     openssl([
-      'req', '-x509', ...CURVE, '-keyout', 'ca.key', '-out', 'ca.pem', '-days', '2', '-subj', `/CN=${commonName}`,
+      'req', '-x509', ...CURVE, '-keyout', 'ca.key', '-out', 'ca.pem', '-days', String(days), '-subj', `/CN=${commonName}`,
       '-addext', 'basicConstraints=critical,CA:TRUE', '-addext', 'keyUsage=critical,keyCertSign,cRLSign',
     ], dir);
     return { cert: readFileSync(join(dir, 'ca.pem'), 'utf8'), key: readFileSync(join(dir, 'ca.key'), 'utf8') };
@@ -67,4 +69,36 @@ export function makeTestPki(): TestPki {
     client: (commonName, organization) =>
       signed(ca, `/CN=${commonName}${organization ? `/O=${organization}` : ''}`, 'extendedKeyUsage=clientAuth\n'),
   };
+}
+
+/** openssl's date format for -startdate/-enddate (UTC). */
+function opensslDate(date: Date): string {
+  return `${date.toISOString().slice(0, 19).replace(/[-:T]/g, '')}Z`;
+}
+
+/**
+ * A server certificate signed by `ca` and valid exactly from notBefore to
+ * notAfter (dates in the past or future), for `names` (DNS names and IP
+ * addresses). `openssl ca` is used because OpenSSL 3.0's `x509 -req` only
+ * knows "-days from now", and expiry tests need expired and not-yet-valid ones.
+ */
+export function issueServerCertificate(ca: KeyPair, options: { notBefore: Date; notAfter: Date; names: string[] }): KeyPair {
+  return inTempDir((dir) => {
+    writeFileSync(join(dir, 'ca.pem'), ca.cert);
+    writeFileSync(join(dir, 'ca.key'), ca.key, { mode: 0o600 });
+    writeFileSync(join(dir, 'index.txt'), '');
+    writeFileSync(join(dir, 'serial'), `${randomBytes(8).toString('hex')}\n`);
+    const san = options.names.map((name) => (isIP(name) ? `IP:${name}` : `DNS:${name}`)).join(',');
+    writeFileSync(join(dir, 'ext.cnf'), `subjectAltName=${san}\nextendedKeyUsage=serverAuth\nbasicConstraints=CA:FALSE\n`);
+    writeFileSync(
+      join(dir, 'ca.cnf'),
+      ['[ca]', 'default_ca = test', '[test]', `dir = ${dir}`, 'database = $dir/index.txt', 'new_certs_dir = $dir', 'certificate = $dir/ca.pem',
+        'private_key = $dir/ca.key', 'serial = $dir/serial', 'default_md = sha256', 'policy = any', 'unique_subject = no', 'email_in_dn = no',
+        '[any]', 'commonName = supplied', ''].join('\n'),
+    );
+    openssl(['req', ...CURVE, '-keyout', 'leaf.key', '-out', 'leaf.csr', '-subj', `/CN=${options.names[0] ?? 'localhost'}`], dir);
+    openssl(['ca', '-batch', '-notext', '-config', 'ca.cnf', '-in', 'leaf.csr', '-out', 'leaf.pem', '-extfile', 'ext.cnf',
+      '-startdate', opensslDate(options.notBefore), '-enddate', opensslDate(options.notAfter)], dir);
+    return { cert: readFileSync(join(dir, 'leaf.pem'), 'utf8'), key: readFileSync(join(dir, 'leaf.key'), 'utf8') };
+  });
 }

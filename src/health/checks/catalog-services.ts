@@ -1,0 +1,208 @@
+import { systemClock, type Clock } from '../../time/clock.js';
+import type { AgentPool } from '../../probes/http-agents.js';
+import { httpExchange, joinUrl, shownUrl, type HttpResult } from '../../probes/http-exchange.js';
+import type { KeystoneAuthenticator } from '../../probes/keystone-auth.js';
+import type { ProbeTarget } from '../../probes/probe.js';
+import type { ConditionResult, ServiceConditionType } from '../condition.js';
+import type { DeepCheck, DeepCheckInput, DeepCheckReport } from '../deep-check.js';
+
+/** One endpoint of the service catalog (GET /v3/auth/catalog). */
+export interface CatalogEndpoint {
+  type: string;
+  interface: string;
+  region: string | undefined;
+  url: string;
+}
+
+export interface CatalogServiceCheckOptions {
+  /** Share the auth probe's authenticator: its token is reused until near expiry. */
+  keystone: KeystoneAuthenticator;
+  agents: AgentPool;
+  clock?: Clock;
+  /** The catalog is fetched again after this long (default 300 s: the monitor's default auth_interval). */
+  catalogMaxAgeMs?: number;
+  /** The region whose endpoints are checked; undefined (the default) checks every region's. */
+  regionOf?: (target: ProbeTarget) => string | undefined;
+}
+
+interface CachedCatalog {
+  token: string;
+  fetchedAt: number;
+  endpoints: CatalogEndpoint[];
+}
+
+const CATALOG_MAX_BYTES = 4 * 1_048_576;
+
+/**
+ * Service:<type> (layer services): with the VIM's token, every catalog
+ * endpoint of a required or watched service type, for the VIM's region and
+ * the configured interface, gets one authenticated GET of its URL (a version
+ * document, or the versions list at the root when the URL itself is 404).
+ * Required types fail with `error` (absent from the catalog too), watched
+ * ones with `warning`; a watched type absent from the catalog is not shown.
+ * Other catalog types are not requested: the cost per VIM stays bounded.
+ */
+export class CatalogServiceCheck implements DeepCheck {
+  readonly name = 'catalog-services';
+  private readonly catalogs = new Map<string, CachedCatalog>();
+  private readonly clock: Clock;
+  private readonly catalogMaxAgeMs: number;
+  /** Endpoint URLs checked last per VIM, for the certificate check (CertificateValid of every checked endpoint). */
+  private readonly checkedUrls = new Map<string, string[]>();
+
+  constructor(private readonly options: CatalogServiceCheckOptions) {
+    this.clock = options.clock ?? systemClock;
+    this.catalogMaxAgeMs = options.catalogMaxAgeMs ?? 300_000;
+  }
+
+  async run(input: DeepCheckInput): Promise<DeepCheckReport> {
+    const first = await this.runOnce(input);
+    // A cached token revoked early (password changed, user disabled) makes every service answer 401: log in again once before judging.
+    if (!first.retry) return first.report;
+    this.options.keystone.forget(input.target.vimId);
+    this.catalogs.delete(input.target.vimId);
+    return (await this.runOnce(input)).report;
+  }
+
+  private async runOnce({ target, settings, signal }: DeepCheckInput): Promise<{ report: DeepCheckReport; retry: boolean }> {
+    if (target.type !== 'openstack') return { report: { conditions: [] }, retry: false };
+    const required = new Set(settings.required_services);
+    const watched = new Set(settings.watched_services.filter((type) => !required.has(type)));
+    const session = await this.options.keystone.session(target, signal);
+    if (!session.ok) return { report: { conditions: [...required].map((type) => unknown(type, 'no Keystone token: the catalog cannot be read')) }, retry: false };
+    const catalog = await this.catalog(target, session.session.token, signal);
+    if ('reason' in catalog) {
+      return { report: { conditions: [...required].map((type) => unknown(type, catalog.reason)) }, retry: !session.fresh && catalog.reason.startsWith('HTTP 401 ') };
+    }
+
+    const region = this.options.regionOf?.(target);
+    const chosen = catalog.endpoints.filter((e) => e.interface === settings.endpoint_interface && (region === undefined || e.region === region));
+    const where = `${settings.endpoint_interface} endpoints${region !== undefined ? ` in region ${region}` : ''}`;
+    const conditions: ConditionResult[] = [];
+    const urls: string[] = [];
+    let refused = false;
+    const checks = [...required, ...watched].map(async (type) => {
+      const severity = required.has(type) ? 'error' : 'warning';
+      const endpoints = chosen.filter((e) => e.type === type);
+      if (endpoints.length === 0) {
+        if (severity === 'error') conditions.push(result(type, 'False', 'error', `required service ${type} has no ${where} in the catalog`));
+        return;
+      }
+      urls.push(...endpoints.map((e) => e.url));
+      const answers = await Promise.all(endpoints.map((e) => this.probe(target, e.url, session.session.token, signal)));
+      const failed = answers.filter((a) => !a.ok);
+      if (failed.some((a) => a.reason.startsWith('HTTP 401 '))) refused = true;
+      if (failed.length === 0) {
+        conditions.push(result(type, 'True', 'info', answers.map((a) => a.reason).join('; ')));
+      } else if (failed.every((a) => a.timedOut)) {
+        conditions.push(result(type, 'Unknown', 'info', failed.map((a) => a.reason).join('; ')));
+      } else {
+        conditions.push(result(type, 'False', severity, `${type}: ${failed.map((a) => a.reason).join('; ')}`));
+      }
+    });
+    await Promise.all(checks);
+    this.checkedUrls.set(target.vimId, urls);
+    conditions.sort((a, b) => a.type.localeCompare(b.type));
+    return { report: { conditions }, retry: refused && !session.fresh };
+  }
+
+  /**
+   * The VIM's token and the catalog endpoints of one type and interface (the
+   * capacity check finds Placement here), from the same caches as run().
+   */
+  async endpointsOf(target: ProbeTarget, type: string, endpointInterface: string, signal: AbortSignal): Promise<{ ok: true; token: string; urls: string[] } | { ok: false; reason: string }> {
+    const session = await this.options.keystone.session(target, signal);
+    if (!session.ok) return { ok: false, reason: 'no Keystone token' };
+    const catalog = await this.catalog(target, session.session.token, signal);
+    if ('reason' in catalog) return { ok: false, reason: catalog.reason };
+    const region = this.options.regionOf?.(target);
+    const urls = catalog.endpoints.filter((e) => e.type === type && e.interface === endpointInterface && (region === undefined || e.region === region)).map((e) => e.url);
+    return { ok: true, token: session.session.token, urls };
+  }
+
+  /** The endpoint URLs the last run checked (for CertificateValid). */
+  endpointUrls(vimId: string): string[] {
+    return [...(this.checkedUrls.get(vimId) ?? [])];
+  }
+
+  forget(vimId: string): void {
+    this.catalogs.delete(vimId);
+    this.checkedUrls.delete(vimId);
+  }
+
+  /** The cached catalog while the token is the same and it is younger than the auth interval. */
+  private async catalog(target: ProbeTarget, token: string, signal: AbortSignal): Promise<CachedCatalog | { reason: string }> {
+    const now = this.clock.now().getTime();
+    const cached = this.catalogs.get(target.vimId);
+    if (cached && cached.token === token && now - cached.fetchedAt < this.catalogMaxAgeMs) return cached;
+    const url = joinUrl(target.authUrl, '/auth/catalog');
+    const answer = await this.get(target, url, token, signal, CATALOG_MAX_BYTES);
+    if (!answer.ok) return { reason: answer.timedOut ? 'timed out reading the service catalog' : `${answer.reason} (${shownUrl(url)})` };
+    const { status, body } = answer.response;
+    if (status !== 200) return { reason: `HTTP ${status} from ${shownUrl(url)} reading the service catalog` };
+    const endpoints = parseCatalog(body);
+    if (!endpoints) return { reason: `the service catalog from ${shownUrl(url)} is not readable JSON` };
+    const fresh = { token, fetchedAt: now, endpoints };
+    this.catalogs.set(target.vimId, fresh);
+    return fresh;
+  }
+
+  private async probe(target: ProbeTarget, url: string, token: string, signal: AbortSignal): Promise<{ ok: boolean; timedOut: boolean; reason: string }> {
+    let answer = await this.get(target, url, token, signal);
+    let asked = url;
+    // A project-scoped URL (nova's /v2.1/<project>) or a bare API path may be 404: the root's version document then proves the service.
+    if (answer.ok && answer.response.status === 404) {
+      asked = rootOf(url);
+      answer = await this.get(target, asked, token, signal);
+    }
+    if (!answer.ok) return { ok: false, timedOut: answer.timedOut, reason: answer.timedOut ? `${shownUrl(url)} timed out` : `${answer.reason} (${shownUrl(url)})` };
+    const { status } = answer.response;
+    // 300 Multiple Choices is how OpenStack services answer a version document at the root.
+    if (status >= 200 && status < 400) return { ok: true, timedOut: false, reason: `HTTP ${status} from ${shownUrl(asked)}` };
+    return { ok: false, timedOut: false, reason: `HTTP ${status} from ${shownUrl(asked)}` };
+  }
+
+  private get(target: ProbeTarget, url: string, token: string, signal: AbortSignal, maxBodyBytes = 65_536): Promise<HttpResult> {
+    const agent = this.options.agents.agentFor(target.vimId, 'catalog', { verify: target.tls.verify, ca: target.tls.ca });
+    return httpExchange(agent, url, { headers: { accept: 'application/json', 'x-auth-token': token }, signal, maxBodyBytes });
+  }
+}
+
+function result(type: string, status: ConditionResult['status'], severity: ConditionResult['severity'], reason: string): ConditionResult {
+  return { type: `Service:${type}` as ServiceConditionType, layer: 'services', status, severity, reason };
+}
+
+/** A required service whose catalog could not be read: Authenticated or IdentityAPI carries the failure. */
+function unknown(type: string, reason: string): ConditionResult {
+  return result(type, 'Unknown', 'info', reason);
+}
+
+function rootOf(url: string): string {
+  try {
+    return `${new URL(url).origin}/`;
+  } catch {
+    return url;
+  }
+}
+
+/** Keystone's catalog shape: {catalog: [{type, endpoints: [{interface, region_id | region, url}]}]}. */
+export function parseCatalog(body: string): CatalogEndpoint[] | undefined {
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(body);
+  } catch {
+    return undefined;
+  }
+  const services = (parsed as { catalog?: unknown })?.catalog;
+  if (!Array.isArray(services)) return undefined;
+  const out: CatalogEndpoint[] = [];
+  for (const service of services as Array<{ type?: unknown; endpoints?: unknown }>) {
+    if (typeof service?.type !== 'string' || !Array.isArray(service.endpoints)) continue;
+    for (const e of service.endpoints as Array<{ interface?: unknown; region_id?: unknown; region?: unknown; url?: unknown }>) {
+      if (typeof e?.url !== 'string' || typeof e.interface !== 'string') continue;
+      const region = typeof e.region_id === 'string' ? e.region_id : typeof e.region === 'string' ? e.region : undefined;
+      out.push({ type: service.type, interface: e.interface, region, url: e.url });
+    }
+  }
+  return out;
+}
