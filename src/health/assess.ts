@@ -1,4 +1,4 @@
-import { HEALTH_LAYERS, type Condition, type ConditionResult, type Health, type HealthLayer } from './condition.js';
+import { HEALTH_LAYERS, type Condition, type ConditionResult, type ConditionType, type Health, type HealthLayer } from './condition.js';
 
 /** What a VIM's conditions say together. */
 export interface Assessment {
@@ -83,4 +83,15 @@ export function assess(previous: readonly Condition[], results: readonly Conditi
     failingLayer: failing?.layer ?? null,
     reason: failing ? `${failing.layer} failed: ${failing.type}: ${failing.reason}` : conditions.length === 0 ? 'nothing checked yet' : 'every condition holds',
   };
+}
+
+/** The types that appeared, went away, or changed status or severity: what a `vim.health.update` event lists. */
+export function changedTypes(previous: readonly Condition[], results: readonly ConditionResult[]): ConditionType[] {
+  const changed: ConditionType[] = [];
+  for (const result of results) {
+    const before = previous.find((condition) => condition.type === result.type);
+    if (!before || before.status !== result.status || before.severity !== result.severity || before.layer !== result.layer) changed.push(result.type);
+  }
+  for (const condition of previous) if (!results.some((result) => result.type === condition.type)) changed.push(condition.type);
+  return changed;
 }

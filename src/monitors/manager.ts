@@ -175,7 +175,7 @@ export class MonitorManager implements VimLifecycleListener {
       this.deps.logger.warn({ vim_id: vim.id, code: error.code }, 'VIM stored but its monitor row not: the next sweep assigns it');
       return;
     }
-    this.run(vim, monitorId, 0, { status: vim.status });
+    this.run(vim, monitorId, 0, { status: vim.status, conditions: vim.conditions, health: vim.health });
   }
 
   async vimUpdated(vim: VimRecord): Promise<void> {
@@ -402,7 +402,7 @@ export class MonitorManager implements VimLifecycleListener {
         if (!vim) continue;
         // At start-up spread first rounds over the interval; a takeover checks at once.
         const delay = atStart ? this.deps.random() * this.options.jitter * this.settingsOf(vim).interval * 1000 : 0;
-        this.run(vim, monitorId, delay, { status: vim.status });
+        this.run(vim, monitorId, delay, { status: vim.status, conditions: vim.conditions, health: vim.health });
       }
     }
     return claimed.length;
@@ -412,7 +412,7 @@ export class MonitorManager implements VimLifecycleListener {
     return Math.ceil(total / Math.max(1, this.liveWorkers));
   }
 
-  private run(vim: VimRecord, monitorId: string, initialDelayMs: number, initial: { status: VimStatus; since?: Date }): void {
+  private run(vim: VimRecord, monitorId: string, initialDelayMs: number, initial: ConstructorParameters<typeof VimMonitor>[4]): void {
     this.entries.get(vim.id)?.monitor.stop();
     const target = this.targetOf(vim);
     const monitor = this.createMonitor(vim.id, monitorId, target, initial);
@@ -439,6 +439,7 @@ export class MonitorManager implements VimLifecycleListener {
         clock: this.deps.clock,
         logger: this.deps.logger,
         onStatusChange: (change) => this.deps.writes.push({ kind: 'status', change }),
+        onHealthChange: (change) => this.deps.writes.push({ kind: 'health', change }),
         onPlacement: (id, regions) => this.placementSeen(id, regions),
         scheduler: this.scheduler,
         stats: this.roundStats,
