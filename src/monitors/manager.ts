@@ -17,11 +17,15 @@ import { VimMonitor, type MonitorSnapshot, type MonitorTarget } from './monitor.
 import { RoundScheduler } from './round-scheduler.js';
 import { RoundStats, type RoundStatsSnapshot } from './round-stats.js';
 import { effectiveSettings, type MonitorSettings } from './settings.js';
+import type { HealthSettings } from '../health/deep-check.js';
+import { DEFAULT_HEALTH_SETTINGS, effectiveHealthSettings } from '../health/settings.js';
 import { VimChangeWatch } from './vim-change-watch.js';
 import type { MonitorWriteQueue } from './write-queue.js';
 
 export interface MonitorManagerOptions {
   defaults: MonitorSettings;
+  /** The global `health.*` settings of the deep checks; DEFAULT_HEALTH_SETTINGS when absent. */
+  healthDefaults?: HealthSettings;
   /** Fraction of the interval over which first rounds are spread at start-up. */
   jitter: number;
   sweepIntervalSeconds: number;
@@ -459,7 +463,8 @@ export class MonitorManager implements VimLifecycleListener {
 
   private targetOf(vim: VimRecord): MonitorTarget {
     if (!this.lastPlacement.has(vim.id)) this.lastPlacement.set(vim.id, [...vim.placementAttr.regions].sort());
-    return { tenantId: vim.tenantId, vimName: vim.name, target: probeTargetOf(vim, this.deps.credentialsOf(vim)), settings: this.settingsOf(vim) };
+    const settings = this.settingsOf(vim);
+    return { tenantId: vim.tenantId, vimName: vim.name, target: probeTargetOf(vim, this.deps.credentialsOf(vim)), settings, health: this.healthOf(settings) };
   }
 
   private settingsOf(vim: VimRecord): MonitorSettings {
@@ -468,6 +473,16 @@ export class MonitorManager implements VimLifecycleListener {
     } catch {
       // Stored settings that no longer fit the (changed) global defaults: watch with the defaults rather than not at all.
       return this.options.defaults;
+    }
+  }
+
+  private healthOf(settings: MonitorSettings): HealthSettings {
+    const defaults = this.options.healthDefaults ?? DEFAULT_HEALTH_SETTINGS;
+    try {
+      return effectiveHealthSettings(defaults, settings.health);
+    } catch {
+      // As for settingsOf: stored settings that no longer fit are watched with the defaults.
+      return effectiveHealthSettings(defaults, undefined);
     }
   }
 

@@ -5,6 +5,7 @@ import type { VimStatus } from '../vims/model.js';
 import type { MonitorSettings } from './settings.js';
 import type { HealthChange, ProbeDetails, StatusChange } from './status-change.js';
 import type { Condition, Health, HealthLayer } from '../health/condition.js';
+import type { HealthSettings } from '../health/deep-check.js';
 import { assess, changedTypes, conditionsDiffer, gateByLayer } from '../health/assess.js';
 import { probeConditions } from '../health/probe-conditions.js';
 import type { MetricsRecorder } from '../metrics/recorder.js';
@@ -17,6 +18,8 @@ export interface MonitorTarget {
   vimName: string;
   target: ProbeTarget;
   settings: MonitorSettings;
+  /** The VIM's effective deep-check settings (global `health.*` overlaid with its own); absent where no deep check runs. */
+  health?: HealthSettings;
 }
 
 export interface MonitorDeps {

@@ -135,6 +135,27 @@ describe('layered health in the VIM API', () => {
     expect((await vimOf(vim.id)).updated_at).toBe(before.updated_at);
   });
 
+  it("takes a VIM's own deep-check settings in monitor_settings.health and refuses bad ones with a 400, changing nothing", async () => {
+    const vim = await register('tuned', { monitor_settings: { health: { watched_services: ['compute'], expiry_warning_days: 30 } } });
+    const before = await vimOf(vim.id);
+    expect(before.monitor_settings).toEqual({ health: { watched_services: ['compute'], expiry_warning_days: 30 } });
+    const bad = [
+      await service.api('POST', '/v1.0/vims', { body: { vim: openstackVim({ name: 'x-ratio', monitor_settings: { health: { capacity_warning_ratio: 2 } } }) } }),
+      await service.api('POST', '/v1.0/vims', { body: { vim: openstackVim({ name: 'x-both', monitor_settings: { health: { required_services: ['image'], watched_services: ['image'] } } }) } }),
+      await service.api('PUT', `/v1.0/vims/${vim.id}`, { body: { vim: { monitor_settings: { health: { endpoint_interface: 'private' } } } } }),
+      await service.api('PUT', `/v1.0/vims/${vim.id}`, { body: { vim: { monitor_settings: { health: { deep_interval: 60, colour: 'red' } } } } }),
+      await service.api('PUT', `/v1.0/vims/${vim.id}`, { body: { vim: { monitor_settings: { health: { watched_services: ['compute', 'x y'] } } } } }),
+      await service.api('POST', '/v1.0/subscriptions', { body: { subscription: { callback_url: 'http://127.0.0.1:9/hook', filter: { event_types: ['STATUS'] } } } }),
+    ];
+    expect(bad.map((r) => r.status)).toEqual([400, 400, 400, 400, 400, 400]);
+    for (const response of bad) expect(Object.keys(response.json.TackerError)).toEqual(['type', 'message', 'detail']);
+    expect(bad[1]!.json.TackerError.message).toBe("monitor_settings.health: service type 'image' cannot be both required and watched");
+    expect(bad[5]!.json.TackerError.message).toMatch(/event_types/);
+    expect((await service.api('GET', '/v1.0/vims?name=x-ratio&name=x-both')).json.vims).toEqual([]);
+    const after = await vimOf(vim.id);
+    expect([after.monitor_settings, after.updated_at]).toEqual([before.monitor_settings, before.updated_at]);
+  });
+
   it('describes conditions, health and capacity in the OpenAPI document as attributes a client may not send', async () => {
     const document = (await service.api('GET', '/v1.0/openapi.json')).json;
     const text = JSON.stringify(document.paths['/v1.0/vims'] ?? document.paths['/v1.0/vims.json']);
