@@ -49,9 +49,12 @@ describe('layered health in the VIM API', () => {
 
   it('shows no conditions, no health and no capacity on a VIM not yet checked', async () => {
     tcp.set('*', 'hang');
-    const vim = await register('unchecked');
-    expect([vim.conditions, vim.health, vim.capacity]).toEqual([[], null, null]);
-    tcp.set('*', 'ok');
+    try {
+      const vim = await register('unchecked');
+      expect([vim.conditions, vim.health, vim.capacity]).toEqual([[], null, null]);
+    } finally {
+      tcp.set('*', 'ok');
+    }
   });
 
   it('stores the conditions of the first round with the status and shows them on the VIM, honouring fields=', async () => {
