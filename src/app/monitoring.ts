@@ -39,6 +39,7 @@ export async function startMonitoring(
   const manager = new MonitorManager(
     {
       defaults: config.monitor,
+      healthDefaults: config.health,
       jitter: config.monitor.jitter,
       sweepIntervalSeconds: config.manager.sweep_interval,
       stallGraceSeconds: config.manager.stall_grace,

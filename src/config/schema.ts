@@ -8,6 +8,7 @@
 import type { FromSchema } from 'json-schema-to-ts';
 import { amqpNotificationsSchema, amqpSecretConfigKeys } from '../events/sinks/amqp-config.js';
 import { DEFAULT_MONITOR_SETTINGS, monitorSettingsProperties } from '../monitors/settings.js';
+import { DEFAULT_HEALTH_SETTINGS, healthSettingsProperties } from '../health/settings.js';
 
 const seconds = { type: 'number', exclusiveMinimum: 0 } as const;
 
@@ -167,6 +168,20 @@ export const configSchema = {
           description:
             'rounds start on a common tick of this many seconds, so one fping process serves every monitor due in it (each fping costs a fork of the service, about 2 ms here: with few VIMs a longer window saves CPU; with 10,000 a longer one makes HTTP bursts heavier)',
         },
+      },
+    },
+    health: {
+      type: 'object',
+      additionalProperties: false,
+      default: {},
+      properties: {
+        deep_interval: { ...healthSettingsProperties.deep_interval, default: DEFAULT_HEALTH_SETTINGS.deep_interval },
+        required_services: { ...healthSettingsProperties.required_services, default: DEFAULT_HEALTH_SETTINGS.required_services },
+        watched_services: { ...healthSettingsProperties.watched_services, default: DEFAULT_HEALTH_SETTINGS.watched_services },
+        endpoint_interface: { ...healthSettingsProperties.endpoint_interface, default: DEFAULT_HEALTH_SETTINGS.endpoint_interface },
+        expiry_warning_days: { ...healthSettingsProperties.expiry_warning_days, default: DEFAULT_HEALTH_SETTINGS.expiry_warning_days },
+        capacity_warning_ratio: { ...healthSettingsProperties.capacity_warning_ratio, default: DEFAULT_HEALTH_SETTINGS.capacity_warning_ratio },
+        nodes_ready_warning_ratio: { ...healthSettingsProperties.nodes_ready_warning_ratio, default: DEFAULT_HEALTH_SETTINGS.nodes_ready_warning_ratio },
       },
     },
     outbox: {

@@ -83,4 +83,33 @@ describe('the event dispatcher loop', () => {
     await new Promise((resolve) => setTimeout(resolve, 200));
     expect(passes).toBe(stoppedAt);
   });
+
+  it('sends condition changes to the oslo notifier and to webhooks that ask for HEALTH, and only status changes to the other webhooks', async () => {
+    const store = await channelStore();
+    const subscriptions = new SubscriptionRepository(store);
+    const base = { kind: 'webhook', tenantId: 'admin', callbackUrl: 'http://127.0.0.1:9/', sealedSecret: '', createdAt: '2026-01-01 00:00:00.000000' } as const;
+    await subscriptions.insert({ ...base, id: 'webhook-default', filter: '{}' });
+    await subscriptions.insert({ ...base, id: 'webhook-health', filter: JSON.stringify({ event_types: ['HEALTH'] }) });
+    const row = { vim_id: 'vim-1', vim_name: 'edge', tenant_id: 'admin', monitor_id: 'm', old_status: 'PENDING', new_status: 'REACHABLE', reason: 'r', detail: '{}', created_at: '2026-01-01 00:00:01.000000' };
+    await store.db.insertInto('vim_events').values([{ ...row, event_type: 'MONITOR' }, { ...row, old_status: 'REACHABLE', event_type: 'HEALTH', detail: JSON.stringify({ new_health: 'OK', changed: ['NetworkReachable'], conditions: [] }) }]).execute();
+    const received = new Map<string, string[]>();
+    // A recording sink per channel: what is tested is which events the dispatcher picks for each channel, not the transport.
+    const dispatcher = new EventDispatcher(OPTIONS, {
+      subscriptions,
+      events: new EventRepository(store),
+      sinkFor: (channel) => ({
+        name: channel.id,
+        deliver: async (event) => {
+          received.set(channel.id, [...(received.get(channel.id) ?? []), event.kind ?? 'status']);
+        },
+      }),
+      clock: systemClock,
+      random: Math.random,
+      logger: capturedLogger().logger,
+    });
+    dispatcher.start();
+    cleanups.push(() => dispatcher.stop());
+    await waitFor('every channel served', () => (received.size === 3 && (received.get('channel-1')?.length ?? 0) === 2 ? true : undefined), 3_000);
+    expect(Object.fromEntries(received)).toEqual({ 'channel-1': ['status', 'health'], 'webhook-default': ['status'], 'webhook-health': ['health'] });
+  });
 });

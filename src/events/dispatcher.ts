@@ -9,7 +9,7 @@ import { PeriodicTask, type Timer } from '../time/periodic-task.js';
 import { retryDelayMs } from './backoff.js';
 import { SafeHorizon } from './safe-horizon.js';
 import type { EventSink, VimEvent } from './vim-event.js';
-import { toVimEvent } from './wire.js';
+import { EVENT_TYPES, STATUS_EVENT_TYPE, toVimEvent } from './wire.js';
 
 export interface DispatcherOptions {
   owner: string;
@@ -28,6 +28,19 @@ export interface SubscriptionFilter {
   vim_ids?: string[];
   statuses?: string[];
   tenant_ids?: string[];
+  /** MONITOR (status changes) and/or HEALTH (condition changes); see eventTypesOf for the default. */
+  event_types?: string[];
+}
+
+/**
+ * Which events a channel receives. A webhook without `event_types` gets
+ * status changes only, as before condition changes existed: its receiver
+ * was written for Tacker's MONITOR events. The oslo notifier gets both:
+ * notification consumers select by event_type, and `vim.health.update` is a
+ * type of its own.
+ */
+export function eventTypesOf(kind: string, filter: SubscriptionFilter): string[] {
+  return filter.event_types ?? (kind === 'amqp' ? [...EVENT_TYPES] : [STATUS_EVENT_TYPE]);
 }
 
 export interface DispatcherDeps {
@@ -111,6 +124,7 @@ export class EventDispatcher {
         ...(filter.vim_ids && { vimIds: filter.vim_ids }),
         ...(filter.statuses && { statuses: filter.statuses }),
         ...(filter.tenant_ids && { tenantIds: filter.tenant_ids }),
+        eventTypes: eventTypesOf(row.kind, filter),
       });
       for (const event of rows.map(toVimEvent)) {
         const outcome = await this.deliverOne(row, sink, event, cursor, retry);

@@ -4,6 +4,8 @@ import type { RequestContext } from '../vims/model.js';
 
 export interface EventListQuery {
   vimIds?: string[];
+  /** MONITOR (status changes) and/or HEALTH (condition changes); all when absent. */
+  eventTypes?: string[];
   /** Tacker-format timestamp: events strictly after it. */
   since?: string;
   /** Events with a larger id (resume from the last one seen). */

@@ -7,6 +7,7 @@ import type { SecretCipher } from '../secrets/cipher.js';
 import type { SubscriptionRepository, SubscriptionRow } from '../store/subscription-repository.js';
 import { tackerTimestamp, type Clock } from '../time/clock.js';
 import { VIM_STATUSES, type RequestContext } from '../vims/model.js';
+import { EVENT_TYPES } from './wire.js';
 import { checkCallbackUrl, type CallbackPolicy } from './callback-url.js';
 import type { SubscriptionFilter } from './dispatcher.js';
 
@@ -18,6 +19,8 @@ export const subscriptionFilterSchema = {
     vim_ids: { type: 'array', items: { type: 'string', maxLength: 64 }, maxItems: 1000 },
     statuses: { type: 'array', items: { type: 'string' }, maxItems: 3 },
     tenant_id: { type: 'string', minLength: 1, maxLength: 64 },
+    /** MONITOR (status changes, the default) and/or HEALTH (condition changes, `vim.health.update`). */
+    event_types: { type: 'array', items: { type: 'string' }, maxItems: 2 },
   },
 } as const;
 
@@ -120,6 +123,12 @@ export class SubscriptionService {
     }
     const tenantIds = scope.narrow(raw?.tenant_id !== undefined ? [raw.tenant_id] : undefined);
     if (tenantIds) filter.tenant_ids = tenantIds;
+    if (raw?.event_types) {
+      const unknown = raw.event_types.find((type) => !(EVENT_TYPES as readonly string[]).includes(type));
+      if (unknown !== undefined) throw new InvalidInputError(`filter.event_types: unknown event type '${unknown}'; one of ${EVENT_TYPES.join(', ')}`);
+      if (raw.event_types.length === 0) throw new InvalidInputError('filter.event_types: name at least one event type, or leave it out for MONITOR');
+      filter.event_types = [...new Set(raw.event_types)];
+    }
     return filter;
   }
 

@@ -1,13 +1,28 @@
 import { describe, expect, it } from 'vitest';
 import { parseExposition } from '../../test/support/promtool.js';
+import type { Condition } from '../health/condition.js';
 import { PROBE_NAMES } from '../probes/probe.js';
 import { VIM_STATUSES } from '../vims/model.js';
 import { HTTP_DURATION_BUCKETS, PrometheusMetrics } from './prometheus.js';
 
 const vimIds = (from: number, to: number) => Array.from({ length: to - from }, (_, i) => `00000000-0000-4000-8000-${String(from + i).padStart(12, '0')}`);
 
-/** A few rounds of one VIM: every probe, every status, failures with and without a latency. */
+const AT = '2026-11-30 10:00:00.000000';
+/** The conditions the fast probes give (network, tls, identity, authentication) plus two catalog services: what a deep-checked VIM may carry. */
+const CONDITIONS: Condition[] = (['NetworkReachable', 'CertificateValid', 'IdentityAPI', 'Authenticated', 'Service:compute', 'Service:network'] as const).map((type) => ({
+  type,
+  layer: 'network',
+  status: 'True',
+  severity: 'error',
+  reason: 'ok',
+  since: AT,
+  last_checked: AT,
+}));
+
+/** A few rounds of one VIM: every probe, every status, failures with and without a latency, conditions changing. */
 function watch(metrics: PrometheusMetrics, vimId: string, n: number): void {
+  metrics.conditionsChanged(vimId, CONDITIONS.slice(0, 3));
+  metrics.conditionsChanged(vimId, CONDITIONS.map((condition, i) => ({ ...condition, status: (n + i) % 3 === 0 ? 'False' : 'True', reason: `reason ${n}` })));
   for (const status of VIM_STATUSES) metrics.statusChanged(vimId, status);
   for (const probe of PROBE_NAMES) {
     metrics.probeChecked(vimId, probe, n % 3 !== 0, n % 7);
@@ -38,8 +53,9 @@ describe('the cardinality of the metrics', () => {
     const after2000 = await seriesCount(metrics);
 
     const perVim = (after1000 - base) / 1_000;
-    // 3 status series + one latency series per probe (4): 7 per VIM, whatever the VIM's history.
-    expect(perVim).toBe(VIM_STATUSES.length + PROBE_NAMES.length);
+    // 3 status series + one latency series per probe (4) + one series per condition type + one health series:
+    // 7 + 6 + 1 per VIM here, whatever the VIM's history (reasons are never labels).
+    expect(perVim).toBe(VIM_STATUSES.length + PROBE_NAMES.length + CONDITIONS.length + 1);
     expect(after2000 - after1000).toBe(1_000 * perVim);
 
     for (const id of [...first, ...second]) metrics.vimForgotten(id);
@@ -48,14 +64,19 @@ describe('the cardinality of the metrics', () => {
     expect(text).not.toMatch(/vim_id="/);
   });
 
-  it('labels only the status and latency gauges by VIM, never a counter or histogram', async () => {
+  it('labels only the status, latency, condition and health gauges by VIM, never a counter or histogram', async () => {
     const metrics = new PrometheusMetrics({ defaultMetrics: false });
     vimIds(0, 50).forEach((id, n) => watch(metrics, id, n));
     const perVim = new Set<string>();
     for (const metric of await metrics.registry.getMetricsAsJSON()) {
       if (metric.values.some((value) => 'vim_id' in value.labels)) perVim.add(`${metric.name} ${metric.type}`);
     }
-    expect([...perVim].sort()).toEqual(['vim_monitor_probe_latency_seconds gauge', 'vim_monitor_vim_status gauge']);
+    expect([...perVim].sort()).toEqual([
+      'vim_monitor_probe_latency_seconds gauge',
+      'vim_monitor_vim_condition gauge',
+      'vim_monitor_vim_health gauge',
+      'vim_monitor_vim_status gauge',
+    ]);
   });
 
   it('keeps HTTP series bounded whatever URLs and methods clients send', async () => {

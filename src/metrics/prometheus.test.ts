@@ -98,6 +98,32 @@ describe('the Prometheus metrics recorder', () => {
     expect(valueOf(samples, 'vim_monitor_vim_status', { vim_id: 'vim-b', status: 'REACHABLE' })).toBe(0);
   });
 
+  it('shows each condition of a VIM as one series per type (1 True, 0 False, -1 Unknown) and its health, dropping a type that went away', async () => {
+    const metrics = new PrometheusMetrics({ defaultMetrics: false });
+    const at = '2026-11-30 10:00:00.000000';
+    const network = { type: 'NetworkReachable', layer: 'network', severity: 'error', reason: 'tcp: connection refused', since: at, last_checked: at } as const;
+    const identity = { type: 'IdentityAPI', layer: 'identity', severity: 'error', reason: 'not checked: network failed', since: at, last_checked: at } as const;
+    const compute = { type: 'Service:compute', layer: 'services', severity: 'warning', reason: 'HTTP 503', since: at, last_checked: at } as const;
+    metrics.conditionsChanged('vim-a', [{ ...network, status: 'False' }, { ...identity, status: 'Unknown' }, { ...compute, status: 'True' }]);
+    let samples = await scrape(metrics);
+    expect(samplesOf(samples, 'vim_monitor_vim_condition', { vim_id: 'vim-a' }).map((s) => [s.labels.type, s.value]).sort()).toEqual([
+      ['IdentityAPI', -1],
+      ['NetworkReachable', 0],
+      ['Service:compute', 1],
+    ]);
+    expect(valueOf(samples, 'vim_monitor_vim_health', { vim_id: 'vim-a' })).toBe(2);
+    // Reasons are free text: never a label.
+    expect(await metrics.expose()).not.toContain('connection refused');
+
+    metrics.conditionsChanged('vim-a', [{ ...network, status: 'True' }, { ...compute, status: 'False' }]);
+    samples = await scrape(metrics);
+    expect(samplesOf(samples, 'vim_monitor_vim_condition', { vim_id: 'vim-a' }).map((s) => s.labels.type).sort()).toEqual(['NetworkReachable', 'Service:compute']);
+    expect(valueOf(samples, 'vim_monitor_vim_health', { vim_id: 'vim-a' })).toBe(1);
+
+    metrics.vimForgotten('vim-a');
+    expect(await metrics.expose()).not.toContain('vim-a');
+  });
+
   it("keeps each VIM's latest measured latency per probe in seconds, and drops it while the latest check measured none", async () => {
     const metrics = new PrometheusMetrics({ defaultMetrics: false });
     metrics.probeChecked('vim-a', 'icmp', true, 12);
@@ -281,6 +307,11 @@ describe('the Prometheus metrics recorder', () => {
     metrics.statusChanged('0b5a2c1e-0000-4000-8000-000000000001', 'REACHABLE');
     metrics.probeChecked('0b5a2c1e-0000-4000-8000-000000000001', 'icmp', true, 0.2);
     metrics.probeChecked('0b5a2c1e-0000-4000-8000-000000000001', 'api', false, 3000);
+    const at = '2026-11-30 10:00:00.000000';
+    metrics.conditionsChanged('0b5a2c1e-0000-4000-8000-000000000001', [
+      { type: 'NetworkReachable', layer: 'network', status: 'True', severity: 'error', reason: 'icmp ok', since: at, last_checked: at },
+      { type: 'Service:compute', layer: 'services', status: 'False', severity: 'warning', reason: 'HTTP 503', since: at, last_checked: at },
+    ]);
     metrics.monitorsOwned(1);
     metrics.monitorReplaced();
     metrics.monitorsTakenOver(1);

@@ -1,4 +1,6 @@
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
+import { deriveHealth } from '../health/assess.js';
+import type { Condition, ConditionStatus, ConditionType, Health } from '../health/condition.js';
 import { PROBE_NAMES, type ProbeName } from '../probes/probe.js';
 import { BACKGROUND_ERROR_KINDS, BACKGROUND_TASKS, type BackgroundErrorKind, type BackgroundTask } from '../time/background-errors.js';
 import { VIM_STATUSES, type VimStatus } from '../vims/model.js';
@@ -79,6 +81,9 @@ export interface PrometheusMetricsOptions {
  * second. check_latency_seconds is observed per check (prom-client offers no
  * public way to set a histogram's counts, and its observe is cheap).
  */
+const CONDITION_VALUE: Record<ConditionStatus, number> = { True: 1, False: 0, Unknown: -1 };
+const HEALTH_VALUE: Record<Health, number> = { OK: 0, DEGRADED: 1, DOWN: 2 };
+
 export class PrometheusMetrics implements MetricsRecorder {
   readonly registry = new Registry();
   /** Each VIM's exposed status: monitors report it every round, the gauges change only when it does. */
@@ -98,6 +103,10 @@ export class PrometheusMetrics implements MetricsRecorder {
   private readonly takeovers: Counter;
   private readonly outboxDepth: Gauge;
   private readonly outboxLag: Gauge;
+  private readonly vimCondition: Gauge<'vim_id' | 'type'>;
+  private readonly vimHealth: Gauge<'vim_id'>;
+  /** The condition types each VIM has series for, so a type that went away loses its series. */
+  private readonly conditionTypes = new Map<string, ConditionType[]>();
   private readonly backgroundErrors: Counter<'task' | 'kind'>;
   private readonly httpRequests: Counter<'method' | 'route' | 'status_code'>;
   private readonly httpDuration: Histogram<'method' | 'route' | 'status_code'>;
@@ -111,6 +120,18 @@ export class PrometheusMetrics implements MetricsRecorder {
       name: name('vim_status'),
       help: 'Status of each VIM watched by this process: 1 for its current status, 0 for the others.',
       labelNames: ['vim_id', 'status'],
+      registers,
+    });
+    this.vimCondition = new Gauge({
+      name: name('vim_condition'),
+      help: "Each condition of each VIM watched by this process (one series per condition type): 1 True, 0 False, -1 Unknown.",
+      labelNames: ['vim_id', 'type'],
+      registers,
+    });
+    this.vimHealth = new Gauge({
+      name: name('vim_health'),
+      help: 'Health derived from the conditions of each VIM watched by this process: 0 OK, 1 DEGRADED, 2 DOWN.',
+      labelNames: ['vim_id'],
       registers,
     });
     this.probeLatency = new Gauge({
@@ -213,7 +234,17 @@ export class PrometheusMetrics implements MetricsRecorder {
     for (const each of VIM_STATUSES) this.vimStatus.set({ vim_id: vimId, status: each }, each === status ? 1 : 0);
   }
 
+  conditionsChanged(vimId: string, conditions: readonly Condition[]): void {
+    const types = conditions.map((condition) => condition.type);
+    for (const gone of this.conditionTypes.get(vimId) ?? []) if (!types.includes(gone)) this.vimCondition.remove({ vim_id: vimId, type: gone });
+    this.conditionTypes.set(vimId, types);
+    for (const condition of conditions) this.vimCondition.set({ vim_id: vimId, type: condition.type }, CONDITION_VALUE[condition.status]);
+    this.vimHealth.set({ vim_id: vimId }, HEALTH_VALUE[deriveHealth(conditions)]);
+  }
+
   vimForgotten(vimId: string): void {
+    for (const type of this.conditionTypes.get(vimId) ?? []) this.vimCondition.remove({ vim_id: vimId, type });
+    if (this.conditionTypes.delete(vimId)) this.vimHealth.remove({ vim_id: vimId });
     this.statuses.delete(vimId);
     for (const status of VIM_STATUSES) this.vimStatus.remove({ vim_id: vimId, status });
     const vim = this.latencies.get(vimId);

@@ -1,3 +1,4 @@
+import type { Condition } from '../health/condition.js';
 import type { ProbeName } from '../probes/probe.js';
 import type { BackgroundErrorCounter } from '../time/background-errors.js';
 import type { VimStatus } from '../vims/model.js';
@@ -11,6 +12,8 @@ import type { VimStatus } from '../vims/model.js';
 export interface MetricsRecorder extends BackgroundErrorCounter {
   probeChecked(vimId: string, probe: ProbeName, ok: boolean, latencyMs: number | undefined): void;
   statusChanged(vimId: string, status: VimStatus): void;
+  /** A VIM's conditions after a change: one series per condition type (a bounded set), no reasons. */
+  conditionsChanged(vimId: string, conditions: readonly Condition[]): void;
   vimForgotten(vimId: string): void;
   monitorsOwned(count: number): void;
   monitorReplaced(): void;
@@ -21,6 +24,7 @@ export interface MetricsRecorder extends BackgroundErrorCounter {
 export const NO_METRICS: MetricsRecorder = {
   probeChecked: () => undefined,
   statusChanged: () => undefined,
+  conditionsChanged: () => undefined,
   vimForgotten: () => undefined,
   monitorsOwned: () => undefined,
   monitorReplaced: () => undefined,

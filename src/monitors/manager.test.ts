@@ -49,7 +49,7 @@ describe('the monitor manager', () => {
     expect(row?.owner).toBe('test-worker');
     await waitFor('REACHABLE', async () => (await statusOf(harness, vim.id)) === 'REACHABLE', 2_000);
     expect(Date.now() - created).toBeLessThan(200 + 100 + 150);
-    const events = await harness.events.list({ vimIds: [vim.id], limit: 10 });
+    const events = await harness.events.list({ vimIds: [vim.id], eventTypes: ['MONITOR'], limit: 10 });
     expect(events.map((e) => [e.old_status, e.new_status, e.monitor_id])).toEqual([['PENDING', 'REACHABLE', row?.monitor_id]]);
     expect(harness.manager.monitorOf(vim.id)?.probes.tcp).toMatchObject({ ok: true, reason: 'tcp ok' });
   });
@@ -63,7 +63,7 @@ describe('the monitor manager', () => {
     await waitFor('UNREACHABLE', async () => (await statusOf(harness, vim.id)) === 'UNREACHABLE');
     probe.set(vim.id, 'ok');
     await waitFor('REACHABLE again', async () => (await statusOf(harness, vim.id)) === 'REACHABLE');
-    const events = await harness.events.list({ vimIds: [vim.id], limit: 10 });
+    const events = await harness.events.list({ vimIds: [vim.id], eventTypes: ['MONITOR'], limit: 10 });
     expect(events.map((e) => e.new_status)).toEqual(['REACHABLE', 'UNREACHABLE', 'REACHABLE']);
     expect(events[1]?.reason).toBe('failed: tcp: tcp scripted failure');
     expect(JSON.parse(events[1]?.detail ?? '{}').probes.tcp).toMatchObject({ ok: false, consecutive_failures: 2 });
@@ -143,7 +143,7 @@ describe('the monitor manager', () => {
       probe.set(vim.id, 'ok');
       await waitFor('one good round', () => (probe.callsFor(vim.id) > calls + 1 ? true : undefined));
     }
-    expect((await harness.events.list({ vimIds: [vim.id], limit: 10 })).map((e) => e.new_status)).toEqual(['REACHABLE']);
+    expect((await harness.events.list({ vimIds: [vim.id], eventTypes: ['MONITOR'], limit: 10 })).map((e) => e.new_status)).toEqual(['REACHABLE']);
   });
 
   it('refuses a status write from a monitor that was replaced (fencing)', async () => {

@@ -17,11 +17,15 @@ import { VimMonitor, type MonitorSnapshot, type MonitorTarget } from './monitor.
 import { RoundScheduler } from './round-scheduler.js';
 import { RoundStats, type RoundStatsSnapshot } from './round-stats.js';
 import { effectiveSettings, type MonitorSettings } from './settings.js';
+import type { HealthSettings } from '../health/deep-check.js';
+import { DEFAULT_HEALTH_SETTINGS, effectiveHealthSettings } from '../health/settings.js';
 import { VimChangeWatch } from './vim-change-watch.js';
 import type { MonitorWriteQueue } from './write-queue.js';
 
 export interface MonitorManagerOptions {
   defaults: MonitorSettings;
+  /** The global `health.*` settings of the deep checks; DEFAULT_HEALTH_SETTINGS when absent. */
+  healthDefaults?: HealthSettings;
   /** Fraction of the interval over which first rounds are spread at start-up. */
   jitter: number;
   sweepIntervalSeconds: number;
@@ -175,7 +179,7 @@ export class MonitorManager implements VimLifecycleListener {
       this.deps.logger.warn({ vim_id: vim.id, code: error.code }, 'VIM stored but its monitor row not: the next sweep assigns it');
       return;
     }
-    this.run(vim, monitorId, 0, { status: vim.status });
+    this.run(vim, monitorId, 0, { status: vim.status, conditions: vim.conditions, health: vim.health });
   }
 
   async vimUpdated(vim: VimRecord): Promise<void> {
@@ -402,7 +406,7 @@ export class MonitorManager implements VimLifecycleListener {
         if (!vim) continue;
         // At start-up spread first rounds over the interval; a takeover checks at once.
         const delay = atStart ? this.deps.random() * this.options.jitter * this.settingsOf(vim).interval * 1000 : 0;
-        this.run(vim, monitorId, delay, { status: vim.status });
+        this.run(vim, monitorId, delay, { status: vim.status, conditions: vim.conditions, health: vim.health });
       }
     }
     return claimed.length;
@@ -412,7 +416,7 @@ export class MonitorManager implements VimLifecycleListener {
     return Math.ceil(total / Math.max(1, this.liveWorkers));
   }
 
-  private run(vim: VimRecord, monitorId: string, initialDelayMs: number, initial: { status: VimStatus; since?: Date }): void {
+  private run(vim: VimRecord, monitorId: string, initialDelayMs: number, initial: ConstructorParameters<typeof VimMonitor>[4]): void {
     this.entries.get(vim.id)?.monitor.stop();
     const target = this.targetOf(vim);
     const monitor = this.createMonitor(vim.id, monitorId, target, initial);
@@ -439,6 +443,7 @@ export class MonitorManager implements VimLifecycleListener {
         clock: this.deps.clock,
         logger: this.deps.logger,
         onStatusChange: (change) => this.deps.writes.push({ kind: 'status', change }),
+        onHealthChange: (change) => this.deps.writes.push({ kind: 'health', change }),
         onPlacement: (id, regions) => this.placementSeen(id, regions),
         scheduler: this.scheduler,
         stats: this.roundStats,
@@ -458,7 +463,8 @@ export class MonitorManager implements VimLifecycleListener {
 
   private targetOf(vim: VimRecord): MonitorTarget {
     if (!this.lastPlacement.has(vim.id)) this.lastPlacement.set(vim.id, [...vim.placementAttr.regions].sort());
-    return { tenantId: vim.tenantId, vimName: vim.name, target: probeTargetOf(vim, this.deps.credentialsOf(vim)), settings: this.settingsOf(vim) };
+    const settings = this.settingsOf(vim);
+    return { tenantId: vim.tenantId, vimName: vim.name, target: probeTargetOf(vim, this.deps.credentialsOf(vim)), settings, health: this.healthOf(settings) };
   }
 
   private settingsOf(vim: VimRecord): MonitorSettings {
@@ -467,6 +473,16 @@ export class MonitorManager implements VimLifecycleListener {
     } catch {
       // Stored settings that no longer fit the (changed) global defaults: watch with the defaults rather than not at all.
       return this.options.defaults;
+    }
+  }
+
+  private healthOf(settings: MonitorSettings): HealthSettings {
+    const defaults = this.options.healthDefaults ?? DEFAULT_HEALTH_SETTINGS;
+    try {
+      return effectiveHealthSettings(defaults, settings.health);
+    } catch {
+      // As for settingsOf: stored settings that no longer fit are watched with the defaults.
+      return effectiveHealthSettings(defaults, undefined);
     }
   }
 

@@ -1,7 +1,7 @@
 import { requireAdmin } from '../auth/visibility.js';
 import { VimNotFoundError } from '../errors.js';
 import type { MonitorRepository, MonitorRow } from '../store/monitor-repository.js';
-import type { RequestContext } from '../vims/model.js';
+import type { RequestContext, VimRecord } from '../vims/model.js';
 import type { VimRegistry } from '../vims/registry.js';
 import type { ManagedMonitor, MonitorManager } from './manager.js';
 
@@ -13,6 +13,10 @@ export interface RemoteMonitor {
   dispatched_at: string;
   replacements: number;
   state: 'remote';
+  /** As the VIM's monitor last stored them (the owner's live view may be a round newer). */
+  conditions: VimRecord['conditions'];
+  health: VimRecord['health'];
+  capacity: VimRecord['capacity'];
 }
 
 export type MonitorView = ManagedMonitor | RemoteMonitor;
@@ -40,14 +44,14 @@ export class MonitorViewService {
     if (live) return live;
     const row = await this.deps.monitors.find(vim.id);
     if (!row) throw new VimNotFoundError(`${vim.id} monitor`);
-    return remote(row);
+    return remote(row, vim);
   }
 
   async list(ctx: RequestContext): Promise<MonitorView[]> {
-    const visible = new Set((await this.deps.registry.list(ctx, {})).map((vim) => vim.id));
+    const visible = new Map((await this.deps.registry.list(ctx, {})).map((vim) => [vim.id, vim]));
     const live = new Map((this.deps.manager?.list() ?? []).map((monitor) => [monitor.vim_id, monitor]));
     const rows = await this.deps.monitors.list();
-    return rows.filter((row) => visible.has(row.vim_id)).map((row) => live.get(row.vim_id) ?? remote(row));
+    return rows.filter((row) => visible.has(row.vim_id)).map((row) => live.get(row.vim_id) ?? remote(row, visible.get(row.vim_id)!));
   }
 
   /** The monitoring of this process: counts, punctuality of rounds, pending writes. Administrators only. */
@@ -57,7 +61,7 @@ export class MonitorViewService {
   }
 }
 
-function remote(row: MonitorRow): RemoteMonitor {
+function remote(row: MonitorRow, vim: VimRecord): RemoteMonitor {
   return {
     monitor_id: row.monitor_id,
     vim_id: row.vim_id,
@@ -65,5 +69,8 @@ function remote(row: MonitorRow): RemoteMonitor {
     dispatched_at: row.dispatched_at,
     replacements: Number(row.replacements),
     state: 'remote',
+    conditions: vim.conditions,
+    health: vim.health,
+    capacity: vim.capacity,
   };
 }

@@ -3,7 +3,11 @@ import type { Probe, ProbeName, ProbeOutcome, ProbeTarget } from '../probes/prob
 import { tackerTimestamp, type Clock } from '../time/clock.js';
 import type { VimStatus } from '../vims/model.js';
 import type { MonitorSettings } from './settings.js';
-import type { ProbeDetails, StatusChange } from './status-change.js';
+import type { HealthChange, ProbeDetails, StatusChange } from './status-change.js';
+import type { Condition, Health, HealthLayer } from '../health/condition.js';
+import type { HealthSettings } from '../health/deep-check.js';
+import { assess, changedTypes, conditionsDiffer, gateByLayer } from '../health/assess.js';
+import { probeConditions } from '../health/probe-conditions.js';
 import type { MetricsRecorder } from '../metrics/recorder.js';
 import type { RoundStats } from './round-stats.js';
 import type { RoundScheduler, ScheduledRound, TickDeadlines } from './round-scheduler.js';
@@ -14,6 +18,8 @@ export interface MonitorTarget {
   vimName: string;
   target: ProbeTarget;
   settings: MonitorSettings;
+  /** The VIM's effective deep-check settings (global `health.*` overlaid with its own); absent where no deep check runs. */
+  health?: HealthSettings;
 }
 
 export interface MonitorDeps {
@@ -22,6 +28,8 @@ export interface MonitorDeps {
   logger: Logger;
   /** Receives status changes in the order they were decided. */
   onStatusChange(change: StatusChange): void;
+  /** Receives condition changes that came without a status change (with one, they travel in the StatusChange). */
+  onHealthChange?(change: HealthChange): void;
   /** Receives regions/namespaces discovered by the auth probe. */
   onPlacement?(vimId: string, regions: string[]): void;
   /**
@@ -48,6 +56,13 @@ export interface MonitorSnapshot {
   consecutive_failures: number;
   consecutive_successes: number;
   probes: ProbeDetails;
+  /** Layered health as of the last round (reasons and last_checked from that round; since from the last change). */
+  conditions: Condition[];
+  health: Health | null;
+  /** The first failing layer, null when none fails. */
+  failing_layer: HealthLayer | null;
+  /** Measured by the deep checks; null until measured. */
+  capacity: null;
   settings: MonitorSettings;
 }
 
@@ -86,14 +101,20 @@ export class VimMonitor implements ScheduledRound {
   private inRound = false;
   private crashed: Error | undefined;
   private stopped = false;
+  /** The conditions as last stored (changes only): what the next round compares with. */
+  private conditions: Condition[];
+  private health: Health | null;
 
   constructor(
     readonly monitorId: string,
     readonly vimId: string,
     private current: MonitorTarget,
     private readonly deps: MonitorDeps,
-    initial: { status: VimStatus; since?: Date; consecutiveFailures?: number; consecutiveSuccesses?: number },
+    initial: { status: VimStatus; since?: Date; consecutiveFailures?: number; consecutiveSuccesses?: number; conditions?: Condition[]; health?: Health | null },
   ) {
+    // From the store (or the replaced monitor): a restart does not report every VIM's conditions as new.
+    this.conditions = initial.conditions ?? [];
+    this.health = initial.health ?? null;
     // A replacement carries the counts on: otherwise a VIM whose rounds keep getting stuck would never reach a threshold.
     this.state = {
       status: initial.status,
@@ -128,8 +149,10 @@ export class VimMonitor implements ScheduledRound {
   }
 
   /** Verdict state to carry over into a replacement, so a replacement never restarts from PENDING. */
-  carryOver(): { status: VimStatus; since: Date; consecutiveFailures: number; consecutiveSuccesses: number } {
+  carryOver(): { status: VimStatus; since: Date; consecutiveFailures: number; consecutiveSuccesses: number; conditions: Condition[]; health: Health | null } {
     return {
+      conditions: this.conditions,
+      health: this.health,
       status: this.state.status,
       since: this.statusSince,
       consecutiveFailures: this.state.consecutiveFailures,
@@ -170,8 +193,17 @@ export class VimMonitor implements ScheduledRound {
       consecutive_failures: this.state.consecutiveFailures,
       consecutive_successes: this.state.consecutiveSuccesses,
       probes: this.details(),
+      ...this.currentHealth(),
+      capacity: null,
       settings: this.current.settings,
     };
+  }
+
+  /** The latest round's conditions merged with the stored ones (for since); nothing is assessed before the first round. */
+  private currentHealth(): Pick<MonitorSnapshot, 'conditions' | 'health' | 'failing_layer'> {
+    if (this.lastRoundAt === undefined) return { conditions: this.conditions, health: this.health, failing_layer: null };
+    const { conditions, health, failingLayer } = assess(this.conditions, probeConditions(this.current.settings.probes, this.records), tackerTimestamp(new Date(this.lastRoundAt)));
+    return { conditions, health, failing_layer: failingLayer };
   }
 
   /** Called by the scheduler when this monitor's tick comes. */
@@ -229,7 +261,13 @@ export class VimMonitor implements ScheduledRound {
     this.state = applyRound(this.state, roundOk, settings);
     this.lastRoundAt = checkedAtMs;
     this.deps.metrics?.statusChanged(this.vimId, this.state.status);
-    if (this.state.status !== before) {
+    const statusChanged = this.state.status !== before;
+    // Compared without formatting anything: most rounds change nothing, and then nothing is assessed or stored.
+    const results = gateByLayer(probeConditions(names, this.records));
+    const conditionsChanged = conditionsDiffer(this.conditions, results);
+    const health = statusChanged || conditionsChanged ? this.assessHealth(results, startedAt, conditionsChanged) : undefined;
+    if (health) this.deps.metrics?.conditionsChanged?.(this.vimId, health.conditions);
+    if (statusChanged) {
       this.statusSince = new Date(startedAt);
       this.deps.onStatusChange({
         vimId: this.vimId,
@@ -241,12 +279,39 @@ export class VimMonitor implements ScheduledRound {
         reason: this.describe(names, roundOk),
         probes: this.details(),
         at: tackerTimestamp(new Date(startedAt)),
+        ...(health && { health }),
       });
+    } else if (health && conditionsChanged) {
+      this.deps.onHealthChange?.(health);
     }
     if (regions && this.deps.onPlacement) this.deps.onPlacement(this.vimId, regions);
 
     // From the scheduled time, not the actual start: otherwise every round slips by up to one tick.
     this.schedule(Math.max(scheduledAt + settings.interval * 1000, checkedAtMs));
+  }
+
+  /** Adopts the round's conditions; `changed` lists nothing when only the status moved (no health event then). */
+  private assessHealth(results: ReturnType<typeof gateByLayer>, startedAt: number, conditionsChanged: boolean): HealthChange {
+    const at = tackerTimestamp(new Date(startedAt));
+    const changed = conditionsChanged ? changedTypes(this.conditions, results) : [];
+    const assessment = assess(this.conditions, results, at);
+    const oldHealth = this.health;
+    this.conditions = assessment.conditions;
+    this.health = assessment.health;
+    return {
+      vimId: this.vimId,
+      vimName: this.current.vimName,
+      tenantId: this.current.tenantId,
+      monitorId: this.monitorId,
+      status: this.state.status,
+      oldHealth,
+      newHealth: assessment.health,
+      failingLayer: assessment.failingLayer,
+      reason: assessment.reason,
+      conditions: assessment.conditions,
+      changed,
+      at,
+    };
   }
 
   /** Credentials are checked every auth_interval while good, and every round while failing. */

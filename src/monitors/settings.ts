@@ -1,5 +1,6 @@
 import type { FromSchema } from 'json-schema-to-ts';
 import { InvalidInputError } from '../errors.js';
+import { checkHealthOverride, healthSettingsProperties } from '../health/settings.js';
 import { PROBE_NAMES } from '../probes/probe.js';
 
 /**
@@ -36,6 +37,12 @@ export const monitorSettingsProperties = {
     maximum: 86_400,
     description: 'seconds between credential checks while they succeed (every round while they fail)',
   },
+  health: {
+    type: 'object',
+    additionalProperties: false,
+    properties: healthSettingsProperties,
+    description: 'the VIM\'s own deep-check settings (any key of `health.*`); the global `health` section otherwise',
+  },
 } as const;
 
 const monitorSettingsSchema = {
@@ -62,6 +69,7 @@ export const DEFAULT_MONITOR_SETTINGS: MonitorSettings = {
 export function effectiveSettings(defaults: MonitorSettings, override: MonitorSettingsOverride | null | undefined): MonitorSettings {
   const settings = { ...defaults, ...(override ?? {}) };
   checkConsistency(settings, override ? 'monitor_settings' : 'monitor');
+  checkHealthOverride(override?.health, 'monitor_settings.health');
   return settings;
 }
 

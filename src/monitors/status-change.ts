@@ -1,3 +1,4 @@
+import type { Condition, ConditionType, Health, HealthLayer } from '../health/condition.js';
 import type { ProbeName } from '../probes/probe.js';
 import type { VimStatus } from '../vims/model.js';
 
@@ -25,5 +26,31 @@ export interface StatusChange {
   reason: string;
   probes: ProbeDetails;
   /** Tacker-format timestamp of the round that decided it. */
+  at: string;
+  /** The round's conditions, stored with the status; `changed` empty when only the status moved. */
+  health?: HealthChange;
+}
+
+/**
+ * The VIM's conditions after a round whose conditions changed (a condition
+ * appeared, went away, or changed status or severity): stored on the VIM
+ * with a `vim.health.update` event. With a status change it travels in the
+ * StatusChange and is stored in the same transaction.
+ */
+export interface HealthChange {
+  vimId: string;
+  vimName: string;
+  tenantId: string;
+  monitorId: string;
+  /** The VIM's status after the round (unchanged unless this travels with a StatusChange). */
+  status: VimStatus;
+  oldHealth: Health | null;
+  newHealth: Health;
+  /** The first failing layer (network → … → capacity), null when none fails. */
+  failingLayer: HealthLayer | null;
+  reason: string;
+  conditions: Condition[];
+  /** Types whose status or severity changed, appeared or went away. */
+  changed: ConditionType[];
   at: string;
 }

@@ -5,10 +5,11 @@ import { BackgroundErrors, type BackgroundErrorCounter } from '../time/backgroun
 import { systemClock, type Clock } from '../time/clock.js';
 import { PeriodicTask, type Timer } from '../time/periodic-task.js';
 import type { PlacementAttr } from '../vims/model.js';
-import type { StatusChange } from './status-change.js';
+import type { HealthChange, StatusChange } from './status-change.js';
 
 export type MonitorWrite =
   | { kind: 'status'; change: StatusChange }
+  | { kind: 'health'; change: HealthChange }
   | { kind: 'assign'; vimId: string; monitorId: string; owner: string; at: string; replacement: boolean; leaseUntilMs: number; onlyIfOwner?: string }
   | { kind: 'placement'; vimId: string; placement: PlacementAttr };
 
@@ -131,6 +132,17 @@ export class MonitorWriteQueue {
       case 'placement':
         await this.repository.setPlacement(item.vimId, item.placement);
         return;
+      case 'health': {
+        const outcome = await this.repository.recordHealthChange(item.change);
+        this.counts[outcome] += 1;
+        const { vimId, monitorId, oldHealth, newHealth } = item.change;
+        if (outcome === 'written') {
+          this.logger.info({ vim_id: vimId, monitor_id: monitorId, old: oldHealth, new: newHealth, changed: item.change.changed, reason: item.change.reason }, 'VIM conditions changed');
+        } else if (outcome === 'fenced') {
+          this.logger.warn({ vim_id: vimId, monitor_id: monitorId, new: newHealth }, 'condition write refused: this monitor no longer owns the VIM');
+        }
+        return;
+      }
       case 'status': {
         const outcome = await this.repository.recordStatusChange(item.change);
         this.counts[outcome] += 1;
@@ -147,7 +159,7 @@ export class MonitorWriteQueue {
 }
 
 function describe(write: MonitorWrite): Record<string, string> {
-  return write.kind === 'status'
+  return write.kind === 'status' || write.kind === 'health'
     ? { kind: write.kind, vim_id: write.change.vimId, monitor_id: write.change.monitorId }
     : { kind: write.kind, vim_id: write.vimId };
 }

@@ -8,6 +8,8 @@ export interface EventQuery {
   vimIds?: string[];
   tenantIds?: string[];
   statuses?: string[];
+  /** vim_events.event_type values: MONITOR (status changes), HEALTH (condition changes). */
+  eventTypes?: string[];
   /** Events with an id up to this one only (the safe horizon of a reader that must not skip late commits). */
   upToId?: number;
   /** Tacker-format timestamp: events strictly after it. */
@@ -22,13 +24,14 @@ export class EventRepository {
   constructor(private readonly store: Store) {}
 
   async list(query: EventQuery): Promise<EventRow[]> {
-    if ([query.vimIds, query.tenantIds, query.statuses].some((values) => values !== undefined && values.length === 0)) return [];
+    if ([query.vimIds, query.tenantIds, query.statuses, query.eventTypes].some((values) => values !== undefined && values.length === 0)) return [];
     return guardStore(this.store, async () => {
       let select = this.store.db.selectFrom('vim_events').selectAll();
       if (query.vimIds) select = select.where('vim_id', 'in', query.vimIds);
       if (query.tenantIds) select = select.where('tenant_id', 'in', query.tenantIds);
       if (query.since !== undefined) select = select.where('created_at', '>', query.since);
       if (query.statuses) select = select.where('new_status', 'in', query.statuses);
+      if (query.eventTypes) select = select.where('event_type', 'in', query.eventTypes);
       if (query.afterId !== undefined) select = select.where('id', '>', query.afterId);
       if (query.upToId !== undefined) select = select.where('id', '<=', query.upToId);
       const rows = await select.orderBy('id').limit(query.limit).execute();

@@ -1,8 +1,9 @@
 import type { Selectable } from 'kysely';
-import type { StatusChange } from '../monitors/status-change.js';
+import type { Transaction } from 'kysely';
+import type { HealthChange, StatusChange } from '../monitors/status-change.js';
 import type { PlacementAttr } from '../vims/model.js';
 import { guardStore, type Store } from './database.js';
-import type { VimMonitorsTable } from './schema.js';
+import type { DatabaseSchema, VimMonitorsTable } from './schema.js';
 
 export type MonitorRow = Selectable<VimMonitorsTable>;
 
@@ -96,9 +97,10 @@ export class MonitorRepository {
   async recordStatusChange(change: StatusChange): Promise<StatusWriteOutcome> {
     return guardStore(this.store, () =>
       this.store.db.transaction().execute(async (trx) => {
+        const health = change.health;
         const updated = await trx
           .updateTable('vims')
-          .set({ status: change.newStatus })
+          .set(health ? { status: change.newStatus, conditions: JSON.stringify(health.conditions), health: health.newHealth } : { status: change.newStatus })
           .where('id', '=', change.vimId)
           .where('status', '=', change.oldStatus)
           .where((eb) =>
@@ -130,6 +132,41 @@ export class MonitorRepository {
             created_at: change.at,
           })
           .execute();
+        if (health && health.changed.length > 0) await insertHealthEvent(trx, health);
+        return 'written';
+      }),
+    );
+  }
+
+  /**
+   * A condition change without a status change, fenced by monitor id like a
+   * status write. Idempotent: a retried write finds the same conditions
+   * stored and is 'stale'.
+   */
+  async recordHealthChange(change: HealthChange): Promise<StatusWriteOutcome> {
+    const conditions = JSON.stringify(change.conditions);
+    return guardStore(this.store, () =>
+      this.store.db.transaction().execute(async (trx) => {
+        const updated = await trx
+          .updateTable('vims')
+          .set({ conditions, health: change.newHealth })
+          .where('id', '=', change.vimId)
+          .where((eb) => eb.or([eb('conditions', 'is', null), eb('conditions', '<>', conditions)]))
+          .where((eb) =>
+            eb.exists(
+              eb
+                .selectFrom('vim_monitors')
+                .select('vim_monitors.vim_id')
+                .where('vim_monitors.vim_id', '=', change.vimId)
+                .where('vim_monitors.monitor_id', '=', change.monitorId),
+            ),
+          )
+          .executeTakeFirst();
+        if (Number(updated.numUpdatedRows) === 0) {
+          const owner = await trx.selectFrom('vim_monitors').select('monitor_id').where('vim_id', '=', change.vimId).executeTakeFirst();
+          return owner?.monitor_id === change.monitorId ? 'stale' : 'fenced';
+        }
+        await insertHealthEvent(trx, change);
         return 'written';
       }),
     );
@@ -141,4 +178,29 @@ export class MonitorRepository {
       this.store.db.updateTable('vims').set({ placement_attr: JSON.stringify(placement) }).where('id', '=', vimId).execute(),
     );
   }
+}
+
+/** A `vim.health.update` event: event_type HEALTH, the VIM's status as old and new status (it did not move), the health change in detail. */
+async function insertHealthEvent(trx: Transaction<DatabaseSchema>, change: HealthChange): Promise<void> {
+  await trx
+    .insertInto('vim_events')
+    .values({
+      vim_id: change.vimId,
+      vim_name: change.vimName,
+      tenant_id: change.tenantId,
+      monitor_id: change.monitorId,
+      event_type: 'HEALTH',
+      old_status: change.status,
+      new_status: change.status,
+      reason: change.reason,
+      detail: JSON.stringify({
+        old_health: change.oldHealth,
+        new_health: change.newHealth,
+        failing_layer: change.failingLayer,
+        changed: change.changed,
+        conditions: change.conditions,
+      }),
+      created_at: change.at,
+    })
+    .execute();
 }

@@ -28,6 +28,12 @@ export interface VimsTable {
   revision: Generated<number>;
   /** JSON of the VIM's own monitor settings (overrides of the global ones), or NULL. */
   monitor_settings: string | null;
+  /** JSON list of the VIM's conditions as its monitor last stored them (issue 10); NULL until first checked. */
+  conditions: string | null;
+  /** OK, DEGRADED or DOWN, derived from the conditions; NULL until first checked. */
+  health: string | null;
+  /** JSON of the capacity the deep checks measured; NULL until measured. */
+  capacity: string | null;
 }
 
 /** One row per VIM: which monitor (by id) watches it and which worker runs it. */
@@ -62,7 +68,11 @@ export interface VimChangeCounterTable {
   changes: number;
 }
 
-/** Status changes, written in the same transaction as the status itself. */
+/**
+ * Status changes (event_type 'MONITOR'), written in the same transaction as
+ * the status itself, and condition changes (event_type 'HEALTH', old/new
+ * status both the VIM's status at the time, the health change in detail).
+ */
 export interface VimEventsTable {
   id: Generated<number>;
   vim_id: string;

@@ -156,7 +156,7 @@ describe('a full disk under SQLite while monitors decide', () => {
 
       await free();
       await waitFor('the verdict stored', async () => (await statusOf()) === 'UNREACHABLE');
-      const events = (await service.api('GET', `/v1.0/events?resource_id=${id}`)).json.events as Array<{
+      const events = (await service.api('GET', `/v1.0/events?resource_id=${id}&event_type=MONITOR`)).json.events as Array<{
         event_details: { old_status: string; new_status: string };
       }>;
       expect(events.map((e) => `${e.event_details.old_status}>${e.event_details.new_status}`)).toEqual(['PENDING>REACHABLE', 'REACHABLE>UNREACHABLE']);

@@ -1,5 +1,6 @@
 import type { Insertable, Selectable, Transaction, Updateable } from 'kysely';
 import { DuplicateDefaultVimError, DuplicateVimNameError, InternalError } from '../errors.js';
+import type { CapacityFigures, Condition, Health } from '../health/condition.js';
 import type { AuthCred, PlacementAttr, VimFilter, VimProject, VimRecord, VimStatus, VimType } from '../vims/model.js';
 import type { MonitorSettingsOverride } from '../monitors/settings.js';
 import { guardStore, type Store } from './database.js';
@@ -167,6 +168,9 @@ function toRow(vim: VimRecord): Insertable<VimsTable> {
     updated_at: vim.updatedAt,
     revision: vim.revision,
     monitor_settings: vim.monitorSettings === null ? null : JSON.stringify(vim.monitorSettings),
+    conditions: vim.conditions.length === 0 ? null : JSON.stringify(vim.conditions),
+    health: vim.health,
+    capacity: vim.capacity === null ? null : JSON.stringify(vim.capacity),
   };
 }
 
@@ -188,6 +192,9 @@ function fromRow(row: VimRow): VimRecord {
     updatedAt: row.updated_at,
     revision: Number(row.revision),
     monitorSettings: row.monitor_settings === null ? null : parseJson<MonitorSettingsOverride>(row.monitor_settings, 'monitor_settings', row.id),
+    conditions: row.conditions === null ? [] : parseJson<Condition[]>(row.conditions, 'conditions', row.id),
+    health: row.health as Health | null,
+    capacity: row.capacity === null ? null : parseJson<CapacityFigures>(row.capacity, 'capacity', row.id),
   };
 }
 

@@ -1,3 +1,4 @@
+import type { CapacityFigures, Condition, Health } from '../health/condition.js';
 import type { MonitorSettingsOverride } from '../monitors/settings.js';
 
 /** The VIM as the registry knows it. Wire names (snake_case) live in the API presenter. */
@@ -40,6 +41,11 @@ export interface VimRecord {
   revision: number;
   /** The VIM's own monitor settings; null means the global defaults. */
   monitorSettings: MonitorSettingsOverride | null;
+  /** Layered health as its monitor last stored it (read-only): empty and null until first checked. */
+  conditions: Condition[];
+  health: Health | null;
+  /** Measured by the deep checks; null until measured. */
+  capacity: CapacityFigures | null;
 }
 
 /** Who is asking: the tenant (project) and whether they may act on every tenant. */

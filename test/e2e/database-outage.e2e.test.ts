@@ -64,7 +64,7 @@ describe('a 30 s PostgreSQL outage', () => {
     }
 
     await waitFor('the queue to drain', () => (service.writes?.stats().pending === 0 ? true : undefined), 20_000);
-    const events = (await service.api('GET', `/v1.0/events?resource_id=${id}`)).json.events as Array<{ resource_state: string; event_details: { old_status: string } }>;
+    const events = (await service.api('GET', `/v1.0/events?resource_id=${id}&event_type=MONITOR`)).json.events as Array<{ resource_state: string; event_details: { old_status: string } }>;
     expect(events.map((e) => `${e.event_details.old_status}->${e.resource_state}`)).toEqual([
       'PENDING->REACHABLE',
       'REACHABLE->UNREACHABLE',

@@ -62,7 +62,7 @@ describe('a burst of 1,000 status changes', () => {
     expect(eventIds).toEqual([...eventIds].sort((a, b) => a - b));
 
     const stored = new Map(
-      ((await service.api('GET', `/v1.0/events?limit=1000&after_id=${(eventIds[0] ?? 1) - 1}`)).json.events as Array<{ id: number; timestamp: string }>)
+      ((await service.api('GET', `/v1.0/events?event_type=MONITOR&limit=1000&after_id=${(eventIds[0] ?? 1) - 1}`)).json.events as Array<{ id: number; timestamp: string }>)
         .map((e) => [e.id, Date.parse(`${e.timestamp.replace(' ', 'T')}Z`)]),
     );
     expect(eventIds.every((id) => stored.has(id))).toBe(true);

@@ -109,7 +109,7 @@ describe('faults the monitors must follow', () => {
     await waitFor(`${fault}: REACHABLE`, async () => ((await statusOf(id)) === 'REACHABLE' ? true : undefined), RECOVERY_BOUND_MS + 5_000);
     const recovery = Date.now() - mendedAt;
     figures.push({ fault, detection_ms: detection, recovery_ms: recovery });
-    const events = (await service.api('GET', `/v1.0/events?resource_id=${id}`)).json.events as Array<{ resource_state: string; event_details: { reason: string } }>;
+    const events = (await service.api('GET', `/v1.0/events?resource_id=${id}&event_type=MONITOR`)).json.events as Array<{ resource_state: string; event_details: { reason: string } }>;
     expect(events.map((e) => e.resource_state)).toEqual(['REACHABLE', 'UNREACHABLE', 'REACHABLE']);
     expect(events[1]?.event_details.reason).toMatch(reason);
     expect(detection).toBeLessThanOrEqual(DETECTION_BOUND_MS);

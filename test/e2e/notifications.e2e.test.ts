@@ -43,10 +43,11 @@ describe('OpenStack notifications on AMQP', () => {
     await waitFor('a flip', async () => ((await service.api('GET', `/v1.0/vims/${vimId}`)).json.vim.status !== before ? true : undefined));
   }
 
-  it('delivers every status change, in order, also those decided while the broker was unreachable', async () => {
+  it('delivers every status change and condition change, in order, also those decided while the broker was unreachable', async () => {
     const vimId = (await service.api('POST', '/v1.0/vims', { body: { vim: openstackVim({ name: 'notified' }) } })).json.vim.id as string;
     await waitFor('REACHABLE', async () => ((await service.api('GET', `/v1.0/vims/${vimId}`)).json.vim.status === 'REACHABLE' ? true : undefined));
-    await listener.waitFor(1, 10_000);
+    // The first round's status change and its conditions (vim.health.update).
+    await listener.waitFor(2, 10_000);
 
     await broker.cut();
     await flip(vimId);
@@ -57,15 +58,22 @@ describe('OpenStack notifications on AMQP', () => {
     expect(channel.delivery.last_error).not.toContain('guest:guest');
     await broker.restore();
 
-    const got = await listener.waitFor(3, 15_000);
+    const got = await listener.waitFor(6, 15_000);
     const stored = (await service.api('GET', `/v1.0/events?resource_id=${vimId}`)).json.events as Array<{ id: number; resource_state: string }>;
     expect(got.map((n) => n.payload.event_id)).toEqual(stored.map((e) => e.id));
-    expect(got.map((n) => `${n.method}:${String(n.payload.old_status)}->${String(n.payload.new_status)}`)).toEqual([
+    const statusChanges = got.filter((n) => n.event_type === 'vim.status.update');
+    const healthChanges = got.filter((n) => n.event_type === 'vim.health.update');
+    expect(healthChanges.map((n) => `${n.method}:${String(n.payload.old_health)}->${String(n.payload.new_health)}`)).toEqual([
+      'info:null->OK',
+      'warn:OK->DOWN',
+      'info:DOWN->OK',
+    ]);
+    expect(statusChanges.map((n) => `${n.method}:${String(n.payload.old_status)}->${String(n.payload.new_status)}`)).toEqual([
       'info:PENDING->REACHABLE',
       'warn:REACHABLE->UNREACHABLE',
       'info:UNREACHABLE->REACHABLE',
     ]);
-    expect(got.every((n) => n.event_type === 'vim.status.update' && n.publisher_id === 'vim-monitor.e2e' && n.payload.vim_name === 'notified')).toBe(true);
+    expect(got.every((n) => n.publisher_id === 'vim-monitor.e2e' && n.payload.vim_name === 'notified')).toBe(true);
     expect(service.logText()).not.toContain('guest:guest');
   });
 });

@@ -107,8 +107,12 @@ describe('a SIGKILL and a restart', () => {
     dead.port = deadPort;
     await dead.up();
     await waitFor('recovery', async () => ((await statuses(second.url))[down] === 'REACHABLE' ? true : undefined), 5_000);
-    const after = (await json(`${second.url}/v1.0/events`)).events as Array<{ id: number; resource_id: string; resource_state: string }>;
+    const after = (await json(`${second.url}/v1.0/events`)).events as Array<{ id: number; resource_id: string; resource_state: string; event_type: string }>;
     expect(after.slice(0, eventsBefore.length)).toEqual(eventsBefore);
-    expect(after.slice(eventsBefore.length).map((e) => [e.resource_id, e.resource_state])).toEqual([[down, 'REACHABLE']]);
+    // The status change, and the change of its conditions (HEALTH) decided in the same round.
+    expect(after.slice(eventsBefore.length).map((e) => [e.resource_id, e.event_type, e.resource_state])).toEqual([
+      [down, 'MONITOR', 'REACHABLE'],
+      [down, 'HEALTH', 'REACHABLE'],
+    ]);
   });
 });

@@ -168,7 +168,7 @@ describe.each(['postgres', 'mysql'] as const)('three workers on %s', (dialect) =
     for (const id of flakyIds) expect(final[id]).toBe('UNREACHABLE');
     assertNoDoubleOwnership(await localMonitors());
 
-    const events = (await processes[0]!.get('/v1.0/events?limit=1000')).events as Array<{ resource_id: string; event_details: { old_status: string; new_status: string } }>;
+    const events = (await processes[0]!.get('/v1.0/events?limit=1000&event_type=MONITOR')).events as Array<{ resource_id: string; event_details: { old_status: string; new_status: string } }>;
     for (const id of ids) {
       const chain = events.filter((e) => e.resource_id === id).map((e) => `${e.event_details.old_status}->${e.event_details.new_status}`);
       const expected = flakyIds.includes(id) ? ['PENDING->REACHABLE', 'REACHABLE->UNREACHABLE'] : ['PENDING->REACHABLE'];

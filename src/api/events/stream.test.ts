@@ -9,8 +9,12 @@ import { TcpProxy } from '../../../test/support/tcp-proxy.js';
 
 interface StreamEvent {
   id: number;
-  data: { resource_id: string; resource_state: string };
+  name: string | undefined;
+  data: { resource_id: string; resource_state: string; event_type: string; event_details: Record<string, unknown> };
 }
+
+/** The status changes among streamed events (condition changes stream too, as vim.health). */
+const statusEvents = (events: StreamEvent[]) => events.filter((e) => e.name === 'vim.status');
 
 /** Reads an SSE response as a real client would, until told to stop. */
 async function follow(url: string, headers: Record<string, string> = {}) {
@@ -32,7 +36,8 @@ async function follow(url: string, headers: Record<string, string> = {}) {
           buffer = buffer.slice(end + 2);
           const id = /^id: (\d+)$/m.exec(block)?.[1];
           const data = /^data: (.*)$/m.exec(block)?.[1];
-          if (id && data) events.push({ id: Number(id), data: JSON.parse(data) });
+          const name = /^event: (.*)$/m.exec(block)?.[1];
+          if (id && data) events.push({ id: Number(id), name, data: JSON.parse(data) });
         }
       }
     } catch {
@@ -77,19 +82,30 @@ describe('the event stream (SSE)', () => {
     vimId = (await service.api('POST', '/v1.0/vims', { body: { vim: openstackVim({ name: 'streamed' }) } })).json.vim.id;
     await waitFor('REACHABLE', async () => ((await service.api('GET', `/v1.0/vims/${vimId}`)).json.vim.status === 'REACHABLE' ? true : undefined));
     await flip();
-    await waitFor('two streamed events', () => (live.events.length >= 2 ? true : undefined), 5_000);
+    await waitFor('two streamed status events', () => (statusEvents(live.events).length >= 2 ? true : undefined), 5_000);
     await live.close();
     const lastSeen = live.events.at(-1)!.id;
 
     await flip();
     await flip();
     const resumed = await follow(`${service.url}/v1.0/events/stream.json`, { 'last-event-id': String(lastSeen) });
-    await waitFor('the missed events', () => (resumed.events.length >= 2 ? true : undefined), 5_000);
+    await waitFor('the missed events', () => (statusEvents(resumed.events).length >= 2 ? true : undefined), 5_000);
     await resumed.close();
     const stored = (await service.api('GET', `/v1.0/events?resource_id=${vimId}`)).json.events as Array<{ id: number; resource_state: string }>;
-    expect(live.events.map((e) => e.data.resource_state)).toEqual(['REACHABLE', 'UNREACHABLE']);
+    expect(statusEvents(live.events).map((e) => e.data.resource_state)).toEqual(['REACHABLE', 'UNREACHABLE']);
     expect(resumed.events.map((e) => e.id)).toEqual(stored.filter((e) => e.id > lastSeen).map((e) => e.id));
-    expect(resumed.events.map((e) => e.data.resource_state)).toEqual(['REACHABLE', 'UNREACHABLE']);
+    expect(statusEvents(resumed.events).map((e) => e.data.resource_state)).toEqual(['REACHABLE', 'UNREACHABLE']);
+  });
+
+  it('streams a condition change as a vim.health event with the health change and the first failing layer', async () => {
+    const live = await follow(`${service.url}/v1.0/events/stream`);
+    await flip();
+    await waitFor('a vim.health event', () => (live.events.some((e) => e.name === 'vim.health') ? true : undefined), 5_000);
+    await live.close();
+    const health = live.events.find((e) => e.name === 'vim.health')!;
+    expect(health.data).toMatchObject({ resource_id: vimId, event_type: 'HEALTH' });
+    expect(health.data.event_details).toMatchObject({ changed: ['NetworkReachable'], conditions: [expect.objectContaining({ type: 'NetworkReachable' })] });
+    expect(['OK', 'DOWN']).toContain(health.data.event_details.new_health);
   });
 
   it('refuses a Last-Event-ID that is not an event id', async () => {

@@ -63,7 +63,8 @@ export const eventStreamRoute: FastifyPluginAsync<EventStreamOptions> = async (a
         const rows = await options.events.page(ctx, { afterId: cursor, upToId: upTo, limit: 500 });
         for (const row of rows) {
           const event = toVimEvent(row);
-          out.write(`id: ${event.id}\nevent: vim.status\ndata: ${JSON.stringify(eventToWire(event))}\n\n`);
+          // A condition change is its own SSE event name, so a client listening for vim.status sees what it always saw.
+          out.write(`id: ${event.id}\nevent: ${event.kind === 'health' ? 'vim.health' : 'vim.status'}\ndata: ${JSON.stringify(eventToWire(event))}\n\n`);
           cursor = event.id;
           lastWrite = Date.now();
         }

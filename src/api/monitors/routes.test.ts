@@ -61,7 +61,7 @@ describe('the monitor and event API', () => {
     probe.set(vim.id, 'fail');
     await waitFor('UNREACHABLE', async () => ((await service.api('GET', `/v1.0/vims/${vim.id}`)).json.vim.status === 'UNREACHABLE' ? true : undefined));
     probe.set(vim.id, 'ok');
-    const events = (await service.api('GET', `/v1.0/events?resource_id=${vim.id}`)).json.events;
+    const events = (await service.api('GET', `/v1.0/events?resource_id=${vim.id}&event_type=MONITOR`)).json.events;
     expect(events.map((e: { resource_state: string }) => e.resource_state)).toEqual(['REACHABLE', 'UNREACHABLE']);
     expect(events[1]).toMatchObject({
       resource_id: vim.id,
@@ -70,9 +70,9 @@ describe('the monitor and event API', () => {
       event_details: { old_status: 'REACHABLE', new_status: 'UNREACHABLE', reason: 'failed: tcp: tcp scripted failure' },
     });
     expect(events[1].event_details.probes.tcp.ok).toBe(false);
-    const later = (await service.api('GET', `/v1.0/events?resource_id=${vim.id}&since=${encodeURIComponent(events[0].timestamp)}`)).json.events;
+    const later = (await service.api('GET', `/v1.0/events?resource_id=${vim.id}&event_type=MONITOR&since=${encodeURIComponent(events[0].timestamp)}`)).json.events;
     expect(later.map((e: { id: number }) => e.id)).toEqual([events[1].id]);
-    const after = (await service.api('GET', `/v1.0/events?resource_id=${vim.id}&after_id=${events[0].id}&limit=1`)).json.events;
+    const after = (await service.api('GET', `/v1.0/events?resource_id=${vim.id}&event_type=MONITOR&after_id=${events[0].id}&limit=1`)).json.events;
     expect(after.map((e: { id: number }) => e.id)).toEqual([events[1].id]);
   });
 

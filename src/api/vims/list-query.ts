@@ -17,6 +17,7 @@ const FILTERS: Record<string, keyof VimFilter> = {
 export const FIELD_NAMES = new Set([
   'id', 'tenant_id', 'name', 'description', 'type', 'auth_url', 'auth_cred', 'vim_project',
   'is_default', 'extra', 'status', 'placement_attr', 'created_at', 'updated_at', 'monitor_settings',
+  'conditions', 'health', 'capacity',
 ]);
 
 /**

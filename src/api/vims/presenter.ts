@@ -35,6 +35,10 @@ export function presentVim(vim: VimRecord): WireVim {
     created_at: vim.createdAt,
     updated_at: vim.updatedAt,
     monitor_settings: vim.monitorSettings,
+    // Layered health (read-only): as the VIM's monitor last stored it, on a condition or status change.
+    conditions: vim.conditions,
+    health: vim.health,
+    capacity: vim.capacity,
   };
 }
 

@@ -7,7 +7,17 @@ import { VIM_TYPES } from '../../vims/model.js';
 /** Refused whatever its value: an attribute the server owns or that cannot change. */
 const refused = { not: {} } as const;
 /** Attributes the server owns: sending them is an error, not a silent no-op. */
-const readOnly = { id: refused, status: refused, placement_attr: refused, created_at: refused, updated_at: refused } as const;
+const readOnly = {
+  id: refused,
+  status: refused,
+  placement_attr: refused,
+  created_at: refused,
+  updated_at: refused,
+  // Layered health: what the monitor and the deep checks say, never what a client says.
+  conditions: refused,
+  health: refused,
+  capacity: refused,
+} as const;
 
 const name = { type: 'string', maxLength: 255 } as const;
 const description = { type: 'string', maxLength: 1024 } as const;

@@ -98,6 +98,45 @@ describe('the oslo.messaging 2.0 envelope', () => {
     expect(buildNotification({ ...event, newStatus: 'REACHABLE' }, { publisherId: 'p', priorities: custom }).priority).toBe('AUDIT');
   });
 
+  it('sends a condition change as vim.health.update with the health change, WARN unless back to OK, and a status change as before', () => {
+    const at = '2026-01-31 12:00:00.123456';
+    const health: VimEvent = {
+      ...event,
+      id: 43,
+      kind: 'health',
+      oldStatus: 'REACHABLE',
+      newStatus: 'REACHABLE',
+      reason: 'services failed: Service:compute: HTTP 503',
+      probes: {},
+      health: {
+        oldHealth: 'OK',
+        newHealth: 'DEGRADED',
+        failingLayer: 'services',
+        changed: ['Service:compute'],
+        conditions: [{ type: 'Service:compute', layer: 'services', status: 'False', severity: 'warning', reason: 'HTTP 503', since: at, last_checked: at }],
+      },
+    };
+    const notification = buildNotification(health, { publisherId: 'vim-monitor.host-1' });
+    expect(Object.keys(notification)).toEqual(['message_id', 'publisher_id', 'event_type', 'priority', 'payload', 'timestamp', '_unique_id']);
+    expect(notification).toMatchObject({
+      event_type: 'vim.health.update',
+      priority: 'WARN',
+      payload: {
+        vim_id: event.vimId,
+        status: 'REACHABLE',
+        old_health: 'OK',
+        new_health: 'DEGRADED',
+        failing_layer: 'services',
+        changed: ['Service:compute'],
+        reason: 'services failed: Service:compute: HTTP 503',
+        event_id: 43,
+        conditions: health.health!.conditions,
+      },
+    });
+    expect(buildNotification({ ...health, health: { ...health.health!, newHealth: 'OK' } }, { publisherId: 'p' }).priority).toBe('INFO');
+    expect(buildNotification(event, { publisherId: 'p' }).event_type).toBe('vim.status.update');
+  });
+
   it('routes to <topic>.<priority in lower case> for every topic, as oslo does', () => {
     expect(routingKeys(['notifications'], 'INFO')).toEqual(['notifications.info']);
     expect(routingKeys(['notifications', 'vim_monitor'], 'WARN')).toEqual(['notifications.warn', 'vim_monitor.warn']);

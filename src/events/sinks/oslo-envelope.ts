@@ -8,11 +8,14 @@
  * is in amqp.ts.
  */
 import { createHash, randomUUID } from 'node:crypto';
+import type { Condition, ConditionType, Health, HealthLayer } from '../../health/condition.js';
 import type { VimStatus } from '../../vims/model.js';
 import type { ProbeDetails } from '../../monitors/status-change.js';
 import type { VimEvent } from '../vim-event.js';
 
 export const OSLO_EVENT_TYPE = 'vim.status.update';
+/** A change of a VIM's conditions (issue 10 layered health). */
+export const OSLO_HEALTH_EVENT_TYPE = 'vim.health.update';
 
 /** What oslo's Notifier methods put in `priority` (audit(), debug(), info(), warn(), …). */
 export const OSLO_PRIORITIES = ['AUDIT', 'DEBUG', 'INFO', 'WARN', 'ERROR', 'CRITICAL', 'SAMPLE'] as const;
@@ -43,13 +46,31 @@ export interface VimStatusPayload {
   probes: ProbeDetails;
 }
 
+/** The payload of `vim.health.update`: one change of a VIM's conditions. */
+export interface VimHealthPayload {
+  vim_id: string;
+  vim_name: string;
+  tenant_id: string;
+  /** The VIM's status, which this change did not move. */
+  status: VimStatus;
+  old_health: Health | null;
+  new_health: Health;
+  failing_layer: HealthLayer | null;
+  changed: ConditionType[];
+  reason: string;
+  monitor_id: string;
+  event_id: number;
+  timestamp: string;
+  conditions: Condition[];
+}
+
 /** The message inside the envelope, in oslo's key order. */
 export interface OsloNotification {
   message_id: string;
   publisher_id: string;
   event_type: string;
   priority: OsloPriority;
-  payload: VimStatusPayload;
+  payload: VimStatusPayload | VimHealthPayload;
   timestamp: string;
   /**
    * Added by oslo's AMQP driver (rpc_amqp._add_unique_id): uuid4().hex, new for
@@ -126,6 +147,30 @@ export function vimStatusPayload(event: VimEvent): VimStatusPayload {
   };
 }
 
+export function vimHealthPayload(event: VimEvent): VimHealthPayload {
+  const health = event.health;
+  return {
+    vim_id: event.vimId,
+    vim_name: event.vimName,
+    tenant_id: event.tenantId,
+    status: event.newStatus,
+    old_health: health?.oldHealth ?? null,
+    new_health: health?.newHealth ?? 'OK',
+    failing_layer: health?.failingLayer ?? null,
+    changed: health?.changed ?? [],
+    reason: event.reason,
+    monitor_id: event.monitorId,
+    event_id: event.id,
+    timestamp: event.timestamp,
+    conditions: health?.conditions ?? [],
+  };
+}
+
+/** A health change goes with the priority of an unreachable VIM unless it is back to OK. */
+export function healthPriorityFor(health: Health, priorities: PriorityMap = DEFAULT_PRIORITIES): OsloPriority {
+  return health === 'OK' ? priorities.reachable : priorities.unreachable;
+}
+
 export function buildNotification(
   event: VimEvent,
   options: { publisherId: string; priorities?: PriorityMap; uniqueId?: string },
@@ -133,9 +178,17 @@ export function buildNotification(
   return {
     message_id: notificationMessageId(event),
     publisher_id: options.publisherId,
-    event_type: OSLO_EVENT_TYPE,
-    priority: priorityFor(event.newStatus, options.priorities),
-    payload: vimStatusPayload(event),
+    ...(event.kind === 'health'
+      ? {
+          event_type: OSLO_HEALTH_EVENT_TYPE,
+          priority: healthPriorityFor(event.health?.newHealth ?? 'OK', options.priorities),
+          payload: vimHealthPayload(event),
+        }
+      : {
+          event_type: OSLO_EVENT_TYPE,
+          priority: priorityFor(event.newStatus, options.priorities),
+          payload: vimStatusPayload(event),
+        }),
     timestamp: osloTimestamp(event.timestamp),
     _unique_id: options.uniqueId ?? randomUUID().replaceAll('-', ''),
   };

@@ -6,6 +6,7 @@ import { workersAndLeases } from './0003-workers-and-leases.js';
 import { subscriptions } from './0004-subscriptions.js';
 import { vimChangeCounter } from './0005-vim-change-counter.js';
 import { secretKeyCheck } from './0006-secret-key-check.js';
+import { vimHealth } from './0007-vim-health.js';
 
 /**
  * Every schema change, in order. Names are permanent once released: the
@@ -19,6 +20,7 @@ export function migrationProvider(dialect: DialectName): MigrationProvider {
     '0004-subscriptions': subscriptions(dialect),
     '0005-vim-change-counter': vimChangeCounter,
     '0006-secret-key-check': secretKeyCheck,
+    '0007-vim-health': vimHealth,
   };
   return { getMigrations: async () => migrations };
 }
