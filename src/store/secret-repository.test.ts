@@ -37,10 +37,10 @@ describe.each(DIALECTS)('the secret key check on %s', (dialect) => {
 
   it('is removed by migrating down and created again, empty, by migrating up', async () => {
     const migrator = new Migrator({ db: store.db, provider: migrationProvider(store.dialect) });
-    const down = await migrator.migrateDown();
-    expect(down.results?.map((r) => [r.migrationName, r.status])).toEqual([['0006-secret-key-check', 'Success']]);
+    const down = await migrator.migrateTo('0005-vim-change-counter');
+    expect(down.results?.map((r) => [r.migrationName, r.status])).toContainEqual(['0006-secret-key-check', 'Success']);
     await expect(new SecretRepository(store).keyCheck()).rejects.toThrow();
-    expect((await migrateToLatest(store)).applied).toEqual(['0006-secret-key-check']);
+    expect((await migrateToLatest(store)).applied).toContain('0006-secret-key-check');
     expect(await new SecretRepository(store).keyCheck()).toBeUndefined();
   });
 });

@@ -85,7 +85,13 @@ describe('a SIGKILL and a restart', () => {
       return s[up] === 'REACHABLE' && s[down] === 'UNREACHABLE' ? true : undefined;
     });
     const eventsBefore = (await json(`${first.url}/v1.0/events`)).events;
-    expect(eventsBefore.map((e: { resource_state: string }) => e.resource_state).sort()).toEqual(['REACHABLE', 'UNREACHABLE']);
+    // Each first verdict is a status change (MONITOR) and the first conditions of its VIM (HEALTH).
+    expect(eventsBefore.map((e: { event_type: string; resource_state: string }) => `${e.event_type} ${e.resource_state}`).sort()).toEqual([
+      'HEALTH REACHABLE',
+      'HEALTH UNREACHABLE',
+      'MONITOR REACHABLE',
+      'MONITOR UNREACHABLE',
+    ]);
     const monitorsBefore = (await json(`${first.url}/v1.0/monitors`)).monitors.map((m: { monitor_id: string }) => m.monitor_id);
 
     first.child.kill('SIGKILL');
@@ -109,10 +115,11 @@ describe('a SIGKILL and a restart', () => {
     await waitFor('recovery', async () => ((await statuses(second.url))[down] === 'REACHABLE' ? true : undefined), 5_000);
     const after = (await json(`${second.url}/v1.0/events`)).events as Array<{ id: number; resource_id: string; resource_state: string; event_type: string }>;
     expect(after.slice(0, eventsBefore.length)).toEqual(eventsBefore);
-    // The status change, and the change of its conditions (HEALTH) decided in the same round.
+    // The change of its conditions (HEALTH) at the first good round, while the status still waits for
+    // success_threshold good rounds, then the status change (MONITOR).
     expect(after.slice(eventsBefore.length).map((e) => [e.resource_id, e.event_type, e.resource_state])).toEqual([
+      [down, 'HEALTH', 'UNREACHABLE'],
       [down, 'MONITOR', 'REACHABLE'],
-      [down, 'HEALTH', 'REACHABLE'],
     ]);
   });
 });
