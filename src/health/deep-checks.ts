@@ -70,7 +70,13 @@ export function createDeepChecks(options: { auth: AuthProbe; agents: AgentPool; 
   const { auth, agents, guard } = options;
   const catalog = new CatalogServiceCheck({ keystone: auth.keystone, agents });
   return new DeepChecks([
-    [catalog, new CredentialCheck({ keystone: auth.keystone, oidc: auth.oidc })],
-    [new CertificateCheck({ guard, extraUrls: (vimId) => catalog.endpointUrls(vimId) }), new CapacityCheck({ agents, catalog, oidc: auth.oidc })],
+    // Alone first: it logs in when the token is gone (forget(), expiry) and the others then find token and catalog cached;
+    // together they would log in twice and read the catalog twice.
+    [catalog],
+    [
+      new CredentialCheck({ keystone: auth.keystone, oidc: auth.oidc }),
+      new CertificateCheck({ guard, extraUrls: (vimId) => catalog.endpointUrls(vimId) }),
+      new CapacityCheck({ agents, catalog, oidc: auth.oidc }),
+    ],
   ]);
 }
