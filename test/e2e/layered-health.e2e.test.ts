@@ -6,8 +6,11 @@
  * makes the VIM DEGRADED (status unchanged), a required one UNREACHABLE;
  * Placement's inventories and usages are the VIM's capacity figures.
  */
+import { connect } from 'node:net';
+import { createServer as createTlsServer, type Server as TlsServer } from 'node:tls';
 import { afterAll, beforeAll, describe, expect, it, onTestFailed } from 'vitest';
 import { startKeystone, type KeystoneFixture } from '../support/keystone.js';
+import { issueServerCertificate, makeCertificateAuthority } from '../support/pki.js';
 import { waitFor } from '../support/monitoring.js';
 import { startOpenStackServices, type OpenStackServices } from '../support/openstack-services.js';
 import { startTestService, type TestService } from '../support/service.js';
@@ -184,4 +187,70 @@ describe('layered health with real OpenStack services', () => {
     expect(condition(back, 'Service:image')).toMatchObject({ severity: 'info' });
     expect(back.conditions.filter((c) => c.status === 'False')).toEqual([]);
   }, 90_000);
+});
+
+describe('expiring certificates and passwords on a monitored VIM', () => {
+  let keystone: KeystoneFixture;
+  let service: TestService;
+  let relay: TlsServer;
+  const ca = makeCertificateAuthority('vim-monitor layered-health CA', 365);
+
+  beforeAll(async () => {
+    // Every password set in this Keystone expires 3 days later; its tokens carry password_expires_at.
+    keystone = await startKeystone({ passwordExpiresDays: 3 });
+    // Keystone behind TLS with a certificate that expires in 3 days (issued by a CA of our own, trusted through ssl_ca_cert).
+    const now = Date.now();
+    const cert = issueServerCertificate(ca, { notBefore: new Date(now - 3_600_000), notAfter: new Date(now + 3 * 86_400_000), names: ['127.0.0.1'] });
+    relay = createTlsServer({ cert: cert.cert, key: cert.key }, (socket) => {
+      const upstream = connect(keystone.port, '127.0.0.1');
+      socket.pipe(upstream).pipe(socket);
+      const close = () => {
+        socket.destroy();
+        upstream.destroy();
+      };
+      socket.on('error', close);
+      upstream.on('error', close);
+    });
+    await new Promise<void>((resolve) => relay.listen(0, '127.0.0.1', () => resolve()));
+    service = await startTestService({ monitoring: { monitor: { interval: 1, timeout: 0.9 }, manager: { sweep_interval: 1 } } });
+  }, 180_000);
+
+  afterAll(async () => {
+    await service?.stop();
+    await new Promise<void>((resolve) => (relay ? relay.close(() => resolve()) : resolve()));
+    await keystone?.stop();
+  });
+
+  it('warns about an auth_url certificate and a password that expire in 3 days, status still REACHABLE', async () => {
+    const address = relay.address();
+    const port = typeof address === 'object' && address ? address.port : 0;
+    const user = keystone.member;
+    const registeredAt = Date.now();
+    const response = await service.api('POST', '/v1.0/vims', {
+      body: {
+        vim: {
+          name: 'expiring',
+          type: 'openstack',
+          auth_url: `https://127.0.0.1:${port}/v3`,
+          auth_cred: { username: user.username, password: user.password, user_domain_name: 'Default', ssl_ca_cert: ca.cert },
+          vim_project: { name: user.project, project_domain_name: 'Default' },
+          monitor_settings: { ...FAST, health: { deep_interval: DEEP_INTERVAL } },
+        },
+      },
+    });
+    expect(response.status, response.text).toBe(201);
+    const id = response.json.vim.id as string;
+    const warned = await waitFor('certificate and password warnings', async () => {
+      const v = (await service.api('GET', `/v1.0/vims/${id}`)).json.vim as WireVim;
+      const types = v.conditions.filter((c) => c.status === 'False').map((c) => c.type);
+      return types.includes('CertificateValid') && types.includes('CredentialValid') ? v : undefined;
+    }, 20_000);
+    console.log(`certificate and password warnings after ${Date.now() - registeredAt} ms`);
+    expect(warned).toMatchObject({ status: 'REACHABLE', health: 'DEGRADED' });
+    const byType = (type: string) => warned.conditions.find((c) => c.type === type);
+    expect(byType('CertificateValid')).toMatchObject({ severity: 'warning', reason: expect.stringMatching(/expires in 2 days/) });
+    expect(byType('CredentialValid')).toMatchObject({ severity: 'warning', reason: expect.stringMatching(/^the user's password expires in 2 days/) });
+    expect(byType('Service:identity')).toMatchObject({ status: 'True' });
+    expect(JSON.stringify(warned)).not.toContain(user.password);
+  }, 60_000);
 });
