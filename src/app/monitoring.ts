@@ -1,5 +1,6 @@
 import type { Logger } from 'pino';
 import type { Config } from '../config/schema.js';
+import type { DeepChecks } from '../health/deep-checks.js';
 import type { MetricsRecorder } from '../metrics/recorder.js';
 import { MonitorManager } from '../monitors/manager.js';
 import { MonitorWriteQueue } from '../monitors/write-queue.js';
@@ -26,11 +27,12 @@ const DRAIN_ON_SHUTDOWN_MS = 5_000;
 /** The monitor manager of this process with its probes and write queue, started and registered with the registry. */
 export async function startMonitoring(
   config: Config,
-  deps: { store: Store; registry: VimRegistry; logger: Logger; clock: Clock; owner: string; probes?: Probe[]; servesApi: boolean; metrics?: MetricsRecorder },
+  deps: { store: Store; registry: VimRegistry; logger: Logger; clock: Clock; owner: string; probes?: Probe[]; deepChecks?: DeepChecks; servesApi: boolean; metrics?: MetricsRecorder },
 ): Promise<RunningMonitoring> {
   const { store, registry, logger, clock } = deps;
   const guard = probeTargetGuard({ denyCidrs: config.egress.deny_cidrs, allowCidrs: config.egress.allow_cidrs });
-  const probeSet = deps.probes ? { probes: deps.probes, close: async () => undefined } : createProbes(logger, guard);
+  // Probes given by a test (scripted) come without deep checks, unless it gives those too.
+  const probeSet = deps.probes ? { probes: deps.probes, deepChecks: deps.deepChecks, close: async () => undefined } : createProbes(logger, guard);
   // Only the configured default: a VIM that asks for icmp in its own monitor_settings gets the same warning at its first ping.
   if (!deps.probes && config.monitor.probes.includes('icmp')) checkIcmpTool(logger);
   const monitors = new MonitorRepository(store);
@@ -57,6 +59,7 @@ export async function startMonitoring(
       workers: new WorkerRepository(store),
       writes,
       probes: new Map<ProbeName, Probe>(probeSet.probes.map((probe) => [probe.name, probe])),
+      ...(probeSet.deepChecks && { deepChecks: probeSet.deepChecks }),
       credentialsOf: (vim) => registry.credentialsOf(vim),
       clock,
       random: Math.random,

@@ -12,7 +12,7 @@ const serviceList = { type: 'array', items: serviceType, uniqueItems: true, maxI
  * are the documentation of both.
  */
 export const healthSettingsProperties = {
-  deep_interval: { type: 'number', minimum: 5, maximum: 86_400, description: 'seconds between deep checks of one VIM (catalog services, certificates, credentials, capacity); the fast probes keep `monitor.interval`' },
+  deep_interval: { type: 'number', minimum: 1, maximum: 86_400, description: 'seconds between deep checks of one VIM (catalog services, certificates, credentials, capacity); the fast probes keep `monitor.interval`' },
   required_services: { ...serviceList, description: 'catalog service types whose failure makes the VIM `UNREACHABLE` (health `DOWN`)' },
   watched_services: {
     ...serviceList,

@@ -18,6 +18,7 @@ import { RoundScheduler } from './round-scheduler.js';
 import { RoundStats, type RoundStatsSnapshot } from './round-stats.js';
 import { effectiveSettings, type MonitorSettings } from './settings.js';
 import type { HealthSettings } from '../health/deep-check.js';
+import type { DeepChecks } from '../health/deep-checks.js';
 import { DEFAULT_HEALTH_SETTINGS, effectiveHealthSettings } from '../health/settings.js';
 import { VimChangeWatch } from './vim-change-watch.js';
 import type { MonitorWriteQueue } from './write-queue.js';
@@ -50,6 +51,8 @@ export interface MonitorManagerDeps {
   workers: WorkerRepository;
   writes: MonitorWriteQueue;
   probes: ReadonlyMap<ProbeName, Probe>;
+  /** The deep checks, sharing the probes' caches; without them only the fast probes run. */
+  deepChecks?: DeepChecks;
   /** Decrypts a VIM's credentials for its probes. */
   credentialsOf(vim: VimRecord): Record<string, string>;
   clock: Clock;
@@ -179,14 +182,14 @@ export class MonitorManager implements VimLifecycleListener {
       this.deps.logger.warn({ vim_id: vim.id, code: error.code }, 'VIM stored but its monitor row not: the next sweep assigns it');
       return;
     }
-    this.run(vim, monitorId, 0, { status: vim.status, conditions: vim.conditions, health: vim.health });
+    this.run(vim, monitorId, 0, { status: vim.status, conditions: vim.conditions, health: vim.health, capacity: vim.capacity });
   }
 
   async vimUpdated(vim: VimRecord): Promise<void> {
     const entry = this.entries.get(vim.id);
     if (!entry) return; // another worker runs it and will see the new revision in its sweep
     // Cached tokens and connections were made with the old credentials and TLS settings.
-    for (const probe of this.deps.probes.values()) probe.forget?.(vim.id);
+    this.forget(vim.id);
     entry.target = this.targetOf(vim);
     entry.monitor.update(entry.target);
     entry.revision = vim.revision;
@@ -406,7 +409,7 @@ export class MonitorManager implements VimLifecycleListener {
         if (!vim) continue;
         // At start-up spread first rounds over the interval; a takeover checks at once.
         const delay = atStart ? this.deps.random() * this.options.jitter * this.settingsOf(vim).interval * 1000 : 0;
-        this.run(vim, monitorId, delay, { status: vim.status, conditions: vim.conditions, health: vim.health });
+        this.run(vim, monitorId, delay, { status: vim.status, conditions: vim.conditions, health: vim.health, capacity: vim.capacity });
       }
     }
     return claimed.length;
@@ -430,7 +433,13 @@ export class MonitorManager implements VimLifecycleListener {
     this.entries.delete(vimId);
     this.metrics.vimForgotten(vimId);
     this.lastPlacement.delete(vimId);
+    this.forget(vimId);
+  }
+
+  /** Tokens, catalogs and connections cached for the VIM, by the probes and the deep checks alike. */
+  private forget(vimId: string): void {
     for (const probe of this.deps.probes.values()) probe.forget?.(vimId);
+    this.deps.deepChecks?.forget(vimId);
   }
 
   private createMonitor(vimId: string, monitorId: string, target: MonitorTarget, initial: ConstructorParameters<typeof VimMonitor>[4]): VimMonitor {
@@ -445,6 +454,9 @@ export class MonitorManager implements VimLifecycleListener {
         onStatusChange: (change) => this.deps.writes.push({ kind: 'status', change }),
         onHealthChange: (change) => this.deps.writes.push({ kind: 'health', change }),
         onPlacement: (id, regions) => this.placementSeen(id, regions),
+        onCapacity: (id, monitor, capacity) => this.deps.writes.push({ kind: 'capacity', vimId: id, monitorId: monitor, capacity }),
+        ...(this.deps.deepChecks && { deepChecks: this.deps.deepChecks }),
+        random: this.deps.random,
         scheduler: this.scheduler,
         stats: this.roundStats,
         metrics: this.metrics,

@@ -4,8 +4,10 @@ import { tackerTimestamp, type Clock } from '../time/clock.js';
 import type { VimStatus } from '../vims/model.js';
 import type { MonitorSettings } from './settings.js';
 import type { HealthChange, ProbeDetails, StatusChange } from './status-change.js';
-import type { Condition, Health, HealthLayer } from '../health/condition.js';
+import type { CapacityFigures, Condition, ConditionResult, Health, HealthLayer } from '../health/condition.js';
 import type { HealthSettings } from '../health/deep-check.js';
+import type { DeepChecks } from '../health/deep-checks.js';
+import { DeepRuns } from './deep-runs.js';
 import { assess, changedTypes, conditionsDiffer, gateByLayer } from '../health/assess.js';
 import { probeConditions } from '../health/probe-conditions.js';
 import type { MetricsRecorder } from '../metrics/recorder.js';
@@ -41,6 +43,12 @@ export interface MonitorDeps {
   /** Punctuality of rounds, shared by all monitors of a process. */
   stats?: RoundStats;
   metrics?: MetricsRecorder;
+  /** The deep checks (catalog services, certificates, credentials, capacity); none run without them. */
+  deepChecks?: DeepChecks;
+  /** Spreads first deep runs over the deep interval (tests fix it). */
+  random?: () => number;
+  /** Receives new capacity figures (only when they differ from the last ones). */
+  onCapacity?(vimId: string, monitorId: string, capacity: CapacityFigures): void;
 }
 
 export interface MonitorSnapshot {
@@ -62,7 +70,7 @@ export interface MonitorSnapshot {
   /** The first failing layer, null when none fails. */
   failing_layer: HealthLayer | null;
   /** Measured by the deep checks; null until measured. */
-  capacity: null;
+  capacity: CapacityFigures | null;
   settings: MonitorSettings;
 }
 
@@ -104,14 +112,31 @@ export class VimMonitor implements ScheduledRound {
   /** The conditions as last stored (changes only): what the next round compares with. */
   private conditions: Condition[];
   private health: Health | null;
+  private readonly deep: DeepRuns;
 
   constructor(
     readonly monitorId: string,
     readonly vimId: string,
     private current: MonitorTarget,
     private readonly deps: MonitorDeps,
-    initial: { status: VimStatus; since?: Date; consecutiveFailures?: number; consecutiveSuccesses?: number; conditions?: Condition[]; health?: Health | null },
+    initial: {
+      status: VimStatus;
+      since?: Date;
+      consecutiveFailures?: number;
+      consecutiveSuccesses?: number;
+      conditions?: Condition[];
+      health?: Health | null;
+      capacity?: CapacityFigures | null;
+    },
   ) {
+    this.deep = new DeepRuns(vimId, {
+      clock: deps.clock,
+      logger: deps.logger,
+      random: deps.random ?? Math.random,
+      ...(deps.deepChecks && { checks: deps.deepChecks }),
+      capacity: initial.capacity ?? null,
+      onCapacity: (capacity) => deps.onCapacity?.(vimId, monitorId, capacity),
+    });
     // From the store (or the replaced monitor): a restart does not report every VIM's conditions as new.
     this.conditions = initial.conditions ?? [];
     this.health = initial.health ?? null;
@@ -125,7 +150,9 @@ export class VimMonitor implements ScheduledRound {
   }
 
   start(initialDelayMs: number): void {
-    this.schedule(this.deps.clock.now().getTime() + Math.max(0, initialDelayMs));
+    const firstRoundAt = this.deps.clock.now().getTime() + Math.max(0, initialDelayMs);
+    this.deep.plan(firstRoundAt, this.current.health);
+    this.schedule(firstRoundAt);
   }
 
   /** New settings or credentials take effect from the next round; no restart. */
@@ -140,6 +167,7 @@ export class VimMonitor implements ScheduledRound {
    */
   stop(): void {
     this.stopped = true;
+    this.deep.stop();
     if (this.nextRoundAt !== undefined) this.deps.scheduler.cancel(this, this.nextRoundAt);
     this.nextRoundAt = undefined;
   }
@@ -149,8 +177,17 @@ export class VimMonitor implements ScheduledRound {
   }
 
   /** Verdict state to carry over into a replacement, so a replacement never restarts from PENDING. */
-  carryOver(): { status: VimStatus; since: Date; consecutiveFailures: number; consecutiveSuccesses: number; conditions: Condition[]; health: Health | null } {
+  carryOver(): {
+    status: VimStatus;
+    since: Date;
+    consecutiveFailures: number;
+    consecutiveSuccesses: number;
+    conditions: Condition[];
+    health: Health | null;
+    capacity: CapacityFigures | null;
+  } {
     return {
+      capacity: this.deep.capacity,
       conditions: this.conditions,
       health: this.health,
       status: this.state.status,
@@ -194,7 +231,7 @@ export class VimMonitor implements ScheduledRound {
       consecutive_successes: this.state.consecutiveSuccesses,
       probes: this.details(),
       ...this.currentHealth(),
-      capacity: null,
+      capacity: this.deep.capacity,
       settings: this.current.settings,
     };
   }
@@ -202,7 +239,7 @@ export class VimMonitor implements ScheduledRound {
   /** The latest round's conditions merged with the stored ones (for since); nothing is assessed before the first round. */
   private currentHealth(): Pick<MonitorSnapshot, 'conditions' | 'health' | 'failing_layer'> {
     if (this.lastRoundAt === undefined) return { conditions: this.conditions, health: this.health, failing_layer: null };
-    const { conditions, health, failingLayer } = assess(this.conditions, probeConditions(this.current.settings.probes, this.records), tackerTimestamp(new Date(this.lastRoundAt)));
+    const { conditions, health, failingLayer } = assess(this.conditions, this.results(this.current.settings.probes), tackerTimestamp(new Date(this.lastRoundAt)));
     return { conditions, health, failing_layer: failingLayer };
   }
 
@@ -255,15 +292,17 @@ export class VimMonitor implements ScheduledRound {
     if (authChecked) this.lastAuthAt = startedAt;
 
     // A probe counts with its latest result; auth keeps its last result between its own rounds.
-    let roundOk = true;
-    for (const name of names) if (this.records[name]?.ok === false) roundOk = false;
+    let probesOk = true;
+    for (const name of names) if (this.records[name]?.ok === false) probesOk = false;
+    // A required deep check that fails (a required catalog service down) counts like a failed probe: status means "every required check passes".
+    const roundOk = probesOk && !this.deep.requiredFailure();
     const before = this.state.status;
     this.state = applyRound(this.state, roundOk, settings);
     this.lastRoundAt = checkedAtMs;
     this.deps.metrics?.statusChanged(this.vimId, this.state.status);
     const statusChanged = this.state.status !== before;
     // Compared without formatting anything: most rounds change nothing, and then nothing is assessed or stored.
-    const results = gateByLayer(probeConditions(names, this.records));
+    const results = gateByLayer(this.results(names));
     const conditionsChanged = conditionsDiffer(this.conditions, results);
     const health = statusChanged || conditionsChanged ? this.assessHealth(results, startedAt, conditionsChanged) : undefined;
     if (health) this.deps.metrics?.conditionsChanged?.(this.vimId, health.conditions);
@@ -285,9 +324,23 @@ export class VimMonitor implements ScheduledRound {
       this.deps.onHealthChange?.(health);
     }
     if (regions && this.deps.onPlacement) this.deps.onPlacement(this.vimId, regions);
+    // Deep checks go out only over layers the fast probes just found up: a cloud whose Keystone is down reports that, not a dozen service failures.
+    if (probesOk && names.every((name) => this.records[name] !== undefined)) this.deep.startIfDue(target, this.current.health, checkedAtMs);
 
     // From the scheduled time, not the actual start: otherwise every round slips by up to one tick.
     this.schedule(Math.max(scheduledAt + settings.interval * 1000, checkedAtMs));
+  }
+
+  /**
+   * The fast probes' conditions and the deep checks' latest ones, together.
+   * A failed certificate the api probe saw is the more recent word on
+   * CertificateValid, so the deep one then stays out (one condition per type).
+   */
+  private results(names: readonly ProbeName[]): ConditionResult[] {
+    const fast = probeConditions(names, this.records);
+    const deep = this.deep.conditions();
+    if (deep.length === 0) return fast;
+    return [...fast, ...deep.filter((result) => !fast.some((f) => f.type === result.type))];
   }
 
   /** Adopts the round's conditions; `changed` lists nothing when only the status moved (no health event then). */
@@ -371,6 +424,7 @@ export class VimMonitor implements ScheduledRound {
       const record = this.records[name];
       if (record !== undefined && (roundOk || !record.ok)) parts.push(`${name}: ${record.reason}`);
     }
+    if (!roundOk) for (const failure of this.deep.requiredFailures()) parts.push(`${failure.type}: ${failure.reason}`);
     return (roundOk ? 'all probes succeeded: ' : 'failed: ') + parts.join('; ');
   }
 }

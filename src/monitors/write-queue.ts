@@ -5,13 +5,15 @@ import { BackgroundErrors, type BackgroundErrorCounter } from '../time/backgroun
 import { systemClock, type Clock } from '../time/clock.js';
 import { PeriodicTask, type Timer } from '../time/periodic-task.js';
 import type { PlacementAttr } from '../vims/model.js';
+import type { CapacityFigures } from '../health/condition.js';
 import type { HealthChange, StatusChange } from './status-change.js';
 
 export type MonitorWrite =
   | { kind: 'status'; change: StatusChange }
   | { kind: 'health'; change: HealthChange }
   | { kind: 'assign'; vimId: string; monitorId: string; owner: string; at: string; replacement: boolean; leaseUntilMs: number; onlyIfOwner?: string }
-  | { kind: 'placement'; vimId: string; placement: PlacementAttr };
+  | { kind: 'placement'; vimId: string; placement: PlacementAttr }
+  | { kind: 'capacity'; vimId: string; monitorId: string; capacity: CapacityFigures };
 
 export interface WriteQueueStats {
   pending: number;
@@ -132,6 +134,11 @@ export class MonitorWriteQueue {
       case 'placement':
         await this.repository.setPlacement(item.vimId, item.placement);
         return;
+      case 'capacity':
+        if ((await this.repository.recordCapacity(item.vimId, item.monitorId, item.capacity)) === 'fenced') {
+          this.logger.warn({ vim_id: item.vimId, monitor_id: item.monitorId }, 'capacity write refused: this monitor no longer owns the VIM');
+        }
+        return;
       case 'health': {
         const outcome = await this.repository.recordHealthChange(item.change);
         this.counts[outcome] += 1;
@@ -161,5 +168,7 @@ export class MonitorWriteQueue {
 function describe(write: MonitorWrite): Record<string, string> {
   return write.kind === 'status' || write.kind === 'health'
     ? { kind: write.kind, vim_id: write.change.vimId, monitor_id: write.change.monitorId }
+    : write.kind === 'capacity'
+    ? { kind: write.kind, vim_id: write.vimId, monitor_id: write.monitorId }
     : { kind: write.kind, vim_id: write.vimId };
 }

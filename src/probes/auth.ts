@@ -2,6 +2,7 @@ import type { Clock } from '../time/clock.js';
 import { AgentPool } from './http-agents.js';
 import { KeystoneAuthenticator } from './keystone-auth.js';
 import { KubernetesAuthenticator } from './kubernetes-auth.js';
+import type { OidcTokenSource } from './oidc-token.js';
 import type { Probe, ProbeOutcome, ProbeTarget } from './probe.js';
 
 export interface AuthProbeOptions {
@@ -23,7 +24,8 @@ export class AuthProbe implements Probe {
   readonly name = 'auth' as const;
   private readonly agents: AgentPool;
   private readonly ownsAgents: boolean;
-  private readonly keystone: KeystoneAuthenticator;
+  /** Shared with the deep checks: the token this probe caches is the one they use, never a second login per deep run. */
+  readonly keystone: KeystoneAuthenticator;
   private readonly kubernetes: KubernetesAuthenticator;
 
   constructor(options: AuthProbeOptions = {}) {
@@ -31,6 +33,11 @@ export class AuthProbe implements Probe {
     this.ownsAgents = options.agents === undefined;
     this.keystone = new KeystoneAuthenticator({ agents: this.agents, clock: options.clock, renewMarginMs: options.keystoneRenewMarginMs });
     this.kubernetes = new KubernetesAuthenticator({ agents: this.agents, clock: options.clock });
+  }
+
+  /** The Kubernetes OIDC id_token cache, shared with the deep checks like `keystone`. */
+  get oidc(): OidcTokenSource {
+    return this.kubernetes.oidc;
   }
 
   check(target: ProbeTarget, signal: AbortSignal): Promise<ProbeOutcome> {

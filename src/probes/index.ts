@@ -1,4 +1,5 @@
 import type { Logger } from 'pino';
+import { createDeepChecks, type DeepChecks } from '../health/deep-checks.js';
 import type { EgressGuard } from '../net/egress-guard.js';
 import { ApiProbe } from './api.js';
 import { AuthProbe } from './auth.js';
@@ -10,6 +11,8 @@ import { TcpProbe } from './tcp.js';
 
 export interface ProbeSet {
   probes: Probe[];
+  /** The deep checks (issue 10), sharing the auth probe's token caches and the connection pools. */
+  deepChecks: DeepChecks;
   close(): Promise<void>;
 }
 
@@ -22,11 +25,15 @@ export interface ProbeSet {
  */
 export function createProbes(logger: Logger, guard: EgressGuard = probeTargetGuard()): ProbeSet {
   const agents = new AgentPool({ guard });
-  const probes: Probe[] = [new IcmpProbe({ logger, guard }), new TcpProbe({ guard }), new ApiProbe({ agents }), new AuthProbe({ agents })];
+  const auth = new AuthProbe({ agents });
+  const probes: Probe[] = [new IcmpProbe({ logger, guard }), new TcpProbe({ guard }), new ApiProbe({ agents }), auth];
+  const deepChecks = createDeepChecks({ auth, agents, guard });
   return {
     probes,
+    deepChecks,
     close: async () => {
       for (const probe of probes) await probe.close?.();
+      await deepChecks.close();
       await agents.close();
     },
   };

@@ -38,7 +38,8 @@ const METHOD_NAMES: Record<Method, string> = {
  * VIM's own namespace.
  */
 export class KubernetesAuthenticator {
-  private readonly oidc: OidcTokenSource;
+  /** Shared with the deep checks (credentials, capacity): one id_token per VIM serves them all. */
+  readonly oidc: OidcTokenSource;
 
   constructor(private readonly options: KubernetesAuthOptions) {
     this.oidc = new OidcTokenSource(options.agents, options.clock);

@@ -109,4 +109,16 @@ describe.each(DIALECTS)('storing a VIM\'s conditions on %s', (dialect) => {
     expect((await vims.list({ ids: [vimId] }))[0]!.health).toBe('DOWN');
     expect(await events.maxId()).toBe(before);
   });
+
+  it('stores the capacity the deep checks measured for the owning monitor only, with no event and no revision bump', async () => {
+    const id = await newVim();
+    const capacity = { resources: { VCPU: { total: 32, used: 10, free: 22 } }, checked_at: AT };
+    const before = await events.maxId();
+    expect(await monitors.recordCapacity(id, 'replaced-monitor', capacity)).toBe('fenced');
+    expect((await vims.list({ ids: [id] }))[0]!.capacity).toBeNull();
+    expect(await monitors.recordCapacity(id, `monitor-${count}`, capacity)).toBe('written');
+    const vim = (await vims.list({ ids: [id] }))[0]!;
+    expect([vim.capacity, vim.revision]).toEqual([capacity, 1]);
+    expect(await events.maxId()).toBe(before);
+  });
 });

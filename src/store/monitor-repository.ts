@@ -2,6 +2,7 @@ import type { Selectable } from 'kysely';
 import type { Transaction } from 'kysely';
 import type { HealthChange, StatusChange } from '../monitors/status-change.js';
 import type { PlacementAttr } from '../vims/model.js';
+import type { CapacityFigures } from '../health/condition.js';
 import { guardStore, type Store } from './database.js';
 import type { DatabaseSchema, VimMonitorsTable } from './schema.js';
 
@@ -170,6 +171,23 @@ export class MonitorRepository {
         return 'written';
       }),
     );
+  }
+
+  /** Capacity the deep checks measured, fenced by monitor id like the conditions; not a user change, so no revision bump. */
+  async recordCapacity(vimId: string, monitorId: string, capacity: CapacityFigures): Promise<'written' | 'fenced'> {
+    return guardStore(this.store, async () => {
+      const updated = await this.store.db
+        .updateTable('vims')
+        .set({ capacity: JSON.stringify(capacity) })
+        .where('id', '=', vimId)
+        .where((eb) =>
+          eb.exists(
+            eb.selectFrom('vim_monitors').select('vim_monitors.vim_id').where('vim_monitors.vim_id', '=', vimId).where('vim_monitors.monitor_id', '=', monitorId),
+          ),
+        )
+        .executeTakeFirst();
+      return Number(updated.numUpdatedRows) === 0 ? 'fenced' : 'written';
+    });
   }
 
   /** Placement discovered by the auth probe; not a user change, so no revision bump. */

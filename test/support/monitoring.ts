@@ -1,4 +1,7 @@
 import { randomBytes } from 'node:crypto';
+import type { HealthSettings } from '../../src/health/deep-check.js';
+import type { DeepChecks } from '../../src/health/deep-checks.js';
+import { DEFAULT_HEALTH_SETTINGS } from '../../src/health/settings.js';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -49,6 +52,9 @@ export interface HarnessOptions {
   wrapStore?: (store: Store) => Store;
   /** Where the manager and the write queue report (e.g. a real PrometheusMetrics). */
   metrics?: MetricsRecorder;
+  /** Deep checks for every VIM (none by default), with these global health settings. */
+  deepChecks?: DeepChecks;
+  health?: Partial<HealthSettings>;
 }
 
 /** The registry, the manager and its write queue on a real store, in this process, with the given probe drivers. */
@@ -74,6 +80,7 @@ export async function startMonitoring(options: HarnessOptions): Promise<Monitori
   const manager = new MonitorManager(
     {
       defaults,
+      ...(options.health && { healthDefaults: { ...DEFAULT_HEALTH_SETTINGS, ...options.health } }),
       jitter: 0,
       sweepIntervalSeconds: options.sweepIntervalSeconds ?? 0.2,
       stallGraceSeconds: options.stallGraceSeconds ?? 0.2,
@@ -96,6 +103,7 @@ export async function startMonitoring(options: HarnessOptions): Promise<Monitori
       random: Math.random,
       logger,
       ...(options.metrics && { metrics: options.metrics }),
+      ...(options.deepChecks && { deepChecks: options.deepChecks }),
     },
   );
   registry.setLifecycleListener(manager);

@@ -1,0 +1,169 @@
+/**
+ * How monitors run the deep checks: on their own interval, spread, one at a
+ * time, within a deadline, only over layers the fast probes found up, and
+ * never in the way of the fast rounds. The deep checks here are scripted
+ * stand-ins (their drivers are tested in src/health/checks and, wired, in
+ * test/e2e/layered-health.e2e.test.ts against real OpenStack services).
+ */
+import pino from 'pino';
+import { afterEach, describe, expect, it } from 'vitest';
+import { openstackInput } from '../../test/support/fixtures.js';
+import { ADMIN, startMonitoring, waitFor, type MonitoringHarness } from '../../test/support/monitoring.js';
+import { probeTarget } from '../../test/support/probe-target.js';
+import { ScriptedProbe } from '../../test/support/scripted-probe.js';
+import type { CapacityFigures, ConditionResult } from '../health/condition.js';
+import type { DeepCheck, DeepCheckInput, DeepCheckReport } from '../health/deep-check.js';
+import { DeepChecks } from '../health/deep-checks.js';
+import { DEFAULT_HEALTH_SETTINGS } from '../health/settings.js';
+import { systemClock } from '../time/clock.js';
+import { DeepRuns } from './deep-runs.js';
+
+/** A deep check whose answer the test sets; it counts runs and how many were in flight at once. */
+class ScriptedDeepCheck implements DeepCheck {
+  readonly name = 'scripted';
+  runs = 0;
+  inFlight = 0;
+  maxInFlight = 0;
+  hang = false;
+  readonly forgotten: string[] = [];
+  report: DeepCheckReport = { conditions: [] };
+
+  async run({ signal }: DeepCheckInput): Promise<DeepCheckReport> {
+    this.runs += 1;
+    this.inFlight += 1;
+    this.maxInFlight = Math.max(this.maxInFlight, this.inFlight);
+    try {
+      if (this.hang) await new Promise<void>(() => undefined); // ignores even its deadline
+      return this.report;
+    } finally {
+      if (!this.hang || signal.aborted) this.inFlight -= 1;
+    }
+  }
+
+  forget(vimId: string): void {
+    this.forgotten.push(vimId);
+  }
+}
+
+const service = (type: string, status: ConditionResult['status'], severity: ConditionResult['severity']): ConditionResult => ({
+  type: `Service:${type}`,
+  layer: 'services',
+  status,
+  severity,
+  reason: `${type} scripted`,
+});
+
+const fast = { interval: 0.2, timeout: 0.1, failure_threshold: 1, success_threshold: 1 };
+
+describe('deep runs of a monitor', () => {
+  const harnesses: MonitoringHarness[] = [];
+  afterEach(async () => {
+    for (const harness of harnesses.splice(0)) await harness.stop().catch(() => undefined);
+  });
+
+  async function start(probe: ScriptedProbe, check: ScriptedDeepCheck) {
+    const harness = await startMonitoring({ probes: [probe], settings: fast, deepChecks: new DeepChecks([[check]]), health: { deep_interval: 1 } });
+    harnesses.push(harness);
+    return harness;
+  }
+
+  it('runs no deep check while a fast probe fails, and starts them once the probes pass', async () => {
+    const probe = new ScriptedProbe('tcp', 'fail');
+    const check = new ScriptedDeepCheck();
+    const harness = await start(probe, check);
+    const vim = await harness.registry.create(ADMIN, openstackInput('lower-down'));
+    await waitFor('UNREACHABLE', async () => ((await harness.registry.get(ADMIN, vim.id)).status === 'UNREACHABLE' ? true : undefined));
+    await new Promise((resolve) => setTimeout(resolve, 1_500));
+    expect(check.runs).toBe(0);
+    probe.set(vim.id, 'ok');
+    await waitFor('a deep run', () => (check.runs > 0 ? true : undefined), 3_000);
+  });
+
+  it('is UNREACHABLE naming a required service that fails, DEGRADED for a watched one, with capacity stored', async () => {
+    const check = new ScriptedDeepCheck();
+    const capacity: CapacityFigures = { resources: { VCPU: { total: 8, used: 2, free: 6 } }, checked_at: '2026-11-30 00:00:00.000000' };
+    check.report = { conditions: [service('compute', 'False', 'warning')], capacity };
+    const harness = await start(new ScriptedProbe('tcp'), check);
+    const vim = await harness.registry.create(ADMIN, openstackInput('services'));
+    const degraded = await waitFor('DEGRADED', async () => {
+      const v = await harness.registry.get(ADMIN, vim.id);
+      return v.health === 'DEGRADED' ? v : undefined;
+    }, 4_000);
+    expect(degraded.status).toBe('REACHABLE');
+    await waitFor('capacity stored', async () => ((await harness.registry.get(ADMIN, vim.id)).capacity !== null ? true : undefined));
+    expect((await harness.registry.get(ADMIN, vim.id)).capacity).toEqual(capacity);
+    expect(harness.manager.monitorOf(vim.id)?.capacity).toEqual(capacity);
+
+    check.report = { conditions: [service('compute', 'False', 'error')] };
+    await waitFor('UNREACHABLE', async () => ((await harness.registry.get(ADMIN, vim.id)).status === 'UNREACHABLE' ? true : undefined), 4_000);
+    const events = await harness.events.list({ vimIds: [vim.id], eventTypes: ['MONITOR'], limit: 10 });
+    expect(events.at(-1)?.reason).toBe('failed: Service:compute: compute scripted');
+    expect((await harness.registry.get(ADMIN, vim.id)).health).toBe('DOWN');
+  });
+
+  it('keeps the fast rounds on their interval and one deep run in flight while a deep check hangs, then shows it Unknown', async () => {
+    const probe = new ScriptedProbe('tcp');
+    const check = new ScriptedDeepCheck();
+    check.report = { conditions: [service('image', 'True', 'info')] };
+    const harness = await start(probe, check);
+    const vim = await harness.registry.create(ADMIN, openstackInput('hanging'));
+    await waitFor('Service:image', () => (harness.manager.monitorOf(vim.id)?.conditions.some((c) => c.type === 'Service:image') ? true : undefined), 3_000);
+    check.hang = true;
+    const runsBefore = check.runs;
+    const callsBefore = probe.callsFor(vim.id);
+    await new Promise((resolve) => setTimeout(resolve, 3_000));
+    // 3 s of 0.2 s rounds: the hanging deep checks delay none of them.
+    expect(probe.callsFor(vim.id) - callsBefore).toBeGreaterThanOrEqual(12);
+    // One deep run per 1 s deep interval at most, each given up at its 1 s deadline, never two at once.
+    expect(check.runs - runsBefore).toBeLessThanOrEqual(3);
+    expect(check.runs - runsBefore).toBeGreaterThanOrEqual(1);
+    expect(harness.manager.monitorOf(vim.id)?.conditions.find((c) => c.type === 'Service:image')).toMatchObject({
+      status: 'Unknown',
+      reason: 'the scripted check did not finish by its deadline',
+    });
+  });
+
+  it('tells the deep checks to forget a VIM that is updated or deleted', async () => {
+    const check = new ScriptedDeepCheck();
+    const harness = await start(new ScriptedProbe('tcp'), check);
+    const vim = await harness.registry.create(ADMIN, openstackInput('forgotten'));
+    await harness.registry.update(ADMIN, vim.id, { description: 'changed' });
+    await harness.registry.delete(ADMIN, vim.id);
+    expect(check.forgotten).toEqual([vim.id, vim.id]);
+  });
+});
+
+describe('DeepRuns', () => {
+  const target = probeTarget('openstack', 'http://127.0.0.1:9/v3');
+  const settings = { ...DEFAULT_HEALTH_SETTINGS, deep_interval: 10 };
+
+  it('spreads the first run over the deep interval, then runs every interval', async () => {
+    const check = new ScriptedDeepCheck();
+    const runs = new DeepRuns('vim', { clock: systemClock, logger: pino({ enabled: false }), random: () => 0.5, checks: new DeepChecks([[check]]), capacity: null, onCapacity: () => undefined });
+    runs.plan(1_000, settings);
+    runs.startIfDue(target, settings, 5_999);
+    expect(check.runs).toBe(0);
+    runs.startIfDue(target, settings, 6_000);
+    expect(check.runs).toBe(1);
+    await new Promise((resolve) => setTimeout(resolve, 10));
+    runs.startIfDue(target, settings, 15_999);
+    expect(check.runs).toBe(1);
+    runs.startIfDue(target, settings, 16_000);
+    expect(check.runs).toBe(2);
+  });
+
+  it('reports capacity only when the figures change, not every measurement', async () => {
+    const check = new ScriptedDeepCheck();
+    const reported: CapacityFigures[] = [];
+    const runs = new DeepRuns('vim', { clock: systemClock, logger: pino({ enabled: false }), random: () => 0, checks: new DeepChecks([[check]]), capacity: null, onCapacity: (c) => reported.push(c) });
+    const figures = (used: number, at: string): CapacityFigures => ({ resources: { VCPU: { total: 8, used, free: 8 - used } }, checked_at: at });
+    let now = 0;
+    for (const [used, at] of [[1, 'a'], [1, 'b'], [2, 'c']] as const) {
+      check.report = { conditions: [], capacity: figures(used, at) };
+      runs.startIfDue(target, settings, now);
+      now += 10_000;
+      await new Promise((resolve) => setTimeout(resolve, 10));
+    }
+    expect(reported.map((c) => c.checked_at)).toEqual(['a', 'c']);
+  });
+});
