@@ -11,7 +11,7 @@ import type { WorkerRepository } from '../store/worker-repository.js';
 import { BackgroundErrors } from '../time/background-errors.js';
 import { tackerTimestamp, type Clock } from '../time/clock.js';
 import { PeriodicTask, type Timer } from '../time/periodic-task.js';
-import type { VimRecord, VimStatus } from '../vims/model.js';
+import type { VimRecord } from '../vims/model.js';
 import type { VimLifecycleListener } from '../vims/registry.js';
 import { VimMonitor, type MonitorSnapshot, type MonitorTarget } from './monitor.js';
 import { RoundScheduler } from './round-scheduler.js';
