@@ -1,4 +1,4 @@
-import type { Selectable } from 'kysely';
+import type { ExpressionBuilder, Selectable } from 'kysely';
 import type { Transaction } from 'kysely';
 import type { HealthChange, StatusChange } from '../monitors/status-change.js';
 import type { PlacementAttr } from '../vims/model.js';
@@ -7,6 +7,11 @@ import { guardStore, type Store } from './database.js';
 import type { DatabaseSchema, VimMonitorsTable } from './schema.js';
 
 export type MonitorRow = Selectable<VimMonitorsTable>;
+
+/** The fencing condition of every monitor write: the VIM's monitor row still names the writer. */
+function ownedBy(eb: ExpressionBuilder<DatabaseSchema, 'vims'>, vimId: string, monitorId: string) {
+  return eb.selectFrom('vim_monitors').select('vim_monitors.vim_id').where('vim_monitors.vim_id', '=', vimId).where('vim_monitors.monitor_id', '=', monitorId);
+}
 
 /** Why a status write did or did not happen. */
 export type StatusWriteOutcome =
@@ -104,15 +109,7 @@ export class MonitorRepository {
           .set(health ? { status: change.newStatus, conditions: JSON.stringify(health.conditions), health: health.newHealth } : { status: change.newStatus })
           .where('id', '=', change.vimId)
           .where('status', '=', change.oldStatus)
-          .where((eb) =>
-            eb.exists(
-              eb
-                .selectFrom('vim_monitors')
-                .select('vim_monitors.vim_id')
-                .where('vim_monitors.vim_id', '=', change.vimId)
-                .where('vim_monitors.monitor_id', '=', change.monitorId),
-            ),
-          )
+          .where((eb) => eb.exists(ownedBy(eb, change.vimId, change.monitorId)))
           .executeTakeFirst();
         if (Number(updated.numUpdatedRows) === 0) {
           const owner = await trx.selectFrom('vim_monitors').select('monitor_id').where('vim_id', '=', change.vimId).executeTakeFirst();
@@ -153,15 +150,7 @@ export class MonitorRepository {
           .set({ conditions, health: change.newHealth })
           .where('id', '=', change.vimId)
           .where((eb) => eb.or([eb('conditions', 'is', null), eb('conditions', '<>', conditions)]))
-          .where((eb) =>
-            eb.exists(
-              eb
-                .selectFrom('vim_monitors')
-                .select('vim_monitors.vim_id')
-                .where('vim_monitors.vim_id', '=', change.vimId)
-                .where('vim_monitors.monitor_id', '=', change.monitorId),
-            ),
-          )
+          .where((eb) => eb.exists(ownedBy(eb, change.vimId, change.monitorId)))
           .executeTakeFirst();
         if (Number(updated.numUpdatedRows) === 0) {
           const owner = await trx.selectFrom('vim_monitors').select('monitor_id').where('vim_id', '=', change.vimId).executeTakeFirst();
@@ -180,11 +169,7 @@ export class MonitorRepository {
         .updateTable('vims')
         .set({ capacity: JSON.stringify(capacity) })
         .where('id', '=', vimId)
-        .where((eb) =>
-          eb.exists(
-            eb.selectFrom('vim_monitors').select('vim_monitors.vim_id').where('vim_monitors.vim_id', '=', vimId).where('vim_monitors.monitor_id', '=', monitorId),
-          ),
-        )
+        .where((eb) => eb.exists(ownedBy(eb, vimId, monitorId)))
         .executeTakeFirst();
       return Number(updated.numUpdatedRows) === 0 ? 'fenced' : 'written';
     });
