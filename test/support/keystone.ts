@@ -24,12 +24,12 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { accessSync, constants as fsConstants, rmSync } from 'node:fs';
-import { mkdir, mkdtemp, readdir, readFile, rm, stat, writeFile, open as openFile } from 'node:fs/promises';
+import { accessSync, constants as fsConstants } from 'node:fs';
+import { mkdir, mkdtemp, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
+import { FixtureDirs, spawnRunner, type RunnerProcess } from './runner-process.js';
 
 export const KEYSTONE_INSTALL_HINT =
   'install Debian packages python3-keystone python3-tackerclient python3-openstackclient (see .ci/run)';
@@ -268,7 +268,7 @@ function listField(value: unknown, key: string): unknown[] {
 // the Keystone process
 
 const DIR_PREFIX = 'vim-monitor-keystone-';
-const liveDirs = new Set<string>();
+const liveDirs = new FixtureDirs('KEYSTONE_FIXTURE_KEEP');
 
 function processAlive(pid: number): boolean {
   try {
@@ -301,135 +301,15 @@ async function sweepStaleDirs(): Promise<void> {
     }
   }
 }
-let exitHookInstalled = false;
-
-function rememberDir(dir: string): void {
-  liveDirs.add(dir);
-  if (exitHookInstalled) return;
-  exitHookInstalled = true;
-  process.on('exit', () => {
-    // The servers exit by themselves when our end of their stdin closes.
-    if (process.env.KEYSTONE_FIXTURE_KEEP === '1') return;
-    for (const d of liveDirs) rmSync(d, { recursive: true, force: true });
+function spawnServer(confFile: string, dbFile: string, logFile: string, timeoutMs: number): Promise<RunnerProcess> {
+  return spawnRunner({
+    label: 'Keystone',
+    python: keystonePython(),
+    args: [SERVER_SCRIPT, '--config-file', confFile, '--sqlite-db', dbFile, '--host', '127.0.0.1', '--port', '0', '--wait-for-go', '--exit-on-eof'],
+    env: process.env,
+    logFile,
+    timeoutMs,
   });
-}
-
-interface ServerProcess {
-  child: ChildProcess;
-  port: number;
-  waitReady(timeoutMs: number): Promise<void>;
-  go(): void;
-  exited(): boolean;
-  stop(): Promise<void>;
-}
-
-async function spawnServer(
-  confFile: string,
-  dbFile: string,
-  logFile: string,
-  timeoutMs: number,
-): Promise<ServerProcess> {
-  const log = await openFile(logFile, 'a');
-  const child = spawn(
-    keystonePython(),
-    [
-      SERVER_SCRIPT,
-      '--config-file', confFile,
-      '--sqlite-db', dbFile,
-      '--host', '127.0.0.1',
-      '--port', '0',
-      '--wait-for-go',
-      '--exit-on-eof',
-    ],
-    { stdio: ['pipe', 'pipe', log.fd], env: { ...process.env, PYTHONUNBUFFERED: '1' } },
-  );
-  await log.close();
-  child.stdin?.on('error', () => undefined);
-
-  let exitInfo: string | undefined;
-  const exitWaiters: Array<() => void> = [];
-  child.on('exit', (code, signal) => {
-    exitInfo = `exited with ${signal ?? `code ${code}`}`;
-    for (const w of exitWaiters.splice(0)) w();
-  });
-  child.on('error', (err) => {
-    exitInfo = `could not start: ${err.message}`;
-    for (const w of exitWaiters.splice(0)) w();
-  });
-
-  const lines: string[] = [];
-  const lineWaiters: Array<() => void> = [];
-  if (child.stdout) {
-    createInterface({ input: child.stdout }).on('line', (line) => {
-      lines.push(line);
-      for (const w of lineWaiters.splice(0)) w();
-    });
-  }
-
-  const waitFor = (predicate: (line: string) => boolean, what: string, ms: number): Promise<string> =>
-    new Promise((resolve, reject) => {
-      const timer = setTimeout(() => {
-        cleanup();
-        reject(new Error(`Keystone test server: no ${what} within ${ms} ms (log: ${logFile})`));
-      }, ms);
-      const check = (): boolean => {
-        const found = lines.find(predicate);
-        if (found !== undefined) {
-          cleanup();
-          resolve(found);
-          return true;
-        }
-        if (exitInfo !== undefined) {
-          cleanup();
-          reject(new Error(`Keystone test server ${exitInfo} before ${what} (log: ${logFile})`));
-          return true;
-        }
-        return false;
-      };
-      const onEvent = (): void => {
-        if (!check()) {
-          lineWaiters.push(onEvent);
-          exitWaiters.push(onEvent);
-        }
-      };
-      const cleanup = (): void => {
-        clearTimeout(timer);
-        removeFrom(lineWaiters, onEvent);
-        removeFrom(exitWaiters, onEvent);
-      };
-      onEvent();
-    });
-
-  const stop = async (): Promise<void> => {
-    if (exitInfo !== undefined) return;
-    const gone = new Promise<void>((resolve) => exitWaiters.push(resolve));
-    child.stdin?.end();
-    child.kill('SIGTERM');
-    const timer = setTimeout(() => child.kill('SIGKILL'), 5_000);
-    await gone;
-    clearTimeout(timer);
-  };
-
-  let portLine: string;
-  try {
-    portLine = await waitFor((l) => l.startsWith('PORT '), 'PORT line', Math.min(timeoutMs, 30_000));
-  } catch (err) {
-    await stop();
-    throw err;
-  }
-  const port = Number(portLine.slice(5));
-  return {
-    child,
-    port,
-    waitReady: async (ms) => {
-      await waitFor((l) => l === 'READY', 'READY line', ms);
-    },
-    go: () => {
-      child.stdin?.write('go\n');
-    },
-    exited: () => exitInfo !== undefined,
-    stop,
-  };
 }
 
 /**
@@ -439,11 +319,6 @@ async function spawnServer(
  */
 function nextSecond(): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, 1_050 - (Date.now() % 1_000)));
-}
-
-function removeFrom<T>(list: T[], item: T): void {
-  const i = list.indexOf(item);
-  if (i >= 0) list.splice(i, 1);
 }
 
 function secret(prefix: string): string {
@@ -530,7 +405,7 @@ export async function startKeystone(options: StartKeystoneOptions = {}): Promise
 
   await sweepStaleDirs();
   const dir = await mkdtemp(path.join(os.tmpdir(), DIR_PREFIX));
-  rememberDir(dir);
+  liveDirs.remember(dir);
   await writeFile(path.join(dir, 'owner.pid'), `${process.pid}\n`);
   if (process.env.KEYSTONE_FIXTURE_KEEP === '1') await writeFile(path.join(dir, 'keep'), '');
   const confFile = path.join(dir, 'keystone.conf');
@@ -553,13 +428,13 @@ export async function startKeystone(options: StartKeystoneOptions = {}): Promise
       await readTail(serverLog, lines),
     ].join('\n');
 
-  let server: ServerProcess | undefined;
+  let server: RunnerProcess | undefined;
   const fail = async (message: string): Promise<never> => {
     const logs = await logTail(40);
     if (server) await server.stop();
     if (process.env.KEYSTONE_FIXTURE_KEEP !== '1') {
       await rm(dir, { recursive: true, force: true });
-      liveDirs.delete(dir);
+      liveDirs.forget(dir);
     }
     throw new Error(`${message}\n${logs}`);
   };
@@ -602,7 +477,7 @@ export async function startKeystone(options: StartKeystoneOptions = {}): Promise
     const logs = await readTail(serverLog, 30);
     const hint = /No module named|ENOENT/.test(logs + detail) ? `; ${KEYSTONE_INSTALL_HINT}` : '';
     await rm(dir, { recursive: true, force: true });
-    liveDirs.delete(dir);
+    liveDirs.forget(dir);
     throw new Error(`Keystone test fixture: ${detail}${hint}\n${logs}`);
   }
   const port = server.port;
@@ -853,7 +728,7 @@ export async function startKeystone(options: StartKeystoneOptions = {}): Promise
       await server?.stop();
       if (process.env.KEYSTONE_FIXTURE_KEEP !== '1') {
         await rm(dir, { recursive: true, force: true });
-        liveDirs.delete(dir);
+        liveDirs.forget(dir);
       }
     },
   };

@@ -24,10 +24,10 @@
  * OPENSTACK_FIXTURE_KEEP=1 keeps the temporary directories for debugging.
  */
 import { randomBytes } from 'node:crypto';
-import { rmSync } from 'node:fs';
 import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
+import { FixtureDirs } from './runner-process.js';
 import { REGION, type KeystoneFixture } from './keystone.js';
 import { placementAdmin, type PlacementAdmin } from './openstack/placement-api.js';
 import {
@@ -78,19 +78,7 @@ export interface StartOpenStackServicesOptions {
 }
 
 
-const liveDirs = new Set<string>();
-let exitHookInstalled = false;
-
-/** A test process that dies without close() still removes its directories (the servers exit on stdin EOF). */
-function rememberDir(dir: string): void {
-  liveDirs.add(dir);
-  if (exitHookInstalled) return;
-  exitHookInstalled = true;
-  process.on('exit', () => {
-    if (process.env.OPENSTACK_FIXTURE_KEEP === '1') return;
-    for (const d of liveDirs) rmSync(d, { recursive: true, force: true });
-  });
-}
+const liveDirs = new FixtureDirs('OPENSTACK_FIXTURE_KEEP');
 
 interface Running {
   spec: ServiceSpec;
@@ -130,14 +118,14 @@ export async function startOpenStackServices(
       if (r.serviceId) await keystone.adminRequest('DELETE', `/services/${r.serviceId}`).catch(() => undefined);
       if (process.env.OPENSTACK_FIXTURE_KEEP !== '1') {
         await rm(r.dir, { recursive: true, force: true });
-        liveDirs.delete(r.dir);
+        liveDirs.forget(r.dir);
       }
     }
   };
 
   const startOne = async (spec: ServiceSpec): Promise<void> => {
     const dir = await mkdtemp(path.join(os.tmpdir(), `vim-monitor-${spec.name}-`));
-    rememberDir(dir);
+    liveDirs.remember(dir);
     const entry: Running = { spec, dir, port: 0, serviceId: '', process: undefined };
     running.set(spec.type, entry);
     const password = `${spec.name}-${randomBytes(9).toString('base64url')}`;

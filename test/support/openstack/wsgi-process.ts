@@ -2,11 +2,9 @@
  * One OpenStack API process run by wsgi_server.py (same directory), spoken to
  * through its stdout lines `PORT <n>` and `READY` and its stdin (`go`, EOF).
  */
-import { spawn, type ChildProcess } from 'node:child_process';
-import { open as openFile } from 'node:fs/promises';
 import path from 'node:path';
-import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
+import { spawnRunner, type RunnerProcess } from '../runner-process.js';
 
 const RUNNER = path.join(path.dirname(fileURLToPath(import.meta.url)), 'wsgi_server.py');
 
@@ -23,16 +21,9 @@ export interface WsgiProcessOptions {
   waitForGo: boolean;
 }
 
-export interface WsgiProcess {
-  port: number;
-  go(): void;
-  waitReady(timeoutMs: number): Promise<void>;
-  /** EOF on stdin and SIGTERM (SIGKILL after 5 s); resolves once the process is gone. Idempotent. */
-  stop(): Promise<void>;
-}
+export type WsgiProcess = RunnerProcess;
 
 export async function spawnWsgiProcess(opts: WsgiProcessOptions, timeoutMs: number): Promise<WsgiProcess> {
-  const log = await openFile(opts.logFile, 'a');
   const args = [
     RUNNER,
     '--app', opts.app,
@@ -43,87 +34,15 @@ export async function spawnWsgiProcess(opts: WsgiProcessOptions, timeoutMs: numb
     '--exit-on-eof',
   ];
   if (opts.waitForGo) args.push('--wait-for-go');
-  const child: ChildProcess = spawn(opts.python, args, {
-    stdio: ['pipe', 'pipe', log.fd],
+  return spawnRunner({
+    label: opts.app,
+    python: opts.python,
+    args,
     // Everything these services call is on loopback: never through a proxy.
-    env: { ...withoutProxies(process.env), PYTHONUNBUFFERED: '1', NO_PROXY: '*', no_proxy: '*' },
+    env: { ...withoutProxies(process.env), NO_PROXY: '*', no_proxy: '*' },
+    logFile: opts.logFile,
+    timeoutMs,
   });
-  await log.close();
-  child.stdin?.on('error', () => undefined);
-
-  let exitInfo: string | undefined;
-  const lines: string[] = [];
-  const waiters: Array<() => void> = [];
-  const wake = (): void => {
-    for (const w of waiters.splice(0)) w();
-  };
-  child.on('exit', (code, signal) => {
-    exitInfo = `exited with ${signal ?? `code ${code}`}`;
-    wake();
-  });
-  child.on('error', (err) => {
-    exitInfo = `could not start: ${err.message}`;
-    wake();
-  });
-  if (child.stdout) {
-    createInterface({ input: child.stdout }).on('line', (line) => {
-      lines.push(line);
-      wake();
-    });
-  }
-
-  const waitFor = (predicate: (line: string) => boolean, what: string, ms: number): Promise<string> =>
-    new Promise((resolve, reject) => {
-      const timer = setTimeout(() => {
-        const i = waiters.indexOf(check);
-        if (i >= 0) waiters.splice(i, 1);
-        reject(new Error(`${opts.app} test server: no ${what} within ${ms} ms (log: ${opts.logFile})`));
-      }, ms);
-      function check(): void {
-        const found = lines.find(predicate);
-        if (found !== undefined) {
-          clearTimeout(timer);
-          resolve(found);
-        } else if (exitInfo !== undefined) {
-          clearTimeout(timer);
-          reject(new Error(`${opts.app} test server ${exitInfo} before ${what} (log: ${opts.logFile})`));
-        } else {
-          waiters.push(check);
-        }
-      }
-      check();
-    });
-
-  const stop = async (): Promise<void> => {
-    if (exitInfo !== undefined) return;
-    const gone = new Promise<void>((resolve) => waiters.push(function onExit() {
-      if (exitInfo !== undefined) resolve();
-      else waiters.push(onExit);
-    }));
-    child.stdin?.end();
-    child.kill('SIGTERM');
-    const timer = setTimeout(() => child.kill('SIGKILL'), 5_000);
-    await gone;
-    clearTimeout(timer);
-  };
-
-  let portLine: string;
-  try {
-    portLine = await waitFor((l) => l.startsWith('PORT '), 'PORT line', Math.min(timeoutMs, 30_000));
-  } catch (err) {
-    await stop();
-    throw err;
-  }
-  return {
-    port: Number(portLine.slice(5)),
-    go: () => {
-      child.stdin?.write('go\n');
-    },
-    waitReady: async (ms) => {
-      await waitFor((l) => l === 'READY', 'READY line', ms);
-    },
-    stop,
-  };
 }
 
 function withoutProxies(env: NodeJS.ProcessEnv): NodeJS.ProcessEnv {
