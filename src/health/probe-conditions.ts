@@ -1,5 +1,5 @@
 import type { ProbeName } from '../probes/probe.js';
-import type { ConditionResult } from './condition.js';
+import type { ConditionResult, ConditionType } from './condition.js';
 
 /** What the monitor last saw from one fast probe. */
 export interface ProbeResult {
@@ -8,6 +8,9 @@ export interface ProbeResult {
 }
 
 export type ProbeResults = Partial<Record<ProbeName, ProbeResult>>;
+
+/** The types only the fast probes decide (CertificateValid is the deep certificate check's too). */
+export const FAST_CONDITION_TYPES: ReadonlySet<ConditionType> = new Set<ConditionType>(['NetworkReachable', 'IdentityAPI', 'Authenticated']);
 
 /**
  * The probe layer's certificate failures (src/probes/network-error.ts):

@@ -136,31 +136,76 @@ describe('deep runs of a monitor', () => {
 describe('DeepRuns', () => {
   const target = probeTarget('openstack', 'http://127.0.0.1:9/v3');
   const settings = { ...DEFAULT_HEALTH_SETTINGS, deep_interval: 10 };
+  const confirmAtOnce = { failure_threshold: 1, success_threshold: 1, retryAfterMs: 1_000 };
 
   it('spreads the first run over the deep interval, then runs every interval', async () => {
     const check = new ScriptedDeepCheck();
-    const runs = new DeepRuns('vim', { clock: systemClock, logger: pino({ enabled: false }), random: () => 0.5, checks: new DeepChecks([[check]]), capacity: null, onCapacity: () => undefined });
+    const runs = new DeepRuns('vim', { clock: systemClock, logger: pino({ enabled: false }), random: () => 0.5, checks: new DeepChecks([[check]]), capacity: null, conditions: [], onCapacity: () => undefined });
     runs.plan(1_000, settings);
-    runs.startIfDue(target, settings, 5_999);
+    runs.startIfDue(target, settings, confirmAtOnce, 5_999);
     expect(check.runs).toBe(0);
-    runs.startIfDue(target, settings, 6_000);
+    runs.startIfDue(target, settings, confirmAtOnce, 6_000);
     expect(check.runs).toBe(1);
     await new Promise((resolve) => setTimeout(resolve, 10));
-    runs.startIfDue(target, settings, 15_999);
+    runs.startIfDue(target, settings, confirmAtOnce, 15_999);
     expect(check.runs).toBe(1);
-    runs.startIfDue(target, settings, 16_000);
+    runs.startIfDue(target, settings, confirmAtOnce, 16_000);
     expect(check.runs).toBe(2);
+  });
+
+  it('checks a failure again after retryAfterMs, not a whole interval later, and shows it once failure_threshold runs confirm it', async () => {
+    const check = new ScriptedDeepCheck();
+    let nowMs = 0;
+    const clock = { now: () => new Date(nowMs) };
+    const runs = new DeepRuns('vim', { clock, logger: pino({ enabled: false }), random: () => 0, checks: new DeepChecks([[check]]), capacity: null, conditions: [], onCapacity: () => undefined });
+    const confirm = { failure_threshold: 2, success_threshold: 1, retryAfterMs: 1_000 };
+    const settle = () => new Promise((resolve) => setTimeout(resolve, 10));
+    check.report = { conditions: [service('image', 'True', 'warning')] };
+    runs.startIfDue(target, settings, confirm, nowMs);
+    await settle();
+    check.report = { conditions: [service('image', 'False', 'warning')] };
+    nowMs = 10_000;
+    runs.startIfDue(target, settings, confirm, nowMs);
+    await settle();
+    expect(runs.conditions()).toMatchObject([{ status: 'True', reason: 'image scripted (latest: image scripted; unconfirmed: 1 of 2 failed runs)' }]);
+    // The latest failure still counts for status at once (it has its own threshold on rounds).
+    expect(runs.requiredFailure()).toBe(false);
+    nowMs = 10_999;
+    runs.startIfDue(target, settings, confirm, nowMs);
+    expect(check.runs).toBe(2);
+    nowMs = 11_000;
+    runs.startIfDue(target, settings, confirm, nowMs);
+    expect(check.runs).toBe(3);
+    await settle();
+    expect(runs.conditions()).toMatchObject([{ status: 'False', reason: 'image scripted' }]);
+    // Confirmed: back to the deep interval.
+    runs.startIfDue(target, settings, confirm, 20_999);
+    expect(check.runs).toBe(3);
+  });
+
+  it('shows the latest results at once when the status changes on them (confirmLatest), and the stored ones before the first run', async () => {
+    const check = new ScriptedDeepCheck();
+    const stored = [service('compute', 'True', 'error')];
+    const runs = new DeepRuns('vim', { clock: systemClock, logger: pino({ enabled: false }), random: () => 0, checks: new DeepChecks([[check]]), capacity: null, conditions: stored, onCapacity: () => undefined });
+    expect(runs.conditions()).toEqual(stored);
+    check.report = { conditions: [service('compute', 'False', 'error')] };
+    runs.startIfDue(target, settings, { failure_threshold: 3, success_threshold: 1, retryAfterMs: 1_000 }, 0);
+    await new Promise((resolve) => setTimeout(resolve, 10));
+    expect(runs.conditions()[0]!.status).toBe('True');
+    expect(runs.requiredFailure()).toBe(true);
+    runs.confirmLatest();
+    expect(runs.conditions()).toEqual([service('compute', 'False', 'error')]);
   });
 
   it('reports capacity only when the figures change, not every measurement', async () => {
     const check = new ScriptedDeepCheck();
     const reported: CapacityFigures[] = [];
-    const runs = new DeepRuns('vim', { clock: systemClock, logger: pino({ enabled: false }), random: () => 0, checks: new DeepChecks([[check]]), capacity: null, onCapacity: (c) => reported.push(c) });
+    const runs = new DeepRuns('vim', { clock: systemClock, logger: pino({ enabled: false }), random: () => 0, checks: new DeepChecks([[check]]), capacity: null, conditions: [], onCapacity: (c) => reported.push(c) });
     const figures = (used: number, at: string): CapacityFigures => ({ resources: { VCPU: { total: 8, used, free: 8 - used } }, checked_at: at });
     let now = 0;
     for (const [used, at] of [[1, 'a'], [1, 'b'], [2, 'c']] as const) {
       check.report = { conditions: [], capacity: figures(used, at) };
-      runs.startIfDue(target, settings, now);
+      runs.startIfDue(target, settings, confirmAtOnce, now);
       now += 10_000;
       await new Promise((resolve) => setTimeout(resolve, 10));
     }

@@ -1,5 +1,6 @@
 import type { Logger } from 'pino';
 import type { CapacityFigures, ConditionResult } from '../health/condition.js';
+import { ConditionConfirmation, type ConfirmationThresholds } from '../health/confirmation.js';
 import type { HealthSettings } from '../health/deep-check.js';
 import type { DeepCheckOutcome, DeepChecks } from '../health/deep-checks.js';
 import type { ProbeTarget } from '../probes/probe.js';
@@ -16,6 +17,8 @@ export interface DeepRunsDeps {
   checks?: DeepChecks;
   /** The capacity stored for the VIM (or carried over from a replaced monitor). */
   capacity: CapacityFigures | null;
+  /** The deep checks' conditions as stored (or carried over): shown until the first run, and what a change must be confirmed against. */
+  conditions: readonly ConditionResult[];
   onCapacity(capacity: CapacityFigures): void;
 }
 
@@ -27,6 +30,11 @@ export interface DeepRunsDeps {
  * and not awaited by it, so it never delays the fast rounds; its results
  * are read by the following rounds, which assess them with the probes'.
  */
+/** How the deep runs follow the monitor's hysteresis; a failure waiting for confirmation is checked again after `retryAfterMs`. */
+export interface DeepConfirmation extends ConfirmationThresholds {
+  retryAfterMs: number;
+}
+
 export class DeepRuns {
   private nextAtMs: number | undefined;
   private inFlight = false;
@@ -34,12 +42,17 @@ export class DeepRuns {
   /** The last report of each check, by check name, in the checks' order. */
   private readonly reports = new Map<string, DeepCheckReport>();
   private latest: CapacityFigures | null;
+  private readonly confirmation: ConditionConfirmation;
+  /** What the deep checks show: their latest results once confirmed (ConditionConfirmation). */
+  private shown: ConditionResult[];
 
   constructor(
     private readonly vimId: string,
     private readonly deps: DeepRunsDeps,
   ) {
     this.latest = deps.capacity;
+    this.shown = deps.checks ? [...deps.conditions] : [];
+    this.confirmation = new ConditionConfirmation(this.shown);
   }
 
   get capacity(): CapacityFigures | null {
@@ -53,7 +66,7 @@ export class DeepRuns {
   }
 
   /** Starts a run when one is due and none is in flight; the caller has checked that the lower layers are up. */
-  startIfDue(target: ProbeTarget, health: HealthSettings | undefined, nowMs: number): void {
+  startIfDue(target: ProbeTarget, health: HealthSettings | undefined, confirm: DeepConfirmation, nowMs: number): void {
     const checks = this.deps.checks;
     if (this.stopped || !checks || !health || this.inFlight) return;
     // Health settings that arrived with an update: the first run is spread like at start.
@@ -65,7 +78,7 @@ export class DeepRuns {
     checks
       .run({ target, settings: health, signal: limit.signal, now: this.deps.clock.now() })
       .then(
-        (outcomes) => this.adopt(outcomes),
+        (outcomes) => this.adopt(outcomes, confirm, health.deep_interval * 1000),
         // A check rejecting is a bug in it (they settle with Unknown for the target's faults): loud, and the previous results stay.
         (error: unknown) => this.deps.logger.error({ vim_id: this.vimId, err: error }, 'deep check failed unexpectedly'),
       )
@@ -79,23 +92,38 @@ export class DeepRuns {
     this.stopped = true;
   }
 
-  /** The latest conditions of every deep check, in the checks' order. */
-  conditions(): ConditionResult[] {
-    const all: ConditionResult[] = [];
-    for (const report of this.reports.values()) all.push(...report.conditions);
-    return all;
+  /** The deep checks' conditions as shown: the latest results once confirmed, in the checks' order. */
+  conditions(): readonly ConditionResult[] {
+    return this.shown;
   }
 
-  /** Whether a required deep check (error severity) fails: the VIM is then UNREACHABLE. */
+  /**
+   * Whether the latest run found a required deep check (error severity)
+   * failing. Status counts it from the first run, with its own threshold on
+   * rounds, as it counts a failed ping; the condition waits for confirmation.
+   */
   requiredFailure(): boolean {
     return this.requiredFailures().length > 0;
   }
 
   requiredFailures(): ConditionResult[] {
-    return this.conditions().filter((result) => result.status === 'False' && result.severity === 'error');
+    return this.latestResults().filter((result) => result.status === 'False' && result.severity === 'error');
   }
 
-  private adopt(outcomes: readonly DeepCheckOutcome[]): void {
+  /** The status just changed on the latest results: show them as they are, so that conditions and status agree. */
+  confirmLatest(): void {
+    if (this.reports.size === 0) return;
+    this.shown = this.latestResults();
+    this.confirmation.confirmAll(this.shown);
+  }
+
+  private latestResults(): ConditionResult[] {
+    const all: ConditionResult[] = [];
+    for (const report of this.reports.values()) all.push(...report.conditions);
+    return all;
+  }
+
+  private adopt(outcomes: readonly DeepCheckOutcome[], confirm: DeepConfirmation, intervalMs: number): void {
     if (this.stopped) return;
     for (const { name, report } of outcomes) {
       if (report === undefined) {
@@ -111,6 +139,11 @@ export class DeepRuns {
         this.latest = report.capacity;
         this.deps.onCapacity(report.capacity);
       }
+    }
+    this.shown = this.confirmation.observe(this.latestResults(), confirm);
+    // A failure (or a recovery) waiting for confirmation is checked again soon, not a whole deep interval later.
+    if (this.confirmation.pending && this.nextAtMs !== undefined) {
+      this.nextAtMs = Math.min(this.nextAtMs, this.deps.clock.now().getTime() + Math.min(confirm.retryAfterMs, intervalMs));
     }
   }
 }

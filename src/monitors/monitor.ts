@@ -9,7 +9,8 @@ import type { HealthSettings } from '../health/deep-check.js';
 import type { DeepChecks } from '../health/deep-checks.js';
 import { DeepRuns } from './deep-runs.js';
 import { assess, changedTypes, conditionsDiffer, gateByLayer } from '../health/assess.js';
-import { probeConditions } from '../health/probe-conditions.js';
+import { FAST_CONDITION_TYPES, probeConditions, type ProbeResults } from '../health/probe-conditions.js';
+import { confirmedOk, unconfirmedNote } from '../health/confirmation.js';
 import type { MetricsRecorder } from '../metrics/recorder.js';
 import type { RoundStats } from './round-stats.js';
 import type { RoundScheduler, ScheduledRound, TickDeadlines } from './round-scheduler.js';
@@ -82,6 +83,8 @@ interface ProbeRecord {
   checkedAtMs: number;
   consecutiveFailures: number;
   consecutiveSuccesses: number;
+  /** What its condition shows: the latest result once the thresholds confirm it (health/confirmation.ts). */
+  shownOk: boolean;
 }
 
 type ProbeRecords = Partial<Record<ProbeName, ProbeRecord>>;
@@ -135,6 +138,7 @@ export class VimMonitor implements ScheduledRound {
       random: deps.random ?? Math.random,
       ...(deps.deepChecks && { checks: deps.deepChecks }),
       capacity: initial.capacity ?? null,
+      conditions: (initial.conditions ?? []).filter((condition) => !FAST_CONDITION_TYPES.has(condition.type)),
       onCapacity: (capacity) => deps.onCapacity?.(vimId, monitorId, capacity),
     });
     // From the store (or the replaced monitor): a restart does not report every VIM's conditions as new.
@@ -285,7 +289,7 @@ export class VimMonitor implements ScheduledRound {
     for (let i = 0; i < due.length; i++) {
       const name = due[i]!;
       const outcome = outcomes[i]!;
-      this.record(name, outcome, checkedAtMs);
+      this.record(name, outcome, checkedAtMs, settings);
       this.deps.metrics?.probeChecked(this.vimId, name, outcome.ok, outcome.latencyMs);
       if (name === 'auth') regions = outcome.regions;
     }
@@ -301,6 +305,8 @@ export class VimMonitor implements ScheduledRound {
     this.lastRoundAt = checkedAtMs;
     this.deps.metrics?.statusChanged(this.vimId, this.state.status);
     const statusChanged = this.state.status !== before;
+    // The conditions must agree with a status that just changed: the thresholds have confirmed what the latest round saw.
+    if (statusChanged) this.confirmLatest();
     // Compared without formatting anything: most rounds change nothing, and then nothing is assessed or stored.
     const results = gateByLayer(this.results(names));
     const conditionsChanged = conditionsDiffer(this.conditions, results);
@@ -325,7 +331,9 @@ export class VimMonitor implements ScheduledRound {
     }
     if (regions && this.deps.onPlacement) this.deps.onPlacement(this.vimId, regions);
     // Deep checks go out only over layers the fast probes just found up: a cloud whose Keystone is down reports that, not a dozen service failures.
-    if (probesOk && names.every((name) => this.records[name] !== undefined)) this.deep.startIfDue(target, this.current.health, checkedAtMs);
+    if (probesOk && names.every((name) => this.records[name] !== undefined)) {
+      this.deep.startIfDue(target, this.current.health, { ...settings, retryAfterMs: settings.interval * 1000 }, checkedAtMs);
+    }
 
     // From the scheduled time, not the actual start: otherwise every round slips by up to one tick.
     this.schedule(Math.max(scheduledAt + settings.interval * 1000, checkedAtMs));
@@ -337,10 +345,26 @@ export class VimMonitor implements ScheduledRound {
    * CertificateValid, so the deep one then stays out (one condition per type).
    */
   private results(names: readonly ProbeName[]): ConditionResult[] {
-    const fast = probeConditions(names, this.records);
+    const fast = probeConditions(names, this.shownProbeResults());
     const deep = this.deep.conditions();
     if (deep.length === 0) return fast;
     return [...fast, ...deep.filter((result) => !fast.some((f) => f.type === result.type))];
+  }
+
+  /** The probes' results as their conditions show them: a change the thresholds have not confirmed yet says so in the reason. */
+  private shownProbeResults(): ProbeResults {
+    const shown: ProbeResults = {};
+    const thresholds = this.current.settings;
+    for (const name of Object.keys(this.records) as ProbeName[]) {
+      const record = this.records[name]!;
+      shown[name] = record.shownOk === record.ok ? record : { ok: record.shownOk, reason: `${record.reason} (${unconfirmedNote(record, thresholds)})` };
+    }
+    return shown;
+  }
+
+  private confirmLatest(): void {
+    for (const record of Object.values(this.records)) record.shownOk = record.ok;
+    this.deep.confirmLatest();
   }
 
   /** Adopts the round's conditions; `changed` lists nothing when only the status moved (no health event then). */
@@ -379,7 +403,7 @@ export class VimMonitor implements ScheduledRound {
     return probe.check(target, signal);
   }
 
-  private record(name: ProbeName, outcome: ProbeOutcome, checkedAtMs: number): void {
+  private record(name: ProbeName, outcome: ProbeOutcome, checkedAtMs: number, thresholds: MonitorSettings): void {
     const previous = this.records[name];
     if (previous) {
       // Updated in place: one object per probe for the monitor's life, not one per round.
@@ -389,6 +413,7 @@ export class VimMonitor implements ScheduledRound {
       previous.latencyMs = outcome.latencyMs;
       previous.reason = outcome.reason;
       previous.checkedAtMs = checkedAtMs;
+      previous.shownOk = confirmedOk(previous.shownOk, previous, thresholds);
       return;
     }
     this.records[name] = {
@@ -398,7 +423,21 @@ export class VimMonitor implements ScheduledRound {
       checkedAtMs,
       consecutiveFailures: outcome.ok ? 0 : 1,
       consecutiveSuccesses: outcome.ok ? 1 : 0,
+      shownOk: this.firstShown(name, outcome.ok),
     };
+  }
+
+  /**
+   * A probe's first result is shown as it is, unless the stored conditions
+   * (a restart, a replaced monitor) said otherwise: then it needs the same
+   * confirmation as any change.
+   */
+  private firstShown(name: ProbeName, ok: boolean): boolean {
+    const type = name === 'icmp' || name === 'tcp' ? 'NetworkReachable' : name === 'api' ? 'IdentityAPI' : 'Authenticated';
+    const stored = this.conditions.find((condition) => condition.type === type);
+    if (!stored || stored.status === 'Unknown' || this.state.status === 'PENDING') return ok;
+    const confirmed = stored.status === 'True';
+    return confirmedOk(confirmed, { ok, consecutiveFailures: ok ? 0 : 1, consecutiveSuccesses: ok ? 1 : 0 }, this.current.settings);
   }
 
   /** The probe records as the API and events show them (a copy: later rounds do not change it). */

@@ -115,11 +115,11 @@ describe('a SIGKILL and a restart', () => {
     await waitFor('recovery', async () => ((await statuses(second.url))[down] === 'REACHABLE' ? true : undefined), 5_000);
     const after = (await json(`${second.url}/v1.0/events`)).events as Array<{ id: number; resource_id: string; resource_state: string; event_type: string }>;
     expect(after.slice(0, eventsBefore.length)).toEqual(eventsBefore);
-    // The change of its conditions (HEALTH) at the first good round, while the status still waits for
-    // success_threshold good rounds, then the status change (MONITOR).
+    // Conditions follow the status thresholds: they change with the status, in the same round (the MONITOR
+    // event, then the HEALTH event that lists the conditions it changed), not at the first good round.
     expect(after.slice(eventsBefore.length).map((e) => [e.resource_id, e.event_type, e.resource_state])).toEqual([
-      [down, 'HEALTH', 'UNREACHABLE'],
       [down, 'MONITOR', 'REACHABLE'],
+      [down, 'HEALTH', 'REACHABLE'],
     ]);
   });
 });
