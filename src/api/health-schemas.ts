@@ -16,13 +16,13 @@ import { PROBE_NAMES } from '../probes/probe.js';
  */
 
 /** Every value of a union type, checked both ways: a value added to the type and not here fails to compile. */
-function allOf<T extends string>() {
+function everyValueOf<T extends string>() {
   return <const V extends readonly T[]>(values: V & ([T] extends [V[number]] ? unknown : never)): V => values;
 }
 
-export const CONDITION_STATUSES = allOf<ConditionStatus>()(['True', 'False', 'Unknown']);
-export const CONDITION_SEVERITIES = allOf<ConditionSeverity>()(['error', 'warning', 'info']);
-export const HEALTH_VALUES = allOf<Health>()(['OK', 'DEGRADED', 'DOWN']);
+export const CONDITION_STATUSES = everyValueOf<ConditionStatus>()(['True', 'False', 'Unknown']);
+export const CONDITION_SEVERITIES = everyValueOf<ConditionSeverity>()(['error', 'warning', 'info']);
+export const HEALTH_VALUES = everyValueOf<Health>()(['OK', 'DEGRADED', 'DOWN']);
 
 const timestamp = { type: 'string', description: 'UTC, Tacker format `YYYY-MM-DD hh:mm:ss.ffffff`' } as const;
 
