@@ -7,6 +7,9 @@ import type { EventService } from '../events/event-service.js';
 import type { MonitorViewService } from '../monitors/monitor-view.js';
 import type { VimRegistry } from '../vims/registry.js';
 import { eventRoutes } from './events/routes.js';
+import { eventSchema } from './events/schemas.js';
+import { HEALTH_COMPONENTS } from './health-schemas.js';
+import { monitorSchema } from './monitors/schemas.js';
 import { eventStreamRoute } from './events/stream.js';
 import type { Clock } from '../time/clock.js';
 import { subscriptionRoutes } from './subscriptions/routes.js';
@@ -18,7 +21,7 @@ import { installBoundedJsonParser } from './json-bounds.js';
 import { installMetrics } from './metrics-route.js';
 import { installAuthentication } from './request-context.js';
 import { versionRoutes } from './versions.js';
-import { describeSchemaError } from './vims/schemas.js';
+import { describeSchemaError, vimSchema } from './vims/schemas.js';
 import { vimRoutes } from './vims/routes.js';
 
 export interface ApiServerOptions {
@@ -95,6 +98,7 @@ export async function buildApiServer(options: ApiServerOptions): Promise<Fastify
   installInputGuards(app);
   installAuthentication(app, options.authenticator);
   if (options.metrics) installMetrics(app, options.metrics);
+  installResponseDocumentation(app);
   // Generated from the routes' own validation schemas, so it cannot drift from what is enforced.
   await app.register(swagger, {
     openapi: {
@@ -102,6 +106,8 @@ export async function buildApiServer(options: ApiServerOptions): Promise<Fastify
       components: { securitySchemes: { keystone: { type: 'apiKey', in: 'header', name: 'X-Auth-Token' } } },
       security: [{ keystone: [] }],
     },
+    // Shared schemas appear under their $id in components.schemas (the default would name them def-0, def-1, …).
+    refResolver: { buildLocalReference: (json, _baseUri, _fragment, i) => (typeof json.$id === 'string' ? json.$id : `def-${i}`) },
   });
   await app.register(versionRoutes);
   await app.register(vimRoutes, { registry: options.registry });
@@ -118,6 +124,21 @@ export async function buildApiServer(options: ApiServerOptions): Promise<Fastify
   // Served as /v1.0/openapi and /v1.0/openapi.json (the suffix is stripped like every other path).
   app.get('/v1.0/openapi', { schema: { hide: true }, config: { public: true } }, async () => app.swagger());
   return app;
+}
+
+/**
+ * Response schemas document the API in the OpenAPI document; they do not
+ * shape what is sent. Fastify would otherwise serialise with them
+ * (fast-json-stringify), which drops what a schema does not list, reorders
+ * keys and coerces types (a null where a string is documented becomes ""):
+ * the Tacker wire format must stay exactly what the presenters build, as
+ * python-tackerclient reads it. Every response is JSON.stringify of the
+ * payload, as it was before the schemas existed; src/api/openapi.test.ts
+ * checks real responses against the documented schemas instead.
+ */
+export function installResponseDocumentation(app: FastifyInstance): void {
+  for (const schema of [...HEALTH_COMPONENTS, vimSchema, monitorSchema, eventSchema]) app.addSchema(schema);
+  app.setSerializerCompiler(() => (data) => JSON.stringify(data));
 }
 
 /** One warning per episode of refused connections (Node closes them at once past maxConnections), with how many were refused. */

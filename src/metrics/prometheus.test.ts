@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { expectPromtoolAccepts, parseExposition, samplesOf, valueOf, type Sample } from '../../test/support/promtool.js';
 import { PROBE_NAMES, type ProbeName } from '../probes/probe.js';
-import { CHECK_LATENCY_BUCKETS, PrometheusMetrics } from './prometheus.js';
+import { CHECK_LATENCY_BUCKETS, DEEP_RUN_DURATION_BUCKETS, PrometheusMetrics } from './prometheus.js';
 
 async function scrape(metrics: PrometheusMetrics): Promise<Sample[]> {
   return parseExposition(await metrics.expose());
@@ -266,6 +266,40 @@ describe('the Prometheus metrics recorder', () => {
     expect(valueOf(samples, 'vim_monitor_outbox_lag_seconds')).toBe(4.25);
   });
 
+  it('counts deep runs by outcome from start-up at 0 and puts their durations in one unlabelled histogram up to 30 s', async () => {
+    const metrics = new PrometheusMetrics({ defaultMetrics: false });
+    let samples = await scrape(metrics);
+    expect(samplesOf(samples, 'vim_monitor_deep_runs_total').map((s) => [s.labels.outcome, s.value])).toEqual([
+      ['completed', 0],
+      ['timed_out', 0],
+      ['failed', 0],
+    ]);
+    expect(valueOf(samples, 'vim_monitor_deep_run_duration_seconds_count')).toBe(0);
+
+    metrics.deepRunFinished('completed', 0.2);
+    metrics.deepRunFinished('completed', 1.5);
+    metrics.deepRunFinished('timed_out', 30.001);
+    metrics.deepRunFinished('failed', 0.004);
+    metrics.deepRunFinished('completed', -0.5);
+    samples = await scrape(metrics);
+    expect(valueOf(samples, 'vim_monitor_deep_runs_total', { outcome: 'completed' })).toBe(3);
+    expect(valueOf(samples, 'vim_monitor_deep_runs_total', { outcome: 'timed_out' })).toBe(1);
+    expect(valueOf(samples, 'vim_monitor_deep_runs_total', { outcome: 'failed' })).toBe(1);
+    const histogram = 'vim_monitor_deep_run_duration_seconds';
+    expect(DEEP_RUN_DURATION_BUCKETS.at(-1)).toBe(30);
+    // No vim_id, no outcome: one series per bucket, whatever the number of VIMs.
+    expect(samplesOf(samples, `${histogram}_bucket`).every((s) => Object.keys(s.labels).join() === 'le')).toBe(true);
+    expect(samplesOf(samples, `${histogram}_bucket`)).toHaveLength(DEEP_RUN_DURATION_BUCKETS.length + 1);
+    expect(valueOf(samples, `${histogram}_count`)).toBe(5);
+    // The negative duration (a clock stepped back) counts as 0.
+    expect(valueOf(samples, `${histogram}_sum`)).toBeCloseTo(0.2 + 1.5 + 30.001 + 0.004, 9);
+    expect(valueOf(samples, `${histogram}_bucket`, { le: '0.01' })).toBe(2);
+    expect(valueOf(samples, `${histogram}_bucket`, { le: '0.25' })).toBe(3);
+    expect(valueOf(samples, `${histogram}_bucket`, { le: '2.5' })).toBe(4);
+    expect(valueOf(samples, `${histogram}_bucket`, { le: '30' })).toBe(4);
+    expect(valueOf(samples, `${histogram}_bucket`, { le: '+Inf' })).toBe(5);
+  });
+
   it('labels HTTP requests by method, route pattern and status code, folding unknown methods and unmatched routes into fixed values', async () => {
     const metrics = new PrometheusMetrics({ defaultMetrics: false });
     metrics.httpRequest('GET', '/v1.0/vims/:id', 200, 0.004);
@@ -316,6 +350,8 @@ describe('the Prometheus metrics recorder', () => {
     metrics.monitorReplaced();
     metrics.monitorsTakenOver(1);
     metrics.outbox(1, 0.5);
+    metrics.deepRunFinished('completed', 2.5);
+    metrics.deepRunFinished('timed_out', 30);
     metrics.httpRequest('POST', '/v1.0/vims', 201, 0.02);
     await expectPromtoolAccepts(await metrics.expose());
   });

@@ -4,7 +4,7 @@ import type { Condition, ConditionStatus, ConditionType, Health } from '../healt
 import { PROBE_NAMES, type ProbeName } from '../probes/probe.js';
 import { BACKGROUND_ERROR_KINDS, BACKGROUND_TASKS, type BackgroundErrorKind, type BackgroundTask } from '../time/background-errors.js';
 import { VIM_STATUSES, type VimStatus } from '../vims/model.js';
-import type { MetricsRecorder } from './recorder.js';
+import { DEEP_RUN_OUTCOMES, type DeepRunOutcome, type MetricsRecorder } from './recorder.js';
 
 /** Every metric name starts with this, the default Node.js process metrics included. */
 export const METRIC_PREFIX = 'vim_monitor_';
@@ -13,6 +13,9 @@ export const METRIC_PREFIX = 'vim_monitor_';
 export const CHECK_LATENCY_BUCKETS = [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10];
 /** API requests: mostly a few milliseconds against the database, up to Keystone's 10 s timeout. */
 export const HTTP_DURATION_BUCKETS = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10];
+
+/** Deep runs: a few checks of one VIM in parallel, from tens of milliseconds up to their 30 s deadline cap (src/monitors/deep-runs.ts). */
+export const DEEP_RUN_DURATION_BUCKETS = [0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 20, 30];
 
 /** HTTP methods kept as label values; anything else is counted as `other`, so a client cannot invent label values. */
 const HTTP_METHODS = new Set(['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE', 'OPTIONS']);
@@ -108,6 +111,8 @@ export class PrometheusMetrics implements MetricsRecorder {
   /** The condition types each VIM has series for, so a type that went away loses its series. */
   private readonly conditionTypes = new Map<string, ConditionType[]>();
   private readonly backgroundErrors: Counter<'task' | 'kind'>;
+  private readonly deepRuns: Counter<'outcome'>;
+  private readonly deepRunDuration: Histogram;
   private readonly httpRequests: Counter<'method' | 'route' | 'status_code'>;
   private readonly httpDuration: Histogram<'method' | 'route' | 'status_code'>;
 
@@ -188,6 +193,20 @@ export class PrometheusMetrics implements MetricsRecorder {
     });
     // Every series from start-up, at 0: an alert on increase() must have a series before the first failure.
     for (const task of BACKGROUND_TASKS) for (const kind of BACKGROUND_ERROR_KINDS) this.backgroundErrors.inc({ task, kind }, 0);
+    this.deepRuns = new Counter({
+      name: name('deep_runs_total'),
+      help: 'Deep runs (the deep checks of one VIM) ended on this process, by outcome (completed, timed_out: cut by the deadline, failed: a check rejected).',
+      labelNames: ['outcome'],
+      registers,
+    });
+    // Every outcome from start-up, at 0, like background_errors_total.
+    for (const outcome of DEEP_RUN_OUTCOMES) this.deepRuns.inc({ outcome }, 0);
+    this.deepRunDuration = new Histogram({
+      name: name('deep_run_duration_seconds'),
+      help: 'Time from the start of a deep run to its end (whatever the outcome), all VIMs of this process together.',
+      buckets: DEEP_RUN_DURATION_BUCKETS,
+      registers,
+    });
     this.httpRequests = new Counter({
       name: name('http_requests_total'),
       help: 'API requests answered, by method, route pattern and status code (scrapes of /metrics excluded).',
@@ -270,6 +289,12 @@ export class PrometheusMetrics implements MetricsRecorder {
   outbox(depth: number, oldestAgeSeconds: number): void {
     this.outboxDepth.set(depth);
     this.outboxLag.set(oldestAgeSeconds);
+  }
+
+  deepRunFinished(outcome: DeepRunOutcome, seconds: number): void {
+    this.deepRuns.inc({ outcome });
+    // A clock stepping back must not give a negative duration: it would lower the histogram's sum.
+    if (Number.isFinite(seconds)) this.deepRunDuration.observe(Math.max(0, seconds));
   }
 
   backgroundError(task: BackgroundTask, kind: BackgroundErrorKind): void {

@@ -4,6 +4,14 @@ import type { BackgroundErrorCounter } from '../time/background-errors.js';
 import type { VimStatus } from '../vims/model.js';
 
 /**
+ * How a deep run (one VIM's deep checks, src/monitors/deep-runs.ts) ended:
+ * every check settled, the run's deadline cut at least one, or the run
+ * rejected (a bug in a check).
+ */
+export const DEEP_RUN_OUTCOMES = ['completed', 'timed_out', 'failed'] as const;
+export type DeepRunOutcome = (typeof DEEP_RUN_OUTCOMES)[number];
+
+/**
  * What the monitoring reports for metrics. Monitors and the manager call
  * these; the Prometheus implementation lives in metrics/prometheus.ts, and
  * NO_METRICS keeps tests and tools free of a registry. No method takes an
@@ -19,6 +27,8 @@ export interface MetricsRecorder extends BackgroundErrorCounter {
   monitorReplaced(): void;
   monitorsTakenOver(count: number): void;
   outbox(depth: number, oldestAgeSeconds: number): void;
+  /** One deep run ended, after `seconds` (start to settle). Per process, never per VIM. Optional: recorders that do not count deep runs leave it out. */
+  deepRunFinished?(outcome: DeepRunOutcome, seconds: number): void;
 }
 
 export const NO_METRICS: MetricsRecorder = {
@@ -30,5 +40,6 @@ export const NO_METRICS: MetricsRecorder = {
   monitorReplaced: () => undefined,
   monitorsTakenOver: () => undefined,
   outbox: () => undefined,
+  deepRunFinished: () => undefined,
   backgroundError: () => undefined,
 };

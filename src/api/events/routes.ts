@@ -4,6 +4,7 @@ import { EVENT_TYPES, eventToWire, toVimEvent } from '../../events/wire.js';
 import type { EventService } from '../../events/event-service.js';
 import { parseNonNegativeInteger, parseUtcTimestamp } from '../input-guards.js';
 import { requestContext } from '../request-context.js';
+import { eventListResponse } from './schemas.js';
 
 export interface EventRoutesOptions {
   events: EventService;
@@ -16,7 +17,7 @@ const QUERY_KEYS = new Set(['resource_id', 'event_type', 'since', 'after_id', 'l
 /** `GET /v1.0/events?resource_id=…&event_type=…&since=…&after_id=…&limit=…`: status changes (MONITOR) and condition changes (HEALTH), oldest first. */
 // Which tenants' events a caller sees is the service's business (events/event-service.ts).
 export const eventRoutes: FastifyPluginAsync<EventRoutesOptions> = async (app, { events }) => {
-  app.get<{ Querystring: Record<string, string | string[]> }>('/v1.0/events', async (request) => {
+  app.get<{ Querystring: Record<string, string | string[]> }>('/v1.0/events', { schema: { response: { 200: eventListResponse } } }, async (request) => {
     const ctx = requestContext(request);
     const query = request.query;
     for (const key of Object.keys(query)) {

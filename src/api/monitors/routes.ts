@@ -2,6 +2,7 @@ import type { FastifyPluginAsync } from 'fastify';
 import type { MonitorViewService } from '../../monitors/monitor-view.js';
 import { requestContext } from '../request-context.js';
 import { vimIdParams, type VimIdParams } from '../vims/schemas.js';
+import { monitorListResponse, monitorShowResponse } from './schemas.js';
 
 export interface MonitorRoutesOptions {
   monitors: MonitorViewService;
@@ -9,12 +10,12 @@ export interface MonitorRoutesOptions {
 
 /** `GET /v1.0/vims/{id}/monitor` and `GET /v1.0/monitors`: which monitor watches a VIM and what it last saw. */
 export const monitorRoutes: FastifyPluginAsync<MonitorRoutesOptions> = async (app, { monitors }) => {
-  app.get<{ Params: VimIdParams }>('/v1.0/vims/:id/monitor', { schema: { params: vimIdParams } }, async (request) => ({
+  app.get<{ Params: VimIdParams }>('/v1.0/vims/:id/monitor', { schema: { params: vimIdParams, response: { 200: monitorShowResponse } } }, async (request) => ({
     monitor: await monitors.get(requestContext(request), request.params.id),
   }));
 
   /** The monitoring of the process that answers: counts, punctuality of rounds, pending writes. */
   app.get('/v1.0/manager', async (request) => ({ manager: monitors.stats(requestContext(request)) }));
 
-  app.get('/v1.0/monitors', async (request) => ({ monitors: await monitors.list(requestContext(request)) }));
+  app.get('/v1.0/monitors', { schema: { response: { 200: monitorListResponse } } }, async (request) => ({ monitors: await monitors.list(requestContext(request)) }));
 };

@@ -3,7 +3,16 @@ import type { VimRegistry } from '../../vims/registry.js';
 import { requestContext } from '../request-context.js';
 import { parseListQuery } from './list-query.js';
 import { presentVim, selectFields } from './presenter.js';
-import { createVimBody, updateVimBody, vimIdParams, type CreateVimBody, type UpdateVimBody, type VimIdParams } from './schemas.js';
+import {
+  createVimBody,
+  updateVimBody,
+  vimIdParams,
+  vimListResponse,
+  vimShowResponse,
+  type CreateVimBody,
+  type UpdateVimBody,
+  type VimIdParams,
+} from './schemas.js';
 
 export interface VimRoutesOptions {
   registry: VimRegistry;
@@ -11,7 +20,7 @@ export interface VimRoutesOptions {
 
 /** Tacker v1.0 `/vims` (the `.json` suffix is stripped before routing, see server.ts). */
 export const vimRoutes: FastifyPluginAsync<VimRoutesOptions> = async (app, { registry }) => {
-  app.post<{ Body: CreateVimBody }>('/v1.0/vims', { schema: { body: createVimBody } }, async (request, reply) => {
+  app.post<{ Body: CreateVimBody }>('/v1.0/vims', { schema: { body: createVimBody, response: { 201: vimShowResponse } } }, async (request, reply) => {
     const body = request.body.vim;
     const vim = await registry.create(requestContext(request), {
       name: body.name,
@@ -29,7 +38,7 @@ export const vimRoutes: FastifyPluginAsync<VimRoutesOptions> = async (app, { reg
     return reply.code(201).send({ vim: presentVim(vim) });
   });
 
-  app.get<{ Querystring: Record<string, string | string[]> }>('/v1.0/vims', async (request) => {
+  app.get<{ Querystring: Record<string, string | string[]> }>('/v1.0/vims', { schema: { response: { 200: vimListResponse } } }, async (request) => {
     const { filter, fields } = parseListQuery(request.query);
     const vims = await registry.list(requestContext(request), filter);
     return { vims: vims.map((vim) => selectFields(presentVim(vim), fields)) };
@@ -37,7 +46,7 @@ export const vimRoutes: FastifyPluginAsync<VimRoutesOptions> = async (app, { reg
 
   app.get<{ Params: VimIdParams; Querystring: Record<string, string | string[]> }>(
     '/v1.0/vims/:id',
-    { schema: { params: vimIdParams } },
+    { schema: { params: vimIdParams, response: { 200: vimShowResponse } } },
     async (request) => {
       const { fields } = parseListQuery(request.query);
       const vim = await registry.get(requestContext(request), request.params.id);
@@ -47,7 +56,7 @@ export const vimRoutes: FastifyPluginAsync<VimRoutesOptions> = async (app, { reg
 
   app.put<{ Params: VimIdParams; Body: UpdateVimBody }>(
     '/v1.0/vims/:id',
-    { schema: { params: vimIdParams, body: updateVimBody } },
+    { schema: { params: vimIdParams, body: updateVimBody, response: { 200: vimShowResponse } } },
     async (request) => {
       const body = request.body.vim;
       const vim = await registry.update(requestContext(request), request.params.id, {

@@ -2,7 +2,8 @@ import type { ErrorObject } from 'ajv';
 import type { FromSchema } from 'json-schema-to-ts';
 import { quoteAttribute } from '../../errors.js';
 import { monitorSettingsProperties } from '../../monitors/settings.js';
-import { VIM_TYPES } from '../../vims/model.js';
+import { VIM_STATUSES, VIM_TYPES } from '../../vims/model.js';
+import { capacitySchema, conditionSchema, healthSchema, ref } from '../health-schemas.js';
 
 /** Refused whatever its value: an attribute the server owns or that cannot change. */
 const refused = { not: {} } as const;
@@ -81,6 +82,59 @@ export const vimIdParams = {
   type: 'object',
   required: ['id'],
   properties: { id: { type: 'string', minLength: 1, maxLength: 64 } },
+} as const;
+
+const freeForm = (description: string) => ({ type: 'object', additionalProperties: true, description }) as const;
+const tackerTimestamp = { type: 'string', description: 'UTC, Tacker format `YYYY-MM-DD hh:mm:ss.ffffff`' } as const;
+
+/**
+ * A VIM as GET/POST/PUT answer it (presenter.ts), for the OpenAPI document
+ * only: responses are not serialised through it (server.ts). Closed, so that
+ * an attribute added to the presenter and not here fails src/api/openapi.test.ts;
+ * nothing is required, because `fields=` returns only the attributes asked for.
+ */
+export const vimSchema = {
+  $id: 'Vim',
+  type: 'object',
+  additionalProperties: false,
+  properties: {
+    id: { type: 'string' },
+    tenant_id: { type: 'string' },
+    name: { type: 'string' },
+    description: { type: 'string' },
+    type: { type: 'string', enum: VIM_TYPES },
+    auth_url: { type: 'string' },
+    auth_cred: freeForm(
+      'The credentials as sent, every secret (password, bearer_token, ssl_ca_cert, …) masked as `***`, plus auth_url, project_id, project_name, project_domain_name and key_type.',
+    ),
+    vim_project: freeForm('`{name, project_domain_name}` as sent (for Kubernetes, `name` is the namespace).'),
+    is_default: { type: 'boolean' },
+    extra: freeForm('As sent.'),
+    status: { type: 'string', enum: VIM_STATUSES, description: 'Tacker status: REACHABLE when every required check passes.' },
+    placement_attr: freeForm('Computed: `{regions: [...]}` (OpenStack regions, or Kubernetes namespaces).'),
+    created_at: tackerTimestamp,
+    updated_at: { type: ['string', 'null'], description: 'UTC, Tacker format; null until first updated.' },
+    monitor_settings: { type: ['object', 'null'], additionalProperties: true, description: "The VIM's own monitor settings; null: the global defaults." },
+    conditions: { type: 'array', items: ref(conditionSchema), description: 'Read-only: layered health as last stored by the monitor; empty until first checked.' },
+    health: ref(healthSchema),
+    capacity: ref(capacitySchema),
+  },
+} as const;
+
+export const vimShowResponse = {
+  description: 'The VIM',
+  type: 'object',
+  additionalProperties: false,
+  required: ['vim'],
+  properties: { vim: ref(vimSchema) },
+} as const;
+
+export const vimListResponse = {
+  description: 'The VIMs the caller may see, filtered and projected as asked',
+  type: 'object',
+  additionalProperties: false,
+  required: ['vims'],
+  properties: { vims: { type: 'array', items: ref(vimSchema) } },
 } as const;
 
 /**

@@ -1,0 +1,64 @@
+import { VIM_STATUSES } from '../../vims/model.js';
+import { capacitySchema, conditionSchema, failingLayerSchema, healthSchema, probeDetailsSchema, ref } from '../health-schemas.js';
+
+const timestamp = { type: 'string', description: 'UTC, Tacker format `YYYY-MM-DD hh:mm:ss.ffffff`' } as const;
+const nullableTimestamp = { type: ['string', 'null'], description: 'UTC, Tacker format; null until known' } as const;
+
+/**
+ * A monitor as GET /v1.0/vims/{id}/monitor and GET /v1.0/monitors show it
+ * (monitors/monitor-view.ts): live from this process (every attribute), or
+ * `state: remote` from the database row of a monitor another worker runs
+ * (no status, probes, failing_layer or settings then).
+ * For the OpenAPI document only (server.ts); closed, like the VIM's.
+ */
+export const monitorSchema = {
+  $id: 'Monitor',
+  type: 'object',
+  additionalProperties: false,
+  required: ['monitor_id', 'vim_id', 'owner', 'replacements', 'state', 'conditions', 'health', 'capacity'],
+  properties: {
+    monitor_id: { type: 'string' },
+    vim_id: { type: 'string' },
+    owner: { type: 'string', description: 'The worker that runs the monitor.' },
+    replacements: { type: 'integer', description: 'Times the sweep replaced a stuck monitor of this VIM.' },
+    state: {
+      type: 'string',
+      enum: ['starting', 'idle', 'checking', 'crashed', 'stopped', 'remote'],
+      description: '`remote`: run by another worker; only what the database knows is shown.',
+    },
+    dispatched_at: { ...timestamp, description: 'Remote monitors only: when the monitor was dispatched.' },
+    status: { type: 'string', enum: VIM_STATUSES, description: 'Live monitors only.' },
+    status_since: { ...timestamp, description: 'Live monitors only.' },
+    heartbeat_at: nullableTimestamp,
+    last_round_at: nullableTimestamp,
+    next_round_at: nullableTimestamp,
+    consecutive_failures: { type: 'integer' },
+    consecutive_successes: { type: 'integer' },
+    probes: ref(probeDetailsSchema),
+    conditions: {
+      type: 'array',
+      items: ref(conditionSchema),
+      description: "Live: as of the monitor's latest round (reasons and last_checked from it). Remote: as last stored on the VIM.",
+    },
+    health: ref(healthSchema),
+    failing_layer: ref(failingLayerSchema),
+    capacity: ref(capacitySchema),
+    settings: { type: 'object', additionalProperties: true, description: 'Live monitors only: the effective monitor settings (global defaults with the VIM override).' },
+  },
+} as const;
+
+export const monitorShowResponse = {
+  description: "The VIM's monitor",
+  type: 'object',
+  additionalProperties: false,
+  required: ['monitor'],
+  properties: { monitor: ref(monitorSchema) },
+} as const;
+
+export const monitorListResponse = {
+  description: 'The monitors of the VIMs the caller may see',
+  type: 'object',
+  additionalProperties: false,
+  required: ['monitors'],
+  properties: { monitors: { type: 'array', items: ref(monitorSchema) } },
+} as const;
