@@ -15,6 +15,7 @@ import type { CapacityFigures, ConditionResult } from '../health/condition.js';
 import type { DeepCheck, DeepCheckInput, DeepCheckReport } from '../health/deep-check.js';
 import { DeepChecks } from '../health/deep-checks.js';
 import { DEFAULT_HEALTH_SETTINGS } from '../health/settings.js';
+import { NO_METRICS } from '../metrics/recorder.js';
 import { systemClock } from '../time/clock.js';
 import { DeepRuns } from './deep-runs.js';
 
@@ -195,6 +196,21 @@ describe('DeepRuns', () => {
     expect(runs.requiredFailure()).toBe(true);
     runs.confirmLatest();
     expect(runs.conditions()).toEqual([service('compute', 'False', 'error')]);
+  });
+
+  it('counts each run in the metrics as completed or timed out, with its duration', async () => {
+    const check = new ScriptedDeepCheck();
+    const finished: Array<[string, number]> = [];
+    const metrics = { ...NO_METRICS, deepRunFinished: (outcome: string, seconds: number) => finished.push([outcome, seconds]) };
+    const runs = new DeepRuns('vim', { clock: systemClock, logger: pino({ enabled: false }), random: () => 0, checks: new DeepChecks([[check]]), metrics, capacity: null, conditions: [], onCapacity: () => undefined });
+    const quick = { ...settings, deep_interval: 1 };
+    runs.startIfDue(target, quick, confirmAtOnce, 0);
+    await new Promise((resolve) => setTimeout(resolve, 10));
+    check.hang = true;
+    runs.startIfDue(target, quick, confirmAtOnce, 1_000);
+    await waitFor('the hanging run to be given up', () => (finished.length === 2 ? true : undefined), 3_000);
+    expect(finished.map(([outcome]) => outcome)).toEqual(['completed', 'timed_out']);
+    expect(finished[1]![1]).toBeGreaterThanOrEqual(0.9);
   });
 
   it('reports capacity only when the figures change, not every measurement', async () => {

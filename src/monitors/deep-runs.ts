@@ -3,6 +3,7 @@ import type { CapacityFigures, ConditionResult } from '../health/condition.js';
 import { ConditionConfirmation, type ConfirmationThresholds } from '../health/confirmation.js';
 import type { HealthSettings } from '../health/deep-check.js';
 import type { DeepCheckOutcome, DeepChecks } from '../health/deep-checks.js';
+import type { DeepRunOutcome, MetricsRecorder } from '../metrics/recorder.js';
 import type { ProbeTarget } from '../probes/probe.js';
 import type { Clock } from '../time/clock.js';
 import { deadline } from '../time/deadline.js';
@@ -15,6 +16,7 @@ export interface DeepRunsDeps {
   logger: Logger;
   random: () => number;
   checks?: DeepChecks;
+  metrics?: MetricsRecorder;
   /** The capacity stored for the VIM (or carried over from a replaced monitor). */
   capacity: CapacityFigures | null;
   /** The deep checks' conditions as stored (or carried over): shown until the first run, and what a change must be confirmed against. */
@@ -75,12 +77,20 @@ export class DeepRuns {
     this.inFlight = true;
     this.nextAtMs = nowMs + health.deep_interval * 1000;
     const limit = deadline(Math.min(health.deep_interval * 1000, DEADLINE_CAP_MS));
+    const startedAt = performance.now();
+    const finished = (outcome: DeepRunOutcome) => this.deps.metrics?.deepRunFinished?.(outcome, (performance.now() - startedAt) / 1000);
     checks
       .run({ target, settings: health, signal: limit.signal, now: this.deps.clock.now() })
       .then(
-        (outcomes) => this.adopt(outcomes, confirm, health.deep_interval * 1000),
+        (outcomes) => {
+          finished(outcomes.some((outcome) => outcome.report === undefined) ? 'timed_out' : 'completed');
+          this.adopt(outcomes, confirm, health.deep_interval * 1000);
+        },
         // A check rejecting is a bug in it (they settle with Unknown for the target's faults): loud, and the previous results stay.
-        (error: unknown) => this.deps.logger.error({ vim_id: this.vimId, err: error }, 'deep check failed unexpectedly'),
+        (error: unknown) => {
+          finished('failed');
+          this.deps.logger.error({ vim_id: this.vimId, err: error }, 'deep check failed unexpectedly');
+        },
       )
       .finally(() => {
         limit.dispose();

@@ -137,6 +137,7 @@ export class VimMonitor implements ScheduledRound {
       logger: deps.logger,
       random: deps.random ?? Math.random,
       ...(deps.deepChecks && { checks: deps.deepChecks }),
+      ...(deps.metrics && { metrics: deps.metrics }),
       capacity: initial.capacity ?? null,
       conditions: (initial.conditions ?? []).filter((condition) => !FAST_CONDITION_TYPES.has(condition.type)),
       onCapacity: (capacity) => deps.onCapacity?.(vimId, monitorId, capacity),
