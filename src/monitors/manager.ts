@@ -22,6 +22,7 @@ import type { DeepChecks } from '../health/deep-checks.js';
 import { DEFAULT_HEALTH_SETTINGS, effectiveHealthSettings } from '../health/settings.js';
 import { VimChangeWatch } from './vim-change-watch.js';
 import type { MonitorWriteQueue } from './write-queue.js';
+import type { VerdictGate } from './verdict-gate.js';
 
 export interface MonitorManagerOptions {
   defaults: MonitorSettings;
@@ -53,6 +54,8 @@ export interface MonitorManagerDeps {
   probes: ReadonlyMap<ProbeName, Probe>;
   /** The deep checks, sharing the probes' caches; without them only the fast probes run. */
   deepChecks?: DeepChecks;
+  /** Reviews every down verdict before it applies (issue 11); every verdict applies without one. */
+  gate?: VerdictGate;
   /** Decrypts a VIM's credentials for its probes. */
   credentialsOf(vim: VimRecord): Record<string, string>;
   clock: Clock;
@@ -456,6 +459,7 @@ export class MonitorManager implements VimLifecycleListener {
         onPlacement: (id, regions) => this.placementSeen(id, regions),
         onCapacity: (id, monitor, capacity) => this.deps.writes.push({ kind: 'capacity', vimId: id, monitorId: monitor, capacity }),
         ...(this.deps.deepChecks && { deepChecks: this.deps.deepChecks }),
+        ...(this.deps.gate && { gate: this.deps.gate }),
         random: this.deps.random,
         scheduler: this.scheduler,
         stats: this.roundStats,

@@ -15,6 +15,7 @@ import type { MetricsRecorder } from '../metrics/recorder.js';
 import type { RoundStats } from './round-stats.js';
 import type { RoundScheduler, ScheduledRound, TickDeadlines } from './round-scheduler.js';
 import { applyRound, type VerdictState } from './verdict.js';
+import type { GateDecision, VerdictGate } from './verdict-gate.js';
 
 export interface MonitorTarget {
   tenantId: string;
@@ -48,6 +49,8 @@ export interface MonitorDeps {
   deepChecks?: DeepChecks;
   /** Spreads first deep runs over the deep interval (tests fix it). */
   random?: () => number;
+  /** Reviews every down verdict before it applies (isolation guard, confirmation from other workers); all apply without one. */
+  gate?: VerdictGate;
   /** Receives new capacity figures (only when they differ from the last ones). */
   onCapacity?(vimId: string, monitorId: string, capacity: CapacityFigures): void;
 }
@@ -72,6 +75,8 @@ export interface MonitorSnapshot {
   failing_layer: HealthLayer | null;
   /** Measured by the deep checks; null until measured. */
   capacity: CapacityFigures | null;
+  /** Set while the thresholds say UNREACHABLE but the verdict gate holds the status (why, and since when). */
+  held: { reason: string; since: string } | null;
   settings: MonitorSettings;
 }
 
@@ -116,6 +121,8 @@ export class VimMonitor implements ScheduledRound {
   private conditions: Condition[];
   private health: Health | null;
   private readonly deep: DeepRuns;
+  /** While the gate holds a down verdict: its reason and since when (epoch ms). */
+  private held: { reason: string; sinceMs: number } | undefined;
 
   constructor(
     readonly monitorId: string,
@@ -173,6 +180,7 @@ export class VimMonitor implements ScheduledRound {
   stop(): void {
     this.stopped = true;
     this.deep.stop();
+    this.deps.gate?.settled?.(this.vimId);
     if (this.nextRoundAt !== undefined) this.deps.scheduler.cancel(this, this.nextRoundAt);
     this.nextRoundAt = undefined;
   }
@@ -237,6 +245,7 @@ export class VimMonitor implements ScheduledRound {
       probes: this.details(),
       ...this.currentHealth(),
       capacity: this.deep.capacity,
+      held: this.held ? { reason: this.held.reason, since: tackerTimestamp(new Date(this.held.sinceMs)) } : null,
       settings: this.current.settings,
     };
   }
@@ -302,10 +311,17 @@ export class VimMonitor implements ScheduledRound {
     // A required deep check that fails (a required catalog service down) counts like a failed probe: status means "every required check passes".
     const roundOk = probesOk && !this.deep.requiredFailure();
     const before = this.state.status;
-    this.state = applyRound(this.state, roundOk, settings);
+    const next = applyRound(this.state, roundOk, settings);
+    const decision = next.status === 'UNREACHABLE' && before !== 'UNREACHABLE' ? this.review(before, names, checkedAtMs) : undefined;
+    // A held verdict keeps the status and the counts grow on: the next round asks the gate again.
+    this.state = decision?.verdict === 'hold' ? { ...next, status: before } : next;
     this.lastRoundAt = checkedAtMs;
     this.deps.metrics?.statusChanged(this.vimId, this.state.status);
     const statusChanged = this.state.status !== before;
+    if (this.held && roundOk) {
+      this.held = undefined;
+      this.deps.gate?.settled?.(this.vimId);
+    }
     // The conditions must agree with a status that just changed: the thresholds have confirmed what the latest round saw.
     if (statusChanged) this.confirmLatest();
     // Compared without formatting anything: most rounds change nothing, and then nothing is assessed or stored.
@@ -322,7 +338,7 @@ export class VimMonitor implements ScheduledRound {
         monitorId: this.monitorId,
         oldStatus: before,
         newStatus: this.state.status,
-        reason: this.describe(names, roundOk),
+        reason: this.describe(names, roundOk) + (decision?.verdict === 'apply' && decision.note ? ` (${decision.note})` : ''),
         probes: this.details(),
         at: tackerTimestamp(new Date(startedAt)),
         ...(health && { health }),
@@ -390,6 +406,22 @@ export class VimMonitor implements ScheduledRound {
       changed,
       at,
     };
+  }
+
+  /** Asks the gate about a down verdict; keeps what it holds for the snapshot, and tells it when the hold is over. */
+  private review(from: VimStatus, names: readonly ProbeName[], atMs: number): GateDecision {
+    const gate = this.deps.gate;
+    if (!gate) return { verdict: 'apply' };
+    const { target, tenantId } = this.current;
+    const decision = gate.review({ vimId: this.vimId, monitorId: this.monitorId, tenantId, target, from, reason: this.describe(names, false), atMs });
+    if (decision.verdict === 'hold') {
+      if (this.held?.reason !== decision.reason) this.deps.logger.info({ vim_id: this.vimId, monitor_id: this.monitorId, reason: decision.reason }, 'down verdict held');
+      this.held = { reason: decision.reason, sinceMs: this.held?.sinceMs ?? atMs };
+    } else {
+      this.held = undefined;
+      gate.settled?.(this.vimId);
+    }
+    return decision;
   }
 
   /** Credentials are checked every auth_interval while good, and every round while failing. */

@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import type { HealthSettings } from '../../src/health/deep-check.js';
+import type { VerdictGate } from '../../src/monitors/verdict-gate.js';
 import type { DeepChecks } from '../../src/health/deep-checks.js';
 import { DEFAULT_HEALTH_SETTINGS } from '../../src/health/settings.js';
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -54,6 +55,8 @@ export interface HarnessOptions {
   metrics?: MetricsRecorder;
   /** Deep checks for every VIM (none by default), with these global health settings. */
   deepChecks?: DeepChecks;
+  /** Reviews down verdicts (issue 11's isolation guard and confirmation); none by default. */
+  gate?: VerdictGate;
   health?: Partial<HealthSettings>;
 }
 
@@ -104,6 +107,7 @@ export async function startMonitoring(options: HarnessOptions): Promise<Monitori
       logger,
       ...(options.metrics && { metrics: options.metrics }),
       ...(options.deepChecks && { deepChecks: options.deepChecks }),
+      ...(options.gate && { gate: options.gate }),
     },
   );
   registry.setLifecycleListener(manager);

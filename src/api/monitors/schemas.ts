@@ -43,6 +43,13 @@ export const monitorSchema = {
     health: ref(healthSchema),
     failing_layer: ref(failingLayerSchema),
     capacity: ref(capacitySchema),
+    held: {
+      type: ['object', 'null'],
+      additionalProperties: false,
+      required: ['reason', 'since'],
+      properties: { reason: { type: 'string' }, since: timestamp },
+      description: 'Live monitors only: set while the thresholds say UNREACHABLE but a verdict gate (isolation guard, confirmation by other workers) holds the status; why and since when.',
+    },
     settings: { type: 'object', additionalProperties: true, description: 'Live monitors only: the effective monitor settings (global defaults with the VIM override).' },
   },
 } as const;
