@@ -21,7 +21,14 @@ export interface DownVerdict {
  * `hold` keeps its status for this round (the failure counts keep growing,
  * so the next round asks again), with the reason shown in the monitor view.
  */
-export type GateDecision = { verdict: 'apply'; note?: string } | { verdict: 'hold'; reason: string };
+export type GateDecision =
+  | {
+      verdict: 'apply';
+      note?: string;
+      /** How many other workers confirmed the VIM down (a confirmed verdict passes even an isolated worker's guard). */
+      confirmedBy?: number;
+    }
+  | { verdict: 'hold'; reason: string };
 
 /**
  * Stands between the thresholds and a down verdict (issue 11: no false
