@@ -34,6 +34,8 @@ export interface VimsTable {
   health: string | null;
   /** JSON of the capacity the deep checks measured; NULL until measured. */
   capacity: string | null;
+  /** NULL while receivers got every status change; else the status they last got (a held change is pending a catch-up). */
+  notified_status: Generated<string | null>;
 }
 
 /** One row per VIM: which monitor (by id) watches it and which worker runs it. */
@@ -86,6 +88,18 @@ export interface VimEventsTable {
   detail: string;
   created_at: string;
   vim_name: Generated<string>;
+  /** NULL: sent to receivers; 'maintenance' or 'flapping': stored while the VIM's notifications were held. */
+  held_by: Generated<string | null>;
+}
+
+/** A maintenance window: scope and schedule as JSON (src/maintenance/schedule.ts). */
+export interface MaintenancesTable {
+  id: string;
+  tenant_id: string;
+  reason: string;
+  scope: string;
+  schedule: string;
+  created_at: string;
 }
 
 /** A delivery channel: a webhook subscription, or the AMQP notifier (kind 'amqp'). */
@@ -140,4 +154,5 @@ export interface DatabaseSchema {
   dead_letters: DeadLettersTable;
   vim_change_counter: VimChangeCounterTable;
   secret_key_check: SecretKeyCheckTable;
+  maintenances: MaintenancesTable;
 }
