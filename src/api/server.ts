@@ -23,6 +23,9 @@ import { installAuthentication } from './request-context.js';
 import { versionRoutes } from './versions.js';
 import { describeSchemaError, vimSchema } from './vims/schemas.js';
 import { vimRoutes } from './vims/routes.js';
+import { maintenanceRoutes } from './maintenances/routes.js';
+import type { MaintenanceService } from '../maintenance/service.js';
+import type { MaintenanceCalendar } from '../maintenance/calendar.js';
 
 export interface ApiServerOptions {
   registry: VimRegistry;
@@ -32,6 +35,10 @@ export interface ApiServerOptions {
   monitors: MonitorViewService;
   events: EventService;
   subscriptions: SubscriptionService;
+  /** Maintenance windows (issue 11); absent: no /v1.0/maintenances and no `maintenance` on VIMs (tests of other parts). */
+  maintenances?: MaintenanceService;
+  /** Which VIMs are in a maintenance window now: shown on VIMs and filterable (`?maintenance=true`). */
+  calendar?: MaintenanceCalendar;
   clock: Clock;
   /** How often an SSE stream looks for new events, and the commit-order safety lag (outbox.poll_interval, outbox.settle). */
   streamPollMs: number;
@@ -110,7 +117,7 @@ export async function buildApiServer(options: ApiServerOptions): Promise<Fastify
     refResolver: { buildLocalReference: (json, _baseUri, _fragment, i) => (typeof json.$id === 'string' ? json.$id : `def-${i}`) },
   });
   await app.register(versionRoutes);
-  await app.register(vimRoutes, { registry: options.registry });
+  await app.register(vimRoutes, { registry: options.registry, ...(options.calendar && { calendar: options.calendar }) });
   await app.register(monitorRoutes, { monitors: options.monitors });
   await app.register(eventRoutes, { events: options.events });
   await app.register(eventStreamRoute, {
@@ -121,6 +128,7 @@ export async function buildApiServer(options: ApiServerOptions): Promise<Fastify
     ...(options.metrics && { metrics: options.metrics }),
   });
   await app.register(subscriptionRoutes, { subscriptions: options.subscriptions });
+  if (options.maintenances) await app.register(maintenanceRoutes, { maintenances: options.maintenances, clock: options.clock });
   // Served as /v1.0/openapi and /v1.0/openapi.json (the suffix is stripped like every other path).
   app.get('/v1.0/openapi', { schema: { hide: true }, config: { public: true } }, async () => app.swagger());
   return app;

@@ -15,10 +15,16 @@ import { VimRepository } from '../store/vim-repository.js';
 import { WorkerRepository } from '../store/worker-repository.js';
 import type { Clock } from '../time/clock.js';
 import type { VimRegistry } from '../vims/registry.js';
+import type { MaintenanceCalendar } from '../maintenance/calendar.js';
+import { FlapDamper } from '../maintenance/flap-damper.js';
+import { NotificationHold } from '../maintenance/notification-hold.js';
+import { HoldRepository } from '../store/hold-repository.js';
 
 export interface RunningMonitoring {
   manager: MonitorManager;
   writes: MonitorWriteQueue;
+  /** Holds notifications of VIMs in maintenance or flapping, and stores the catch-ups (issue 11). */
+  hold: NotificationHold;
   close(): Promise<void>;
 }
 
@@ -27,7 +33,19 @@ const DRAIN_ON_SHUTDOWN_MS = 5_000;
 /** The monitor manager of this process with its probes and write queue, started and registered with the registry. */
 export async function startMonitoring(
   config: Config,
-  deps: { store: Store; registry: VimRegistry; logger: Logger; clock: Clock; owner: string; probes?: Probe[]; deepChecks?: DeepChecks; servesApi: boolean; metrics?: MetricsRecorder },
+  deps: {
+    store: Store;
+    registry: VimRegistry;
+    logger: Logger;
+    clock: Clock;
+    owner: string;
+    probes?: Probe[];
+    deepChecks?: DeepChecks;
+    servesApi: boolean;
+    metrics?: MetricsRecorder;
+    /** The maintenance windows, loaded before the first round. */
+    calendar: MaintenanceCalendar;
+  },
 ): Promise<RunningMonitoring> {
   const { store, registry, logger, clock } = deps;
   const guard = probeTargetGuard({ denyCidrs: config.egress.deny_cidrs, allowCidrs: config.egress.allow_cidrs });
@@ -38,6 +56,24 @@ export async function startMonitoring(
   const monitors = new MonitorRepository(store);
   const writes = new MonitorWriteQueue(monitors, logger, { clock, ...(deps.metrics && { metrics: deps.metrics }) });
   const { owner } = deps;
+  // Built before the manager, whose monitors report through it; it reads the manager's VIMs once both exist.
+  let running: MonitorManager | undefined;
+  const hold = new NotificationHold({
+    calendar: deps.calendar,
+    holds: new HoldRepository(store),
+    owner,
+    owned: () => running?.owned() ?? [],
+    live: (vimId) => {
+      const monitor = running?.monitorOf(vimId);
+      return monitor && { monitorId: monitor.monitor_id, statusSince: monitor.status_since, probes: monitor.probes };
+    },
+    damper: new FlapDamper({ maxChanges: config.flap.max_changes, windowMs: config.flap.window * 1000 }),
+    clock,
+    logger,
+    ...(deps.metrics && { metrics: deps.metrics }),
+    tickMs: config.maintenance.check_interval * 1000,
+    refreshMs: config.maintenance.refresh_interval * 1000,
+  });
   const manager = new MonitorManager(
     {
       defaults: config.monitor,
@@ -65,14 +101,19 @@ export async function startMonitoring(
       random: Math.random,
       logger,
       ...(deps.metrics && { metrics: deps.metrics }),
+      hold,
     },
   );
+  running = manager;
   registry.setLifecycleListener(manager);
   await manager.start();
+  hold.start();
   return {
     manager,
     writes,
+    hold,
     close: async () => {
+      await hold.stop();
       await manager.stop();
       if (!(await writes.drain(DRAIN_ON_SHUTDOWN_MS))) logger.warn(writes.stats(), 'shutting down with monitor writes not stored');
       await writes.close();

@@ -29,6 +29,11 @@ import type { EventDispatcher } from '../events/dispatcher.js';
 import { EventService } from '../events/event-service.js';
 import { startDelivery } from './delivery.js';
 import { startMonitoring } from './monitoring.js';
+import { MaintenanceCalendar } from '../maintenance/calendar.js';
+import { NotificationHold } from '../maintenance/notification-hold.js';
+import { MaintenanceService } from '../maintenance/service.js';
+import { HoldRepository } from '../store/hold-repository.js';
+import { MaintenanceRepository } from '../store/maintenance-repository.js';
 
 export interface RunningService {
   /** e.g. http://127.0.0.1:9890; empty for a worker without API. */
@@ -94,11 +99,31 @@ export async function startService(config: Config, logger: Logger, options: Serv
 
     // One name for this process, as owner of its monitors and of its delivery channels.
     const owner = config.manager.worker_name ?? `${hostname()}:${process.pid}:${randomBytes(3).toString('hex')}`;
+    // Maintenance windows are known before the first round: a change in a window is held from the start.
+    const calendar = new MaintenanceCalendar(new MaintenanceRepository(store), clock);
+    await calendar.load();
     const monitoring = config.manager.enabled
-      ? await startMonitoring(config, { store, registry, logger, clock, owner, servesApi: withApi, metrics, ...(options.probes && { probes: options.probes }) })
+      ? await startMonitoring(config, { store, registry, logger, clock, owner, servesApi: withApi, metrics, calendar, ...(options.probes && { probes: options.probes }) })
       : undefined;
     if (monitoring) closers.push(() => monitoring.close());
     else logger.info('monitor manager disabled in this process (manager.enabled: false): API only');
+    // Without monitors the hold only keeps this process's calendar fresh (the VIM and monitor views show maintenance).
+    const hold =
+      monitoring?.hold ??
+      new NotificationHold({
+        calendar,
+        holds: new HoldRepository(store),
+        owner,
+        clock,
+        logger,
+        metrics,
+        tickMs: config.maintenance.check_interval * 1000,
+        refreshMs: config.maintenance.refresh_interval * 1000,
+      });
+    if (!monitoring) {
+      hold.start();
+      closers.push(() => hold.stop());
+    }
     const delivery = startDelivery(config, { store, cipher, clock, logger, owner, metrics });
     closers.push(() => delivery.close());
     await delivery.ready;
@@ -127,9 +152,18 @@ export async function startService(config: Config, logger: Logger, options: Serv
         registry,
         monitors: new MonitorRepository(store),
         ...(monitoring && { manager: monitoring.manager }),
+        calendar,
+        hold,
       }),
       events: new EventService(new EventRepository(store)),
       subscriptions: delivery.subscriptions,
+      maintenances: new MaintenanceService({
+        repository: new MaintenanceRepository(store),
+        vims: registry,
+        clock,
+        changed: () => hold.windowsChanged(),
+      }),
+      calendar,
       clock,
       streamPollMs: config.outbox.poll_interval * 1000,
       streamSettleMs: config.outbox.settle * 1000,

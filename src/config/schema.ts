@@ -284,6 +284,40 @@ export const configSchema = {
         },
       },
     },
+    maintenance: {
+      type: 'object',
+      additionalProperties: false,
+      default: {},
+      properties: {
+        refresh_interval: {
+          ...seconds,
+          default: 5,
+          description:
+            "seconds between reads of the maintenance windows by each process (a window created or deleted through a process's own API applies there at once)",
+        },
+        check_interval: {
+          ...seconds,
+          default: 1,
+          description:
+            'seconds between passes, in memory, that notice a maintenance window or a flapping VIM ending; receivers then get one catch-up event per VIM whose status they missed',
+        },
+      },
+    },
+    flap: {
+      type: 'object',
+      additionalProperties: false,
+      default: {},
+      properties: {
+        max_changes: {
+          type: 'integer',
+          minimum: 0,
+          default: 10,
+          description:
+            'a VIM whose status changes more than this many times within `flap.window` is flapping: receivers get at most one status per window until it is quiet for a whole window (`0`: no flap damping)',
+        },
+        window: { ...seconds, default: 600, description: 'seconds over which status changes are counted for flap damping' },
+      },
+    },
     log: {
       type: 'object',
       additionalProperties: false,

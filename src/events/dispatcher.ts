@@ -30,6 +30,8 @@ export interface SubscriptionFilter {
   tenant_ids?: string[];
   /** MONITOR (status changes) and/or HEALTH (condition changes); see eventTypesOf for the default. */
   event_types?: string[];
+  /** Also events stored while their VIM's notifications were held (maintenance, flapping); left out by default. */
+  include_held?: boolean;
 }
 
 /**
@@ -125,6 +127,8 @@ export class EventDispatcher {
         ...(filter.statuses && { statuses: filter.statuses }),
         ...(filter.tenant_ids && { tenantIds: filter.tenant_ids }),
         eventTypes: eventTypesOf(row.kind, filter),
+        // Held events (maintenance, flapping) stay in the history; receivers get the catch-up event instead.
+        excludeHeld: filter.include_held !== true,
       });
       for (const event of rows.map(toVimEvent)) {
         const outcome = await this.deliverOne(row, sink, event, cursor, retry);

@@ -21,6 +21,8 @@ export const subscriptionFilterSchema = {
     tenant_id: { type: 'string', minLength: 1, maxLength: 64 },
     /** MONITOR (status changes, the default) and/or HEALTH (condition changes, `vim.health.update`). */
     event_types: { type: 'array', items: { type: 'string' }, maxItems: 2 },
+    /** Also receive events stored while a VIM's notifications were held (maintenance window, flapping); false by default. */
+    include_held: { type: 'boolean' },
   },
 } as const;
 
@@ -129,6 +131,7 @@ export class SubscriptionService {
       if (raw.event_types.length === 0) throw new InvalidInputError('filter.event_types: name at least one event type, or leave it out for MONITOR');
       filter.event_types = [...new Set(raw.event_types)];
     }
+    if (raw?.include_held === true) filter.include_held = true;
     return filter;
   }
 

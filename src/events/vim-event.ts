@@ -1,5 +1,5 @@
 import type { Condition, ConditionType, Health, HealthLayer } from '../health/condition.js';
-import type { ProbeDetails } from '../monitors/status-change.js';
+import type { HoldKind, ProbeDetails } from '../monitors/status-change.js';
 import type { VimStatus } from '../vims/model.js';
 
 /** What a `vim.health.update` event says: the VIM's conditions after a change of them. */
@@ -35,6 +35,8 @@ export interface VimEvent {
   health?: VimHealthUpdate;
   /** Tacker format, UTC: `YYYY-MM-DD hh:mm:ss.ffffff`. */
   timestamp: string;
+  /** Set on an event stored while its VIM's notifications were held (maintenance window, flapping): sent only to subscriptions that ask. */
+  heldBy?: HoldKind;
 }
 
 /** Somewhere events go. Throws when the event was not accepted (it will be retried). */

@@ -1,4 +1,4 @@
-import type { ProbeDetails } from '../monitors/status-change.js';
+import type { HoldKind, ProbeDetails } from '../monitors/status-change.js';
 import type { EventRow } from '../store/event-repository.js';
 import type { VimStatus } from '../vims/model.js';
 import type { VimEvent, VimHealthUpdate } from './vim-event.js';
@@ -36,6 +36,7 @@ export function toVimEvent(row: EventRow): VimEvent {
     reason: row.reason,
     probes: detail.probes ?? {},
     timestamp: row.created_at,
+    ...(row.held_by && { heldBy: row.held_by as HoldKind }),
   };
   if (row.event_type !== HEALTH_EVENT_TYPE) return { ...base, kind: 'status' };
   return {
@@ -68,6 +69,8 @@ export function eventToWire(event: VimEvent): Record<string, unknown> {
     event_type: event.kind === 'health' ? HEALTH_EVENT_TYPE : STATUS_EVENT_TYPE,
     timestamp: event.timestamp,
     tenant_id: event.tenantId,
+    // Only on held events, so that what receivers always got keeps its exact shape.
+    ...(event.heldBy && { held_by: event.heldBy }),
   };
   if (event.kind === 'health' && event.health) {
     return {

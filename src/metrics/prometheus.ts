@@ -106,6 +106,7 @@ export class PrometheusMetrics implements MetricsRecorder {
   private readonly takeovers: Counter;
   private readonly outboxDepth: Gauge;
   private readonly outboxLag: Gauge;
+  private readonly vimsHeldGauge: Gauge<'hold'>;
   private readonly vimCondition: Gauge<'vim_id' | 'type'>;
   private readonly vimHealth: Gauge<'vim_id'>;
   /** The condition types each VIM has series for, so a type that went away loses its series. */
@@ -185,6 +186,13 @@ export class PrometheusMetrics implements MetricsRecorder {
       help: 'Age of the oldest event waiting in the outbox (0 when it is empty).',
       registers,
     });
+    this.vimsHeldGauge = new Gauge({
+      name: name('vims_held'),
+      help: "VIMs watched by this process whose notifications are held now, by hold (maintenance: in a maintenance window; flapping).",
+      labelNames: ['hold'],
+      registers,
+    });
+    for (const hold of ['maintenance', 'flapping']) this.vimsHeldGauge.set({ hold }, 0);
     this.backgroundErrors = new Counter({
       name: name('background_errors_total'),
       help: 'Failed passes of background loops, by task and kind (outage: database unavailable; unexpected: anything else, logged at error).',
@@ -289,6 +297,11 @@ export class PrometheusMetrics implements MetricsRecorder {
   outbox(depth: number, oldestAgeSeconds: number): void {
     this.outboxDepth.set(depth);
     this.outboxLag.set(oldestAgeSeconds);
+  }
+
+  vimsHeld(counts: { maintenance: number; flapping: number }): void {
+    this.vimsHeldGauge.set({ hold: 'maintenance' }, counts.maintenance);
+    this.vimsHeldGauge.set({ hold: 'flapping' }, counts.flapping);
   }
 
   deepRunFinished(outcome: DeepRunOutcome, seconds: number): void {

@@ -29,6 +29,8 @@ export interface MetricsRecorder extends BackgroundErrorCounter {
   outbox(depth: number, oldestAgeSeconds: number): void;
   /** One deep run ended, after `seconds` (start to settle). Per process, never per VIM. Optional: recorders that do not count deep runs leave it out. */
   deepRunFinished?(outcome: DeepRunOutcome, seconds: number): void;
+  /** VIMs of this process whose notifications are held now (issue 11), per process, never per VIM. Optional like deepRunFinished. */
+  vimsHeld?(counts: { maintenance: number; flapping: number }): void;
 }
 
 export const NO_METRICS: MetricsRecorder = {
@@ -41,5 +43,6 @@ export const NO_METRICS: MetricsRecorder = {
   monitorsTakenOver: () => undefined,
   outbox: () => undefined,
   deepRunFinished: () => undefined,
+  vimsHeld: () => undefined,
   backgroundError: () => undefined,
 };

@@ -23,6 +23,7 @@ import { DEFAULT_HEALTH_SETTINGS, effectiveHealthSettings } from '../health/sett
 import { VimChangeWatch } from './vim-change-watch.js';
 import type { MonitorWriteQueue } from './write-queue.js';
 import type { VerdictGate } from './verdict-gate.js';
+import type { HealthChange, StatusChange } from './status-change.js';
 
 export interface MonitorManagerOptions {
   defaults: MonitorSettings;
@@ -56,6 +57,8 @@ export interface MonitorManagerDeps {
   deepChecks?: DeepChecks;
   /** Reviews every down verdict before it applies (issue 11); every verdict applies without one. */
   gate?: VerdictGate;
+  /** Flags changes stored while a VIM's notifications are held (issue 11: maintenance windows, flapping); none are without one. */
+  hold?: ChangeHold;
   /** Decrypts a VIM's credentials for its probes. */
   credentialsOf(vim: VimRecord): Record<string, string>;
   clock: Clock;
@@ -65,6 +68,12 @@ export interface MonitorManagerDeps {
   newMonitorId?: () => string;
   /** The sweep's and the heartbeat's timers (tests drive them). */
   timer?: Timer;
+}
+
+/** What the notification hold (src/maintenance/notification-hold.ts) does to a change before it is queued for the store. */
+export interface ChangeHold {
+  status(change: StatusChange): StatusChange;
+  health(change: HealthChange): HealthChange;
 }
 
 export interface ManagedMonitor extends MonitorSnapshot {
@@ -210,6 +219,11 @@ export class MonitorManager implements VimLifecycleListener {
 
   list(): ManagedMonitor[] {
     return [...this.entries.values()].map((entry) => this.present(entry));
+  }
+
+  /** The VIMs this process monitors, without formatting anything (the notification hold counts them every pass). */
+  *owned(): IterableIterator<{ vimId: string; tenantId: string }> {
+    for (const [vimId, entry] of this.entries) yield { vimId, tenantId: entry.target.tenantId };
   }
 
   get replacements(): number {
@@ -454,8 +468,8 @@ export class MonitorManager implements VimLifecycleListener {
         probes: this.deps.probes,
         clock: this.deps.clock,
         logger: this.deps.logger,
-        onStatusChange: (change) => this.deps.writes.push({ kind: 'status', change }),
-        onHealthChange: (change) => this.deps.writes.push({ kind: 'health', change }),
+        onStatusChange: (change) => this.deps.writes.push({ kind: 'status', change: this.deps.hold ? this.deps.hold.status(change) : change }),
+        onHealthChange: (change) => this.deps.writes.push({ kind: 'health', change: this.deps.hold ? this.deps.hold.health(change) : change }),
         onPlacement: (id, regions) => this.placementSeen(id, regions),
         onCapacity: (id, monitor, capacity) => this.deps.writes.push({ kind: 'capacity', vimId: id, monitorId: monitor, capacity }),
         ...(this.deps.deepChecks && { deepChecks: this.deps.deepChecks }),

@@ -4,6 +4,9 @@ import type { MonitorRepository, MonitorRow } from '../store/monitor-repository.
 import type { RequestContext, VimRecord } from '../vims/model.js';
 import type { VimRegistry } from '../vims/registry.js';
 import type { ManagedMonitor, MonitorManager } from './manager.js';
+import type { MaintenanceCalendar, MaintenanceState } from '../maintenance/calendar.js';
+import type { FlapState } from '../maintenance/flap-damper.js';
+import { tackerTimestamp } from '../time/clock.js';
 
 /** A monitor this process does not run: what the database knows of it. */
 export interface RemoteMonitor {
@@ -19,7 +22,15 @@ export interface RemoteMonitor {
   capacity: VimRecord['capacity'];
 }
 
-export type MonitorView = ManagedMonitor | RemoteMonitor;
+/** Issue 11's notification hold, as the monitor view shows it. */
+export interface HoldView {
+  /** The maintenance window the VIM is in now, or null. */
+  maintenance?: MaintenanceState | null;
+  /** Live monitors only: set while the VIM flaps (its notifications are damped), or null. */
+  flapping?: { since: string; changes: number } | null;
+}
+
+export type MonitorView = (ManagedMonitor | RemoteMonitor) & HoldView;
 
 export type ManagerStats = ReturnType<MonitorManager['stats']> | { enabled: false };
 
@@ -35,23 +46,40 @@ export class MonitorViewService {
       monitors: MonitorRepository;
       /** Absent in a process that runs no monitors (manager.enabled: false): rows only, no live detail. */
       manager?: Pick<MonitorManager, 'monitorOf' | 'list' | 'stats'>;
+      /** Maintenance windows: every view says whether its VIM is in one. */
+      calendar?: Pick<MaintenanceCalendar, 'stateOf'>;
+      /** Flap damping of this process's monitors. */
+      hold?: { flappingOf(vimId: string): FlapState | undefined };
     },
   ) {}
 
   async get(ctx: RequestContext, vimId: string): Promise<MonitorView> {
     const vim = await this.deps.registry.get(ctx, vimId);
     const live = this.deps.manager?.monitorOf(vim.id);
-    if (live) return live;
+    if (live) return this.withHold(live, vim);
     const row = await this.deps.monitors.find(vim.id);
     if (!row) throw new VimNotFoundError(`${vim.id} monitor`);
-    return remote(row, vim);
+    return this.withHold(remote(row, vim), vim);
   }
 
   async list(ctx: RequestContext): Promise<MonitorView[]> {
     const visible = new Map((await this.deps.registry.list(ctx, {})).map((vim) => [vim.id, vim]));
     const live = new Map((this.deps.manager?.list() ?? []).map((monitor) => [monitor.vim_id, monitor]));
     const rows = await this.deps.monitors.list();
-    return rows.filter((row) => visible.has(row.vim_id)).map((row) => live.get(row.vim_id) ?? remote(row, visible.get(row.vim_id)!));
+    return rows
+      .filter((row) => visible.has(row.vim_id))
+      .map((row) => {
+        const vim = visible.get(row.vim_id)!;
+        return this.withHold(live.get(row.vim_id) ?? remote(row, vim), vim);
+      });
+  }
+
+  private withHold(view: ManagedMonitor | RemoteMonitor, vim: VimRecord): MonitorView {
+    if (!this.deps.calendar) return view;
+    const maintenance = this.deps.calendar.stateOf(vim.id, vim.tenantId);
+    if (view.state === 'remote') return { ...view, maintenance };
+    const flap = this.deps.hold?.flappingOf(vim.id);
+    return { ...view, maintenance, flapping: flap ? { since: tackerTimestamp(new Date(flap.sinceMs)), changes: flap.changes } : null };
   }
 
   /** The monitoring of this process: counts, punctuality of rounds, pending writes. Administrators only. */

@@ -2,6 +2,13 @@ import type { Condition, ConditionType, Health, HealthLayer } from '../health/co
 import type { ProbeName } from '../probes/probe.js';
 import type { VimStatus } from '../vims/model.js';
 
+/**
+ * Why a change is stored without being sent to webhooks and AMQP (issue 11):
+ * its VIM is in a maintenance window, or flapping. The change is kept in the
+ * history with this flag; receivers get one catch-up event when the hold ends.
+ */
+export type HoldKind = 'maintenance' | 'flapping';
+
 /** What a monitor last saw from one probe. */
 export interface ProbeDetail {
   ok: boolean;
@@ -29,6 +36,8 @@ export interface StatusChange {
   at: string;
   /** The round's conditions, stored with the status; `changed` empty when only the status moved. */
   health?: HealthChange;
+  /** Set while the VIM's notifications are held: stored and shown, not sent. */
+  heldBy?: HoldKind;
 }
 
 /**
@@ -53,4 +62,6 @@ export interface HealthChange {
   /** Types whose status or severity changed, appeared or went away. */
   changed: ConditionType[];
   at: string;
+  /** Set while the VIM's notifications are held: stored and shown, not sent. */
+  heldBy?: HoldKind;
 }

@@ -16,6 +16,8 @@ export interface EventQuery {
   since?: string;
   /** Events with a larger id (resume from the last one seen). */
   afterId?: number;
+  /** Leave out events stored while their VIM's notifications were held (what receivers are not sent). */
+  excludeHeld?: boolean;
   limit: number;
 }
 
@@ -32,6 +34,7 @@ export class EventRepository {
       if (query.since !== undefined) select = select.where('created_at', '>', query.since);
       if (query.statuses) select = select.where('new_status', 'in', query.statuses);
       if (query.eventTypes) select = select.where('event_type', 'in', query.eventTypes);
+      if (query.excludeHeld) select = select.where('held_by', 'is', null);
       if (query.afterId !== undefined) select = select.where('id', '>', query.afterId);
       if (query.upToId !== undefined) select = select.where('id', '<=', query.upToId);
       const rows = await select.orderBy('id').limit(query.limit).execute();

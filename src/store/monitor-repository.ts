@@ -104,9 +104,15 @@ export class MonitorRepository {
     return guardStore(this.store, () =>
       this.store.db.transaction().execute(async (trx) => {
         const health = change.health;
+        const heldBy = change.heldBy ?? null;
         const updated = await trx
           .updateTable('vims')
-          .set(health ? { status: change.newStatus, conditions: JSON.stringify(health.conditions), health: health.newHealth } : { status: change.newStatus })
+          .set((eb) => ({
+            status: change.newStatus,
+            ...(health && { conditions: JSON.stringify(health.conditions), health: health.newHealth }),
+            // Receivers keep the status they last got while a change is held (the catch-up compares with it); an unheld change reaches them.
+            notified_status: heldBy ? eb.fn.coalesce('notified_status', eb.val(change.oldStatus)) : null,
+          }))
           .where('id', '=', change.vimId)
           .where('status', '=', change.oldStatus)
           .where((eb) => eb.exists(ownedBy(eb, change.vimId, change.monitorId)))
@@ -128,9 +134,10 @@ export class MonitorRepository {
             reason: change.reason,
             detail: JSON.stringify({ probes: change.probes }),
             created_at: change.at,
+            held_by: heldBy,
           })
           .execute();
-        if (health && health.changed.length > 0) await insertHealthEvent(trx, health);
+        if (health && health.changed.length > 0) await insertHealthEvent(trx, { ...health, ...(change.heldBy && { heldBy: change.heldBy }) });
         return 'written';
       }),
     );
@@ -204,6 +211,7 @@ async function insertHealthEvent(trx: Transaction<DatabaseSchema>, change: Healt
         conditions: change.conditions,
       }),
       created_at: change.at,
+      held_by: change.heldBy ?? null,
     })
     .execute();
 }

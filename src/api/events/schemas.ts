@@ -52,6 +52,12 @@ export const eventSchema = {
     event_type: { type: 'string', enum: EVENT_TYPES, description: `${STATUS_EVENT_TYPE}: a status change (Tacker's); ${HEALTH_EVENT_TYPE}: a condition change.` },
     timestamp: { type: 'string', description: 'UTC, Tacker format `YYYY-MM-DD hh:mm:ss.ffffff`' },
     tenant_id: { type: 'string' },
+    held_by: {
+      type: 'string',
+      enum: ['maintenance', 'flapping'],
+      description:
+        "Only on an event stored while the VIM's notifications were held (a maintenance window, flapping): kept in the history, sent to no webhook or AMQP channel unless its filter has include_held.",
+    },
     event_details: { anyOf: [statusDetails, healthDetails] },
   },
 } as const;

@@ -1,4 +1,5 @@
 import { VIM_STATUSES } from '../../vims/model.js';
+import { maintenanceStateSchema } from '../maintenances/schemas.js';
 import { capacitySchema, conditionSchema, failingLayerSchema, healthSchema, probeDetailsSchema, ref } from '../health-schemas.js';
 
 const timestamp = { type: 'string', description: 'UTC, Tacker format `YYYY-MM-DD hh:mm:ss.ffffff`' } as const;
@@ -51,6 +52,14 @@ export const monitorSchema = {
       description: 'Live monitors only: set while the thresholds say UNREACHABLE but a verdict gate (isolation guard, confirmation by other workers) holds the status; why and since when.',
     },
     settings: { type: 'object', additionalProperties: true, description: 'Live monitors only: the effective monitor settings (global defaults with the VIM override).' },
+    maintenance: maintenanceStateSchema,
+    flapping: {
+      type: ['object', 'null'],
+      additionalProperties: false,
+      required: ['since', 'changes'],
+      properties: { since: timestamp, changes: { type: 'integer', description: 'Status changes within flap.window when last counted.' } },
+      description: 'Live monitors only: set while the VIM flaps (more than flap.max_changes status changes within flap.window): receivers get at most one status per window.',
+    },
   },
 } as const;
 

@@ -4,7 +4,7 @@ import { FIELD_NAMES, parseListQuery } from './list-query.js';
 
 
 const UNKNOWN_PARAMETER = (key: string): string =>
-  `Unknown query parameter '${key}'; filters: id, name, tenant_id, type, status, is_default, and fields`;
+  `Unknown query parameter '${key}'; filters: id, name, tenant_id, type, status, is_default, maintenance, and fields`;
 
 describe('parseListQuery filters', () => {
   it('returns an empty filter and no fields for an empty query', () => {

@@ -4,6 +4,8 @@ import type { VimFilter } from '../../vims/model.js';
 export interface VimListQuery {
   filter: VimFilter;
   fields?: string[];
+  /** `?maintenance=true|false`: only VIMs in (or out of) a maintenance window now. */
+  maintenance?: boolean;
 }
 
 const FILTERS: Record<string, keyof VimFilter> = {
@@ -17,7 +19,7 @@ const FILTERS: Record<string, keyof VimFilter> = {
 export const FIELD_NAMES = new Set([
   'id', 'tenant_id', 'name', 'description', 'type', 'auth_url', 'auth_cred', 'vim_project',
   'is_default', 'extra', 'status', 'placement_attr', 'created_at', 'updated_at', 'monitor_settings',
-  'conditions', 'health', 'capacity',
+  'conditions', 'health', 'capacity', 'maintenance',
 ]);
 
 /**
@@ -28,9 +30,14 @@ export const FIELD_NAMES = new Set([
 export function parseListQuery(query: Record<string, string | string[] | undefined>): VimListQuery {
   const filter: VimFilter = {};
   let fields: string[] | undefined;
+  let maintenance: boolean | undefined;
   for (const [key, raw] of Object.entries(query)) {
     if (raw === undefined) continue;
     const values = Array.isArray(raw) ? raw : [raw];
+    if (key === 'maintenance') {
+      maintenance = parseBoolean(values[values.length - 1] ?? '', key);
+      continue;
+    }
     if (key === 'fields') {
       fields = values.flatMap((value) => value.split(',')).map((f) => f.trim()).filter((f) => f !== '');
       const unknown = fields.find((f) => !FIELD_NAMES.has(f));
@@ -40,7 +47,7 @@ export function parseListQuery(query: Record<string, string | string[] | undefin
     // Own keys only: `constructor`, `toString`, … must be refused like any unknown name.
     const target = Object.hasOwn(FILTERS, key) ? FILTERS[key] : undefined;
     if (!target) {
-      throw new InvalidInputError(`Unknown query parameter '${key}'; filters: ${Object.keys(FILTERS).join(', ')}, and fields`);
+      throw new InvalidInputError(`Unknown query parameter '${key}'; filters: ${Object.keys(FILTERS).join(', ')}, maintenance, and fields`);
     }
     if (target === 'isDefault') {
       filter.isDefault = parseBoolean(values[values.length - 1] ?? '', key);
@@ -48,7 +55,7 @@ export function parseListQuery(query: Record<string, string | string[] | undefin
       filter[target] = values;
     }
   }
-  return fields ? { filter, fields } : { filter };
+  return { filter, ...(fields && { fields }), ...(maintenance !== undefined && { maintenance }) };
 }
 
 function parseBoolean(value: string, key: string): boolean {

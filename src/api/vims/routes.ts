@@ -1,5 +1,7 @@
 import type { FastifyPluginAsync } from 'fastify';
 import type { VimRegistry } from '../../vims/registry.js';
+import type { MaintenanceCalendar } from '../../maintenance/calendar.js';
+import type { VimRecord } from '../../vims/model.js';
 import { requestContext } from '../request-context.js';
 import { parseListQuery } from './list-query.js';
 import { presentVim, selectFields } from './presenter.js';
@@ -16,10 +18,15 @@ import {
 
 export interface VimRoutesOptions {
   registry: VimRegistry;
+  /** Maintenance windows: each VIM shows the one it is in (`maintenance`), and the list filters on it. */
+  calendar?: Pick<MaintenanceCalendar, 'stateOf'>;
 }
 
 /** Tacker v1.0 `/vims` (the `.json` suffix is stripped before routing, see server.ts). */
-export const vimRoutes: FastifyPluginAsync<VimRoutesOptions> = async (app, { registry }) => {
+export const vimRoutes: FastifyPluginAsync<VimRoutesOptions> = async (app, { registry, calendar }) => {
+  // The presenter's VIM plus the maintenance window it is in now (from this process's in-memory calendar: no query per VIM).
+  const present = (vim: VimRecord) => (calendar ? { ...presentVim(vim), maintenance: calendar.stateOf(vim.id, vim.tenantId) } : presentVim(vim));
+
   app.post<{ Body: CreateVimBody }>('/v1.0/vims', { schema: { body: createVimBody, response: { 201: vimShowResponse } } }, async (request, reply) => {
     const body = request.body.vim;
     const vim = await registry.create(requestContext(request), {
@@ -35,13 +42,14 @@ export const vimRoutes: FastifyPluginAsync<VimRoutesOptions> = async (app, { reg
       ...(body.monitor_settings !== undefined && { monitorSettings: body.monitor_settings }),
     });
     request.log.info({ vim_id: vim.id, tenant_id: vim.tenantId, type: vim.type }, 'VIM registered');
-    return reply.code(201).send({ vim: presentVim(vim) });
+    return reply.code(201).send({ vim: present(vim) });
   });
 
   app.get<{ Querystring: Record<string, string | string[]> }>('/v1.0/vims', { schema: { response: { 200: vimListResponse } } }, async (request) => {
-    const { filter, fields } = parseListQuery(request.query);
-    const vims = await registry.list(requestContext(request), filter);
-    return { vims: vims.map((vim) => selectFields(presentVim(vim), fields)) };
+    const { filter, fields, maintenance } = parseListQuery(request.query);
+    const vims = (await registry.list(requestContext(request), filter)).map(present);
+    const selected = maintenance === undefined ? vims : vims.filter((vim) => (vim.maintenance !== null && vim.maintenance !== undefined) === maintenance);
+    return { vims: selected.map((vim) => selectFields(vim, fields)) };
   });
 
   app.get<{ Params: VimIdParams; Querystring: Record<string, string | string[]> }>(
@@ -50,7 +58,7 @@ export const vimRoutes: FastifyPluginAsync<VimRoutesOptions> = async (app, { reg
     async (request) => {
       const { fields } = parseListQuery(request.query);
       const vim = await registry.get(requestContext(request), request.params.id);
-      return { vim: selectFields(presentVim(vim), fields) };
+      return { vim: selectFields(present(vim), fields) };
     },
   );
 
@@ -69,7 +77,7 @@ export const vimRoutes: FastifyPluginAsync<VimRoutesOptions> = async (app, { reg
         ...(body.monitor_settings !== undefined && { monitorSettings: body.monitor_settings }),
       });
       request.log.info({ vim_id: vim.id }, 'VIM updated');
-      return { vim: presentVim(vim) };
+      return { vim: present(vim) };
     },
   );
 

@@ -4,6 +4,7 @@ import { quoteAttribute } from '../../errors.js';
 import { monitorSettingsProperties } from '../../monitors/settings.js';
 import { VIM_STATUSES, VIM_TYPES } from '../../vims/model.js';
 import { capacitySchema, conditionSchema, healthSchema, ref } from '../health-schemas.js';
+import { maintenanceStateSchema } from '../maintenances/schemas.js';
 
 /** Refused whatever its value: an attribute the server owns or that cannot change. */
 const refused = { not: {} } as const;
@@ -18,6 +19,8 @@ const readOnly = {
   conditions: refused,
   health: refused,
   capacity: refused,
+  // Declared through /v1.0/maintenances, not on the VIM.
+  maintenance: refused,
 } as const;
 
 const name = { type: 'string', maxLength: 255 } as const;
@@ -118,6 +121,7 @@ export const vimSchema = {
     conditions: { type: 'array', items: ref(conditionSchema), description: 'Read-only: layered health as last stored by the monitor; empty until first checked.' },
     health: ref(healthSchema),
     capacity: ref(capacitySchema),
+    maintenance: maintenanceStateSchema,
   },
 } as const;
 
