@@ -35,6 +35,8 @@ export interface TestServiceOptions {
   webhooks?: Partial<Config['webhooks']>;
   egress?: Partial<Config['egress']>;
   notifications?: Partial<Config['notifications']>;
+  maintenance?: Partial<Config['maintenance']>;
+  flap?: Partial<Config['flap']>;
 }
 
 /** The real service, in this process, on a free loopback port, logging everything at trace level into memory. */
@@ -54,6 +56,8 @@ export async function startTestService(options: TestServiceOptions = {}): Promis
     webhooks: { allow_loopback: true, timeout: 2, ...options.webhooks },
     ...(options.notifications && { notifications: options.notifications }),
     ...(options.egress && { egress: options.egress }),
+    ...(options.maintenance && { maintenance: options.maintenance }),
+    ...(options.flap && { flap: options.flap }),
   });
   const lines: string[] = [];
   const sink = new Writable({
