@@ -24,6 +24,12 @@ export interface MaintenanceState {
 export class MaintenanceCalendar {
   private windows: readonly MaintenanceWindow[] = [];
   private loadedVersion = 0;
+  /**
+   * Per window, its occurrence and the span in which that answer holds (up
+   * to the window's next change): listing 10,000 VIMs asks about each, and a
+   * weekly window's answer costs a few time zone conversions.
+   */
+  private readonly answers = new Map<string, { fromMs: number; untilMs: number; occurrence: Occurrence | undefined }>();
 
   constructor(
     private readonly repository: MaintenanceRepository,
@@ -33,6 +39,7 @@ export class MaintenanceCalendar {
   /** Reads every window from the database. */
   async load(): Promise<void> {
     this.windows = await this.repository.list();
+    this.answers.clear();
     this.loadedVersion += 1;
   }
 
@@ -50,7 +57,7 @@ export class MaintenanceCalendar {
     let best: { window: MaintenanceWindow; occurrence: Occurrence } | undefined;
     for (const window of this.windows) {
       if (!covers(window, vimId, tenantId)) continue;
-      const occurrence = occurrenceAt(window.schedule, atMs);
+      const occurrence = this.occurrenceOf(window, atMs);
       if (!occurrence) continue;
       if (!best || endOf(occurrence) > endOf(best.occurrence)) best = { window, occurrence };
     }
@@ -71,7 +78,15 @@ export class MaintenanceCalendar {
 
   /** The windows open at `atMs` (each evaluated once; matching a VIM against them is then a scope check). */
   openWindows(atMs: number): MaintenanceWindow[] {
-    return this.windows.filter((window) => occurrenceAt(window.schedule, atMs) !== undefined);
+    return this.windows.filter((window) => this.occurrenceOf(window, atMs) !== undefined);
+  }
+
+  private occurrenceOf(window: MaintenanceWindow, atMs: number): Occurrence | undefined {
+    const known = this.answers.get(window.id);
+    if (known && known.fromMs <= atMs && atMs < known.untilMs) return known.occurrence;
+    const occurrence = occurrenceAt(window.schedule, atMs);
+    this.answers.set(window.id, { fromMs: atMs, untilMs: nextChange(window.schedule, atMs) ?? Number.POSITIVE_INFINITY, occurrence });
+    return occurrence;
   }
 
   /** The next instant after `atMs` at which any window opens or closes; undefined: none ahead. */

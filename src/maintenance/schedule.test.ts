@@ -78,6 +78,17 @@ describe('a weekly window in Europe/Paris', () => {
   });
 });
 
+describe('overlapping occurrences of one weekly window', () => {
+  it('changes next when the following slot opens, before the open one ends, and counts as open across both', () => {
+    const long: WeeklySchedule = { kind: 'weekly', days: ['mon', 'tue'], startMinute: 0, durationMinutes: 30 * 60, timeZone: 'UTC' };
+    // Monday 2026-11-30 00:00 for 30 h, Tuesday 00:00 for 30 h: overlapping from Tuesday 00:00 to 06:00.
+    expect(iso(nextChange(long, at('2026-11-30T12:00:00Z')))).toBe('2026-12-01T00:00:00.000Z');
+    expect(iso(occurrenceAt(long, at('2026-12-01T03:00:00Z'))?.endMs)).toBe('2026-12-02T06:00:00.000Z');
+    expect(iso(nextChange(long, at('2026-12-01T03:00:00Z')))).toBe('2026-12-02T06:00:00.000Z');
+    expect(occurrenceAt(long, at('2026-12-02T06:00:00Z'))).toBeUndefined();
+  });
+});
+
 describe('time helpers', () => {
   it('resolves local times as Temporal does with compatible disambiguation', () => {
     expect(new Date(localToUtc('Europe/Paris', { year: 2026, month: 3, day: 29 }, 150)).toISOString()).toBe('2026-03-29T01:30:00.000Z');

@@ -84,16 +84,16 @@ export function nextChange(schedule: Schedule, atMs: number): number | undefined
     if (schedule.endMs !== null && schedule.endMs > atMs) return schedule.endMs;
     return undefined;
   }
-  const open = occurrenceAt(schedule, atMs);
-  if (open) return open.endMs ?? undefined;
+  // A slot longer than the gap to the next one overlaps it: the next start may come before the open one ends.
+  const openEnd = occurrenceAt(schedule, atMs)?.endMs ?? Number.POSITIVE_INFINITY;
   const today = localDate(schedule.timeZone, atMs);
   for (let ahead = 0; ahead <= 8; ahead++) {
     const date = addDays(today, ahead);
     if (!schedule.days.includes(weekdayOf(date))) continue;
     const startMs = localToUtc(schedule.timeZone, date, schedule.startMinute);
-    if (startMs > atMs) return startMs;
+    if (startMs > atMs) return Math.min(startMs, openEnd);
   }
-  return undefined;
+  return Number.isFinite(openEnd) ? openEnd : undefined;
 }
 
 /** Whether the platform knows this IANA zone name. */
