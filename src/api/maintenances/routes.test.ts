@@ -3,6 +3,7 @@
  * what as a member is tested on the service (src/maintenance/service.test.ts);
  * here: the wire shape, and that bad input is a TackerError with nothing stored.
  */
+import { Ajv } from 'ajv';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { openstackVim } from '../../../test/support/fixtures.js';
 import { startTestService, type TestService } from '../../../test/support/service.js';
@@ -60,6 +61,29 @@ describe('the maintenances API', () => {
       recurrence: { days: ['wed', 'sun'], start_time: '02:30', duration: 90, time_zone: 'Europe/Paris' },
     });
     expect((await service.api('DELETE', `/v1.0/maintenances/${created.json.maintenance.id}`)).status).toBe(204);
+  });
+
+  it('answers as the OpenAPI document says, with the maintenance attribute documented on VIMs, monitors and held events', async () => {
+    const document = (await service.api('GET', '/v1.0/openapi')).json;
+    const ajv = new Ajv({ strict: false, allErrors: true });
+    ajv.addSchema({ $id: 'openapi', components: document.components });
+    const validator = (path: string, method: string, status: string) =>
+      ajv.compile(JSON.parse(JSON.stringify(document.paths[path][method].responses[status].content['application/json'].schema).replaceAll('"#/components/', '"openapi#/components/')) as object);
+    const once = await post({ reason: 'documented', scope: { vim_ids: [vimId] } });
+    const weekly = await post({ reason: 'weekly', scope: { tenant_id: 'admin' }, recurrence: { days: ['mon'], start_time: '00:00', duration: 10, time_zone: 'UTC' } });
+    for (const [validate, body] of [
+      [validator('/v1.0/maintenances', 'post', '201'), once.json],
+      [validator('/v1.0/maintenances/{id}', 'get', '200'), (await service.api('GET', `/v1.0/maintenances/${weekly.json.maintenance.id}`)).json],
+      [validator('/v1.0/maintenances', 'get', '200'), (await service.api('GET', '/v1.0/maintenances')).json],
+      [validator('/v1.0/vims/{id}', 'get', '200'), (await service.api('GET', `/v1.0/vims/${vimId}`)).json],
+    ] as const) {
+      expect(validate(body) ? [] : validate.errors).toEqual([]);
+    }
+    expect((await service.api('GET', `/v1.0/vims/${vimId}`)).json.vim.maintenance).toMatchObject({ window_id: expect.any(String) });
+    const components = document.components.schemas;
+    expect(Object.keys(components.Monitor.properties)).toEqual(expect.arrayContaining(['maintenance', 'flapping']));
+    expect(components.VimEvent.properties.held_by.enum).toEqual(['maintenance', 'flapping']);
+    for (const id of [once.json.maintenance.id, weekly.json.maintenance.id]) await service.api('DELETE', `/v1.0/maintenances/${id}`);
   });
 
   it.each([

@@ -5,7 +5,14 @@ import type { MaintenanceWindow } from '../../maintenance/window.js';
 import { tackerTimestamp, type Clock } from '../../time/clock.js';
 import { parseUtcTimestamp } from '../input-guards.js';
 import { requestContext } from '../request-context.js';
-import { createMaintenanceBody, maintenanceIdParams, type CreateMaintenanceBody, type MaintenanceIdParams } from './schemas.js';
+import {
+  createMaintenanceBody,
+  maintenanceIdParams,
+  maintenanceListResponse,
+  maintenanceShowResponse,
+  type CreateMaintenanceBody,
+  type MaintenanceIdParams,
+} from './schemas.js';
 
 export interface MaintenanceRoutesOptions {
   maintenances: MaintenanceService;
@@ -39,7 +46,7 @@ function present(window: MaintenanceWindow, nowMs: number): Record<string, unkno
 export const maintenanceRoutes: FastifyPluginAsync<MaintenanceRoutesOptions> = async (app, { maintenances, clock }) => {
   const now = () => clock.now().getTime();
 
-  app.post<{ Body: CreateMaintenanceBody }>('/v1.0/maintenances', { schema: { body: createMaintenanceBody } }, async (request, reply) => {
+  app.post<{ Body: CreateMaintenanceBody }>('/v1.0/maintenances', { schema: { body: createMaintenanceBody, response: { 201: maintenanceShowResponse } } }, async (request, reply) => {
     const body = request.body.maintenance;
     const window = await maintenances.create(requestContext(request), {
       reason: body.reason,
@@ -63,11 +70,11 @@ export const maintenanceRoutes: FastifyPluginAsync<MaintenanceRoutesOptions> = a
     return reply.code(201).send({ maintenance: present(window, now()) });
   });
 
-  app.get('/v1.0/maintenances', async (request) => ({
+  app.get('/v1.0/maintenances', { schema: { response: { 200: maintenanceListResponse } } }, async (request) => ({
     maintenances: (await maintenances.list(requestContext(request))).map((window) => present(window, now())),
   }));
 
-  app.get<{ Params: MaintenanceIdParams }>('/v1.0/maintenances/:id', { schema: { params: maintenanceIdParams } }, async (request) => ({
+  app.get<{ Params: MaintenanceIdParams }>('/v1.0/maintenances/:id', { schema: { params: maintenanceIdParams, response: { 200: maintenanceShowResponse } } }, async (request) => ({
     maintenance: present(await maintenances.get(requestContext(request), request.params.id), now()),
   }));
 

@@ -76,3 +76,45 @@ export const maintenanceStateSchema = {
     until: { type: ['string', 'null'], description: 'UTC, Tacker format: when it closes; null: open-ended' },
   },
 } as const;
+
+const tackerTime = { type: 'string', description: 'UTC, Tacker format `YYYY-MM-DD hh:mm:ss.ffffff`' } as const;
+
+/** A window as the maintenance routes answer it (routes.ts present()); for the OpenAPI document only. */
+const maintenanceSchema = {
+  type: 'object',
+  additionalProperties: false,
+  required: ['id', 'tenant_id', 'reason', 'scope', 'start', 'end', 'recurrence', 'created_at', 'open_now'],
+  properties: {
+    id: { type: 'string' },
+    tenant_id: { type: 'string', description: "The tenant that owns the window: the VIMs' tenant, or the administrator's for a window over several tenants or all VIMs." },
+    reason: { type: 'string' },
+    scope,
+    start: { type: ['string', 'null'], description: 'One-off windows: when it opens (UTC, Tacker format); null for a recurring window.' },
+    end: { type: ['string', 'null'], description: 'One-off windows: when it closes; null when open-ended or recurring.' },
+    recurrence: { ...recurrence, type: ['object', 'null'] },
+    created_at: tackerTime,
+    open_now: {
+      type: ['object', 'null'],
+      additionalProperties: false,
+      required: ['since', 'until'],
+      properties: { since: tackerTime, until: { type: ['string', 'null'] } },
+      description: 'The occurrence open now (`until` null: open-ended), or null.',
+    },
+  },
+} as const;
+
+export const maintenanceShowResponse = {
+  description: 'The maintenance window',
+  type: 'object',
+  additionalProperties: false,
+  required: ['maintenance'],
+  properties: { maintenance: maintenanceSchema },
+} as const;
+
+export const maintenanceListResponse = {
+  description: 'The maintenance windows the caller may see',
+  type: 'object',
+  additionalProperties: false,
+  required: ['maintenances'],
+  properties: { maintenances: { type: 'array', items: maintenanceSchema } },
+} as const;
