@@ -22,7 +22,7 @@ export function migrationProvider(dialect: DialectName): MigrationProvider {
     '0005-vim-change-counter': vimChangeCounter,
     '0006-secret-key-check': secretKeyCheck,
     '0007-vim-health': vimHealth,
-    '0008-maintenance-and-holds': maintenanceAndHolds,
+    '0008-maintenance-and-holds': maintenanceAndHolds(dialect),
   };
   return { getMigrations: async () => migrations };
 }
