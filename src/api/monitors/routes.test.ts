@@ -99,6 +99,14 @@ describe('the monitor and event API', () => {
     expect((await service.api('GET', '/v1.0/vims')).json.vims.length).toBe(before);
   });
 
+  it("accepts a region in a VIM's own health settings, and null for every region", async () => {
+    const vim = await register('regional', { monitor_settings: { health: { region: 'RegionTwo' } } });
+    expect((await service.api('GET', `/v1.0/vims/${vim.id}`)).json.vim.monitor_settings).toEqual({ health: { region: 'RegionTwo' } });
+    const updated = await service.api('PUT', `/v1.0/vims/${vim.id}`, { body: { vim: { monitor_settings: { health: { region: null } } } } });
+    expect(updated.status, updated.text).toBe(200);
+    expect((await service.api('GET', `/v1.0/vims/${vim.id}`)).json.vim.monitor_settings).toEqual({ health: { region: null } });
+  });
+
   it('reports the manager statistics: monitors, rounds scheduled and executed, lateness', async () => {
     const response = await service.api('GET', '/v1.0/manager');
     expect(response.status).toBe(200);
