@@ -149,6 +149,24 @@ describe('region selection and compute quotas with real Placement and nova-api',
     expect(report.conditions[0]?.reason).toMatch(/^less than 10% free of quota cores: VCPU 16 of 16 free \(100%\), .*quota cores 1 of 13 free/);
   }, 60_000);
 
+  it('reports the quotas of a member VIM that Placement refuses, saying what was not measured', async () => {
+    printLogsOnFailure();
+    const member = probeTarget('openstack', keystone.url, { username: keystone.member.username, password: keystone.member.password, user_domain_name: 'Default' }, { name: keystone.member.project, project_domain_name: 'Default' });
+    const memberProject = await keystone.projectId(keystone.member.project);
+    const quotaSet = ((await nova('GET', `/os-quota-sets/${memberProject}`)) as { quota_set: Record<string, number> }).quota_set;
+    const report = await checks().capacity.run({ ...input(settings({ region: REGION })), target: member });
+    expect(report.capacity?.resources).toEqual({});
+    expect(report.capacity?.quotas).toEqual({
+      cores: { limit: quotaSet.cores, used: 0, free: quotaSet.cores },
+      ram: { limit: quotaSet.ram, used: 0, free: quotaSet.ram },
+      instances: { limit: quotaSet.instances, used: 0, free: quotaSet.instances },
+    });
+    expect(report.conditions[0]).toMatchObject({
+      status: 'True',
+      reason: `quota cores ${quotaSet.cores} of ${quotaSet.cores} free (100%), quota ram ${quotaSet.ram} of ${quotaSet.ram} free (100%), quota instances ${quotaSet.instances} of ${quotaSet.instances} free (100%) (not measured: placement: HTTP 403 from ${os.endpoints.placement?.url}/resource_providers)`,
+    });
+  }, 60_000);
+
   it("checks and measures only the selected region's endpoints", async () => {
     printLogsOnFailure();
     const { catalog, capacity } = checks();
