@@ -2,7 +2,7 @@ import type { AgentPool } from '../../probes/http-agents.js';
 import { httpExchange, joinUrl, shownUrl } from '../../probes/http-exchange.js';
 import type { OidcTokenSource } from '../../probes/oidc-token.js';
 import type { ProbeTarget } from '../../probes/probe.js';
-import type { CapacityFigures, ConditionResult } from '../condition.js';
+import type { CapacityFigures, ConditionResult, QuotaFigures } from '../condition.js';
 import type { DeepCheck, DeepCheckInput, DeepCheckReport } from '../deep-check.js';
 import { capacityCondition, novaQuotas, placementCapacity, type PlacementInventory, type ProviderFigures } from './capacity-figures.js';
 import { endpointScope, type CatalogServiceCheck } from './catalog-services.js';
@@ -57,14 +57,14 @@ export class CapacityCheck implements DeepCheck {
     const computeUrl = found.found.compute?.urls[0];
     const [providers, limits] = await Promise.all([
       placementUrl === undefined ? { reason: placement?.missing ?? 'no placement endpoint' } : this.read(target, placementUrl, token, signal),
-      computeUrl === undefined ? undefined : this.get<unknown>(target, joinUrl(computeUrl, '/limits'), token, signal, COMPUTE_VERSION),
+      // No compute endpoint: a cloud without nova has no compute quotas, which is not a failure.
+      computeUrl === undefined ? undefined : this.quotas(target, computeUrl, token, signal),
     ]);
-    const quotas = limits === undefined || 'reason' in limits ? undefined : novaQuotas(limits.body);
-    const quotaFailure = limits === undefined ? undefined : 'reason' in limits ? limits.reason : quotas === undefined ? `no absolute limits in the answer from ${shownUrl(joinUrl(computeUrl ?? '', '/limits'))}` : undefined;
     const notRead = [
       ...('reason' in providers ? [`placement: ${providers.reason}`] : []),
-      ...(quotaFailure !== undefined ? [`compute quotas: ${quotaFailure}`] : []),
+      ...(limits !== undefined && 'reason' in limits ? [`compute quotas: ${limits.reason}`] : []),
     ];
+    const quotas = limits !== undefined && 'quotas' in limits ? limits.quotas : undefined;
     if ('reason' in providers && quotas === undefined) return unknown(`capacity not measured: ${notRead.join('; ')}`);
     const capacity: CapacityFigures = {
       ...placementCapacity('reason' in providers ? [] : providers.figures, now),
@@ -97,6 +97,15 @@ export class CapacityCheck implements DeepCheck {
     };
     await Promise.all(Array.from({ length: Math.min(this.concurrency, uuids.length) }, worker));
     return failure !== undefined ? { reason: failure } : { figures };
+  }
+
+  /** The project's quotas from nova's GET /limits (the token's project: the VIM's). */
+  private async quotas(target: ProbeTarget, computeUrl: string, token: string, signal: AbortSignal): Promise<{ quotas: Record<string, QuotaFigures> } | { reason: string }> {
+    const url = joinUrl(computeUrl, '/limits');
+    const answer = await this.get<unknown>(target, url, token, signal, COMPUTE_VERSION);
+    if ('reason' in answer) return answer;
+    const quotas = novaQuotas(answer.body);
+    return quotas === undefined ? { reason: `no absolute limits in the answer from ${shownUrl(url)}` } : { quotas };
   }
 
   private async get<T>(target: ProbeTarget, url: string, token: string, signal: AbortSignal, version: Record<string, string> = PLACEMENT_VERSION): Promise<{ body: T } | { reason: string }> {

@@ -43,13 +43,15 @@ function missingReason(endpoints: readonly CatalogEndpoint[], type: string, scop
   if (scope.region === undefined) return `no ${type} endpoint in the catalog (interface ${scope.endpointInterface})`;
   const missing = `no ${type} endpoint in region '${scope.region}' (interface ${scope.endpointInterface})`;
   if (endpoints.some((e) => e.region === scope.region)) return missing;
-  const known = [...new Set(endpoints.flatMap((e) => (e.region === undefined ? [] : [e.region])))].sort();
+  // The catalog's region ids are the cloud's text, not ours: only short printable ones are shown.
+  const known = [...new Set(endpoints.flatMap((e) => (e.region !== undefined && SHOWABLE_REGION.test(e.region) ? [e.region] : [])))].sort();
   const shown = known.length > MAX_REGIONS_SHOWN ? `${known.slice(0, MAX_REGIONS_SHOWN).join(', ')}, …` : known.join(', ');
   return `${missing}: the catalog has no region '${scope.region}'${known.length > 0 ? ` (its regions: ${shown})` : ''}`;
 }
 
 /** Region names shown in a reason, at most: a reason stays short whatever the catalog holds. */
 const MAX_REGIONS_SHOWN = 8;
+const SHOWABLE_REGION = /^[^\x00-\x1f\x7f-\x9f]{1,64}$/;
 
 interface CachedCatalog {
   token: string;
