@@ -203,7 +203,8 @@ describe('layered health with real OpenStack services', () => {
     const base = { deep_interval: DEEP_INTERVAL, capacity_warning_ratio: 0.05 };
     const changedAt = Date.now();
     await putHealth({ ...base, region: 'RegionThree' });
-    const down = await timed('region not in the catalog: UNREACHABLE', changedAt, (v) => v.status === 'UNREACHABLE');
+    // Waits for the condition too: on a loaded machine a fast probe may time out once and make the VIM UNREACHABLE for its own reason.
+    const down = await timed('region not in the catalog: UNREACHABLE', changedAt, (v) => v.status === 'UNREACHABLE' && condition(v, 'Service:identity')?.status === 'False');
     expect(condition(down, 'Service:identity')).toMatchObject({
       status: 'False',
       severity: 'error',
