@@ -1,4 +1,5 @@
 import type { Logger } from 'pino';
+import { isStoreOutage } from '../errors.js';
 import type { HealthChange, HoldKind, ProbeDetails, StatusChange } from '../monitors/status-change.js';
 import type { HoldRepository, PendingCatchUp } from '../store/hold-repository.js';
 import { BackgroundErrors, type BackgroundErrorCounter } from '../time/background-errors.js';
@@ -100,8 +101,14 @@ export class NotificationHold {
 
   /** Windows changed through this process's API: read them again and look at every pending catch-up at once. */
   async windowsChanged(): Promise<void> {
-    await this.deps.calendar.load();
-    this.lastRefreshMs = this.deps.clock.now().getTime();
+    try {
+      await this.deps.calendar.load();
+      this.lastRefreshMs = this.deps.clock.now().getTime();
+    } catch (error) {
+      // The change is stored: the request must not fail for it. The loop's next pass reads the windows again.
+      if (!isStoreOutage(error)) throw error;
+      this.lastRefreshMs = 0;
+    }
     this.dirty = true;
     this.task.wake();
   }
