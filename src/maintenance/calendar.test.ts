@@ -33,7 +33,7 @@ describe('the maintenance calendar', () => {
     expect(calendar.nextChange(at('2026-12-06T01:45:00Z'))).toBe(at('2026-12-06T02:30:00Z'));
   });
 
-  it('answers the same after the cached span ends as a fresh evaluation, and forgets the cache on reload', async () => {
+  it('answers from its cache exactly as a fresh evaluation, before and after each change of the window', async () => {
     const calendar = calendarOf([sundayNight]);
     await calendar.load();
     const times = ['2026-12-06T01:29:59Z', '2026-12-06T01:30:00Z', '2026-12-06T02:29:59Z', '2026-12-06T02:30:00Z', '2026-12-13T01:30:00Z', '2026-12-06T01:45:00Z'];
@@ -42,6 +42,20 @@ describe('the maintenance calendar', () => {
       await fresh.load();
       expect(calendar.stateOf('v', 'project-a', at(time)), time).toEqual(fresh.stateOf('v', 'project-a', at(time)));
     }
+  });
+
+  it('moves its version only when a read finds the windows changed, and then answers from the new ones', async () => {
+    const windows = [sundayNight];
+    const calendar = calendarOf(windows);
+    await calendar.load();
+    const first = calendar.version;
+    await calendar.load();
+    expect(calendar.version).toBe(first);
+    expect(calendar.stateOf('v1', 'project-a', at('2026-12-06T00:30:00Z'))).toBeNull();
+    windows.push(openEnded);
+    await calendar.load();
+    expect(calendar.version).toBe(first + 1);
+    expect(calendar.stateOf('v1', 'project-a', at('2026-12-06T00:30:00Z'))?.window_id).toBe('open');
   });
 
   it('answers 10,000 VIMs under a weekly window without a time zone conversion each', async () => {

@@ -24,6 +24,8 @@ export interface MaintenanceState {
 export class MaintenanceCalendar {
   private windows: readonly MaintenanceWindow[] = [];
   private loadedVersion = 0;
+  /** The windows as last read, to tell a periodic read that changed nothing (the usual case) from a change. */
+  private signature = '';
   /**
    * Per window, its occurrence and the span in which that answer holds (up
    * to the window's next change): listing 10,000 VIMs asks about each, and a
@@ -38,12 +40,16 @@ export class MaintenanceCalendar {
 
   /** Reads every window from the database. */
   async load(): Promise<void> {
-    this.windows = await this.repository.list();
+    const windows = await this.repository.list();
+    const signature = JSON.stringify(windows);
+    if (signature === this.signature) return;
+    this.signature = signature;
+    this.windows = windows;
     this.answers.clear();
     this.loadedVersion += 1;
   }
 
-  /** Moves by one with every load: the hold looks again at its VIMs when windows may have changed. */
+  /** Moves by one whenever a load finds the windows changed: the hold then looks again at its VIMs' pending catch-ups. */
   get version(): number {
     return this.loadedVersion;
   }

@@ -34,9 +34,9 @@ export interface NotificationHoldDeps {
   clock: Clock;
   logger: Logger;
   metrics?: BackgroundErrorCounter & { vimsHeld?(counts: HeldCounts): void };
-  /** Seconds between passes (in memory; the database is read only when a window or flap state may have changed). */
+  /** Milliseconds between passes (in memory; the pending catch-ups are read only when a hold may have ended). */
   tickMs: number;
-  /** Windows are read again from the database this often (changes made through another process). */
+  /** Milliseconds between reads of the windows from the database (changes made through another process). */
   refreshMs: number;
   timer?: Timer;
 }
@@ -128,7 +128,6 @@ export class NotificationHold {
   status(change: StatusChange): StatusChange {
     const atMs = Date.parse(`${change.at.replace(' ', 'T')}Z`);
     const flap = this.deps.damper?.record(change.vimId, atMs) ?? 'steady';
-    if (flap !== 'steady') this.dirty = true;
     const held = this.heldBy(change.vimId, change.tenantId, atMs);
     if (held === 'maintenance') return this.flag(change, 'maintenance');
     if (flap === 'started') {
@@ -162,10 +161,10 @@ export class NotificationHold {
     const due =
       this.deps.live !== undefined &&
       (this.dirty ||
-      calmed.length > 0 ||
-      this.deps.calendar.version !== this.seenVersion ||
-      (this.nextDueMs !== undefined && nowMs >= this.nextDueMs) ||
-      this.ticks % SAFETY_PASS_TICKS === 0);
+        calmed.length > 0 ||
+        this.deps.calendar.version !== this.seenVersion ||
+        (this.nextDueMs !== undefined && nowMs >= this.nextDueMs) ||
+        this.ticks % SAFETY_PASS_TICKS === 0);
     if (due) {
       this.dirty = false;
       this.seenVersion = this.deps.calendar.version;
