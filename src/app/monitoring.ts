@@ -14,11 +14,14 @@ import { MonitorRepository } from '../store/monitor-repository.js';
 import { VimRepository } from '../store/vim-repository.js';
 import { WorkerRepository } from '../store/worker-repository.js';
 import type { Clock } from '../time/clock.js';
+import { startConfirmation, type RunningConfirmation } from './confirmation.js';
 import type { VimRegistry } from '../vims/registry.js';
 
 export interface RunningMonitoring {
   manager: MonitorManager;
   writes: MonitorWriteQueue;
+  /** Confirmation of down verdicts by other workers; absent on a database only this process can open (SQLite). */
+  confirmation: RunningConfirmation | undefined;
   close(): Promise<void>;
 }
 
@@ -38,7 +41,24 @@ export async function startMonitoring(
   const monitors = new MonitorRepository(store);
   const writes = new MonitorWriteQueue(monitors, logger, { clock, ...(deps.metrics && { metrics: deps.metrics }) });
   const { owner } = deps;
-  const manager = new MonitorManager(
+  const probes = new Map<ProbeName, Probe>(probeSet.probes.map((probe) => [probe.name, probe]));
+  const vims = new VimRepository(store);
+  let manager: MonitorManager | undefined;
+  // Other workers can only exist on a shared database; there this worker also answers their requests.
+  const confirmation = store.driver.shared
+    ? await startConfirmation(config, {
+        store,
+        vims,
+        probes,
+        owner,
+        clock,
+        logger,
+        credentialsOf: (vim) => registry.credentialsOf(vim),
+        owns: (vimId) => manager?.monitorOf(vimId) !== undefined,
+        ...(deps.metrics && { metrics: deps.metrics }),
+      })
+    : undefined;
+  manager = new MonitorManager(
     {
       defaults: config.monitor,
       healthDefaults: config.health,
@@ -53,12 +73,13 @@ export async function startMonitoring(
       servesApi: deps.servesApi,
     },
     {
-      vims: new VimRepository(store),
+      vims,
       monitors,
       leases: new LeaseRepository(store),
       workers: new WorkerRepository(store),
       writes,
-      probes: new Map<ProbeName, Probe>(probeSet.probes.map((probe) => [probe.name, probe])),
+      probes,
+      ...(confirmation && { gate: confirmation.gate }),
       ...(probeSet.deepChecks && { deepChecks: probeSet.deepChecks }),
       credentialsOf: (vim) => registry.credentialsOf(vim),
       clock,
@@ -72,8 +93,10 @@ export async function startMonitoring(
   return {
     manager,
     writes,
+    confirmation,
     close: async () => {
       await manager.stop();
+      await confirmation?.close();
       if (!(await writes.drain(DRAIN_ON_SHUTDOWN_MS))) logger.warn(writes.stats(), 'shutting down with monitor writes not stored');
       await writes.close();
       await probeSet.close();

@@ -7,6 +7,7 @@ import { subscriptions } from './0004-subscriptions.js';
 import { vimChangeCounter } from './0005-vim-change-counter.js';
 import { secretKeyCheck } from './0006-secret-key-check.js';
 import { vimHealth } from './0007-vim-health.js';
+import { vimConfirmations } from './0008-vim-confirmations.js';
 
 /**
  * Every schema change, in order. Names are permanent once released: the
@@ -21,6 +22,7 @@ export function migrationProvider(dialect: DialectName): MigrationProvider {
     '0005-vim-change-counter': vimChangeCounter,
     '0006-secret-key-check': secretKeyCheck,
     '0007-vim-health': vimHealth,
+    '0008-vim-confirmations': vimConfirmations,
   };
   return { getMigrations: async () => migrations };
 }

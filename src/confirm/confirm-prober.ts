@@ -1,0 +1,104 @@
+import type { Logger } from 'pino';
+import type { Probe, ProbeName, ProbeOutcome } from '../probes/probe.js';
+import { probeTargetOf } from '../probes/target.js';
+import type { MonitorSettings } from '../monitors/settings.js';
+import type { ConfirmationRow } from '../store/confirmation-repository.js';
+import type { VimRecord } from '../vims/model.js';
+import type { Clock } from '../time/clock.js';
+
+export interface ConfirmProberDeps {
+  probes: ReadonlyMap<ProbeName, Probe>;
+  /** The VIMs of a batch of requests, in one read. */
+  loadVims(ids: string[]): Promise<VimRecord[]>;
+  /** Decrypts a VIM's credentials, as the manager does for its own monitors. */
+  credentialsOf(vim: VimRecord): Record<string, string>;
+  /** The VIM's effective monitor settings, as its owner runs them. */
+  settingsOf(vim: VimRecord): MonitorSettings;
+  /** Whether this worker runs the VIM's monitor itself (then the probes keep what they cached for it). */
+  owns(vimId: string): boolean;
+  answer(id: string, down: boolean, reason: string, atMs: number): Promise<void>;
+  clock: Clock;
+  logger: Logger;
+}
+
+/**
+ * The asked side of a confirmation: probes each requested VIM once, with the
+ * VIM's own probes, settings and credentials (the very checks its owner
+ * runs, from here), and writes the answer in the request row. A VIM that is
+ * gone answers down with that reason: the owner's verdict then stands.
+ */
+export class ConfirmProber {
+  private readonly inFlight = new Set<string>();
+  /** Rows this worker could not probe: not taken again (the owner decides without this worker's vote). */
+  private readonly skipped = new Set<string>();
+  private answeredCount = 0;
+
+  constructor(private readonly deps: ConfirmProberDeps) {}
+
+  /** Requests in flight (not taken again by the next poll). */
+  get busy(): number {
+    return this.inFlight.size;
+  }
+
+  get answered(): number {
+    return this.answeredCount;
+  }
+
+  /** Starts probing the rows not already in flight; resolves when their answers are written (the poller does not wait). */
+  async probe(rows: readonly ConfirmationRow[], limit: number): Promise<void> {
+    const fresh = rows.filter((row) => !this.inFlight.has(row.id) && !this.skipped.has(row.id)).slice(0, Math.max(0, limit - this.inFlight.size));
+    if (fresh.length === 0) return;
+    for (const row of fresh) this.inFlight.add(row.id);
+    try {
+      const vims = new Map((await this.deps.loadVims([...new Set(fresh.map((row) => row.vimId))])).map((vim) => [vim.id, vim]));
+      await Promise.all(fresh.map((row) => this.probeOne(row, vims.get(row.vimId))));
+    } finally {
+      for (const row of fresh) this.inFlight.delete(row.id);
+    }
+  }
+
+  private async probeOne(row: ConfirmationRow, vim: VimRecord | undefined): Promise<void> {
+    const seen = vim ? await this.check(vim, row.deadlineMs) : { down: true, reason: 'VIM not found' };
+    if (!seen) {
+      // Rows live for a deadline: a set of that many is small; it is emptied rather than trimmed.
+      if (this.skipped.size > 10_000) this.skipped.clear();
+      this.skipped.add(row.id);
+      return;
+    }
+    const { down, reason } = seen;
+    try {
+      await this.deps.answer(row.id, down, reason, this.deps.clock.now().getTime());
+      this.answeredCount += 1;
+    } catch (error) {
+      // The owner decides without this answer at its deadline.
+      this.deps.logger.warn({ vim_id: row.vimId, requester: row.requester, err: error }, 'could not write a confirmation answer');
+    }
+  }
+
+  private async check(vim: VimRecord, deadlineMs: number): Promise<{ down: boolean; reason: string } | undefined> {
+    let settings: MonitorSettings;
+    let outcomes: Array<[ProbeName, ProbeOutcome]>;
+    try {
+      settings = this.deps.settingsOf(vim);
+      const target = probeTargetOf(vim, this.deps.credentialsOf(vim));
+      // The VIM's own timeout, cut to the deadline: an answer after it is of no use to the owner.
+      const budgetMs = Math.max(50, Math.min(settings.timeout * 1000, deadlineMs - this.deps.clock.now().getTime()));
+      const signal = AbortSignal.timeout(budgetMs);
+      outcomes = await Promise.all(
+        settings.probes.map(async (name): Promise<[ProbeName, ProbeOutcome]> => {
+          const probe = this.deps.probes.get(name);
+          return [name, probe ? await probe.check(target, signal) : { ok: false, reason: `probe ${name} is not available in this process` }];
+        }),
+      );
+    } catch (error) {
+      // Credentials that cannot be opened here say nothing about the VIM: no vote (the owner counts this worker as silent).
+      this.deps.logger.error({ vim_id: vim.id, err: error }, 'confirmation probe could not run: no answer given');
+      return undefined;
+    } finally {
+      if (!this.deps.owns(vim.id)) for (const probe of this.deps.probes.values()) probe.forget?.(vim.id);
+    }
+    const failed = outcomes.filter(([, outcome]) => !outcome.ok);
+    if (failed.length > 0) return { down: true, reason: `failed: ${failed.map(([name, outcome]) => `${name}: ${outcome.reason}`).join('; ')}` };
+    return { down: false, reason: `all probes succeeded: ${outcomes.map(([name, outcome]) => `${name}: ${outcome.reason}`).join('; ')}` };
+  }
+}
