@@ -35,6 +35,7 @@ export interface TestServiceOptions {
   webhooks?: Partial<Config['webhooks']>;
   egress?: Partial<Config['egress']>;
   notifications?: Partial<Config['notifications']>;
+  confirm?: Partial<Config['confirm']>;
 }
 
 /** The real service, in this process, on a free loopback port, logging everything at trace level into memory. */
@@ -54,6 +55,7 @@ export async function startTestService(options: TestServiceOptions = {}): Promis
     webhooks: { allow_loopback: true, timeout: 2, ...options.webhooks },
     ...(options.notifications && { notifications: options.notifications }),
     ...(options.egress && { egress: options.egress }),
+    ...(options.confirm && { confirm: options.confirm }),
   });
   const lines: string[] = [];
   const sink = new Writable({
