@@ -132,6 +132,13 @@ describe('the confirmation gate', () => {
     expect(gate.takeRemovals()).toContain('row-x');
   });
 
+  it('applies a verdict that only a required deep check reached: the VIM answered, the other workers would find it up', () => {
+    const { gate, verdict } = harness();
+    gate.setLive([{ id: 'w2', zone: 'b' }]);
+    expect(gate.review({ ...verdict(), failedProbes: [] })).toEqual({ verdict: 'apply' });
+    expect(gate.review({ ...verdict(), failedProbes: ['tcp'] }).verdict).toBe('hold');
+  });
+
   it('lets a VIM turn confirmation off in its own monitor_settings', () => {
     const { gate, verdict } = harness();
     gate.setLive([{ id: 'w2', zone: 'b' }]);

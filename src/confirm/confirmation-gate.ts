@@ -85,6 +85,9 @@ export class ConfirmationGate implements VerdictGate {
   review(verdict: DownVerdict): GateDecision {
     const settings = effectiveConfirm(this.deps.settings, verdict.settings?.confirm, verdict.settings?.timeout ?? this.deps.defaultTimeoutSeconds);
     if (!settings.enabled) return { verdict: 'apply' };
+    // Only a required deep check failed: the VIM answered this worker, so the failure is the VIM's, not the path's
+    // (and the asked workers, which run the fast probes only, would find it up).
+    if (verdict.failedProbes?.length === 0) return { verdict: 'apply' };
     const nowMs = this.deps.clock.now().getTime();
     const state = this.states.get(verdict.vimId) ?? {};
     this.states.set(verdict.vimId, state);

@@ -1,4 +1,4 @@
-import type { ProbeTarget } from '../probes/probe.js';
+import type { ProbeName, ProbeTarget } from '../probes/probe.js';
 import type { VimStatus } from '../vims/model.js';
 import type { MonitorSettings } from './settings.js';
 
@@ -16,6 +16,8 @@ export interface DownVerdict {
   atMs: number;
   /** The VIM's effective monitor settings (timeout, its own `confirm` override). */
   settings?: MonitorSettings;
+  /** The fast probes that failed in that round; empty when only a required deep check failed (the VIM answered). */
+  failedProbes?: ProbeName[];
 }
 
 /**
