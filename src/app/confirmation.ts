@@ -87,6 +87,10 @@ export async function startConfirmation(
     gate,
     poller: running,
     stats: () => ({ ...gate.stats(), answered_for_others: prober.answered, polls: running.passes }),
-    close: () => running.stop(),
+    close: async () => {
+      await running.stop();
+      // The monitors stopped before this: the rows of their open requests go now rather than by age.
+      await repository.remove(gate.takeRemovals()).catch((error: unknown) => logger.warn({ err: error }, 'could not delete open confirmation requests; they are deleted by age'));
+    },
   };
 }
