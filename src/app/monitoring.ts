@@ -90,6 +90,8 @@ export async function startMonitoring(
   );
   registry.setLifecycleListener(manager);
   await manager.start();
+  // The manager's first heartbeat has made this worker's row: its zone goes on it now, not at the next refresh.
+  await confirmation?.poller.refreshNow();
   return {
     manager,
     writes,

@@ -66,8 +66,13 @@ export class ConfirmationPoller {
 
   /** Reads the live workers once (so that the first verdicts know them), then polls. */
   async start(): Promise<void> {
-    await this.refreshLive(this.deps.clock.now().getTime()).catch((error: unknown) => this.errors.failed(error));
+    await this.refreshNow();
     this.task.start();
+  }
+
+  /** Reads the live workers and records this worker's zone now; a failure waits for the next pass. */
+  async refreshNow(): Promise<void> {
+    await this.refreshLive(this.deps.clock.now().getTime()).catch((error: unknown) => this.errors.failed(error));
   }
 
   /** A request was queued: write it now. */

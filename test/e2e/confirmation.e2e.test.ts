@@ -12,6 +12,10 @@
  * cluster, `confirm.enabled: false`) the cut makes w1 report its VIMs
  * UNREACHABLE: the false alarm this feature removes. Detection latency is
  * measured both ways and printed (docs/confirmation.md quotes it).
+ *
+ * VIM_MONITOR_TEST_CONFIRM_VIMS scales the run (default 12 VIMs on the cut
+ * target and half as many on the one that goes down) for the figures at
+ * scale in docs/confirmation.md.
  */
 import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -30,8 +34,10 @@ const TIMEOUT = 0.5;
 const FAILURE_THRESHOLD = 2;
 /** max(2 × timeout, 3 s): the default. */
 const DEADLINE = 3;
-const PARTIAL_VIMS = 12;
-const DOWN_VIMS = 6;
+const PARTIAL_VIMS = Number(process.env.VIM_MONITOR_TEST_CONFIRM_VIMS ?? 12);
+const DOWN_VIMS = Math.max(6, Math.floor(PARTIAL_VIMS / 2));
+/** Longer waits for a scaled run (thousands of VIMs to create). */
+const SCALE = Math.max(1, PARTIAL_VIMS / 100);
 /** interval × failure_threshold + timeout: the detection bound of one worker. */
 const BOUND_ALONE_MS = (INTERVAL * FAILURE_THRESHOLD + TIMEOUT) * 1000;
 /** Plus at most the deadline and one round (the round after the answers, or after the deadline, decides). */
@@ -102,7 +108,7 @@ describe.each([
     w2 = await startServeProcess('w2', { ...env, VIM_MONITOR_MANAGER_ZONE: 'b' }, dir);
     processes.push(w2);
     processes.push(await startServeProcess('w3', { ...env, VIM_MONITOR_MANAGER_ZONE: 'c' }, dir));
-    for (let i = 0; i < PARTIAL_VIMS + DOWN_VIMS; i++) {
+    const create = async (i: number) => {
       const isPartial = i < PARTIAL_VIMS;
       const target = isPartial ? `${net.targetAddress}:${partial.port}` : `${net.hostAddress}:${down.port}`;
       const created = await w2.post('/v1.0/vims', {
@@ -110,13 +116,16 @@ describe.each([
       });
       expect(created.vim, JSON.stringify(created)).toBeDefined();
       (isPartial ? partialIds : downIds).push(created.vim.id);
+    };
+    for (let i = 0; i < PARTIAL_VIMS + DOWN_VIMS; i += 10) {
+      await Promise.all(Array.from({ length: Math.min(10, PARTIAL_VIMS + DOWN_VIMS - i) }, (_, k) => create(i + k)));
     }
     await waitFor('an even split and every VIM REACHABLE', async () => {
       const counts = await Promise.all(processes.map(async (p) => (await local(p)).length));
       const s = await statuses();
       return counts.every((n) => n >= 4) && [...partialIds, ...downIds].every((id) => s[id] === 'REACHABLE') ? true : undefined;
-    }, 30_000);
-  }, 120_000);
+    }, 30_000 * SCALE);
+  }, 120_000 * SCALE);
 
   afterAll(async () => {
     for (const p of processes) p.child.kill('SIGKILL');
@@ -145,7 +154,12 @@ describe.each([
     const manager = (await w1.get('/v1.0/manager')).manager;
     expect(manager.zone).toBe('a');
     expect(manager.confirmation).toMatchObject({ enabled: confirm, zone: 'a' });
-    const others = (manager.confirmation.live_workers as Array<{ id: string; zone: string }>).map((w) => `${w.id}:${w.zone}`).sort();
+    // Each worker reads the others every heartbeat_interval (1 s here).
+    const others = await waitFor('w2 and w3 with their zones', async () => {
+      const live = (await w1.get('/v1.0/manager')).manager.confirmation.live_workers as Array<{ id: string; zone: string }>;
+      const seen = live.map((w) => `${w.id}:${w.zone}`).sort();
+      return seen.join() === 'w2:b,w3:c' ? seen : undefined;
+    }, 3_000);
     expect(others).toEqual(['w2:b', 'w3:c']);
   });
 
@@ -169,7 +183,7 @@ describe.each([
           const views = (await local(w1)).filter((m) => mine.includes(m.vim_id));
           return views.length === mine.length && views.every((m) => m.held?.reason.startsWith('not confirmed')) ? views : undefined;
         }, BOUND_CONFIRMED_MS + 3_000);
-        console.log(`held reason: ${held[0]?.held?.reason}`);
+        console.log(`held reason: ${held[0]?.held?.reason} (${held.length} VIMs held on w1)`);
         for (const view of held) {
           expect(view.status).toBe('REACHABLE');
           expect(view.held?.reason).toMatch(/^not confirmed by other workers: 0 of 2 found it down, 1 needed; reached from w[23] \(zone [bc]\), w[23] \(zone [bc]\)$/);
@@ -181,13 +195,15 @@ describe.each([
         for (const id of mine) expect((await monitorEvents(id)).filter((e) => e.resource_state === 'UNREACHABLE')).toEqual([]);
         const later = (await local(w1)).filter((m) => mine.includes(m.vim_id));
         for (const view of later) expect(view.consecutive_failures).toBeGreaterThan(FAILURE_THRESHOLD + 5);
+        const confirmation = (await w1.get('/v1.0/manager')).manager.confirmation;
+        console.log(`w1 confirmation figures: ${JSON.stringify({ ...confirmation, live_workers: undefined })}`);
         // The VIMs the other workers own on that target never failed at all.
         for (const id of partialIds.filter((id) => !mine.includes(id))) expect(await monitorEvents(id)).toHaveLength(1);
       } finally {
         net.restore(net.targetAddress);
       }
     },
-    60_000,
+    60_000 * SCALE,
   );
 
   it(
@@ -217,6 +233,6 @@ describe.each([
       }
       await down.up();
     },
-    60_000,
+    60_000 * SCALE,
   );
 });
