@@ -12,7 +12,9 @@ describe('the quorum of confirmation answers', () => {
   it('confirms as soon as quorum workers found the VIM down, without waiting for the rest', () => {
     const outcome = tally([b, c], answers([[b, down]]), 1, false);
     expect(outcome).toMatchObject({ kind: 'confirmed', asked: 2 });
-    expect(outcome.kind === 'confirmed' && outcome.by.map((w) => w.id)).toEqual(['w2']);
+    if (outcome.kind !== 'confirmed') throw new Error(outcome.kind);
+    expect(outcome.by.map((w) => w.id)).toEqual(['w2']);
+    expect(confirmedNote(outcome)).toBe('confirmed by 1 of 2 workers in zone b: w2; w3 had not answered yet');
   });
 
   it('names the confirmers and their zones in the event note', () => {

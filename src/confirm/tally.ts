@@ -9,7 +9,7 @@ export interface ConfirmAnswer {
 /** What the answers so far say about a down verdict. */
 export type TallyOutcome =
   /** Quorum reached: the VIM is down from elsewhere too. */
-  | { kind: 'confirmed'; by: Vantage[]; asked: number; silent: Vantage[] }
+  | { kind: 'confirmed'; by: Vantage[]; asked: number; silent: Vantage[]; deadlinePassed: boolean }
   /** Quorum out of reach: enough workers reached the VIM that the owner's view is its own. */
   | { kind: 'refuted'; down: Vantage[]; up: Vantage[]; asked: number; needed: number; silent: Vantage[] }
   /** Nobody answered by the deadline: the owner decides alone. */
@@ -29,13 +29,13 @@ export function tally(asked: readonly Vantage[], answers: ReadonlyMap<string, Co
   const up = asked.filter((worker) => answers.get(worker.id)?.down === false);
   const silent = asked.filter((worker) => !answers.has(worker.id));
   const needed = Math.min(quorum, asked.length);
-  if (down.length >= needed) return { kind: 'confirmed', by: down, asked: asked.length, silent };
+  if (down.length >= needed) return { kind: 'confirmed', by: down, asked: asked.length, silent, deadlinePassed };
   if (up.length > asked.length - needed) return { kind: 'refuted', down, up, asked: asked.length, needed, silent };
   if (!deadlinePassed) return { kind: 'pending' };
   const answered = down.length + up.length;
   if (answered === 0) return { kind: 'unanswered', asked: [...asked] };
   const neededOfAnswered = Math.min(quorum, answered);
-  if (down.length >= neededOfAnswered) return { kind: 'confirmed', by: down, asked: asked.length, silent };
+  if (down.length >= neededOfAnswered) return { kind: 'confirmed', by: down, asked: asked.length, silent, deadlinePassed };
   return { kind: 'refuted', down, up, asked: asked.length, needed: neededOfAnswered, silent };
 }
 
@@ -48,7 +48,9 @@ export function describeWorker(worker: Vantage): string {
 export function confirmedNote(outcome: Extract<TallyOutcome, { kind: 'confirmed' }>): string {
   const zones = [...new Set(outcome.by.map((worker) => worker.zone).filter((zone): zone is string => zone !== null))].sort();
   const where = zones.length === 0 ? '' : zones.length === 1 ? ` in zone ${zones[0]}` : ` in zones ${zones.join(', ')}`;
-  const silent = outcome.silent.length > 0 ? `; no answer by the deadline from ${outcome.silent.map((w) => w.id).join(', ')}` : '';
+  // Confirmed before the deadline: the quorum was met without waiting for the rest.
+  const ids = outcome.silent.map((w) => w.id).join(', ');
+  const silent = outcome.silent.length === 0 ? '' : outcome.deadlinePassed ? `; no answer by the deadline from ${ids}` : `; ${ids} had not answered yet`;
   const workers = outcome.asked === 1 ? 'worker' : 'workers';
   return `confirmed by ${outcome.by.length} of ${outcome.asked} ${workers}${where}: ${outcome.by.map((w) => w.id).join(', ')}${silent}`;
 }
