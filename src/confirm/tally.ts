@@ -52,12 +52,12 @@ export function confirmedNote(outcome: Extract<TallyOutcome, { kind: 'confirmed'
   const ids = outcome.silent.map((w) => w.id).join(', ');
   const silent = outcome.silent.length === 0 ? '' : outcome.deadlinePassed ? `; no answer by the deadline from ${ids}` : `; ${ids} had not answered yet`;
   const workers = outcome.asked === 1 ? 'worker' : 'workers';
-  return `confirmed by ${outcome.by.length} of ${outcome.asked} ${workers}${where}: ${outcome.by.map((w) => w.id).join(', ')}${silent}`;
+  return `confirmed by ${outcome.by.length} of ${outcome.asked} ${workers}${where}: ${outcome.by.map((w) => w.id).sort().join(', ')}${silent}`;
 }
 
 /** The hold reason of a refuted verdict: who reached the VIM. */
 export function refutedReason(outcome: Extract<TallyOutcome, { kind: 'refuted' }>): string {
-  const reached = outcome.up.map(describeWorker).join(', ');
+  const reached = [...outcome.up].sort((a, b) => a.id.localeCompare(b.id)).map(describeWorker).join(', ');
   const silent = outcome.silent.length > 0 ? `; no answer from ${outcome.silent.map((w) => w.id).join(', ')}` : '';
   return `not confirmed by other workers: ${outcome.down.length} of ${outcome.asked} found it down, ${outcome.needed} needed; reached from ${reached}${silent}`;
 }
