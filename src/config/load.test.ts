@@ -68,6 +68,7 @@ describe('loadConfig defaults', () => {
         required_services: ['identity'],
         watched_services: ['compute', 'network', 'image', 'placement', 'orchestration', 'volumev3', 'block-storage'],
         endpoint_interface: 'public',
+        region: null,
         expiry_warning_days: 14,
         capacity_warning_ratio: 0.1,
         nodes_ready_warning_ratio: 1,

@@ -179,6 +179,7 @@ export const configSchema = {
         required_services: { ...healthSettingsProperties.required_services, default: DEFAULT_HEALTH_SETTINGS.required_services },
         watched_services: { ...healthSettingsProperties.watched_services, default: DEFAULT_HEALTH_SETTINGS.watched_services },
         endpoint_interface: { ...healthSettingsProperties.endpoint_interface, default: DEFAULT_HEALTH_SETTINGS.endpoint_interface },
+        region: { ...healthSettingsProperties.region, default: null },
         expiry_warning_days: { ...healthSettingsProperties.expiry_warning_days, default: DEFAULT_HEALTH_SETTINGS.expiry_warning_days },
         capacity_warning_ratio: { ...healthSettingsProperties.capacity_warning_ratio, default: DEFAULT_HEALTH_SETTINGS.capacity_warning_ratio },
         nodes_ready_warning_ratio: { ...healthSettingsProperties.nodes_ready_warning_ratio, default: DEFAULT_HEALTH_SETTINGS.nodes_ready_warning_ratio },

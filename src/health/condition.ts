@@ -63,6 +63,19 @@ export type Health = 'OK' | 'DEGRADED' | 'DOWN';
 /** Free capacity of a VIM per resource class (OpenStack: Placement's VCPU, MEMORY_MB, DISK_GB; Kubernetes: cpu, memory). */
 export interface CapacityFigures {
   resources: Record<string, { total: number; used: number; free: number }>;
+  /**
+   * The VIM project's quotas where the compute API gives them (nova's
+   * /limits: cores, ram in MB, instances). Absent when not measured (no
+   * compute endpoint, Kubernetes, figures stored before quotas were read).
+   */
+  quotas?: Record<string, QuotaFigures>;
   /** Tacker-format timestamp of the measurement. */
   checked_at: string;
+}
+
+/** One project quota: `limit` and `free` null when unlimited (nova's -1); `free` is never negative (a quota lowered under the usage). */
+export interface QuotaFigures {
+  limit: number | null;
+  used: number;
+  free: number | null;
 }

@@ -15,6 +15,12 @@ export interface HealthSettings {
   watched_services: string[];
   /** Catalog interface checked: public (default), internal or admin. */
   endpoint_interface: 'public' | 'internal' | 'admin';
+  /**
+   * Catalog region checked and measured; null or absent (the default) checks
+   * every region. The operator's choice: Tacker's VIM has only the regions
+   * discovered from the catalog (placement_attr.regions), not one to use.
+   */
+  region?: string | null;
   /** Days before a certificate or credential expires from which it is a warning (default 14). */
   expiry_warning_days: number;
   /** Share of free capacity (0..1) under which Capacity is a warning (default 0.1). */

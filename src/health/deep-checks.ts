@@ -63,8 +63,9 @@ export class DeepChecks {
 /**
  * The deep checks wired to the auth probe's caches: its Keystone token (and
  * password expiry) and its OIDC id_tokens serve the checks, so a deep run
- * costs no login of its own. No region is configured per VIM (Tacker's VIM
- * has none), so the catalog endpoints of every region are checked.
+ * costs no login of its own. The region checked is the `region` health
+ * setting (global or per VIM; Tacker's VIM has none of its own): every
+ * region's endpoints when it is not set.
  */
 export function createDeepChecks(options: { auth: AuthProbe; agents: AgentPool; guard: EgressGuard }): DeepChecks {
   const { auth, agents, guard } = options;

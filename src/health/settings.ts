@@ -19,6 +19,15 @@ export const healthSettingsProperties = {
     description: 'catalog service types, when present in the catalog, whose failure makes the VIM `DEGRADED` (status unchanged); a type also required counts as required',
   },
   endpoint_interface: { enum: ['public', 'internal', 'admin'], description: 'catalog interface whose endpoints are checked' },
+  region: {
+    type: ['string', 'null'],
+    minLength: 1,
+    maxLength: 255,
+    // Keystone's region ids are free text: any printable string, never a control character (it is shown in reasons and logs).
+    pattern: '^[^\\x00-\\x1f\\x7f-\\x9f]*$',
+    description:
+      'catalog region whose endpoints are checked (`Service:<type>`) and measured (`Capacity`: Placement and compute quotas); `null` checks every region. A region absent from the catalog fails the required services',
+  },
   expiry_warning_days: { type: 'number', minimum: 0, maximum: 3_650, description: 'days before a certificate or credential expires from which it is a warning' },
   capacity_warning_ratio: { type: 'number', minimum: 0, maximum: 1, description: 'share of free capacity (0..1) under which `Capacity` is a warning' },
   nodes_ready_warning_ratio: { type: 'number', minimum: 0, maximum: 1, description: 'share of Ready Kubernetes nodes (0..1) under which `NodesReady` is a warning' },
@@ -29,6 +38,7 @@ export const DEFAULT_HEALTH_SETTINGS: HealthSettings = {
   required_services: ['identity'],
   watched_services: ['compute', 'network', 'image', 'placement', 'orchestration', 'volumev3', 'block-storage'],
   endpoint_interface: 'public',
+  region: null,
   expiry_warning_days: 14,
   capacity_warning_ratio: 0.1,
   nodes_ready_warning_ratio: 1,

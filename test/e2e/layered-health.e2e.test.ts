@@ -1,10 +1,11 @@
 /**
  * Layered health wired into monitoring, against real OpenStack services:
- * the real Keystone fixture and real Placement and Glance (Debian's
- * python3-placement and python3-glance) in its catalog, the real service
+ * the real Keystone fixture and real Placement, Glance and nova-api (Debian's
+ * python3-placement, python3-glance and python3-nova) in its catalog, the real service
  * with its real probe drivers and deep checks. A watched service that stops
  * makes the VIM DEGRADED (status unchanged), a required one UNREACHABLE;
- * Placement's inventories and usages are the VIM's capacity figures.
+ * Placement's inventories and usages, and nova's project quotas, are the
+ * VIM's capacity figures; the `region` setting picks the catalog's endpoints.
  */
 import { connect } from 'node:net';
 import { createServer as createTlsServer, type Server as TlsServer } from 'node:tls';
@@ -31,7 +32,7 @@ interface WireVim {
   status: string;
   health: string | null;
   conditions: WireCondition[];
-  capacity: { resources: Record<string, { total: number; used: number; free: number }> } | null;
+  capacity: { resources: Record<string, { total: number; used: number; free: number }>; quotas?: Record<string, { limit: number | null; used: number; free: number | null }> } | null;
 }
 
 describe('layered health with real OpenStack services', () => {
@@ -43,7 +44,7 @@ describe('layered health with real OpenStack services', () => {
 
   beforeAll(async () => {
     keystone = await startKeystone();
-    os = await startOpenStackServices(keystone, { services: ['placement', 'image'] });
+    os = await startOpenStackServices(keystone, { services: ['placement', 'image', 'compute'] });
     service = await startTestService({ monitoring: { monitor: { interval: 1, timeout: 0.9 }, manager: { sweep_interval: 1 } } });
   }, 180_000);
 
@@ -132,6 +133,15 @@ describe('layered health with real OpenStack services', () => {
       MEMORY_MB: { total: 65536, used: usages.MEMORY_MB, free: 65536 - (usages.MEMORY_MB ?? 0) },
       DISK_GB: { total: 1000, used: usages.DISK_GB, free: 1000 - (usages.DISK_GB ?? 0) },
     });
+    // The project's quotas as nova's own /limits gives them to the VIM's user.
+    const limits = await fetch(`${os.endpoints.compute?.url}/limits`, { headers: { accept: 'application/json', 'x-auth-token': await keystone.issueToken(keystone.admin) } });
+    const absolute = ((await limits.json()) as { limits: { absolute: Record<string, number> } }).limits.absolute;
+    const quota = (limit: number | undefined, used: number | undefined) => (limit === -1 ? { limit: null, used, free: null } : { limit, used, free: (limit ?? 0) - (used ?? 0) });
+    expect(healthy.capacity?.quotas).toEqual({
+      cores: quota(absolute.maxTotalCores, absolute.totalCoresUsed),
+      ram: quota(absolute.maxTotalRAMSize, absolute.totalRAMUsed),
+      instances: quota(absolute.maxTotalInstances, absolute.totalInstancesUsed),
+    });
     const monitors = (await service.api('GET', '/v1.0/monitors')).json.monitors as Array<{ vim_id: string; conditions: WireCondition[]; capacity: unknown }>;
     const monitor = monitors.find((m) => m.vim_id === vimId);
     expect(monitor?.conditions.find((c) => c.type === 'Service:placement')).toMatchObject({ status: 'True' });
@@ -187,6 +197,24 @@ describe('layered health with real OpenStack services', () => {
     expect(condition(back, 'Service:image')).toMatchObject({ severity: 'info' });
     expect(back.conditions.filter((c) => c.status === 'False')).toEqual([]);
   }, 90_000);
+
+  it("is UNREACHABLE naming the region when its health region is not in the catalog, and back with the catalog's region", async () => {
+    printLogsOnFailure();
+    const base = { deep_interval: DEEP_INTERVAL, capacity_warning_ratio: 0.05 };
+    const changedAt = Date.now();
+    await putHealth({ ...base, region: 'RegionThree' });
+    // Waits for the condition too: on a loaded machine a fast probe may time out once and make the VIM UNREACHABLE for its own reason.
+    const down = await timed('region not in the catalog: UNREACHABLE', changedAt, (v) => v.status === 'UNREACHABLE' && condition(v, 'Service:identity')?.status === 'False');
+    expect(condition(down, 'Service:identity')).toMatchObject({
+      status: 'False',
+      severity: 'error',
+      reason: "no identity endpoint in region 'RegionThree' (interface public): the catalog has no region 'RegionThree' (its regions: RegionOne)",
+    });
+    const backAt = Date.now();
+    await putHealth({ ...base, region: 'RegionOne' });
+    const back = await timed('region RegionOne: REACHABLE', backAt, (v) => v.status === 'REACHABLE' && v.health === 'OK' && condition(v, 'Service:identity')?.status === 'True');
+    expect(back.conditions.filter((c) => c.status === 'False')).toEqual([]);
+  }, 60_000);
 });
 
 describe('expiring certificates and passwords on a monitored VIM', () => {

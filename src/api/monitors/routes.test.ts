@@ -85,10 +85,26 @@ describe('the monitor and event API', () => {
       await service.api('GET', '/v1.0/events?since=yesterday'),
       await service.api('GET', '/v1.0/events?limit=0'),
       await service.api('GET', '/v1.0/events?colour=red'),
+      await service.api('POST', '/v1.0/vims', { body: { vim: openstackVim({ name: 'x4', monitor_settings: { health: { region: '' } } }) } }),
+      await service.api('POST', '/v1.0/vims', { body: { vim: openstackVim({ name: 'x5', monitor_settings: { health: { region: 'Region\u001bOne' } } }) } }),
+      await service.api('POST', '/v1.0/vims', { body: { vim: openstackVim({ name: 'x6', monitor_settings: { health: { region: 'r'.repeat(256) } } }) } }),
     ];
-    expect(bad.map((r) => r.status)).toEqual([400, 400, 400, 400, 400, 400]);
+    expect(bad.map((r) => r.status)).toEqual([400, 400, 400, 400, 400, 400, 400, 400, 400]);
     expect(bad[0]?.json.TackerError.message).toMatch(/timeout \(2 s\) must be shorter than interval \(1 s\)/);
+    expect(bad.slice(6).map((r) => r.json.TackerError.message)).toEqual([
+      "Invalid value for 'vim.monitor_settings.health.region': must NOT have fewer than 1 characters",
+      expect.stringMatching(/^Invalid value for 'vim\.monitor_settings\.health\.region': must match pattern/),
+      "Invalid value for 'vim.monitor_settings.health.region': must NOT have more than 255 characters",
+    ]);
     expect((await service.api('GET', '/v1.0/vims')).json.vims.length).toBe(before);
+  });
+
+  it("accepts a region in a VIM's own health settings, and null for every region", async () => {
+    const vim = await register('regional', { monitor_settings: { health: { region: 'RegionTwo' } } });
+    expect((await service.api('GET', `/v1.0/vims/${vim.id}`)).json.vim.monitor_settings).toEqual({ health: { region: 'RegionTwo' } });
+    const updated = await service.api('PUT', `/v1.0/vims/${vim.id}`, { body: { vim: { monitor_settings: { health: { region: null } } } } });
+    expect(updated.status, updated.text).toBe(200);
+    expect((await service.api('GET', `/v1.0/vims/${vim.id}`)).json.vim.monitor_settings).toEqual({ health: { region: null } });
   });
 
   it('reports the manager statistics: monitors, rounds scheduled and executed, lateness', async () => {

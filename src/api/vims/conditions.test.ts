@@ -75,30 +75,38 @@ describe('layered health in the VIM API', () => {
   });
 
   it('stores a condition change that does not move the status, once, with a HEALTH event naming the first failing layer', async () => {
-    // A threshold no test reaches: the status stays REACHABLE while IdentityAPI fails.
-    const vim = await register('degrading', { monitor_settings: { failure_threshold: 100 } });
+    // Conditions follow the status thresholds, so a condition moves without the status only where the
+    // status already says UNREACHABLE: the network comes back while the identity API still fails.
+    const vim = await register('degrading');
     await waitFor('REACHABLE', async () => ((await vimOf(vim.id)).status === 'REACHABLE' ? true : undefined));
+    tcp.set(vim.id, 'fail');
     api.set(vim.id, 'fail');
-    const down = await waitFor('DOWN', async () => {
+    await waitFor('UNREACHABLE', async () => ((await vimOf(vim.id)).status === 'UNREACHABLE' ? true : undefined));
+    tcp.set(vim.id, 'ok');
+    const identity = await waitFor('failing layer identity', async () => {
       const current = await vimOf(vim.id);
-      return current.health === 'DOWN' ? current : undefined;
+      return current.conditions.find((c) => c.type === 'NetworkReachable')?.status === 'True' ? current : undefined;
     });
-    expect(down.status).toBe('REACHABLE');
-    expect(down.conditions.find((c) => c.type === 'IdentityAPI')).toMatchObject({ status: 'False', reason: 'api scripted failure' });
+    expect(identity.status).toBe('UNREACHABLE');
+    expect(identity.health).toBe('DOWN');
+    expect(identity.conditions.find((c) => c.type === 'IdentityAPI')).toMatchObject({ status: 'False', reason: 'api scripted failure' });
     const callsThen = api.callsFor(vim.id);
     await waitFor('five more rounds', () => (api.callsFor(vim.id) >= callsThen + 5 ? true : undefined));
     const events = await healthEvents(vim.id);
-    // One for the first round (conditions appeared), one for the failure: not one per round.
-    expect(events).toHaveLength(2);
-    expect(events[1]).toMatchObject({
+    // The first round (conditions appeared), the status change to UNREACHABLE, the network back: not one per round.
+    expect(events).toHaveLength(3);
+    expect(events[2]).toMatchObject({
       resource_id: vim.id,
       resource_type: 'vim',
-      resource_state: 'REACHABLE',
+      resource_state: 'UNREACHABLE',
       event_type: 'HEALTH',
-      event_details: { old_health: 'OK', new_health: 'DOWN', failing_layer: 'identity', changed: ['IdentityAPI'], reason: 'identity failed: IdentityAPI: api scripted failure' },
+      event_details: { old_health: 'DOWN', new_health: 'DOWN', failing_layer: 'identity', changed: ['NetworkReachable', 'IdentityAPI'], reason: 'identity failed: IdentityAPI: api scripted failure' },
     });
     const statusEvents = (await service.api('GET', `/v1.0/events?resource_id=${vim.id}&event_type=MONITOR`)).json.events;
-    expect(statusEvents.map((e: { event_type: string; resource_state: string }) => [e.event_type, e.resource_state])).toEqual([['MONITOR', 'REACHABLE']]);
+    expect(statusEvents.map((e: { event_type: string; resource_state: string }) => [e.event_type, e.resource_state])).toEqual([
+      ['MONITOR', 'REACHABLE'],
+      ['MONITOR', 'UNREACHABLE'],
+    ]);
     api.set(vim.id, 'ok');
     await waitFor('OK again', async () => ((await vimOf(vim.id)).health === 'OK' ? true : undefined));
   });

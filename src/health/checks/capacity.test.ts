@@ -4,7 +4,8 @@
  * OpenStack: Placement is a loopback STAND-IN registered in the real
  * Keystone fixture's catalog, answering with JSON recorded from the Placement
  * API reference (the real-services fixture, test/support/openstack-services.ts,
- * was not on main when this was written). Kubernetes: the fake API server
+ * was not on main when this was written; region-and-quotas.test.ts uses it
+ * for the quotas and the region). Kubernetes: the fake API server
  * (test/support/kubernetes-api.ts), a STAND-IN because no kube-apiserver can
  * run here.
  */
@@ -17,7 +18,7 @@ import { AgentPool } from '../../probes/http-agents.js';
 import { KeystoneAuthenticator } from '../../probes/keystone-auth.js';
 import { OidcTokenSource } from '../../probes/oidc-token.js';
 import type { HealthSettings } from '../deep-check.js';
-import { placementCapacity } from './capacity-figures.js';
+import { capacityCondition, novaQuotas, placementCapacity } from './capacity-figures.js';
 import { CapacityCheck } from './capacity.js';
 import { CatalogServiceCheck } from './catalog-services.js';
 import { parseQuantity } from './kubernetes-capacity.js';
@@ -72,6 +73,60 @@ describe('placementCapacity', () => {
       },
       checked_at: '2026-11-30 02:00:00.000000',
     });
+  });
+});
+
+/** GET /v2.1/limits as the Compute API reference records it (microversion 2.1). */
+const NOVA_LIMITS = {
+  limits: {
+    absolute: {
+      maxImageMeta: 128, maxPersonality: 5, maxPersonalitySize: 10240, maxSecurityGroupRules: 20, maxSecurityGroups: 10, maxServerMeta: 128,
+      maxTotalCores: 20, maxTotalFloatingIps: 10, maxTotalInstances: 10, maxTotalKeypairs: 100, maxTotalRAMSize: 51200, maxServerGroups: 10, maxServerGroupMembers: 10,
+      totalCoresUsed: 19, totalInstancesUsed: 4, totalRAMUsed: 2048, totalSecurityGroupsUsed: 0, totalFloatingIpsUsed: 0, totalServerGroupsUsed: 0,
+    },
+    rate: [],
+  },
+};
+
+describe('novaQuotas', () => {
+  it('reads cores, ram and instances from the absolute limits, with what is free', () => {
+    expect(novaQuotas(NOVA_LIMITS)).toEqual({
+      cores: { limit: 20, used: 19, free: 1 },
+      ram: { limit: 51200, used: 2048, free: 49152 },
+      instances: { limit: 10, used: 4, free: 6 },
+    });
+  });
+
+  it('reads -1 as unlimited, never shows a negative free, and leaves out what is missing or not a number', () => {
+    const absolute = { maxTotalCores: -1, totalCoresUsed: 7, maxTotalRAMSize: 1024, totalRAMUsed: 4096, maxTotalInstances: '10', totalInstancesUsed: 1 };
+    expect(novaQuotas({ limits: { absolute } })).toEqual({ cores: { limit: null, used: 7, free: null }, ram: { limit: 1024, used: 4096, free: 0 } });
+  });
+
+  it('is undefined for an answer without absolute limits', () => {
+    expect([novaQuotas({}), novaQuotas(null), novaQuotas({ limits: { absolute: 3 } }), novaQuotas('x')]).toEqual([undefined, undefined, undefined, undefined]);
+  });
+});
+
+describe('capacityCondition', () => {
+  const quotas = novaQuotas(NOVA_LIMITS)!;
+
+  it('warns naming a limited quota with less free than the ratio; an unlimited one never warns', () => {
+    expect(capacityCondition({ resources: {}, quotas, checked_at: '' }, 0.1)).toEqual({
+      type: 'Capacity', layer: 'capacity', status: 'False', severity: 'warning',
+      reason: 'less than 10% free of quota cores: quota cores 1 of 20 free (5%), quota ram 49152 of 51200 free (96%), quota instances 6 of 10 free (60%)',
+    });
+    expect(capacityCondition({ resources: {}, quotas: { cores: { limit: null, used: 500, free: null } }, checked_at: '' }, 0.1)).toMatchObject({ status: 'True', reason: 'quota cores unlimited (500 used)' });
+  });
+
+  it('judges Placement classes and quotas together, and a quota of 0 as nothing free', () => {
+    const figures = { resources: { VCPU: { total: 100, used: 95, free: 5 } }, quotas: { instances: { limit: 0, used: 0, free: 0 } }, checked_at: '' };
+    expect(capacityCondition(figures, 0.1).reason).toBe('less than 10% free of VCPU, quota instances: VCPU 5 of 100 free (5%), quota instances 0 of 0 free (0%)');
+    expect(capacityCondition(figures, 0)).toMatchObject({ status: 'True' });
+  });
+
+  it('reads figures stored before quotas were measured (no quotas key) as before', () => {
+    expect(capacityCondition({ resources: { VCPU: { total: 10, used: 1, free: 9 } }, checked_at: '' }, 0.1)).toMatchObject({ status: 'True', reason: 'VCPU 9 of 10 free (90%)' });
+    expect(capacityCondition({ resources: {}, checked_at: '' }, 0.1)).toMatchObject({ status: 'Unknown', reason: 'no capacity reported' });
   });
 });
 

@@ -124,7 +124,7 @@ describe('CatalogServiceCheck', () => {
   it('fails a required service absent from the catalog; a watched absent one is not shown', async () => {
     const report = await run(new CatalogServiceCheck({ keystone: new KeystoneAuthenticator({ agents }), agents }), target(), settings({ required_services: ['identity', 'volumev3'] }));
     expect(report.conditions.find((c) => c.type === 'Service:volumev3')).toEqual({
-      type: 'Service:volumev3', layer: 'services', status: 'False', severity: 'error', reason: 'required service volumev3 has no public endpoints in the catalog',
+      type: 'Service:volumev3', layer: 'services', status: 'False', severity: 'error', reason: 'no volumev3 endpoint in the catalog (interface public)',
     });
     expect(report.conditions.find((c) => c.type === 'Service:compute')).toBeUndefined();
   });

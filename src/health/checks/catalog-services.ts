@@ -4,7 +4,7 @@ import { httpExchange, joinUrl, shownUrl, type HttpResult } from '../../probes/h
 import type { KeystoneAuthenticator } from '../../probes/keystone-auth.js';
 import type { ProbeTarget } from '../../probes/probe.js';
 import type { ConditionResult, ServiceConditionType } from '../condition.js';
-import type { DeepCheck, DeepCheckInput, DeepCheckReport } from '../deep-check.js';
+import type { DeepCheck, DeepCheckInput, DeepCheckReport, HealthSettings } from '../deep-check.js';
 
 /** One endpoint of the service catalog (GET /v3/auth/catalog). */
 export interface CatalogEndpoint {
@@ -21,9 +21,37 @@ export interface CatalogServiceCheckOptions {
   clock?: Clock;
   /** The catalog is fetched again after this long (default 300 s: the monitor's default auth_interval). */
   catalogMaxAgeMs?: number;
-  /** The region whose endpoints are checked; undefined (the default) checks every region's. */
-  regionOf?: (target: ProbeTarget) => string | undefined;
 }
+
+/** Which endpoints a check uses: the interface, and the region (undefined: every region). */
+export interface EndpointScope {
+  endpointInterface: string;
+  region: string | undefined;
+}
+
+export function endpointScope(settings: HealthSettings): EndpointScope {
+  return { endpointInterface: settings.endpoint_interface, region: settings.region ?? undefined };
+}
+
+/** The catalog endpoints of one type in a scope, and why there is none: a region the catalog does not know is named as such. */
+export function endpointsIn(endpoints: readonly CatalogEndpoint[], type: string, scope: EndpointScope): { urls: string[]; missing: string } {
+  const urls = endpoints.filter((e) => e.type === type && e.interface === scope.endpointInterface && (scope.region === undefined || e.region === scope.region)).map((e) => e.url);
+  return { urls, missing: missingReason(endpoints, type, scope) };
+}
+
+function missingReason(endpoints: readonly CatalogEndpoint[], type: string, scope: EndpointScope): string {
+  if (scope.region === undefined) return `no ${type} endpoint in the catalog (interface ${scope.endpointInterface})`;
+  const missing = `no ${type} endpoint in region '${scope.region}' (interface ${scope.endpointInterface})`;
+  if (endpoints.some((e) => e.region === scope.region)) return missing;
+  // The catalog's region ids are the cloud's text, not ours: only short printable ones are shown.
+  const known = [...new Set(endpoints.flatMap((e) => (e.region !== undefined && SHOWABLE_REGION.test(e.region) ? [e.region] : [])))].sort();
+  const shown = known.length > MAX_REGIONS_SHOWN ? `${known.slice(0, MAX_REGIONS_SHOWN).join(', ')}, …` : known.join(', ');
+  return `${missing}: the catalog has no region '${scope.region}'${known.length > 0 ? ` (its regions: ${shown})` : ''}`;
+}
+
+/** Region names shown in a reason, at most: a reason stays short whatever the catalog holds. */
+const MAX_REGIONS_SHOWN = 8;
+const SHOWABLE_REGION = /^[^\x00-\x1f\x7f-\x9f]{1,64}$/;
 
 interface CachedCatalog {
   token: string;
@@ -40,6 +68,9 @@ const CATALOG_MAX_BYTES = 4 * 1_048_576;
  * document, or the versions list at the root when the URL itself is 404).
  * Required types fail with `error` (absent from the catalog too), watched
  * ones with `warning`; a watched type absent from the catalog is not shown.
+ * A configured region the catalog does not have at all is a mistake, not a
+ * smaller cloud: every required and watched type present elsewhere in the
+ * catalog then fails too, naming the region, so it never passes silently.
  * Other catalog types are not requested: the cost per VIM stays bounded.
  */
 export class CatalogServiceCheck implements DeepCheck {
@@ -75,21 +106,20 @@ export class CatalogServiceCheck implements DeepCheck {
       return { report: { conditions: [...required].map((type) => unknown(type, catalog.reason)) }, retry: !session.fresh && catalog.reason.startsWith('HTTP 401 ') };
     }
 
-    const region = this.options.regionOf?.(target);
-    const chosen = catalog.endpoints.filter((e) => e.interface === settings.endpoint_interface && (region === undefined || e.region === region));
-    const where = `${settings.endpoint_interface} endpoints${region !== undefined ? ` in region ${region}` : ''}`;
+    const scope = endpointScope(settings);
+    const unknownRegion = scope.region !== undefined && !catalog.endpoints.some((e) => e.region === scope.region);
     const conditions: ConditionResult[] = [];
     const urls: string[] = [];
     let refused = false;
     const checks = [...required, ...watched].map(async (type) => {
       const severity = required.has(type) ? 'error' : 'warning';
-      const endpoints = chosen.filter((e) => e.type === type);
+      const { urls: endpoints, missing } = endpointsIn(catalog.endpoints, type, scope);
       if (endpoints.length === 0) {
-        if (severity === 'error') conditions.push(result(type, 'False', 'error', `required service ${type} has no ${where} in the catalog`));
+        if (severity === 'error' || (unknownRegion && catalog.endpoints.some((e) => e.type === type))) conditions.push(result(type, 'False', severity, missing));
         return;
       }
-      urls.push(...endpoints.map((e) => e.url));
-      const answers = await Promise.all(endpoints.map((e) => this.probe(target, e.url, session.session.token, signal)));
+      urls.push(...endpoints);
+      const answers = await Promise.all(endpoints.map((url) => this.probe(target, url, session.session.token, signal)));
       const failed = answers.filter((a) => !a.ok);
       if (failed.some((a) => a.reason.startsWith('HTTP 401 '))) refused = true;
       if (failed.length === 0) {
@@ -107,17 +137,22 @@ export class CatalogServiceCheck implements DeepCheck {
   }
 
   /**
-   * The VIM's token and the catalog endpoints of one type and interface (the
-   * capacity check finds Placement here), from the same caches as run().
+   * The VIM's token and the catalog endpoints of each type in a scope (the
+   * capacity check finds Placement and compute here), from the same caches
+   * as run(); `missing` says why a type has none.
    */
-  async endpointsOf(target: ProbeTarget, type: string, endpointInterface: string, signal: AbortSignal): Promise<{ ok: true; token: string; urls: string[] } | { ok: false; reason: string }> {
+  async endpointsOf(
+    target: ProbeTarget,
+    types: readonly string[],
+    scope: EndpointScope,
+    signal: AbortSignal,
+  ): Promise<{ ok: true; token: string; found: Record<string, { urls: string[]; missing: string }> } | { ok: false; reason: string }> {
     const session = await this.options.keystone.session(target, signal);
     if (!session.ok) return { ok: false, reason: 'no Keystone token' };
     const catalog = await this.catalog(target, session.session.token, signal);
     if ('reason' in catalog) return { ok: false, reason: catalog.reason };
-    const region = this.options.regionOf?.(target);
-    const urls = catalog.endpoints.filter((e) => e.type === type && e.interface === endpointInterface && (region === undefined || e.region === region)).map((e) => e.url);
-    return { ok: true, token: session.session.token, urls };
+    const found = Object.fromEntries(types.map((type) => [type, endpointsIn(catalog.endpoints, type, scope)]));
+    return { ok: true, token: session.session.token, found };
   }
 
   /** The endpoint URLs the last run checked (for CertificateValid). */
