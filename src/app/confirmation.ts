@@ -19,8 +19,11 @@ export interface RunningConfirmation {
   close(): Promise<void>;
 }
 
-/** Rows a poll takes and probes at once, at most: a burst larger than this is worked through over several polls. */
-const BATCH = 500;
+/**
+ * Rows a poll takes, and requests probed at once, at most: a burst larger than this is worked through over several
+ * polls (requests in flight are read again until answered, so the two limits are one).
+ */
+const BATCH = 1_000;
 
 /** The confirmation gate of this worker with its poller and prober, started (src/confirm). */
 export async function startConfirmation(
@@ -63,7 +66,7 @@ export async function startConfirmation(
       }
     },
     owns: deps.owns,
-    answer: (id, down, reason, atMs) => repository.answer(id, down, reason, atMs),
+    answer: (answers, atMs) => repository.answerMany(answers, atMs),
     clock,
     logger,
   });

@@ -6,6 +6,9 @@ import type { ConfirmationRow } from '../store/confirmation-repository.js';
 import type { VimRecord } from '../vims/model.js';
 import type { Clock } from '../time/clock.js';
 
+/** How long a finished answer waits for others to go out with it. */
+const FLUSH_DELAY_MS = 10;
+
 export interface ConfirmProberDeps {
   probes: ReadonlyMap<ProbeName, Probe>;
   /** The VIMs of a batch of requests, in one read. */
@@ -16,7 +19,8 @@ export interface ConfirmProberDeps {
   settingsOf(vim: VimRecord): MonitorSettings;
   /** Whether this worker runs the VIM's monitor itself (then the probes keep what they cached for it). */
   owns(vimId: string): boolean;
-  answer(id: string, down: boolean, reason: string, atMs: number): Promise<void>;
+  /** Writes answers (grouped: see ConfirmationRepository.answerMany). */
+  answer(answers: Array<{ id: string; down: boolean; reason: string }>, atMs: number): Promise<void>;
   clock: Clock;
   logger: Logger;
 }
@@ -32,6 +36,8 @@ export class ConfirmProber {
   /** Rows this worker could not probe: not taken again (the owner decides without this worker's vote). */
   private readonly skipped = new Set<string>();
   private answeredCount = 0;
+  private pending: Array<{ row: ConfirmationRow; down: boolean; reason: string; resolve: () => void }> = [];
+  private flushing = false;
 
   constructor(private readonly deps: ConfirmProberDeps) {}
 
@@ -44,11 +50,17 @@ export class ConfirmProber {
     return this.answeredCount;
   }
 
-  /** Starts probing the rows not already in flight; resolves when their answers are written (the poller does not wait). */
-  async probe(rows: readonly ConfirmationRow[], limit: number): Promise<void> {
+  /**
+   * Starts probing the rows not already in flight, up to `limit` in flight; says how many it started, and `done`
+   * settles when their answers are written (the poller does not wait for it).
+   */
+  probe(rows: readonly ConfirmationRow[], limit: number): { started: number; done: Promise<void> } {
     const fresh = rows.filter((row) => !this.inFlight.has(row.id) && !this.skipped.has(row.id)).slice(0, Math.max(0, limit - this.inFlight.size));
-    if (fresh.length === 0) return;
     for (const row of fresh) this.inFlight.add(row.id);
+    return { started: fresh.length, done: fresh.length === 0 ? Promise.resolve() : this.run(fresh) };
+  }
+
+  private async run(fresh: readonly ConfirmationRow[]): Promise<void> {
     try {
       const vims = new Map((await this.deps.loadVims([...new Set(fresh.map((row) => row.vimId))])).map((vim) => [vim.id, vim]));
       await Promise.all(fresh.map((row) => this.probeOne(row, vims.get(row.vimId))));
@@ -65,13 +77,31 @@ export class ConfirmProber {
       this.skipped.add(row.id);
       return;
     }
-    const { down, reason } = seen;
+    await new Promise<void>((resolve) => {
+      this.pending.push({ row, ...seen, resolve });
+      this.flushSoon();
+    });
+  }
+
+  /** Answers that finish within a few milliseconds of each other go out together. */
+  private flushSoon(): void {
+    if (this.flushing) return;
+    this.flushing = true;
+    setTimeout(() => void this.flush(), FLUSH_DELAY_MS);
+  }
+
+  private async flush(): Promise<void> {
+    const batch = this.pending.splice(0);
     try {
-      await this.deps.answer(row.id, down, reason, this.deps.clock.now().getTime());
-      this.answeredCount += 1;
+      await this.deps.answer(batch.map(({ row, down, reason }) => ({ id: row.id, down, reason })), this.deps.clock.now().getTime());
+      this.answeredCount += batch.length;
     } catch (error) {
-      // The owner decides without this answer at its deadline.
-      this.deps.logger.warn({ vim_id: row.vimId, requester: row.requester, err: error }, 'could not write a confirmation answer');
+      // The owners decide without these answers at their deadlines.
+      this.deps.logger.warn({ answers: batch.length, err: error }, 'could not write confirmation answers');
+    } finally {
+      for (const { resolve } of batch) resolve();
+      this.flushing = false;
+      if (this.pending.length > 0) this.flushSoon();
     }
   }
 

@@ -148,22 +148,22 @@ export class ConfirmationGate implements VerdictGate {
     this.queued.push(...asks.filter((ask) => this.rowVims.has(ask.id)));
   }
 
-  /** Whether any VIM waits for answers (the poll then reads answers too). */
+  /** Whether any answer is still to be read (the poll then reads answers too). */
   waiting(): boolean {
     return this.rowVims.size > 0;
   }
 
-  /** Answers read by the poller: cached for the next review. */
+  /**
+   * Answers read by the poller: cached for the next review, and their rows deleted at once, so that the next
+   * poll reads only new answers (a burst of thousands is read once, never the same oldest ones again).
+   */
   received(rows: readonly ConfirmationRow[]): void {
     for (const row of rows) {
       const vimId = this.rowVims.get(row.id);
       const ask = vimId === undefined ? undefined : this.states.get(vimId)?.ask;
-      if (!ask || !row.answer || ask.rows.get(row.worker) !== row.id) {
-        this.removals.push(row.id);
-        this.rowVims.delete(row.id);
-        continue;
-      }
-      ask.answers.set(row.worker, { down: row.answer.down, reason: row.answer.reason });
+      this.removals.push(row.id);
+      this.rowVims.delete(row.id);
+      if (ask && row.answer && ask.rows.get(row.worker) === row.id) ask.answers.set(row.worker, { down: row.answer.down, reason: row.answer.reason });
     }
   }
 

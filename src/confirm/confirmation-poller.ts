@@ -102,13 +102,21 @@ export class ConfirmationPoller {
     }
     const { asked, answered } = await this.deps.repository.poll(this.options.self, nowMs, this.deps.gate.waiting(), this.options.batch);
     this.polls += 1;
-    if (asked.length > 0) {
-      // Not awaited: probes take up to a timeout, and answers to this worker's own requests must not wait for them.
-      void this.deps.prober.probe(asked, this.options.batch).catch((error: unknown) => this.errors.failed(error));
-    }
+    // Not awaited: probes take up to a timeout, and answers to this worker's own requests must not wait for them.
+    const { started, done } = this.deps.prober.probe(asked, this.options.batch);
+    // When these answers are out, the next requests of a burst are taken at once rather than at the next interval.
+    done.then(
+      () => {
+        if (started > 0) this.task.wake();
+      },
+      (error: unknown) => this.errors.failed(error),
+    );
     this.deps.gate.received(answered);
     const removals = this.deps.gate.takeRemovals();
     if (removals.length > 0) await this.deps.repository.remove(removals);
+    // A full batch that moved something on (answers read and deleted, probes started): the rest of a burst is read
+    // right away, not a poll interval later. A batch full of requests still in flight waits for the interval.
+    if (asked.length + answered.length >= this.options.batch && (answered.length > 0 || started > 0)) this.task.wake();
     if (nowMs - this.lastSweepMs >= this.options.maxAgeMs) {
       this.lastSweepMs = nowMs;
       const removed = await this.deps.repository.removeOlderThan(nowMs - this.options.maxAgeMs);

@@ -23,8 +23,8 @@ export interface LiveWorker {
   zone: string | null;
 }
 
-/** Rows written in one statement: a burst of requests (a whole rack gone) costs a few inserts, not one per row. */
-const BATCH = 200;
+/** Rows written or named in one statement: a burst of requests (a whole rack gone) costs a few statements, not one per row. */
+const BATCH = 500;
 const REASON_LENGTH = 500;
 
 /**
@@ -97,14 +97,34 @@ export class ConfirmationRepository {
 
   /** Writes one answer; a row already deleted (the requester decided or gave up) is no error. */
   async answer(id: string, down: boolean, reason: string, atMs: number): Promise<void> {
-    await guardStore(this.store, () =>
-      this.store.db
-        .updateTable('vim_confirmations')
-        .set({ answered_at_ms: atMs, down: down ? 1 : 0, reason: reason.slice(0, REASON_LENGTH) })
-        .where('id', '=', id)
-        .where('answered_at_ms', 'is', null)
-        .execute(),
-    );
+    await this.answerMany([{ id, down, reason }], atMs);
+  }
+
+  /**
+   * Writes answers with one statement per distinct (down, reason): in a burst most answers say the same
+   * (`all probes succeeded: tcp: connected`), so thousands cost a few statements, not one each.
+   */
+  async answerMany(answers: ReadonlyArray<{ id: string; down: boolean; reason: string }>, atMs: number): Promise<void> {
+    const groups = new Map<string, { down: boolean; reason: string; ids: string[] }>();
+    for (const answer of answers) {
+      const reason = answer.reason.slice(0, REASON_LENGTH);
+      const key = `${answer.down ? 1 : 0}\u0000${reason}`;
+      const group = groups.get(key) ?? { down: answer.down, reason, ids: [] };
+      group.ids.push(answer.id);
+      groups.set(key, group);
+    }
+    await guardStore(this.store, async () => {
+      for (const { down, reason, ids } of groups.values()) {
+        for (let start = 0; start < ids.length; start += BATCH) {
+          await this.store.db
+            .updateTable('vim_confirmations')
+            .set({ answered_at_ms: atMs, down: down ? 1 : 0, reason })
+            .where('id', 'in', ids.slice(start, start + BATCH))
+            .where('answered_at_ms', 'is', null)
+            .execute();
+        }
+      }
+    });
   }
 
   async remove(ids: readonly string[]): Promise<void> {
