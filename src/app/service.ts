@@ -163,7 +163,10 @@ function withConfirmationStats(monitoring: RunningMonitoring): Pick<MonitorManag
   return {
     monitorOf: (vimId) => manager.monitorOf(vimId),
     list: () => manager.list(),
-    stats: () => ({ ...manager.stats(), ...(confirmation && { zone: confirmation.stats().zone, confirmation: confirmation.stats() }) }),
+    stats: () => {
+      const confirming = confirmation?.stats();
+      return { ...manager.stats(), ...(confirming && { zone: confirming.zone, confirmation: confirming }) };
+    },
   };
 }
 

@@ -2,7 +2,7 @@
  * A burst: one worker's uplink fails and 2,000 of its VIMs reach their
  * down verdict in the same round. Three workers' confirmation parts (gate,
  * poller, prober, each worker with its own connection pool) on one real
- * PostgreSQL database; the probe is the scripted stand-in answering "up"
+ * PostgreSQL or MariaDB database; the probe is the scripted stand-in answering "up"
  * (what is tested is the batching through the database, not a driver; real
  * probes and processes: test/e2e/confirmation.e2e.test.ts). Every verdict
  * must be held by the other workers' answers before its deadline (none
@@ -55,7 +55,7 @@ function vimRecord(i: number): VimRecord {
   };
 }
 
-describe('a burst of 2,000 down verdicts on one worker, confirmed through PostgreSQL', () => {
+describe.each(['postgres', 'mysql'] as const)('a burst of 2,000 down verdicts on one worker, confirmed through %s', (dialect) => {
   let database: TestDatabase;
   const stores: Store[] = [];
   const pollers: ConfirmationPoller[] = [];
@@ -64,7 +64,7 @@ describe('a burst of 2,000 down verdicts on one worker, confirmed through Postgr
   const logger = pino({ level: 'silent' });
 
   beforeAll(async () => {
-    database = await createTestDatabase('postgres');
+    database = await createTestDatabase(dialect);
     const setup = openStore(database.url, { poolSize: 10 });
     stores.push(setup);
     await migrateToLatest(setup);
@@ -146,7 +146,7 @@ describe('a burst of 2,000 down verdicts on one worker, confirmed through Postgr
       expect(Date.now() - startedAt).toBeLessThan(DEADLINE_MS);
     }
     const tookMs = answeredAt - startedAt;
-    console.log(`${VIMS} verdicts asked of 2 workers each (${2 * VIMS} rows), every one answered and decided in ${tookMs} ms`);
+    console.log(`${dialect}: ${VIMS} verdicts asked of 2 workers each (${2 * VIMS} rows), every one answered and decided in ${tookMs} ms`);
     expect(gate.stats()).toMatchObject({ asks: VIMS, refuted: VIMS, decided_alone_no_answer: 0, decided_alone_no_worker: 0 });
     const repository = new ConfirmationRepository(stores[0]!);
     await expect.poll(() => repository.count(), { timeout: 5_000 }).toBe(0);
