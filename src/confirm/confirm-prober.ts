@@ -41,11 +41,6 @@ export class ConfirmProber {
 
   constructor(private readonly deps: ConfirmProberDeps) {}
 
-  /** Requests in flight (not taken again by the next poll). */
-  get busy(): number {
-    return this.inFlight.size;
-  }
-
   get answered(): number {
     return this.answeredCount;
   }

@@ -33,7 +33,6 @@ export class ConfirmationPoller {
   private readonly errors: BackgroundErrors;
   private lastLiveMs = -Infinity;
   private lastSweepMs: number;
-  private zoneStored = false;
   private polls = 0;
 
   constructor(
@@ -112,6 +111,7 @@ export class ConfirmationPoller {
       (error: unknown) => this.errors.failed(error),
     );
     this.deps.gate.received(answered);
+    // Rows whose delete fails here are deleted by age (removeOlderThan).
     const removals = this.deps.gate.takeRemovals();
     if (removals.length > 0) await this.deps.repository.remove(removals);
     // A full batch that moved something on (answers read and deleted, probes started): the rest of a burst is read
@@ -130,15 +130,9 @@ export class ConfirmationPoller {
     const own = live.find((worker) => worker.id === this.options.self);
     // The manager's heartbeat makes the row; the zone is put on it here (again if the row was made anew).
     if (own && own.zone !== this.options.zone) {
-      this.zoneStored = await this.deps.repository.setZone(this.options.self, this.options.zone);
+      await this.deps.repository.setZone(this.options.self, this.options.zone);
       own.zone = this.options.zone;
-    } else if (own) {
-      this.zoneStored = true;
     }
     this.deps.gate.setLive(live);
-  }
-
-  get zoneRecorded(): boolean {
-    return this.zoneStored;
   }
 }

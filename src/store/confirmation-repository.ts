@@ -52,20 +52,23 @@ export class ConfirmationRepository {
     });
   }
 
+  /** All or nothing (one transaction), so that requests put back after a failure are never written twice. */
   async ask(requester: string, nowMs: number, requests: readonly NewConfirmation[]): Promise<void> {
-    await guardStore(this.store, async () => {
-      for (let start = 0; start < requests.length; start += BATCH) {
-        const values = requests.slice(start, start + BATCH).map((request) => ({
-          id: request.id,
-          vim_id: request.vimId,
-          requester,
-          worker: request.worker,
-          requested_at_ms: nowMs,
-          deadline_ms: request.deadlineMs,
-        }));
-        await this.store.db.insertInto('vim_confirmations').values(values).execute();
-      }
-    });
+    await guardStore(this.store, () =>
+      this.store.db.transaction().execute(async (trx) => {
+        for (let start = 0; start < requests.length; start += BATCH) {
+          const values = requests.slice(start, start + BATCH).map((request) => ({
+            id: request.id,
+            vim_id: request.vimId,
+            requester,
+            worker: request.worker,
+            requested_at_ms: nowMs,
+            deadline_ms: request.deadlineMs,
+          }));
+          await trx.insertInto('vim_confirmations').values(values).execute();
+        }
+      }),
+    );
   }
 
   /**
