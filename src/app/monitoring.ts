@@ -14,6 +14,7 @@ import { MonitorRepository } from '../store/monitor-repository.js';
 import { VimRepository } from '../store/vim-repository.js';
 import { WorkerRepository } from '../store/worker-repository.js';
 import type { Clock } from '../time/clock.js';
+import { startConfirmation, type RunningConfirmation } from './confirmation.js';
 import type { VimRegistry } from '../vims/registry.js';
 import type { MaintenanceCalendar } from '../maintenance/calendar.js';
 import { FlapDamper } from '../maintenance/flap-damper.js';
@@ -25,6 +26,8 @@ export interface RunningMonitoring {
   writes: MonitorWriteQueue;
   /** Holds notifications of VIMs in maintenance or flapping, and stores the catch-ups (issue 11). */
   hold: NotificationHold;
+  /** Confirmation of down verdicts by other workers; absent on a database only this process can open (SQLite). */
+  confirmation: RunningConfirmation | undefined;
   close(): Promise<void>;
 }
 
@@ -57,14 +60,14 @@ export async function startMonitoring(
   const writes = new MonitorWriteQueue(monitors, logger, { clock, ...(deps.metrics && { metrics: deps.metrics }) });
   const { owner } = deps;
   // Built before the manager, whose monitors report through it; it reads the manager's VIMs once both exist.
-  let running: MonitorManager | undefined;
+  let manager: MonitorManager | undefined;
   const hold = new NotificationHold({
     calendar: deps.calendar,
     holds: new HoldRepository(store),
     owner,
-    owned: () => running?.owned() ?? [],
+    owned: () => manager?.owned() ?? [],
     live: (vimId) => {
-      const monitor = running?.monitorOf(vimId);
+      const monitor = manager?.monitorOf(vimId);
       return monitor && { monitorId: monitor.monitor_id, statusSince: monitor.status_since, probes: monitor.probes };
     },
     damper: new FlapDamper({ maxChanges: config.flap.max_changes, windowMs: config.flap.window * 1000 }),
@@ -74,7 +77,23 @@ export async function startMonitoring(
     tickMs: config.maintenance.check_interval * 1000,
     refreshMs: config.maintenance.refresh_interval * 1000,
   });
-  const manager = new MonitorManager(
+  const probes = new Map<ProbeName, Probe>(probeSet.probes.map((probe) => [probe.name, probe]));
+  const vims = new VimRepository(store);
+  // Other workers can only exist on a shared database; there this worker also answers their requests.
+  const confirmation = store.driver.shared
+    ? await startConfirmation(config, {
+        store,
+        vims,
+        probes,
+        owner,
+        clock,
+        logger,
+        credentialsOf: (vim) => registry.credentialsOf(vim),
+        owns: (vimId) => manager?.monitorOf(vimId) !== undefined,
+        ...(deps.metrics && { metrics: deps.metrics }),
+      })
+    : undefined;
+  manager = new MonitorManager(
     {
       defaults: config.monitor,
       healthDefaults: config.health,
@@ -89,12 +108,13 @@ export async function startMonitoring(
       servesApi: deps.servesApi,
     },
     {
-      vims: new VimRepository(store),
+      vims,
       monitors,
       leases: new LeaseRepository(store),
       workers: new WorkerRepository(store),
       writes,
-      probes: new Map<ProbeName, Probe>(probeSet.probes.map((probe) => [probe.name, probe])),
+      probes,
+      ...(confirmation && { gate: confirmation.gate }),
       ...(probeSet.deepChecks && { deepChecks: probeSet.deepChecks }),
       credentialsOf: (vim) => registry.credentialsOf(vim),
       clock,
@@ -104,17 +124,21 @@ export async function startMonitoring(
       hold,
     },
   );
-  running = manager;
   registry.setLifecycleListener(manager);
   await manager.start();
   hold.start();
+  // The manager's first heartbeat has made this worker's row: its zone goes on it now, not at the next refresh.
+  await confirmation?.poller.refreshNow();
+  const running = manager;
   return {
-    manager,
+    manager: running,
     writes,
     hold,
+    confirmation,
     close: async () => {
       await hold.stop();
-      await manager.stop();
+      await running.stop();
+      await confirmation?.close();
       if (!(await writes.drain(DRAIN_ON_SHUTDOWN_MS))) logger.warn(writes.stats(), 'shutting down with monitor writes not stored');
       await writes.close();
       await probeSet.close();

@@ -28,7 +28,7 @@ import { VimRegistry } from '../vims/registry.js';
 import type { EventDispatcher } from '../events/dispatcher.js';
 import { EventService } from '../events/event-service.js';
 import { startDelivery } from './delivery.js';
-import { startMonitoring } from './monitoring.js';
+import { startMonitoring, type RunningMonitoring } from './monitoring.js';
 import { MaintenanceCalendar } from '../maintenance/calendar.js';
 import { NotificationHold } from '../maintenance/notification-hold.js';
 import { MaintenanceService } from '../maintenance/service.js';
@@ -151,7 +151,7 @@ export async function startService(config: Config, logger: Logger, options: Serv
       monitors: new MonitorViewService({
         registry,
         monitors: new MonitorRepository(store),
-        ...(monitoring && { manager: monitoring.manager }),
+        ...(monitoring && { manager: withConfirmationStats(monitoring) }),
         calendar,
         hold,
       }),
@@ -189,6 +189,19 @@ export async function startService(config: Config, logger: Logger, options: Serv
     await closeAll();
     throw error;
   }
+}
+
+/** GET /v1.0/manager shows this worker's zone and its confirmation figures next to the manager's. */
+function withConfirmationStats(monitoring: RunningMonitoring): Pick<MonitorManager, 'monitorOf' | 'list' | 'stats'> {
+  const { manager, confirmation } = monitoring;
+  return {
+    monitorOf: (vimId) => manager.monitorOf(vimId),
+    list: () => manager.list(),
+    stats: () => {
+      const confirming = confirmation?.stats();
+      return { ...manager.stats(), ...(confirming && { zone: confirming.zone, confirmation: confirming }) };
+    },
+  };
 }
 
 /** The key that opens this database's secrets; a missing or different one stops start-up (SecretKeyError), never replaced. */

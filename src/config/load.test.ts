@@ -79,6 +79,7 @@ describe('loadConfig defaults', () => {
       maintenance: { refresh_interval: 5, check_interval: 1 },
       flap: { max_changes: 10, window: 600 },
       notifications: { amqp: amqpNotificationsDefaults() },
+      confirm: { enabled: true, count: 2, quorum: 1, recheck: 30, poll_interval: 0.5 },
     });
   });
 
@@ -92,6 +93,16 @@ describe('loadConfig defaults', () => {
     expect(() => loadConfig({ env: { VIM_MONITOR_MONITOR_TIMEOUT: '10' } })).toThrow(
       /monitor\.timeout \(10\) must be shorter than monitor\.interval \(10\)/,
     );
+  });
+
+  it('refuses a confirmation quorum larger than the count of workers asked, naming both keys', () => {
+    expect(() => loadConfig({ env: { VIM_MONITOR_CONFIRM_COUNT: '2', VIM_MONITOR_CONFIRM_QUORUM: '3' } })).toThrow(
+      /confirm\.quorum \(3\) must not be larger than confirm\.count \(2\)/,
+    );
+    expect(loadConfig({ env: { VIM_MONITOR_CONFIRM_COUNT: '3', VIM_MONITOR_CONFIRM_QUORUM: '3', VIM_MONITOR_MANAGER_ZONE: 'rack-b' } })).toMatchObject({
+      confirm: { count: 3, quorum: 3 },
+      manager: { zone: 'rack-b' },
+    });
   });
 
   it('refuses an unknown probe name', () => {

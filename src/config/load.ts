@@ -49,6 +49,11 @@ export function validateConfig(raw: unknown): Config {
       `configuration key server.headers_timeout (${config.server.headers_timeout}) must not be longer than server.request_timeout (${config.server.request_timeout})`,
     );
   }
+  if (config.confirm.quorum > config.confirm.count) {
+    throw new ConfigurationError(
+      `configuration key confirm.quorum (${config.confirm.quorum}) must not be larger than confirm.count (${config.confirm.count}): the quorum could never be met`,
+    );
+  }
   if (config.monitor.timeout >= config.monitor.interval) {
     throw new ConfigurationError(
       `configuration key monitor.timeout (${config.monitor.timeout}) must be shorter than monitor.interval (${config.monitor.interval})`,

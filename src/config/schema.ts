@@ -283,6 +283,51 @@ export const configSchema = {
           maxLength: 128,
           description: "this worker's name as the owner of its monitors (default `host:pid:random`)",
         },
+        zone: {
+          type: 'string',
+          minLength: 1,
+          maxLength: 64,
+          description:
+            "this worker's site, rack or network: a VIM's owner asks workers of other zones first to confirm a down verdict (`confirm`); shown in `GET /v1.0/manager`",
+        },
+      },
+    },
+    confirm: {
+      type: 'object',
+      additionalProperties: false,
+      default: {},
+      description: 'Confirmation of down verdicts from other workers (several workers on PostgreSQL or MariaDB; see "Confirmation from other workers").',
+      properties: {
+        enabled: {
+          type: 'boolean',
+          default: true,
+          description: 'before a VIM turns `UNREACHABLE`, its owner asks other live workers to probe it once (a VIM may override this in `monitor_settings.confirm`)',
+        },
+        count: { type: 'integer', minimum: 1, maximum: 10, default: 2, description: 'other workers asked at most, other zones first' },
+        quorum: {
+          type: 'integer',
+          minimum: 1,
+          maximum: 10,
+          default: 1,
+          description:
+            'how many of the asked workers must also find the VIM down (not more than `count`); 1: with the owner, two vantage points agree, and one worker that reaches the VIM holds the verdict',
+        },
+        deadline: {
+          ...seconds,
+          description: 'seconds the answers may take (default max(2 × the VIM\'s `timeout`, 3)); with no answer by then the owner decides alone',
+        },
+        recheck: {
+          ...seconds,
+          default: 30,
+          description: 'seconds a verdict stays held after other workers reached the VIM, before its owner asks again (while it still finds it down)',
+        },
+        poll_interval: {
+          type: 'number',
+          minimum: 0.05,
+          maximum: 10,
+          default: 0.5,
+          description: 'seconds between polls of the request table (one indexed query per poll per worker)',
+        },
       },
     },
     maintenance: {

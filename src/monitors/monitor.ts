@@ -412,8 +412,9 @@ export class VimMonitor implements ScheduledRound {
   private review(from: VimStatus, names: readonly ProbeName[], atMs: number): GateDecision {
     const gate = this.deps.gate;
     if (!gate) return { verdict: 'apply' };
-    const { target, tenantId } = this.current;
-    const decision = gate.review({ vimId: this.vimId, monitorId: this.monitorId, tenantId, target, from, reason: this.describe(names, false), atMs });
+    const { target, tenantId, settings } = this.current;
+    const failedProbes = names.filter((name) => this.records[name]?.ok === false);
+    const decision = gate.review({ vimId: this.vimId, monitorId: this.monitorId, tenantId, target, from, reason: this.describe(names, false), atMs, settings, failedProbes });
     if (decision.verdict === 'hold') {
       if (this.held?.reason !== decision.reason) this.deps.logger.info({ vim_id: this.vimId, monitor_id: this.monitorId, reason: decision.reason }, 'down verdict held');
       this.held = { reason: decision.reason, sinceMs: this.held?.sinceMs ?? atMs };

@@ -2,6 +2,7 @@ import type { FromSchema } from 'json-schema-to-ts';
 import { InvalidInputError } from '../errors.js';
 import { checkHealthOverride, healthSettingsProperties } from '../health/settings.js';
 import { PROBE_NAMES } from '../probes/probe.js';
+import { checkQuorum, confirmOverrideProperties } from '../confirm/settings.js';
 
 /**
  * How one VIM is watched, as a JSON schema shared by the configuration file
@@ -43,6 +44,12 @@ export const monitorSettingsProperties = {
     properties: healthSettingsProperties,
     description: 'the VIM\'s own deep-check settings (any key of `health.*`); the global `health` section otherwise',
   },
+  confirm: {
+    type: 'object',
+    additionalProperties: false,
+    properties: confirmOverrideProperties,
+    description: 'the VIM\'s own confirmation of down verdicts by other workers (`enabled`, `count`, `quorum`); the global `confirm` section otherwise',
+  },
 } as const;
 
 const monitorSettingsSchema = {
@@ -70,6 +77,7 @@ export function effectiveSettings(defaults: MonitorSettings, override: MonitorSe
   const settings = { ...defaults, ...(override ?? {}) };
   checkConsistency(settings, override ? 'monitor_settings' : 'monitor');
   checkHealthOverride(override?.health, 'monitor_settings.health');
+  checkQuorum(override?.confirm?.count, override?.confirm?.quorum, 'monitor_settings.confirm');
   return settings;
 }
 

@@ -1,5 +1,6 @@
-import type { ProbeTarget } from '../probes/probe.js';
+import type { ProbeName, ProbeTarget } from '../probes/probe.js';
 import type { VimStatus } from '../vims/model.js';
+import type { MonitorSettings } from './settings.js';
 
 /** A verdict the thresholds reached that turns a VIM UNREACHABLE (from REACHABLE, or a first verdict from PENDING). */
 export interface DownVerdict {
@@ -13,6 +14,10 @@ export interface DownVerdict {
   reason: string;
   /** When the round that reached it ended (epoch ms). */
   atMs: number;
+  /** The VIM's effective monitor settings (timeout, its own `confirm` override). */
+  settings?: MonitorSettings;
+  /** The fast probes that failed in that round; empty when only a required deep check failed (the VIM answered). */
+  failedProbes?: ProbeName[];
 }
 
 /**

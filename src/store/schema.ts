@@ -56,6 +56,25 @@ export interface WorkersTable {
   started_at_ms: number;
   heartbeat_ms: number;
   serves_api: number;
+  /** The site, rack or network the worker declared (`manager.zone`); NULL when none. */
+  zone: string | null;
+}
+
+/** One worker asked to confirm that a VIM is down (src/confirm): asked by `requester`, answered by `worker` in the same row. */
+export interface VimConfirmationsTable {
+  id: string;
+  vim_id: string;
+  requester: string;
+  worker: string;
+  requested_at_ms: number;
+  /** After it the asked worker skips the row and the requester decides without its answer. */
+  deadline_ms: number;
+  /** NULL until answered. */
+  answered_at_ms: number | null;
+  /** 1: the asked worker found the VIM down; 0: up; NULL until answered. */
+  down: number | null;
+  /** What the asked worker's probes said (never a secret: the probes' own reasons). */
+  reason: string | null;
 }
 
 /**
@@ -155,4 +174,5 @@ export interface DatabaseSchema {
   vim_change_counter: VimChangeCounterTable;
   secret_key_check: SecretKeyCheckTable;
   maintenances: MaintenancesTable;
+  vim_confirmations: VimConfirmationsTable;
 }

@@ -14,9 +14,13 @@ export interface ClusterProcess {
   post(path: string, body: unknown): Promise<any>;
 }
 
-/** Starts one real `vim-monitor serve` process with the given environment, on a free port. */
-export async function startServeProcess(name: string, env: Record<string, string>, cwd: string): Promise<ClusterProcess> {
-  const child = spawn(process.execPath, [CLI, 'serve'], {
+/**
+ * Starts one real `vim-monitor serve` process with the given environment, on a free port; `prefix` runs it through
+ * another command (e.g. `ip netns exec NAME`, test/support/vantage-net.ts).
+ */
+export async function startServeProcess(name: string, env: Record<string, string>, cwd: string, prefix: string[] = []): Promise<ClusterProcess> {
+  const [command, ...args] = [...prefix, process.execPath, CLI, 'serve'];
+  const child = spawn(command!, args, {
     cwd,
     env: { ...process.env, VIM_MONITOR_SERVER_PORT: '0', VIM_MONITOR_LOG_FORMAT: 'json', VIM_MONITOR_MANAGER_WORKER_NAME: name, ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
@@ -26,7 +30,7 @@ export async function startServeProcess(name: string, env: Record<string, string
   child.stderr?.on('data', (chunk: Buffer) => (text += chunk.toString()));
   const url = await waitFor(`${name} listening`, () => {
     if (child.exitCode !== null) throw new Error(`${name} exited: ${text}`);
-    return /"url":"(http:\/\/127\.0\.0\.1:\d+)".*listening/.exec(text)?.[1];
+    return /"url":"(http:\/\/\d+\.\d+\.\d+\.\d+:\d+)".*listening/.exec(text)?.[1];
   }, 20_000);
   return {
     name,

@@ -37,6 +37,7 @@ export interface TestServiceOptions {
   notifications?: Partial<Config['notifications']>;
   maintenance?: Partial<Config['maintenance']>;
   flap?: Partial<Config['flap']>;
+  confirm?: Partial<Config['confirm']>;
 }
 
 /** The real service, in this process, on a free loopback port, logging everything at trace level into memory. */
@@ -58,6 +59,7 @@ export async function startTestService(options: TestServiceOptions = {}): Promis
     ...(options.egress && { egress: options.egress }),
     ...(options.maintenance && { maintenance: options.maintenance }),
     ...(options.flap && { flap: options.flap }),
+    ...(options.confirm && { confirm: options.confirm }),
   });
   const lines: string[] = [];
   const sink = new Writable({

@@ -8,6 +8,7 @@ import { vimChangeCounter } from './0005-vim-change-counter.js';
 import { secretKeyCheck } from './0006-secret-key-check.js';
 import { vimHealth } from './0007-vim-health.js';
 import { maintenanceAndHolds } from './0008-maintenance-and-holds.js';
+import { vimConfirmations } from './0009-vim-confirmations.js';
 
 /**
  * Every schema change, in order. Names are permanent once released: the
@@ -23,6 +24,7 @@ export function migrationProvider(dialect: DialectName): MigrationProvider {
     '0006-secret-key-check': secretKeyCheck,
     '0007-vim-health': vimHealth,
     '0008-maintenance-and-holds': maintenanceAndHolds(dialect),
+    '0009-vim-confirmations': vimConfirmations,
   };
   return { getMigrations: async () => migrations };
 }
