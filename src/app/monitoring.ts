@@ -14,10 +14,16 @@ import { MonitorRepository } from '../store/monitor-repository.js';
 import { VimRepository } from '../store/vim-repository.js';
 import { WorkerRepository } from '../store/worker-repository.js';
 import type { Clock } from '../time/clock.js';
+import type { Registry } from 'prom-client';
+import type { BrokerWatch } from '../guard/broker-watch.js';
+import type { IsolationGuard } from '../guard/isolation-guard.js';
+import { createIsolationGuard } from '../guard/start-guard.js';
 import type { VimRegistry } from '../vims/registry.js';
 
 export interface RunningMonitoring {
   manager: MonitorManager;
+  /** This worker's isolation guard (guard.enabled), the manager's verdict gate. */
+  guard: IsolationGuard | undefined;
   writes: MonitorWriteQueue;
   close(): Promise<void>;
 }
@@ -27,7 +33,12 @@ const DRAIN_ON_SHUTDOWN_MS = 5_000;
 /** The monitor manager of this process with its probes and write queue, started and registered with the registry. */
 export async function startMonitoring(
   config: Config,
-  deps: { store: Store; registry: VimRegistry; logger: Logger; clock: Clock; owner: string; probes?: Probe[]; deepChecks?: DeepChecks; servesApi: boolean; metrics?: MetricsRecorder },
+  deps: { store: Store; registry: VimRegistry; logger: Logger; clock: Clock; owner: string; probes?: Probe[]; deepChecks?: DeepChecks; servesApi: boolean; metrics?: MetricsRecorder;
+    /** Where the guard's own metrics go (the process's Prometheus registry). */
+    metricsRegistry?: Registry;
+    /** Whether the AMQP broker took the last notification (the guard's outage grace). */
+    broker?: BrokerWatch;
+  },
 ): Promise<RunningMonitoring> {
   const { store, registry, logger, clock } = deps;
   const guard = probeTargetGuard({ denyCidrs: config.egress.deny_cidrs, allowCidrs: config.egress.allow_cidrs });
@@ -38,6 +49,24 @@ export async function startMonitoring(
   const monitors = new MonitorRepository(store);
   const writes = new MonitorWriteQueue(monitors, logger, { clock, ...(deps.metrics && { metrics: deps.metrics }) });
   const { owner } = deps;
+  const probes = new Map<ProbeName, Probe>(probeSet.probes.map((probe) => [probe.name, probe]));
+  // The manager is the guard's source of rounds and of database outages; it is made below, with the guard as its gate.
+  let managerRef: MonitorManager | undefined;
+  const isolationGuard = config.guard.enabled
+    ? createIsolationGuard(config, {
+        store,
+        probes,
+        worker: owner,
+        clock,
+        logger,
+        outages: [
+          { name: 'database', down: () => managerRef?.storeOutage() ?? false },
+          ...(deps.broker ? [{ name: 'broker', down: () => deps.broker!.down }] : []),
+        ],
+        ...(deps.metricsRegistry && { registry: deps.metricsRegistry }),
+        ...(deps.metrics && { metrics: deps.metrics }),
+      })
+    : undefined;
   const manager = new MonitorManager(
     {
       defaults: config.monitor,
@@ -58,7 +87,8 @@ export async function startMonitoring(
       leases: new LeaseRepository(store),
       workers: new WorkerRepository(store),
       writes,
-      probes: new Map<ProbeName, Probe>(probeSet.probes.map((probe) => [probe.name, probe])),
+      probes,
+      ...(isolationGuard && { gate: isolationGuard }),
       ...(probeSet.deepChecks && { deepChecks: probeSet.deepChecks }),
       credentialsOf: (vim) => registry.credentialsOf(vim),
       clock,
@@ -67,13 +97,21 @@ export async function startMonitoring(
       ...(deps.metrics && { metrics: deps.metrics }),
     },
   );
+  managerRef = manager;
   registry.setLifecycleListener(manager);
+  if (isolationGuard) {
+    isolationGuard.watch(manager);
+    // Canaries first: a worker that starts cut off must not give every VIM a first verdict of UNREACHABLE.
+    await isolationGuard.start();
+  }
   await manager.start();
   return {
     manager,
+    guard: isolationGuard,
     writes,
     close: async () => {
       await manager.stop();
+      await isolationGuard?.stop();
       if (!(await writes.drain(DRAIN_ON_SHUTDOWN_MS))) logger.warn(writes.stats(), 'shutting down with monitor writes not stored');
       await writes.close();
       await probeSet.close();

@@ -10,6 +10,7 @@ import { NoAuthAuthenticator } from '../auth/noauth.js';
 import type { Config } from '../config/schema.js';
 import { PrometheusMetrics } from '../metrics/prometheus.js';
 import type { MonitorManager } from '../monitors/manager.js';
+import type { IsolationGuard } from '../guard/isolation-guard.js';
 import { MonitorViewService } from '../monitors/monitor-view.js';
 import type { MonitorWriteQueue } from '../monitors/write-queue.js';
 import type { Probe } from '../probes/probe.js';
@@ -29,6 +30,7 @@ import type { EventDispatcher } from '../events/dispatcher.js';
 import { EventService } from '../events/event-service.js';
 import { startDelivery } from './delivery.js';
 import { startMonitoring } from './monitoring.js';
+import { BrokerWatch } from '../guard/broker-watch.js';
 
 export interface RunningService {
   /** e.g. http://127.0.0.1:9890; empty for a worker without API. */
@@ -37,6 +39,8 @@ export interface RunningService {
   store: Store;
   registry: VimRegistry;
   manager: MonitorManager | undefined;
+  /** This worker's isolation guard (guard.enabled with monitors in this process). */
+  guard: IsolationGuard | undefined;
   writes: MonitorWriteQueue | undefined;
   dispatcher: EventDispatcher | undefined;
   /** This process's metrics recorder (served on /metrics by the API). */
@@ -94,18 +98,32 @@ export async function startService(config: Config, logger: Logger, options: Serv
 
     // One name for this process, as owner of its monitors and of its delivery channels.
     const owner = config.manager.worker_name ?? `${hostname()}:${process.pid}:${randomBytes(3).toString('hex')}`;
+    // The AMQP sink reports to it, the isolation guard reads it (outage grace after a broker outage).
+    const broker = new BrokerWatch();
     const monitoring = config.manager.enabled
-      ? await startMonitoring(config, { store, registry, logger, clock, owner, servesApi: withApi, metrics, ...(options.probes && { probes: options.probes }) })
+      ? await startMonitoring(config, {
+          store,
+          registry,
+          logger,
+          clock,
+          owner,
+          servesApi: withApi,
+          metrics,
+          metricsRegistry: metrics.registry,
+          broker,
+          ...(options.probes && { probes: options.probes }),
+        })
       : undefined;
     if (monitoring) closers.push(() => monitoring.close());
     else logger.info('monitor manager disabled in this process (manager.enabled: false): API only');
-    const delivery = startDelivery(config, { store, cipher, clock, logger, owner, metrics });
+    const delivery = startDelivery(config, { store, cipher, clock, logger, owner, metrics, broker });
     closers.push(() => delivery.close());
     await delivery.ready;
     const running = {
       store,
       registry,
       manager: monitoring?.manager,
+      guard: monitoring?.guard,
       writes: monitoring?.writes,
       dispatcher: delivery.dispatcher,
       metrics,
@@ -127,6 +145,7 @@ export async function startService(config: Config, logger: Logger, options: Serv
         registry,
         monitors: new MonitorRepository(store),
         ...(monitoring && { manager: monitoring.manager }),
+        ...(monitoring?.guard && { guard: monitoring.guard }),
       }),
       events: new EventService(new EventRepository(store)),
       subscriptions: delivery.subscriptions,

@@ -1,5 +1,6 @@
 import { requireAdmin } from '../auth/visibility.js';
-import { VimNotFoundError } from '../errors.js';
+import { NotFoundError, NotIsolatedError, VimNotFoundError } from '../errors.js';
+import type { IsolationGuard, IsolationView } from '../guard/isolation-guard.js';
 import type { MonitorRepository, MonitorRow } from '../store/monitor-repository.js';
 import type { RequestContext, VimRecord } from '../vims/model.js';
 import type { VimRegistry } from '../vims/registry.js';
@@ -19,9 +20,12 @@ export interface RemoteMonitor {
   capacity: VimRecord['capacity'];
 }
 
-export type MonitorView = ManagedMonitor | RemoteMonitor;
+/** A monitor this process runs, with its worker's isolation state (issue 11) when the guard is on. */
+export type LiveMonitor = ManagedMonitor & { isolation?: IsolationView['state'] };
 
-export type ManagerStats = ReturnType<MonitorManager['stats']> | { enabled: false };
+export type MonitorView = LiveMonitor | RemoteMonitor;
+
+export type ManagerStats = (ReturnType<MonitorManager['stats']> & { isolation: IsolationView | null }) | { enabled: false };
 
 /**
  * Which monitor watches a VIM and what it last saw, for the callers who may
@@ -35,13 +39,15 @@ export class MonitorViewService {
       monitors: MonitorRepository;
       /** Absent in a process that runs no monitors (manager.enabled: false): rows only, no live detail. */
       manager?: Pick<MonitorManager, 'monitorOf' | 'list' | 'stats'>;
+      /** This worker's isolation guard (guard.enabled); absent: no isolation state is shown. */
+      guard?: Pick<IsolationGuard, 'state' | 'acknowledge'>;
     },
   ) {}
 
   async get(ctx: RequestContext, vimId: string): Promise<MonitorView> {
     const vim = await this.deps.registry.get(ctx, vimId);
     const live = this.deps.manager?.monitorOf(vim.id);
-    if (live) return live;
+    if (live) return this.withIsolation(live, this.deps.guard?.state().state);
     const row = await this.deps.monitors.find(vim.id);
     if (!row) throw new VimNotFoundError(`${vim.id} monitor`);
     return remote(row, vim);
@@ -49,7 +55,8 @@ export class MonitorViewService {
 
   async list(ctx: RequestContext): Promise<MonitorView[]> {
     const visible = new Map((await this.deps.registry.list(ctx, {})).map((vim) => [vim.id, vim]));
-    const live = new Map((this.deps.manager?.list() ?? []).map((monitor) => [monitor.vim_id, monitor]));
+    const isolation = this.deps.guard?.state().state;
+    const live = new Map((this.deps.manager?.list() ?? []).map((monitor) => [monitor.vim_id, this.withIsolation(monitor, isolation)]));
     const rows = await this.deps.monitors.list();
     return rows.filter((row) => visible.has(row.vim_id)).map((row) => live.get(row.vim_id) ?? remote(row, visible.get(row.vim_id)!));
   }
@@ -57,7 +64,34 @@ export class MonitorViewService {
   /** The monitoring of this process: counts, punctuality of rounds, pending writes. Administrators only. */
   stats(ctx: RequestContext): ManagerStats {
     requireAdmin(ctx, 'read the manager statistics');
-    return this.deps.manager ? this.deps.manager.stats() : { enabled: false };
+    return this.deps.manager ? { ...this.deps.manager.stats(), isolation: this.deps.guard?.state() ?? null } : { enabled: false };
+  }
+
+  /** This worker's isolation guard. Administrators only; 404 where no guard runs (guard.enabled false, or no monitors here). */
+  isolation(ctx: RequestContext): IsolationView {
+    requireAdmin(ctx, 'read the isolation state');
+    return this.guard().state();
+  }
+
+  /**
+   * An administrator acknowledges this worker's isolation (a genuine mass
+   * outage: down verdicts apply again until the episode ends), or withdraws
+   * the acknowledgement. Only the worker that answers: each worker has its own guard.
+   */
+  acknowledgeIsolation(ctx: RequestContext, acknowledged: boolean): IsolationView {
+    requireAdmin(ctx, 'acknowledge an isolation');
+    const guard = this.guard();
+    if (!guard.acknowledge(acknowledged)) throw new NotIsolatedError(`This worker is not isolated (state ${guard.state().state}): there is nothing to acknowledge`);
+    return guard.state();
+  }
+
+  private guard(): Pick<IsolationGuard, 'state' | 'acknowledge'> {
+    if (!this.deps.guard) throw new NotFoundError('isolation guard of this worker');
+    return this.deps.guard;
+  }
+
+  private withIsolation(monitor: ManagedMonitor, isolation: IsolationView['state'] | undefined): LiveMonitor {
+    return isolation === undefined ? monitor : { ...monitor, isolation };
   }
 }
 
