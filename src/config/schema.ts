@@ -339,7 +339,7 @@ export const configSchema = {
           type: 'number',
           minimum: 0,
           default: 30,
-          description: 'seconds after a database or AMQP broker outage (and during it) during which down verdicts are held',
+          description: 'seconds after a database or AMQP broker outage ends during which down verdicts are held (during the outage monitoring goes on in memory)',
         },
       },
     },

@@ -14,7 +14,7 @@ export interface IsolationSettings {
   windowMs: number;
   /** Milliseconds after leaving isolation during which down verdicts are still held. */
   recoveryGraceMs: number;
-  /** Milliseconds after a database or broker outage during which down verdicts are held. */
+  /** Milliseconds after a database or broker outage ends during which down verdicts are held. */
   outageGraceMs: number;
 }
 
@@ -34,7 +34,11 @@ export interface IsolationSample {
 /**
  * normal: verdicts apply. isolated: down verdicts are held. recovering: the
  * cause is gone, verdicts wait for recovery_grace. outage_grace: a database or
- * broker outage just ended (or is on), verdicts wait for outage_grace.
+ * broker outage just ended, verdicts wait for outage_grace (as Octavia's
+ * health manager waits after a database outage). During the outage itself
+ * monitoring goes on in memory as always: an outage alone is no sign that
+ * this worker cannot see its VIMs (a cut that takes both is caught by the
+ * failing share or the canaries).
  */
 export type IsolationState = 'normal' | 'isolated' | 'recovering' | 'outage_grace';
 
@@ -64,6 +68,7 @@ export class IsolationDetector {
   private lastShare = 0;
   private lastFailing = 0;
   private lastRecent = 0;
+  private inOutage = false;
 
   constructor(private readonly settings: IsolationSettings) {}
 
@@ -110,9 +115,12 @@ export class IsolationDetector {
     const rose = high && this.lowAtMs !== undefined && sample.atMs - this.lowAtMs <= windowMs;
     const low = share <= maxFailingShare * LEAVE_FACTOR || sample.failing < minFailing;
     if (!high) this.lowAtMs = sample.atMs;
+    const outageEnded = this.inOutage && !sample.outage;
+    this.inOutage = sample.outage;
 
     const before = this.current;
     if (this.current === 'isolated') {
+      // An outage that ended while isolated is covered by recovery_grace, which starts later.
       if (sample.canaries !== 'failing' && low) this.moveTo('recovering', sample.atMs + this.settings.recoveryGraceMs);
     } else if (sample.canaries === 'failing' || rose) {
       // A cause that comes back during a grace is the same episode: it keeps its start and emits nothing new.
@@ -123,7 +131,7 @@ export class IsolationDetector {
         this.cause = sample.canaries === 'failing' ? 'canaries' : 'failing_share';
       }
       return sameEpisode ? { from: before, to: 'isolated' } : { from: before, to: 'isolated', cause: this.cause! };
-    } else if (sample.outage) {
+    } else if (outageEnded) {
       this.moveTo('outage_grace', sample.atMs + this.settings.outageGraceMs);
     } else if (this.current !== 'normal' && sample.atMs >= this.graceUntilMs) {
       this.current = 'normal';

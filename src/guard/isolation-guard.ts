@@ -63,8 +63,8 @@ export interface IsolationView {
  * The isolation guard of one worker (issue 11): a verdict gate that holds
  * every down verdict while this worker looks cut off from its own network
  * (its canaries fail, or a sudden share of its VIMs fails at once), while it
- * recovers from that (recovery_grace) and after a database or broker outage
- * (outage_grace). It keeps probing: only the verdicts wait. Entering
+ * recovers from that (recovery_grace) and just after a database or broker
+ * outage (outage_grace). It keeps probing: only the verdicts wait. Entering
  * isolation is logged once and stored once as an ISOLATION event
  * (`monitor.isolated`); an administrator may acknowledge it to let verdicts
  * through (a genuine mass outage).
@@ -209,7 +209,7 @@ export class IsolationGuard implements VerdictGate {
       return;
     }
     if (transition.to === 'outage_grace') {
-      this.deps.logger.warn(fields, 'database or broker outage: down verdicts wait until outage_grace has passed after it');
+      this.deps.logger.warn(fields, 'database or broker back after an outage: down verdicts wait for outage_grace');
       return;
     }
     if (transition.to === 'normal') this.deps.logger.info(fields, 'outage_grace passed: down verdicts apply again');
@@ -228,7 +228,7 @@ export class IsolationGuard implements VerdictGate {
       case 'recovering':
         return 'worker isolation lifting: verdict held for recovery_grace';
       default:
-        return 'after a database or broker outage: verdict held for outage_grace';
+        return 'just after a database or broker outage: verdict held for outage_grace';
     }
   }
 
