@@ -1,7 +1,10 @@
+import { isIP } from 'node:net';
 import type { Probe, ProbeName, ProbeOutcome, ProbeTarget } from '../probes/probe.js';
 
 /** One of the worker's own dependencies, as configured in `guard.canaries` (an object, or a string of the same). */
 export type CanaryConfig = string | { address?: string; port?: number; url?: string };
+
+const HOSTNAME = /^(?=.{1,253}$)[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*\.?$/;
 
 /** A canary in one shape: an address (with a port for tcp), or a URL. */
 type CanarySpec = { address: string; port?: number } | { url: string };
@@ -30,6 +33,7 @@ function specOf(config: CanaryConfig): CanarySpec {
     if (!/^https?:\/\//.test(config.url) || !URL.canParse(config.url)) throw new Error('url is not a valid http(s) URL');
     return { url: config.url };
   }
+  if (isIP(config.address!) === 0 && !HOSTNAME.test(config.address!)) throw new Error('address must be an IP address or a host name (a URL goes in url, http or https)');
   if (config.port !== undefined && (!Number.isInteger(config.port) || config.port < 1 || config.port > 65535)) throw new Error('port must be 1..65535');
   return config.port === undefined ? { address: config.address! } : { address: config.address!, port: config.port };
 }
