@@ -29,17 +29,17 @@ export class IsolationEventLog {
     private readonly logger: Logger,
   ) {}
 
-  /** Queues the event and tries to store everything queued. */
-  async record(event: PendingIsolationEvent): Promise<void> {
+  /** Queues the event and starts storing what is queued; never waits for the database, never throws. */
+  record(event: PendingIsolationEvent): void {
     this.pending.push(event);
-    await this.flush();
+    void this.flush().catch(() => undefined);
   }
 
   get backlog(): number {
     return this.pending.length;
   }
 
-  /** Writes what is queued, oldest first; stops at the first outage (the next call tries again). */
+  /** Writes what is queued, oldest first; stops at the first outage (the next call tries again). One writer at a time: a call while one runs returns at once (the running one takes what was added). */
   async flush(): Promise<void> {
     if (this.writing) return;
     this.writing = true;

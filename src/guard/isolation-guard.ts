@@ -173,21 +173,23 @@ export class IsolationGuard implements VerdictGate {
     return true;
   }
 
-  /** One decision: exposed for tests. */
+  /** One decision: exposed for tests. Synchronous at heart: it reads memory only. */
   async tick(): Promise<void> {
     const nowMs = this.deps.clock.now().getTime();
     const counts = this.source?.roundOutcomes(nowMs - this.options.windowMs) ?? { recent: 0, failing: 0 };
     this.outagesNow = (this.deps.outages ?? []).filter((signal) => signal.down()).map((signal) => signal.name);
     const transition = this.detector.observe({ atMs: nowMs, canaries: this.deps.canaries.state(), ...counts, outage: this.outagesNow.length > 0 });
-    if (transition) await this.changed(transition, nowMs);
-    await this.deps.events.flush();
+    if (transition) this.changed(transition, nowMs);
+    // Never awaited: a database that hangs (the same cut that isolates this worker) must not stop the decisions.
+    void this.deps.events.flush().catch(() => undefined);
   }
 
   private async checkCanaries(): Promise<void> {
     await this.deps.canaries.check(this.deps.probes, this.options.canaryTimeoutMs);
   }
 
-  private async changed(transition: IsolationTransition, nowMs: number): Promise<void> {
+  /** Logs and stores a change; the event is queued and written in the background (see IsolationEventLog). */
+  private changed(transition: IsolationTransition, nowMs: number): void {
     const { share, failing, recent } = this.detector.lastCounts;
     const fields = { worker: this.options.worker, from: transition.from, to: transition.to, failing, recent, share: Math.round(share * 1000) / 1000, outages: this.outagesNow };
     this.deps.onState?.(transition.to, this.acknowledgedEpisode);
@@ -195,13 +197,13 @@ export class IsolationGuard implements VerdictGate {
       this.acknowledgedEpisode = false;
       const reason = this.describeCause(transition.cause);
       this.deps.logger.error({ ...fields, cause: transition.cause, canaries: this.deps.canaries.view() }, `worker isolated: ${reason}; down verdicts are held, probing goes on`);
-      await this.deps.events.record({ update: this.update('NORMAL', 'ISOLATED', transition.cause), reason, at: tackerTimestamp(new Date(nowMs)) });
+      this.deps.events.record({ update: this.update('NORMAL', 'ISOLATED', transition.cause), reason, at: tackerTimestamp(new Date(nowMs)) });
       return;
     }
     if (transition.to === 'normal' && transition.from === 'recovering') {
       this.deps.logger.warn(fields, 'worker isolation over: recovery_grace passed, down verdicts apply again');
       this.acknowledgedEpisode = false;
-      await this.deps.events.record({ update: this.update('ISOLATED', 'NORMAL', null), reason: 'canaries answer and the failing share dropped; recovery_grace passed', at: tackerTimestamp(new Date(nowMs)) });
+      this.deps.events.record({ update: this.update('ISOLATED', 'NORMAL', null), reason: 'canaries answer and the failing share dropped; recovery_grace passed', at: tackerTimestamp(new Date(nowMs)) });
       return;
     }
     if (transition.to === 'recovering') {

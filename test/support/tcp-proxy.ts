@@ -13,6 +13,8 @@ export class TcpProxy {
   constructor(
     private readonly targetHost: string,
     private readonly targetPort: number,
+    /** Where it listens: loopback, or e.g. the host's side of a test namespace's link. */
+    private readonly listenHost = '127.0.0.1',
   ) {}
 
   async start(port = 0): Promise<number> {
@@ -29,7 +31,7 @@ export class TcpProxy {
     });
     await new Promise<void>((resolve, reject) => {
       server.once('error', reject);
-      server.listen(port, '127.0.0.1', () => resolve());
+      server.listen(port, this.listenHost, () => resolve());
     });
     this.server = server;
     const address = server.address();
