@@ -321,7 +321,7 @@ export const configSchema = {
           maximum: 1,
           default: 0.3,
           description:
-            "share of this worker's recently checked VIMs failing at once above which it counts as isolated, if the share was low one `window` before; it leaves at half this share",
+            "share of this worker's recently checked VIMs failing at once above which it counts as isolated, if the share was low within the last `window` (a sudden rise, not a standing outage); it leaves at half this share",
         },
         min_failing: { type: 'integer', minimum: 1, default: 10, description: 'failing VIMs needed besides the share (a small worker losing 2 of 3 VIMs is not isolated)' },
         window: {

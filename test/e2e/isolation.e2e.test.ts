@@ -1,13 +1,20 @@
 /**
  * Issue 11's isolation proof with real parts: three real `vim-monitor serve`
  * processes on one PostgreSQL database; w3 runs in a network namespace of its
- * own, whose only link leads to a TCP relay to PostgreSQL and to the VIMs'
- * TCP services (all on the host's side of that link). The test cuts the link:
- * w3 loses its VIMs and its database at once. Its VIMs must not turn
- * UNREACHABLE (its guard holds them: one `monitor.isolated`, stored when its
- * database comes back); w1 and w2 take them over by lease expiry and keep
- * them REACHABLE; the webhook receiver sees no storm: no status change at
- * all, one ISOLATED event (and the NORMAL one when w3 is back).
+ * own, whose only link leads to a TCP relay to PostgreSQL, a canary and the
+ * VIMs' TCP services (all on the host's side of that link).
+ *
+ * - The link is cut: w3 loses its VIMs and its database at once. Its VIMs
+ *   must not turn UNREACHABLE (its guard holds them; one `monitor.isolated`,
+ *   stored when its database comes back); w1 and w2 take them over by lease
+ *   expiry and keep them REACHABLE. With a canary and without one (then the
+ *   failing share alone trips).
+ * - Only the way to the VIMs is cut, the database stays: w3 keeps its VIMs
+ *   (no takeover) and they stay REACHABLE, where an unguarded w3 would store
+ *   and send an UNREACHABLE for each.
+ *
+ * The webhook receiver sees no storm: no status change at all, one ISOLATED
+ * event and the NORMAL one when w3 is back.
  */
 import { randomBytes } from 'node:crypto';
 import type { ChildProcess } from 'node:child_process';
@@ -68,9 +75,10 @@ async function startInnerWorker(netns: IsolatedNetns, env: Record<string, string
 
 // With a canary (w3's "router": a TCP service on its link) and without one: then the failing share alone must trip.
 describe.each([
-  { canary: true, cause: 'canaries' },
-  { canary: false, cause: 'failing_share' },
-])('a worker cut off from its network (namespace) among three on PostgreSQL, canary $canary', ({ canary: withCanary, cause }) => {
+  { cut: 'link', canary: true, cause: undefined },
+  { cut: 'link', canary: false, cause: 'failing_share' },
+  { cut: 'vims', canary: true, cause: 'failing_share' },
+] as const)('a worker whose $cut is cut (network namespace) among three on PostgreSQL, canary $canary', ({ cut, canary: withCanary, cause }) => {
   let database: TestDatabase;
   let netns: IsolatedNetns;
   let relay: TcpProxy;
@@ -88,7 +96,7 @@ describe.each([
     // What w3 may reach, on the host's side of its link: its database (a relay to PostgreSQL), its VIMs, its canary.
     relay = new TcpProxy('127.0.0.1', 5432, netns.hostAddress);
     await relay.start();
-    vimTarget = new TcpTarget(netns.hostAddress);
+    vimTarget = new TcpTarget(netns.serviceAddress);
     await vimTarget.up();
     canary = new TcpTarget(netns.hostAddress);
     await canary.up();
@@ -124,7 +132,7 @@ describe.each([
 
     for (let i = 0; i < VIMS; i++) {
       const created = await outside[i % 2]!.post('/v1.0/vims', {
-        vim: { name: `vim-${i}`, type: 'openstack', auth_url: `http://${netns.hostAddress}:${vimTarget.port}`, auth_cred: { username: 'u', password: 'p' }, vim_project: { name: 'p' } },
+        vim: { name: `vim-${i}`, type: 'openstack', auth_url: `http://${netns.serviceAddress}:${vimTarget.port}`, auth_cred: { username: 'u', password: 'p' }, vim_project: { name: 'p' } },
       });
       expect(created.vim, JSON.stringify(created)).toBeDefined();
       ids.push(created.vim.id);
@@ -171,12 +179,13 @@ describe.each([
     expect(subscribed.subscription, JSON.stringify(subscribed)).toBeDefined();
   }, 60_000);
 
-  it('holds w3 verdicts when its link is cut (VIMs and database at once), lets w1 and w2 take its VIMs over, and sends one monitor.isolated, no storm', async () => {
+  it('holds w3 verdicts when cut off, keeps its VIMs REACHABLE, and sends one monitor.isolated, no storm', async () => {
     const w3Vims = (await owners()).w3 ?? 0;
     const monitorEventsBefore = (await events('MONITOR')).length;
     const outputBefore = inner.output().length;
     const cutAt = Date.now();
-    netns.cut();
+    if (cut === 'link') netns.cut();
+    else netns.cutServices();
     try {
       // Inside, w3 keeps answering from memory: its guard saw every VIM fail at once, or its canary go.
       const isolated = await waitFor('w3 isolated', () => {
@@ -185,17 +194,22 @@ describe.each([
       }, 5_000);
       console.log(`w3 isolated ${Date.now() - cutAt} ms after the cut (cause ${isolated.cause}, ${isolated.failing}/${isolated.recent} failing); verdicts would come after ${FAILURE_THRESHOLD * INTERVAL} s`);
       // Whichever trips first may isolate; without a canary only the share can, with one the canary (checked every 0.5 s) usually wins.
-      if (!withCanary) expect(isolated.cause).toBe(cause);
+      if (cause) expect(isolated.cause).toBe(cause);
       expect(Date.now() - cutAt).toBeLessThan(FAILURE_THRESHOLD * INTERVAL * 1000);
 
-      // Outside, w1 and w2 take w3's VIMs over by lease expiry (its heartbeats no longer reach the database).
-      await waitFor('w1 and w2 run every VIM', async () => ((await owners()).w3 === undefined ? true : undefined), (LEASE_TTL + SWEEP) * 1000 + 8_000);
+      if (cut === 'link') {
+        // Outside, w1 and w2 take w3's VIMs over by lease expiry (its heartbeats no longer reach the database).
+        await waitFor('w1 and w2 run every VIM', async () => ((await owners()).w3 === undefined ? true : undefined), (LEASE_TTL + SWEEP) * 1000 + 8_000);
+      }
       const elapsed = Date.now() - cutAt;
       if (elapsed < CUT_MS) await new Promise((resolve) => setTimeout(resolve, CUT_MS - elapsed));
       expect(await statuses()).toEqual({ REACHABLE: VIMS });
+      // Its database still there, w3 keeps its leases: its VIMs stay with it, held REACHABLE.
+      if (cut === 'vims') expect((await owners()).w3).toBe(w3Vims);
       expect(inner.get('/v1.0/manager/isolation').isolation).toMatchObject({ state: 'isolated', holding: true });
     } finally {
-      netns.restore();
+      if (cut === 'link') netns.restore();
+      else netns.restoreServices();
     }
     const w3Log = inner.output().slice(outputBefore);
     expect(w3Log).toContain('down verdict held');

@@ -1,18 +1,20 @@
 /**
  * A network namespace of our own for a worker that can be cut off: joined to
- * this host by a veth pair in 198.19.X.0/30 (RFC 2544's benchmarking range,
+ * this host by a veth pair in 198.19.X.0/29 (RFC 2544's benchmarking range,
  * under the blackhole route for 198.18.0.0/15 that must stay):
  *
- *   host:      198.19.X.1/30 on vih<pid>   (a local address of the host: the
- *                                           host's own processes reach it on lo)
- *   namespace: 198.19.X.2/30 on vin<pid>,  lo up, nothing else
+ *   host:      198.19.X.1/29 and .3/29 on vih<pid>  (local addresses of the host:
+ *                                                   the host's own processes reach them on lo)
+ *   namespace: 198.19.X.2/29 on vin<pid>,  lo up, no default route
  *
  * A process started with exec() lives inside: its only way out is the veth
- * link to 198.19.X.1, where the test puts what it may reach (a TCP relay to
- * PostgreSQL, the VIMs' TCP services). cut() takes the namespace's side of
- * the link down: everything it sends fails, while the host (and every other
- * worker) keeps 198.19.X.1. restore() brings it back; TCP connections that
- * were open survive a short cut, as on a real network.
+ * link, where the test puts what it may reach: on .1 (hostAddress) its
+ * database relay and canary, on .3 (serviceAddress) the VIMs' TCP services.
+ * cut() takes the namespace's side of the link down: everything it sends
+ * fails, while the host (and every other worker) keeps both addresses.
+ * cutServices() makes only .3 unreachable from inside (an uplink to the VIMs
+ * lost, the database still there). TCP connections that were open survive a
+ * short cut, as on a real network.
  *
  * Every address is checked with `ip route get` before use. Needs root and
  * iproute2. Namespaces of dead test processes (`vimiso-<pid>`) are removed
@@ -58,6 +60,8 @@ export interface IsolatedNetns {
   readonly namespace: string;
   /** The host's side of the link: what a process in the namespace can reach (and, being local, every host process too). */
   readonly hostAddress: string;
+  /** A second address on the host's side, for the services cutServices() takes away. */
+  readonly serviceAddress: string;
   /** The namespace's own address. */
   readonly innerAddress: string;
   /** Starts a process inside the namespace. */
@@ -66,6 +70,8 @@ export interface IsolatedNetns {
   run(command: string, args: string[]): string;
   cut(): void;
   restore(): void;
+  cutServices(): void;
+  restoreServices(): void;
   close(): void;
 }
 
@@ -76,14 +82,19 @@ export function startIsolatedNetns(): IsolatedNetns {
   const hostSide = `vih${process.pid}`;
   const farSide = `vin${process.pid}`;
   // 198.19.128.0/17, away from the benchmark's 198.18.64.0/20 and mostly from the silent hosts of net-targets.ts.
-  const slot = process.pid % 8192;
-  const base = 198 * 2 ** 24 + 19 * 2 ** 16 + 128 * 2 ** 8 + slot * 4;
+  const slot = process.pid % 4096;
+  const base = 198 * 2 ** 24 + 19 * 2 ** 16 + 128 * 2 ** 8 + slot * 8;
   const dotted = (n: number) => [24, 16, 8, 0].map((shift) => Math.floor(n / 2 ** shift) % 256).join('.');
   const hostAddress = dotted(base + 1);
   const innerAddress = dotted(base + 2);
-  const subnet = `${dotted(base)}/30`;
-  const existing = ip(['route', 'show', 'root', subnet]).trim();
-  if (existing !== '') throw new Error(`${subnet} is already routed on this host (${existing}): another test's namespace?`);
+  const serviceAddress = dotted(base + 3);
+  const subnet = `${dotted(base)}/29`;
+  // Only the blackhole may cover our /30 before we start: anything else is another test's namespace (more or less specific).
+  const covering = [...ip(['route', 'show', 'root', subnet]).split('\n'), ...ip(['route', 'show', 'match', hostAddress]).split('\n')]
+    .map((line) => line.trim())
+    .filter((line) => line !== '' && !line.startsWith('default ') && !line.startsWith('blackhole '));
+  if (covering.length > 0) throw new Error(`${subnet} is already routed on this host (${covering[0]}): another test's namespace?`);
+  if (!ip(['route', 'show', 'match', hostAddress]).includes('blackhole 198.18.0.0/15')) throw new Error('the blackhole route for 198.18.0.0/15 is missing: refusing to add test routes');
 
   const close = () => {
     tryIp(['link', 'del', hostSide]);
@@ -92,19 +103,22 @@ export function startIsolatedNetns(): IsolatedNetns {
   try {
     ip(['netns', 'add', namespace]);
     ip(['link', 'add', hostSide, 'type', 'veth', 'peer', 'name', farSide, 'netns', namespace]);
-    ip(['addr', 'add', `${hostAddress}/30`, 'dev', hostSide]);
+    ip(['addr', 'add', `${hostAddress}/29`, 'dev', hostSide]);
+    ip(['addr', 'add', `${serviceAddress}/29`, 'dev', hostSide]);
     ip(['link', 'set', hostSide, 'up']);
     ip(['-n', namespace, 'link', 'set', 'lo', 'up']);
-    ip(['-n', namespace, 'addr', 'add', `${innerAddress}/30`, 'dev', farSide]);
+    ip(['-n', namespace, 'addr', 'add', `${innerAddress}/29`, 'dev', farSide]);
     ip(['-n', namespace, 'link', 'set', farSide, 'up']);
     // Never send a packet off this machine: the host reaches its own side locally and the namespace through our link;
     // the namespace has no default route, so nothing else is reachable from inside.
-    const fromHost = ip(['route', 'get', hostAddress]);
-    if (!/^local /.test(fromHost.trim())) throw new Error(`${hostAddress} is not local on the host: ${fromHost.trim()}`);
+    for (const local of [hostAddress, serviceAddress]) {
+      const fromHost = ip(['route', 'get', local]);
+      if (!/^local /.test(fromHost.trim())) throw new Error(`${local} is not local on the host: ${fromHost.trim()}`);
+      const fromInside = ip(['-n', namespace, 'route', 'get', local]);
+      if (!fromInside.includes(`dev ${farSide}`)) throw new Error(`${local} is not reached through ${farSide} inside: ${fromInside.trim()}`);
+    }
     const toInner = ip(['route', 'get', innerAddress]);
     if (!toInner.includes(`dev ${hostSide}`)) throw new Error(`${innerAddress} does not route into ${hostSide}: ${toInner.trim()}`);
-    const fromInside = ip(['-n', namespace, 'route', 'get', hostAddress]);
-    if (!fromInside.includes(`dev ${farSide}`)) throw new Error(`${hostAddress} is not reached through ${farSide} inside: ${fromInside.trim()}`);
     if (ip(['-n', namespace, 'route', 'show', 'default']).trim() !== '') throw new Error(`${namespace} has a default route`);
   } catch (error) {
     close();
@@ -115,6 +129,7 @@ export function startIsolatedNetns(): IsolatedNetns {
   return {
     namespace,
     hostAddress,
+    serviceAddress,
     innerAddress,
     exec: (command, args, env) => spawn('ip', ['netns', 'exec', namespace, command, ...args], { env, stdio: ['ignore', 'pipe', 'pipe'] }),
     run: (command, args) => execFileSync('ip', ['netns', 'exec', namespace, command, ...args], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'], timeout: 5_000 }),
@@ -125,6 +140,8 @@ export function startIsolatedNetns(): IsolatedNetns {
       const route = ip(['-n', namespace, 'route', 'get', hostAddress]);
       if (!route.includes(`dev ${farSide}`)) throw new Error(`after restore, ${hostAddress} is not reached through ${farSide}: ${route.trim()}`);
     },
+    cutServices: () => ip(['-n', namespace, 'route', 'add', 'unreachable', `${serviceAddress}/32`]),
+    restoreServices: () => ip(['-n', namespace, 'route', 'del', 'unreachable', `${serviceAddress}/32`]),
     close: () => {
       process.removeListener('exit', close);
       close();
