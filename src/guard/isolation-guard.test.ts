@@ -9,6 +9,8 @@ import { afterEach, describe, expect, it } from 'vitest';
 import pino from 'pino';
 import { openstackInput } from '../../test/support/fixtures.js';
 import { ADMIN, startMonitoring, waitFor, type MonitoringHarness } from '../../test/support/monitoring.js';
+import { createTestDatabase } from '../../test/support/databases.js';
+import { TcpProxy } from '../../test/support/tcp-proxy.js';
 import { TcpTarget } from '../../test/support/tcp-target.js';
 import { toVimEvent } from '../events/wire.js';
 import { TcpProbe } from '../probes/tcp.js';
@@ -34,7 +36,9 @@ describe('the isolation guard', () => {
     for (const cleanup of cleanups.splice(0).reverse()) await cleanup().catch(() => undefined);
   });
 
-  async function setup(options: { canaries?: string[]; outages?: OutageSignal[]; guard?: Partial<IsolationGuardOptions>; vims?: number } = {}): Promise<Setup> {
+  async function setup(
+    options: { canaries?: string[]; outages?: OutageSignal[] | ((harness: MonitoringHarness) => OutageSignal[]); guard?: Partial<IsolationGuardOptions>; vims?: number; databaseUrl?: string } = {},
+  ): Promise<Setup> {
     const vims = options.vims ?? VIMS;
     const target = new TcpTarget();
     await target.up();
@@ -44,6 +48,7 @@ describe('the isolation guard', () => {
     // The harness makes the store and the manager; the guard's event log needs the store, so it is given a lazy one.
     let harness: MonitoringHarness | undefined;
     const events = { store: undefined as IsolationEventLog | undefined };
+    const outages = typeof options.outages === 'function' ? options.outages : () => (options.outages as OutageSignal[] | undefined) ?? [];
     const guard = new IsolationGuard(
       {
         worker: 'guarded-worker',
@@ -66,10 +71,10 @@ describe('the isolation guard', () => {
         } as IsolationEventLog,
         clock: systemClock,
         logger: pino({ level: 'silent' }),
-        ...(options.outages && { outages: options.outages }),
+        outages: [{ name: 'any', down: () => harness !== undefined && outages(harness).some((signal) => signal.down()) }],
       },
     );
-    harness = await startMonitoring({ probes: [tcp], settings: SETTINGS, gate: guard });
+    harness = await startMonitoring({ probes: [tcp], settings: SETTINGS, gate: guard, ...(options.databaseUrl && { databaseUrl: options.databaseUrl }), heartbeatIntervalSeconds: 0.2, leaseTtlSeconds: 1 });
     events.store = new IsolationEventLog(harness.store, pino({ level: 'silent' }));
     cleanups.push(() => harness!.stop());
     guard.watch(harness.manager);
@@ -191,4 +196,29 @@ describe('the isolation guard', () => {
     expect(harness.manager.monitorOf((await harness.registry.list(ADMIN, {}))[0]!.id)?.held?.reason).toMatch(/outage_grace/);
     await waitFor('UNREACHABLE after the grace', async () => ((await stored(harness)).UNREACHABLE === 2 ? true : undefined), 3_000);
   }, 20_000);
+
+  it('sees a real PostgreSQL outage through the manager (heartbeats fail) and holds down verdicts for outage_grace after it', async () => {
+    const database = await createTestDatabase('postgres');
+    cleanups.push(() => database.drop());
+    const relay = new TcpProxy('127.0.0.1', 5432);
+    await relay.start();
+    cleanups.push(() => relay.cut());
+    const url = new URL(database.url);
+    url.port = String(relay.port);
+    const { harness, guard, targets } = await setup({
+      databaseUrl: url.toString(),
+      outages: (h) => [{ name: 'database', down: () => h.manager.storeOutage() }],
+      guard: { outageGraceMs: 2_000 },
+      vims: 2,
+    });
+    await relay.cut();
+    await waitFor('the manager sees the outage', () => (harness.manager.storeOutage() ? true : undefined), 5_000);
+    expect(guard.state().state).toBe('normal');
+    await relay.restore();
+    await waitFor('outage_grace once the database answers', () => (guard.state().state === 'outage_grace' ? true : undefined), 5_000);
+    await targets[0]!.down();
+    await new Promise((resolve) => setTimeout(resolve, 1_000));
+    expect(await stored(harness)).toEqual({ REACHABLE: 2 });
+    await waitFor('UNREACHABLE after the grace', async () => ((await stored(harness)).UNREACHABLE === 2 ? true : undefined), 5_000);
+  }, 30_000);
 });
