@@ -68,7 +68,7 @@ describe('the isolation guard', () => {
         events: {
           record: (event) => events.store?.record(event),
           flush: () => events.store?.flush() ?? Promise.resolve(),
-        } as IsolationEventLog,
+        },
         clock: systemClock,
         logger: pino({ level: 'silent' }),
         outages: [{ name: 'any', down: () => harness !== undefined && outages(harness).some((signal) => signal.down()) }],

@@ -6,7 +6,18 @@ import { tackerTimestamp, type Clock } from '../time/clock.js';
 import { PeriodicTask, type Timer } from '../time/periodic-task.js';
 import type { CanarySet, CanaryView } from './canaries.js';
 import { IsolationDetector, type IsolationSettings, type IsolationState, type IsolationTransition } from './isolation-detector.js';
-import type { IsolationEventLog } from './isolation-events.js';
+import type { WorkerIsolationUpdate } from '../events/vim-event.js';
+import type { PendingIsolationEvent } from './isolation-events.js';
+
+/** Where the guard's events go (IsolationEventLog: the outbox, written in the background). */
+export interface IsolationEventSink {
+  /** Queues an event; must not wait for the database. */
+  record(event: PendingIsolationEvent): void;
+  /** Tries to store what is queued. */
+  flush(): Promise<void>;
+}
+
+const STOP_FLUSH_MS = 2_000;
 
 /** Where the guard reads this worker's rounds: the monitor manager (one pass over its monitors per tick). */
 export interface RoundOutcomeSource {
@@ -30,7 +41,7 @@ export interface IsolationGuardOptions extends IsolationSettings {
 export interface IsolationGuardDeps {
   canaries: CanarySet;
   probes: ReadonlyMap<ProbeName, Probe>;
-  events: IsolationEventLog;
+  events: IsolationEventSink;
   clock: Clock;
   logger: Logger;
   outages?: readonly OutageSignal[];
@@ -117,7 +128,10 @@ export class IsolationGuard implements VerdictGate {
   async stop(): Promise<void> {
     await Promise.all([this.tickTask.stop(), this.canaryTask.stop()]);
     this.deps.canaries.forget(this.deps.probes);
-    await this.deps.events.flush().catch(() => undefined);
+    // One last try to store a queued event, but a database that hangs must not hold the shutdown.
+    let timer: NodeJS.Timeout | undefined;
+    await Promise.race([this.deps.events.flush().catch(() => undefined), new Promise<void>((resolve) => (timer = setTimeout(resolve, STOP_FLUSH_MS)))]);
+    clearTimeout(timer);
   }
 
   review(_verdict: DownVerdict): GateDecision {
@@ -234,7 +248,7 @@ export class IsolationGuard implements VerdictGate {
     }
   }
 
-  private update(oldState: string, newState: string, cause: 'canaries' | 'failing_share' | null) {
+  private update(oldState: string, newState: string, cause: 'canaries' | 'failing_share' | null): WorkerIsolationUpdate {
     const { share, failing, recent } = this.detector.lastCounts;
     return {
       worker: this.options.worker,
