@@ -321,12 +321,12 @@ export const configSchema = {
           maximum: 1,
           default: 0.3,
           description:
-            "share of this worker's recently checked VIMs failing at once above which it counts as isolated, if the share was low within the last `window` (a sudden rise, not a standing outage); it leaves at half this share",
+            "share of this worker's recently checked VIMs failing above which it counts as isolated, if the share was at most half of it one `window` before (a sudden rise, not a standing or creeping outage); it leaves at half this share",
         },
         min_failing: { type: 'integer', minimum: 1, default: 10, description: 'failing VIMs needed besides the share (a small worker losing 2 of 3 VIMs is not isolated)' },
         window: {
           ...seconds,
-          description: 'seconds: a VIM counts when its latest round ended within it, and the share must have risen within it (default: `monitor.interval`)',
+          description: 'seconds: a VIM counts when its latest round ended within it, and the share must have risen within it (default: `monitor.interval`); no rise is seen in the first window after start-up',
         },
         interval: { ...seconds, default: 1, description: 'seconds between the guard\'s decisions (each reads every monitor\'s latest round once)' },
         recovery_grace: {

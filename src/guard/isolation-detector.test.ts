@@ -8,6 +8,14 @@ function sample(atS: number, failing: number, extra: Partial<IsolationSample> = 
   return { atMs: atS * 1000, canaries: 'none', recent: 100, failing, outage: false, ...extra };
 }
 
+/** A detector past its start-up window: its first rounds came at -20 s, and the share was 0 at -10 s (the baseline of what follows). */
+function warm(settings: IsolationSettings = SETTINGS): IsolationDetector {
+  const detector = new IsolationDetector(settings);
+  detector.observe({ atMs: -20_000, canaries: 'none', recent: 100, failing: 0, outage: false });
+  detector.observe({ atMs: -10_000, canaries: 'none', recent: 100, failing: 0, outage: false });
+  return detector;
+}
+
 function feed(detector: IsolationDetector, samples: IsolationSample[]): Array<string | undefined> {
   return samples.map((s) => {
     const t = detector.observe(s);
@@ -17,7 +25,7 @@ function feed(detector: IsolationDetector, samples: IsolationSample[]): Array<st
 
 describe('the isolation detector', () => {
   it('enters isolation when the failing share jumps above max_failing_share within one window, and says why', () => {
-    const detector = new IsolationDetector(SETTINGS);
+    const detector = warm();
     expect(feed(detector, [sample(0, 2), sample(1, 10), sample(2, 25)])).toEqual([undefined, undefined, undefined]);
     expect(detector.holding).toBe(false);
     expect(feed(detector, [sample(3, 60)])).toEqual(['normal->isolated(failing_share)']);
@@ -30,35 +38,36 @@ describe('the isolation detector', () => {
   });
 
   it('does not enter at exactly the threshold, nor above it with fewer than min_failing failing VIMs', () => {
-    const detector = new IsolationDetector(SETTINGS);
+    const detector = warm();
     expect(feed(detector, [sample(0, 0), sample(1, 30)])).toEqual([undefined, undefined]);
-    const small = new IsolationDetector(SETTINGS);
+    const small = warm();
     // 4 of 5 VIMs failing is 80 %, but a worker with five VIMs losing four is not evidence of its own uplink.
     expect(feed(small, [{ ...sample(0, 0), recent: 5 }, { ...sample(1, 4), recent: 5 }])).toEqual([undefined, undefined]);
     expect(small.isolated).toBe(false);
   });
 
-  it('does not enter when the share was already high a window before (a standing outage, or a start among dead VIMs)', () => {
-    const detector = new IsolationDetector(SETTINGS);
-    // From the first sample on the share is high: it never was low, so it did not rise.
-    expect(feed(detector, [sample(0, 50), sample(1, 60), sample(2, 70)])).toEqual([undefined, undefined, undefined]);
-    // Low, then high only after more than a window of creeping up above the threshold? The rise must fit in one window.
-    const slow = new IsolationDetector(SETTINGS);
-    feed(slow, [sample(0, 20)]);
-    // The last low sample is at 0 s; at 11 s, more than a 10 s window later, the share is high for the first time.
-    expect(feed(slow, [sample(11, 40)])).toEqual([undefined]);
-    expect(slow.isolated).toBe(false);
+  it('does not enter when the share was already high a window before (a standing outage), nor when it creeps up over several windows', () => {
+    const standing = new IsolationDetector(SETTINGS);
+    // High from the first rounds on, and still a window later: never low, so it did not rise.
+    expect(feed(standing, [sample(0, 50), sample(5, 60), sample(15, 70), sample(26, 70), sample(40, 70)])).toEqual([undefined, undefined, undefined, undefined, undefined]);
+    // A region failing VIM by VIM, ticks every second: 1 % more each second, over the 30 % threshold after 31 s,
+    // when a window (10 s) before it was 21 %: above half the threshold, so not a sudden rise.
+    const creeping = warm();
+    const ticks = Array.from({ length: 40 }, (_, i) => sample(i, i));
+    expect(feed(creeping, ticks).filter((t) => t !== undefined)).toEqual([]);
+    expect(creeping.isolated).toBe(false);
+    expect(creeping.lastCounts.share).toBeCloseTo(0.39);
   });
 
   it('enters on failing canaries alone, whatever the share, and stays while they fail', () => {
-    const detector = new IsolationDetector(SETTINGS);
+    const detector = warm();
     expect(feed(detector, [sample(0, 0, { canaries: 'ok' }), sample(1, 0, { canaries: 'failing' })])).toEqual([undefined, 'normal->isolated(canaries)']);
     expect(feed(detector, [sample(2, 0, { canaries: 'failing' }), sample(3, 0, { canaries: 'failing' })])).toEqual([undefined, undefined]);
     expect(detector.isolated).toBe(true);
   });
 
   it('leaves only when the canaries answer and the share is down to half the threshold (hysteresis), then holds for recovery_grace', () => {
-    const detector = new IsolationDetector(SETTINGS);
+    const detector = warm();
     feed(detector, [sample(0, 0, { canaries: 'ok' }), sample(1, 80, { canaries: 'failing' })]);
     // Canaries answer, but the share is still high: isolated.
     expect(feed(detector, [sample(2, 80, { canaries: 'ok' })])).toEqual([undefined]);
@@ -76,7 +85,7 @@ describe('the isolation detector', () => {
   });
 
   it('treats a cause that returns during recovery_grace as the same episode (no second event), keeping its start', () => {
-    const detector = new IsolationDetector(SETTINGS);
+    const detector = warm();
     feed(detector, [sample(0, 0), sample(1, 90), sample(2, 0)]);
     expect(detector.state).toBe('recovering');
     // Low at 2 s, high again at 3 s: a rise within the window, but the episode of 1 s goes on.
@@ -86,7 +95,7 @@ describe('the isolation detector', () => {
   });
 
   it('holds verdicts for outage_grace after a database or broker outage ends, not during it (monitoring goes on in memory then)', () => {
-    const detector = new IsolationDetector(SETTINGS);
+    const detector = warm();
     expect(feed(detector, [sample(0, 0), sample(1, 0, { outage: true }), sample(30, 0, { outage: true })])).toEqual([undefined, undefined, undefined]);
     expect(detector.holding).toBe(false);
     // The grace counts from the end of the outage.
@@ -98,7 +107,7 @@ describe('the isolation detector', () => {
   });
 
   it('lets an outage that ends during recovery extend the wait but never shorten it', () => {
-    const detector = new IsolationDetector({ ...SETTINGS, outageGraceMs: 5_000 });
+    const detector = warm({ ...SETTINGS, outageGraceMs: 5_000 });
     feed(detector, [sample(0, 0), sample(1, 90), sample(2, 0)]);
     expect(detector.graceUntil).toBe(32_000);
     feed(detector, [sample(3, 0, { outage: true }), sample(4, 0)]);
@@ -109,8 +118,18 @@ describe('the isolation detector', () => {
     expect(feed(detector, [sample(35, 0), sample(36, 0)])).toEqual([undefined, 'recovering->normal']);
   });
 
-  it('counts nothing without rounds in the window: no VIMs is no evidence', () => {
+  it('takes no baseline during the first window of rounds: a worker that starts among dead VIMs is not isolated', () => {
     const detector = new IsolationDetector(SETTINGS);
+    // Start-up: no round yet, then first rounds spread over the interval; 40 % of the VIMs are really down.
+    const startUp = [{ ...sample(0, 0), recent: 0 }, { ...sample(1, 1), recent: 10 }, { ...sample(3, 8), recent: 30 }, { ...sample(6, 24), recent: 60 }, sample(9, 40), sample(12, 40)];
+    expect(feed(detector, startUp)).toEqual([undefined, undefined, undefined, undefined, undefined, undefined]);
+    expect(detector.holding).toBe(false);
+    // Later, once warm, a jump from a low share a window before isolates.
+    expect(feed(detector, [sample(30, 5), sample(41, 50)])).toEqual([undefined, 'normal->isolated(failing_share)']);
+  });
+
+  it('counts nothing without rounds in the window: no VIMs is no evidence', () => {
+    const detector = warm();
     expect(feed(detector, [{ ...sample(0, 0), recent: 0 }, { ...sample(1, 0), recent: 0 }])).toEqual([undefined, undefined]);
     expect(detector.lastCounts).toEqual({ share: 0, failing: 0, recent: 0 });
   });

@@ -63,12 +63,17 @@ export class IsolationDetector {
   private cause: IsolationCause | undefined;
   /** When recovering or outage_grace ends. */
   private graceUntilMs = 0;
-  /** The last tick whose share was low, and whether any sample was taken yet. */
-  private lowAtMs: number | undefined;
+  /**
+   * Whether the share was low at each recent tick, oldest first: kept back to the last tick at least a window old,
+   * which is the baseline a rise is measured from (a few dozen entries: one per guard tick, not per VIM).
+   */
+  private readonly history: Array<{ atMs: number; low: boolean }> = [];
   private lastShare = 0;
   private lastFailing = 0;
   private lastRecent = 0;
   private inOutage = false;
+  /** Until a window after the first rounds, the share is no baseline: at start-up first rounds come in over a whole interval. */
+  private warmFromMs: number | undefined;
 
   constructor(private readonly settings: IsolationSettings) {}
 
@@ -111,10 +116,15 @@ export class IsolationDetector {
     this.lastRecent = sample.recent;
     const { maxFailingShare, minFailing, windowMs } = this.settings;
     const high = share > maxFailingShare && sample.failing >= minFailing;
-    // The share rose within one window: it was low at some tick at most a window (plus this tick) ago.
-    const rose = high && this.lowAtMs !== undefined && sample.atMs - this.lowAtMs <= windowMs;
     const low = share <= maxFailingShare * LEAVE_FACTOR || sample.failing < minFailing;
-    if (!high) this.lowAtMs = sample.atMs;
+    // A sudden rise: high now, and low (half the threshold at most) a window ago. A share that creeps up over
+    // several windows (a region failing VIM by VIM) or stands high is a real failure, not this worker's network.
+    const lowBefore = this.lowWindowAgo(sample.atMs);
+    const rose = high && lowBefore;
+    if (this.warmFromMs === undefined && sample.recent > 0) this.warmFromMs = sample.atMs + windowMs;
+    // Ticks count as a baseline only once every monitor had a full window for its first round: a worker that
+    // starts among dead VIMs sees its share grow from 0 over the first interval, which is no sudden rise.
+    if (this.warmFromMs !== undefined && sample.atMs >= this.warmFromMs) this.remember(sample.atMs, low);
     const outageEnded = this.inOutage && !sample.outage;
     this.inOutage = sample.outage;
 
@@ -139,6 +149,19 @@ export class IsolationDetector {
       this.cause = undefined;
     }
     return this.current === before ? undefined : { from: before, to: this.current };
+  }
+
+  /** Whether the share was low at the newest tick at least a window before `atMs` (false without such a tick). */
+  private lowWindowAgo(atMs: number): boolean {
+    const horizon = atMs - this.settings.windowMs;
+    // Keep the newest tick that is at least a window old at the front; what is older is no longer needed.
+    while (this.history.length > 1 && this.history[1]!.atMs <= horizon) this.history.shift();
+    const baseline = this.history[0];
+    return baseline !== undefined && baseline.atMs <= horizon && baseline.low;
+  }
+
+  private remember(atMs: number, low: boolean): void {
+    this.history.push({ atMs, low });
   }
 
   private moveTo(state: 'recovering' | 'outage_grace', untilMs: number): void {

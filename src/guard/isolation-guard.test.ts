@@ -83,6 +83,8 @@ describe('the isolation guard', () => {
     const ids: string[] = [];
     for (let i = 0; i < vims; i++) ids.push((await harness.registry.create(ADMIN, openstackInput(`vim-${i}`, { authUrl: `http://127.0.0.1:${target.port}` }))).id);
     await waitFor('all REACHABLE', async () => ((await harness!.registry.list(ADMIN, {})).every((v) => v.status === 'REACHABLE') ? true : undefined));
+    // The guard takes its baseline only a window after the first rounds (start-up is no sudden rise).
+    await new Promise((resolve) => setTimeout(resolve, 500));
     return { harness, guard, targets: [target], ids };
   }
 
