@@ -13,8 +13,8 @@ import { LeaseRepository } from '../store/lease-repository.js';
 import { MonitorRepository } from '../store/monitor-repository.js';
 import { VimRepository } from '../store/vim-repository.js';
 import { WorkerRepository } from '../store/worker-repository.js';
-import type { Clock } from '../time/clock.js';
 import type { Registry } from 'prom-client';
+import type { Clock } from '../time/clock.js';
 import type { BrokerWatch } from '../guard/broker-watch.js';
 import type { IsolationGuard } from '../guard/isolation-guard.js';
 import { createIsolationGuard } from '../guard/start-guard.js';
@@ -28,17 +28,28 @@ export interface RunningMonitoring {
   close(): Promise<void>;
 }
 
+export interface MonitoringDeps {
+  store: Store;
+  registry: VimRegistry;
+  logger: Logger;
+  clock: Clock;
+  owner: string;
+  probes?: Probe[];
+  deepChecks?: DeepChecks;
+  servesApi: boolean;
+  metrics?: MetricsRecorder;
+  /** Where the isolation guard's own metrics go (the process's Prometheus registry). */
+  metricsRegistry?: Registry;
+  /** Whether the AMQP broker took the last notification (the guard's outage grace). */
+  broker?: BrokerWatch;
+}
+
 const DRAIN_ON_SHUTDOWN_MS = 5_000;
 
 /** The monitor manager of this process with its probes and write queue, started and registered with the registry. */
 export async function startMonitoring(
   config: Config,
-  deps: { store: Store; registry: VimRegistry; logger: Logger; clock: Clock; owner: string; probes?: Probe[]; deepChecks?: DeepChecks; servesApi: boolean; metrics?: MetricsRecorder;
-    /** Where the guard's own metrics go (the process's Prometheus registry). */
-    metricsRegistry?: Registry;
-    /** Whether the AMQP broker took the last notification (the guard's outage grace). */
-    broker?: BrokerWatch;
-  },
+  deps: MonitoringDeps,
 ): Promise<RunningMonitoring> {
   const { store, registry, logger, clock } = deps;
   const guard = probeTargetGuard({ denyCidrs: config.egress.deny_cidrs, allowCidrs: config.egress.allow_cidrs });
