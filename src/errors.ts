@@ -117,6 +117,13 @@ export class DuplicateDefaultVimError extends VimMonitorError {
   }
 }
 
+/** An isolation acknowledgement while the worker that answers is not isolated (issue 11): nothing to acknowledge. */
+export class NotIsolatedError extends VimMonitorError {
+  readonly code = 'VIMMON_ERR_NOT_ISOLATED';
+  readonly httpStatus = 409;
+  readonly tackerType = 'Conflict';
+}
+
 export class MethodNotAllowedError extends VimMonitorError {
   readonly code = 'VIMMON_ERR_METHOD_NOT_ALLOWED';
   readonly httpStatus = 405;

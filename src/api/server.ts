@@ -9,7 +9,7 @@ import type { VimRegistry } from '../vims/registry.js';
 import { eventRoutes } from './events/routes.js';
 import { eventSchema } from './events/schemas.js';
 import { HEALTH_COMPONENTS } from './health-schemas.js';
-import { monitorSchema } from './monitors/schemas.js';
+import { isolationSchema, monitorSchema } from './monitors/schemas.js';
 import { eventStreamRoute } from './events/stream.js';
 import type { Clock } from '../time/clock.js';
 import { subscriptionRoutes } from './subscriptions/routes.js';
@@ -145,7 +145,7 @@ export async function buildApiServer(options: ApiServerOptions): Promise<Fastify
  * checks real responses against the documented schemas instead.
  */
 export function installResponseDocumentation(app: FastifyInstance): void {
-  for (const schema of [...HEALTH_COMPONENTS, vimSchema, monitorSchema, eventSchema]) app.addSchema(schema);
+  for (const schema of [...HEALTH_COMPONENTS, vimSchema, monitorSchema, isolationSchema, eventSchema]) app.addSchema(schema);
   app.setSerializerCompiler(() => (data) => JSON.stringify(data));
 }
 

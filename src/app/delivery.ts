@@ -6,6 +6,7 @@ import { SubscriptionService } from '../events/subscriptions.js';
 import type { EventSink } from '../events/vim-event.js';
 import { callbackGuard, type CallbackPolicy } from '../events/callback-url.js';
 import { WebhookSink } from '../events/webhook-sink.js';
+import type { BrokerWatch } from '../guard/broker-watch.js';
 import type { MetricsRecorder } from '../metrics/recorder.js';
 import { guardedAgent } from '../net/guarded-agent.js';
 import type { SecretCipher } from '../secrets/cipher.js';
@@ -29,7 +30,7 @@ export interface Delivery {
 /** Webhook subscriptions and, when outbox.enabled, the dispatcher that delivers stored events to every channel. */
 export function startDelivery(
   config: Config,
-  deps: { store: Store; cipher: SecretCipher; clock: Clock; logger: Logger; owner: string; metrics?: MetricsRecorder },
+  deps: { store: Store; cipher: SecretCipher; clock: Clock; logger: Logger; owner: string; metrics?: MetricsRecorder; broker?: BrokerWatch },
 ): Delivery {
   const repository = new SubscriptionRepository(deps.store);
   const policy: CallbackPolicy = {
@@ -51,7 +52,10 @@ export function startDelivery(
   const sinks = new Map<string, EventSink>();
   // Configured channels (not subscribed through the API): their rows are made on start so they keep a cursor too.
   const configured = new Map<string, EventSink>();
-  if (config.notifications.amqp.enabled) configured.set(AMQP_CHANNEL, new AmqpSink({ config: config.notifications.amqp, logger: deps.logger }));
+  if (config.notifications.amqp.enabled) {
+    const amqp = new AmqpSink({ config: config.notifications.amqp, logger: deps.logger });
+    configured.set(AMQP_CHANNEL, deps.broker ? deps.broker.wrap(amqp) : amqp);
+  }
   const dispatcher = config.outbox.enabled
     ? new EventDispatcher(
         {

@@ -13,8 +13,13 @@ import { LeaseRepository } from '../store/lease-repository.js';
 import { MonitorRepository } from '../store/monitor-repository.js';
 import { VimRepository } from '../store/vim-repository.js';
 import { WorkerRepository } from '../store/worker-repository.js';
+import type { Registry } from 'prom-client';
 import type { Clock } from '../time/clock.js';
 import { startConfirmation, type RunningConfirmation } from './confirmation.js';
+import type { BrokerWatch } from '../guard/broker-watch.js';
+import type { IsolationGuard } from '../guard/isolation-guard.js';
+import { createIsolationGuard } from '../guard/start-guard.js';
+import { combineGates } from '../monitors/combined-gate.js';
 import type { VimRegistry } from '../vims/registry.js';
 import type { MaintenanceCalendar } from '../maintenance/calendar.js';
 import { FlapDamper } from '../maintenance/flap-damper.js';
@@ -23,6 +28,8 @@ import { HoldRepository } from '../store/hold-repository.js';
 
 export interface RunningMonitoring {
   manager: MonitorManager;
+  /** This worker's isolation guard (guard.enabled), the manager's verdict gate. */
+  guard: IsolationGuard | undefined;
   writes: MonitorWriteQueue;
   /** Holds notifications of VIMs in maintenance or flapping, and stores the catch-ups (issue 11). */
   hold: NotificationHold;
@@ -31,21 +38,28 @@ export interface RunningMonitoring {
   close(): Promise<void>;
 }
 
+export interface MonitoringDeps {
+  store: Store;
+  registry: VimRegistry;
+  logger: Logger;
+  clock: Clock;
+  owner: string;
+  probes?: Probe[];
+  deepChecks?: DeepChecks;
+  servesApi: boolean;
+  metrics?: MetricsRecorder;
+  /** Where the isolation guard's own metrics go (the process's Prometheus registry). */
+  metricsRegistry?: Registry;
+  /** Whether the AMQP broker took the last notification (the guard's outage grace). */
+  broker?: BrokerWatch;
+}
+
 const DRAIN_ON_SHUTDOWN_MS = 5_000;
 
 /** The monitor manager of this process with its probes and write queue, started and registered with the registry. */
 export async function startMonitoring(
   config: Config,
-  deps: {
-    store: Store;
-    registry: VimRegistry;
-    logger: Logger;
-    clock: Clock;
-    owner: string;
-    probes?: Probe[];
-    deepChecks?: DeepChecks;
-    servesApi: boolean;
-    metrics?: MetricsRecorder;
+  deps: MonitoringDeps & {
     /** The maintenance windows, loaded before the first round. */
     calendar: MaintenanceCalendar;
   },
@@ -93,7 +107,23 @@ export async function startMonitoring(
         ...(deps.metrics && { metrics: deps.metrics }),
       })
     : undefined;
-  manager = new MonitorManager(
+  const isolationGuard = config.guard.enabled
+    ? createIsolationGuard(config, {
+        store,
+        probes,
+        worker: owner,
+        clock,
+        logger,
+        outages: [
+          { name: 'database', down: () => manager?.storeOutage() ?? false },
+          ...(deps.broker ? [{ name: 'broker', down: () => deps.broker!.down }] : []),
+        ],
+        ...(deps.metricsRegistry && { registry: deps.metricsRegistry }),
+        ...(deps.metrics && { metrics: deps.metrics }),
+      })
+    : undefined;
+  const gate = combineGates(confirmation?.gate, isolationGuard);
+  const running = new MonitorManager(
     {
       defaults: config.monitor,
       healthDefaults: config.health,
@@ -114,7 +144,7 @@ export async function startMonitoring(
       workers: new WorkerRepository(store),
       writes,
       probes,
-      ...(confirmation && { gate: confirmation.gate }),
+      ...(gate && { gate }),
       ...(probeSet.deepChecks && { deepChecks: probeSet.deepChecks }),
       credentialsOf: (vim) => registry.credentialsOf(vim),
       clock,
@@ -124,20 +154,27 @@ export async function startMonitoring(
       hold,
     },
   );
-  registry.setLifecycleListener(manager);
-  await manager.start();
+  manager = running;
+  registry.setLifecycleListener(running);
+  if (isolationGuard) {
+    isolationGuard.watch(running);
+    // Canaries first: a worker that starts cut off must not give every VIM a first verdict of UNREACHABLE.
+    await isolationGuard.start();
+  }
+  await running.start();
   hold.start();
   // The manager's first heartbeat has made this worker's row: its zone goes on it now, not at the next refresh.
   await confirmation?.poller.refreshNow();
-  const running = manager;
   return {
     manager: running,
+    guard: isolationGuard,
     writes,
     hold,
     confirmation,
     close: async () => {
       await hold.stop();
       await running.stop();
+      await isolationGuard?.stop();
       await confirmation?.close();
       if (!(await writes.drain(DRAIN_ON_SHUTDOWN_MS))) logger.warn(writes.stats(), 'shutting down with monitor writes not stored');
       await writes.close();

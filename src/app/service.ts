@@ -10,6 +10,7 @@ import { NoAuthAuthenticator } from '../auth/noauth.js';
 import type { Config } from '../config/schema.js';
 import { PrometheusMetrics } from '../metrics/prometheus.js';
 import type { MonitorManager } from '../monitors/manager.js';
+import type { IsolationGuard } from '../guard/isolation-guard.js';
 import { MonitorViewService } from '../monitors/monitor-view.js';
 import type { MonitorWriteQueue } from '../monitors/write-queue.js';
 import type { Probe } from '../probes/probe.js';
@@ -34,6 +35,7 @@ import { NotificationHold } from '../maintenance/notification-hold.js';
 import { MaintenanceService } from '../maintenance/service.js';
 import { HoldRepository } from '../store/hold-repository.js';
 import { MaintenanceRepository } from '../store/maintenance-repository.js';
+import { BrokerWatch } from '../guard/broker-watch.js';
 
 export interface RunningService {
   /** e.g. http://127.0.0.1:9890; empty for a worker without API. */
@@ -42,6 +44,8 @@ export interface RunningService {
   store: Store;
   registry: VimRegistry;
   manager: MonitorManager | undefined;
+  /** This worker's isolation guard (guard.enabled with monitors in this process). */
+  guard: IsolationGuard | undefined;
   writes: MonitorWriteQueue | undefined;
   dispatcher: EventDispatcher | undefined;
   /** This process's metrics recorder (served on /metrics by the API). */
@@ -102,8 +106,22 @@ export async function startService(config: Config, logger: Logger, options: Serv
     // Maintenance windows are known before the first round: a change in a window is held from the start.
     const calendar = new MaintenanceCalendar(new MaintenanceRepository(store), clock);
     await calendar.load();
+    // The AMQP sink reports to it, the isolation guard reads it (outage grace after a broker outage).
+    const broker = new BrokerWatch();
     const monitoring = config.manager.enabled
-      ? await startMonitoring(config, { store, registry, logger, clock, owner, servesApi: withApi, metrics, calendar, ...(options.probes && { probes: options.probes }) })
+      ? await startMonitoring(config, {
+          store,
+          registry,
+          logger,
+          clock,
+          owner,
+          servesApi: withApi,
+          metrics,
+          metricsRegistry: metrics.registry,
+          broker,
+          calendar,
+          ...(options.probes && { probes: options.probes }),
+        })
       : undefined;
     if (monitoring) closers.push(() => monitoring.close());
     else logger.info('monitor manager disabled in this process (manager.enabled: false): API only');
@@ -124,13 +142,14 @@ export async function startService(config: Config, logger: Logger, options: Serv
       hold.start();
       closers.push(() => hold.stop());
     }
-    const delivery = startDelivery(config, { store, cipher, clock, logger, owner, metrics });
+    const delivery = startDelivery(config, { store, cipher, clock, logger, owner, metrics, broker });
     closers.push(() => delivery.close());
     await delivery.ready;
     const running = {
       store,
       registry,
       manager: monitoring?.manager,
+      guard: monitoring?.guard,
       writes: monitoring?.writes,
       dispatcher: delivery.dispatcher,
       metrics,
@@ -152,6 +171,7 @@ export async function startService(config: Config, logger: Logger, options: Serv
         registry,
         monitors: new MonitorRepository(store),
         ...(monitoring && { manager: withConfirmationStats(monitoring) }),
+        ...(monitoring?.guard && { guard: monitoring.guard }),
         calendar,
         hold,
       }),

@@ -63,6 +63,18 @@ describe('loadConfig defaults', () => {
       log: { level: 'info', format: 'auto' },
       monitor: { probes: ['icmp', 'api'], interval: 10, timeout: 3, failure_threshold: 3, success_threshold: 2, auth_interval: 300, jitter: 1, batch_window: 0.25 },
       manager: { enabled: true, sweep_interval: 3, stall_grace: 2, lease_ttl: 8, heartbeat_interval: 2 },
+      guard: {
+        enabled: true,
+        canaries: [],
+        canary_interval: 2,
+        canary_timeout: 1,
+        canary_failures: 2,
+        max_failing_share: 0.3,
+        min_failing: 10,
+        interval: 1,
+        recovery_grace: 30,
+        outage_grace: 30,
+      },
       health: {
         deep_interval: 60,
         required_services: ['identity'],
@@ -464,5 +476,31 @@ auth:
   it('does not describe an empty secrets.key beyond naming it', () => {
     const message = configErrorOf(() => validateConfig({ secrets: { key: '' } }));
     expect(message).toBe('configuration key secrets.key is invalid');
+  });
+});
+
+describe('the guard section', () => {
+  it('takes canaries as objects or strings, and from the environment as a comma-separated list', () => {
+    const config = validateConfig({ guard: { canaries: [{ address: '192.0.2.1' }, { address: '192.0.2.53', port: 53 }, { url: 'http://192.0.2.10:5000/v3' }, '[2001:db8::1]:443'] } });
+    expect(config.guard.canaries).toHaveLength(4);
+    const fromEnv = loadConfig({ env: { VIM_MONITOR_GUARD_CANARIES: '192.0.2.1, 192.0.2.53:53,http://192.0.2.10:5000/v3', VIM_MONITOR_GUARD_MAX_FAILING_SHARE: '0.5' } });
+    expect(fromEnv.guard.canaries).toEqual(['192.0.2.1', '192.0.2.53:53', 'http://192.0.2.10:5000/v3']);
+    expect(fromEnv.guard.max_failing_share).toBe(0.5);
+  });
+
+  it.each([
+    [{ max_failing_share: 1.5 }, 'configuration key guard.max_failing_share is invalid (must be <= 1)'],
+    [{ max_failing_share: -0.1 }, 'configuration key guard.max_failing_share is invalid (must be >= 0)'],
+    [{ min_failing: 0 }, 'configuration key guard.min_failing is invalid (must be >= 1)'],
+    [{ recovery_grace: -1 }, 'configuration key guard.recovery_grace is invalid (must be >= 0)'],
+    [{ window: 0 }, 'configuration key guard.window is invalid (must be > 0)'],
+    [{ canaries: [{ address: '192.0.2.1', url: 'http://192.0.2.1/' }] }, 'configuration key guard.canaries[0] must name either an address or a url'],
+    [{ canaries: [{}] }, 'configuration key guard.canaries[0] must name either an address or a url'],
+    [{ canaries: [{ url: 'http://192.0.2.1/', port: 80 }] }, 'configuration key guard.canaries[0] has a port and a url: the port goes with an address (a url has its own)'],
+    [{ canaries: ['192.0.2.1', 'ftp://192.0.2.1/'] }, 'configuration key guard.canaries[1] address must be an IP address or a host name (a URL goes in url, http or https)'],
+    [{ canary_timeout: 2, canary_interval: 2 }, 'configuration key guard.canary_timeout (2) must be shorter than guard.canary_interval (2)'],
+    [{ shares: 1 }, 'unknown configuration key guard.shares'],
+  ])('refuses %j', (guard, message) => {
+    expect(() => validateConfig({ guard })).toThrow(message);
   });
 });

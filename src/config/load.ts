@@ -2,6 +2,7 @@ import { readFileSync } from 'node:fs';
 import { Ajv, type ErrorObject } from 'ajv';
 import { parse as parseYaml, YAMLParseError } from 'yaml';
 import { ConfigurationError } from '../errors.js';
+import { canaryProblem } from '../guard/canaries.js';
 import { cidrListProblem } from '../net/address-policy.js';
 import { configSchema, secretConfigKeys, type Config } from './schema.js';
 
@@ -59,7 +60,21 @@ export function validateConfig(raw: unknown): Config {
       `configuration key monitor.timeout (${config.monitor.timeout}) must be shorter than monitor.interval (${config.monitor.interval})`,
     );
   }
+  checkGuard(config.guard);
   return config;
+}
+
+/** What the schema cannot say about guard.canaries: each names an address or a URL, not both; a port goes with an address. */
+function checkGuard(guard: Config['guard']): void {
+  guard.canaries.forEach((canary, i) => {
+    const problem = canaryProblem(canary);
+    if (problem) throw new ConfigurationError(`configuration key guard.canaries[${i}] ${problem}`);
+  });
+  if (guard.canary_timeout >= guard.canary_interval) {
+    throw new ConfigurationError(
+      `configuration key guard.canary_timeout (${guard.canary_timeout}) must be shorter than guard.canary_interval (${guard.canary_interval})`,
+    );
+  }
 }
 
 function readConfigFile(file: string): Record<string, unknown> {

@@ -364,6 +364,65 @@ export const configSchema = {
         window: { ...seconds, default: 600, description: 'seconds over which status changes are counted for flap damping' },
       },
     },
+    guard: {
+      type: 'object',
+      additionalProperties: false,
+      default: {},
+      description: "The isolation guard: a worker cut off from its own network holds its VIMs' down verdicts instead of paging for all of them (see docs/isolation-guard.md).",
+      properties: {
+        enabled: { type: 'boolean', default: true, description: 'hold down verdicts while this worker looks isolated, recovering, or just out of a database or broker outage' },
+        canaries: {
+          type: 'array',
+          default: [],
+          maxItems: 16,
+          items: {
+            anyOf: [
+              { type: 'string', minLength: 1, maxLength: 2048 },
+              {
+                type: 'object',
+                additionalProperties: false,
+                properties: {
+                  address: { type: 'string', minLength: 1, maxLength: 255 },
+                  port: { type: 'integer', minimum: 1, maximum: 65535 },
+                  url: { type: 'string', pattern: '^https?://', maxLength: 2048 },
+                },
+              },
+            ],
+          },
+          description:
+            "this worker's own dependencies: `{address: 192.0.2.1}` is pinged (icmp), `{address: 192.0.2.53, port: 53}` connected to (tcp), `{url: 'http://192.0.2.10:5000/v3'}` fetched as the api probe fetches an auth_url; or the same as strings (`192.0.2.1`, `192.0.2.53:53`, `http://…`; comma-separated in the environment). When every canary fails `canary_failures` checks in a row the worker is isolated. None by default: the default gateway is not assumed",
+        },
+        canary_interval: { ...seconds, default: 2, description: 'seconds between canary checks' },
+        canary_timeout: { ...seconds, default: 1, description: 'seconds a canary check may take (shorter than `canary_interval`)' },
+        canary_failures: { type: 'integer', minimum: 1, maximum: 100, default: 2, description: 'failed checks in a row before a canary counts as failing' },
+        max_failing_share: {
+          type: 'number',
+          minimum: 0,
+          maximum: 1,
+          default: 0.3,
+          description:
+            "share of this worker's recently checked VIMs failing above which it counts as isolated, if the share was at most half of it one `window` before (a sudden rise, not a standing or creeping outage); it leaves at half this share",
+        },
+        min_failing: { type: 'integer', minimum: 1, default: 10, description: 'failing VIMs needed besides the share (a small worker losing 2 of 3 VIMs is not isolated)' },
+        window: {
+          ...seconds,
+          description: 'seconds: a VIM counts when its latest round ended within it, and the share must have risen within it (default: `monitor.interval`); no rise is seen in the first window after start-up',
+        },
+        interval: { ...seconds, default: 1, description: 'seconds between the guard\'s decisions (each reads every monitor\'s latest round once)' },
+        recovery_grace: {
+          type: 'number',
+          minimum: 0,
+          default: 30,
+          description: 'seconds after the canaries answer and the failing share drops before down verdicts apply again',
+        },
+        outage_grace: {
+          type: 'number',
+          minimum: 0,
+          default: 30,
+          description: 'seconds after a database or AMQP broker outage ends during which down verdicts are held (during the outage monitoring goes on in memory)',
+        },
+      },
+    },
     log: {
       type: 'object',
       additionalProperties: false,

@@ -37,9 +37,9 @@ export interface SubscriptionFilter {
 /**
  * Which events a channel receives. A webhook without `event_types` gets
  * status changes only, as before condition changes existed: its receiver
- * was written for Tacker's MONITOR events. The oslo notifier gets both:
- * notification consumers select by event_type, and `vim.health.update` is a
- * type of its own.
+ * was written for Tacker's MONITOR events. The oslo notifier gets every type:
+ * notification consumers select by event_type, and `vim.health.update` and
+ * `monitor.isolated` are types of their own.
  */
 export function eventTypesOf(kind: string, filter: SubscriptionFilter): string[] {
   return filter.event_types ?? (kind === 'amqp' ? [...EVENT_TYPES] : [STATUS_EVENT_TYPE]);

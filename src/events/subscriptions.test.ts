@@ -51,6 +51,12 @@ describe('the subscription service', () => {
     await expect(subscriptions.create(alice, { callbackUrl: receiver.url, filter: { tenant_id: 'project-b' } })).rejects.toBeInstanceOf(ForbiddenError);
   });
 
+  it('lets only an administrator subscribe to ISOLATION events (a worker\'s, of no tenant)', async () => {
+    await expect(subscriptions.create(alice, { callbackUrl: receiver.url, filter: { event_types: ['MONITOR', 'ISOLATION'] } })).rejects.toBeInstanceOf(ForbiddenError);
+    const { row } = await subscriptions.create(admin, { callbackUrl: receiver.url, filter: { event_types: ['MONITOR', 'HEALTH', 'ISOLATION'] } });
+    expect(JSON.parse(row.filter)).toEqual({ event_types: ['MONITOR', 'HEALTH', 'ISOLATION'] });
+  });
+
   it('hides another project subscription from a member: not listed, not found, not deleted', async () => {
     const { row: theirs } = await subscriptions.create(bob, { callbackUrl: receiver.url });
     expect((await subscriptions.list(alice)).map((s) => s.tenant_id)).not.toContain('project-b');

@@ -7,7 +7,7 @@ import type { SecretCipher } from '../secrets/cipher.js';
 import type { SubscriptionRepository, SubscriptionRow } from '../store/subscription-repository.js';
 import { tackerTimestamp, type Clock } from '../time/clock.js';
 import { VIM_STATUSES, type RequestContext } from '../vims/model.js';
-import { EVENT_TYPES } from './wire.js';
+import { EVENT_TYPES, ISOLATION_EVENT_TYPE } from './wire.js';
 import { checkCallbackUrl, type CallbackPolicy } from './callback-url.js';
 import type { SubscriptionFilter } from './dispatcher.js';
 
@@ -19,8 +19,8 @@ export const subscriptionFilterSchema = {
     vim_ids: { type: 'array', items: { type: 'string', maxLength: 64 }, maxItems: 1000 },
     statuses: { type: 'array', items: { type: 'string' }, maxItems: 3 },
     tenant_id: { type: 'string', minLength: 1, maxLength: 64 },
-    /** MONITOR (status changes, the default) and/or HEALTH (condition changes, `vim.health.update`). */
-    event_types: { type: 'array', items: { type: 'string' }, maxItems: 2 },
+    /** MONITOR (status changes, the default), HEALTH (condition changes, `vim.health.update`), ISOLATION (a worker's isolation, administrators only). */
+    event_types: { type: 'array', items: { type: 'string' }, maxItems: 3 },
     /** Also receive events stored while a VIM's notifications were held (maintenance window, flapping); false by default. */
     include_held: { type: 'boolean' },
   },
@@ -129,6 +129,8 @@ export class SubscriptionService {
       const unknown = raw.event_types.find((type) => !(EVENT_TYPES as readonly string[]).includes(type));
       if (unknown !== undefined) throw new InvalidInputError(`filter.event_types: unknown event type '${unknown}'; one of ${EVENT_TYPES.join(', ')}`);
       if (raw.event_types.length === 0) throw new InvalidInputError('filter.event_types: name at least one event type, or leave it out for MONITOR');
+      // A worker's isolation belongs to no tenant: a member's subscription could never receive it.
+      if (raw.event_types.includes(ISOLATION_EVENT_TYPE) && !scope.all) throw new ForbiddenError('Only an administrator may subscribe to ISOLATION events');
       filter.event_types = [...new Set(raw.event_types)];
     }
     if (raw?.include_held === true) filter.include_held = true;

@@ -11,6 +11,23 @@ export interface VimHealthUpdate {
   conditions: Condition[];
 }
 
+/** What an ISOLATION event says: a worker entered isolation or left it (issue 11, src/guard). */
+export interface WorkerIsolationUpdate {
+  /** The worker's name (manager.worker_name). */
+  worker: string;
+  oldState: string;
+  /** ISOLATED or NORMAL. */
+  newState: string;
+  /** What tripped it (entering only): `canaries` or `failing_share`. */
+  cause: string | null;
+  /** The failing VIMs, the VIMs checked in the window, and their share, when it was decided. */
+  failing: number;
+  recent: number;
+  share: number;
+  /** Each canary's latest result, by label. */
+  canaries: Array<{ canary: string; ok: boolean | null }>;
+}
+
 /**
  * A stored status change (kind 'status', Tacker's MONITOR event) or condition
  * change (kind 'health', `vim.health.update`) as every sink receives it: webhooks, AMQP
@@ -24,8 +41,8 @@ export interface VimEvent {
   vimName: string;
   tenantId: string;
   monitorId: string;
-  /** Absent or 'status': a status change. */
-  kind?: 'status' | 'health';
+  /** Absent or 'status': a status change. 'isolation': a worker's, not a VIM's (vimId, vimName, monitorId mean nothing then). */
+  kind?: 'status' | 'health' | 'isolation';
   /** For a health event, both are the VIM's status at the time (it did not move). */
   oldStatus: VimStatus;
   newStatus: VimStatus;
@@ -33,6 +50,8 @@ export interface VimEvent {
   probes: ProbeDetails;
   /** Present on health events only. */
   health?: VimHealthUpdate;
+  /** Present on isolation events only. */
+  isolation?: WorkerIsolationUpdate;
   /** Tacker format, UTC: `YYYY-MM-DD hh:mm:ss.ffffff`. */
   timestamp: string;
   /** Set on an event stored while its VIM's notifications were held (maintenance window, flapping): sent only to subscriptions that ask. */

@@ -252,6 +252,27 @@ export class MonitorManager implements VimLifecycleListener {
   }
 
   /**
+   * How many of this worker's monitors ended a round since `sinceMs`, and how many of those failed it: the
+   * isolation guard's count (src/guard), one pass over the monitors on its own tick, nothing per round.
+   */
+  roundOutcomes(sinceMs: number): { recent: number; failing: number } {
+    let recent = 0;
+    let failing = 0;
+    for (const entry of this.entries.values()) {
+      const failed = entry.monitor.latestRoundFailed(sinceMs);
+      if (failed === undefined) continue;
+      recent += 1;
+      if (failed) failing += 1;
+    }
+    return { recent, failing };
+  }
+
+  /** Whether the heartbeat or the sweep is in a database outage now (the isolation guard's outage grace). */
+  storeOutage(): boolean {
+    return this.heartbeatErrors.inOutage || this.sweepErrors.inOutage;
+  }
+
+  /**
    * One sweep: replace stuck monitors, follow VIM changes, rebalance. Exposed for tests. A failure goes to the
    * loops' error policy (src/time/background-errors.ts) and the next sweep tries again.
    */

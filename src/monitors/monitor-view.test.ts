@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { openstackInput } from '../../test/support/fixtures.js';
-import { ForbiddenError, VimNotFoundError } from '../errors.js';
+import { ForbiddenError, NotFoundError, VimNotFoundError } from '../errors.js';
 import { SecretCipher } from '../secrets/cipher.js';
 import { openStore, type Store } from '../store/database.js';
 import { migrateToLatest } from '../store/migrate.js';
@@ -51,5 +51,12 @@ describe('the monitor view service', () => {
   it('gives the manager statistics to an administrator only', () => {
     expect(() => view.stats(alice)).toThrow(ForbiddenError);
     expect(view.stats(admin)).toEqual({ enabled: false });
+  });
+
+  it('shows and takes isolation acknowledgements from an administrator only, and says 404 where no guard runs', () => {
+    expect(() => view.isolation(alice)).toThrow(ForbiddenError);
+    expect(() => view.acknowledgeIsolation(alice, true)).toThrow(ForbiddenError);
+    expect(() => view.isolation(admin)).toThrow(NotFoundError);
+    expect(() => view.acknowledgeIsolation(admin, true)).toThrow(NotFoundError);
   });
 });

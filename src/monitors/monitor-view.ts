@@ -1,5 +1,6 @@
 import { requireAdmin } from '../auth/visibility.js';
-import { VimNotFoundError } from '../errors.js';
+import { NotFoundError, NotIsolatedError, VimNotFoundError } from '../errors.js';
+import type { IsolationGuard, IsolationView } from '../guard/isolation-guard.js';
 import type { MonitorRepository, MonitorRow } from '../store/monitor-repository.js';
 import type { RequestContext, VimRecord } from '../vims/model.js';
 import type { VimRegistry } from '../vims/registry.js';
@@ -30,9 +31,12 @@ export interface HoldView {
   flapping?: { since: string; changes: number } | null;
 }
 
-export type MonitorView = (ManagedMonitor | RemoteMonitor) & HoldView;
+/** A monitor this process runs, with its worker's isolation state (issue 11) when the guard is on. */
+export type LiveMonitor = ManagedMonitor & { isolation?: IsolationView['state'] };
 
-export type ManagerStats = ReturnType<MonitorManager['stats']> | { enabled: false };
+export type MonitorView = (LiveMonitor | RemoteMonitor) & HoldView;
+
+export type ManagerStats = (ReturnType<MonitorManager['stats']> & { isolation: IsolationView | null }) | { enabled: false };
 
 /**
  * Which monitor watches a VIM and what it last saw, for the callers who may
@@ -50,13 +54,15 @@ export class MonitorViewService {
       calendar?: Pick<MaintenanceCalendar, 'stateOf'>;
       /** Flap damping of this process's monitors. */
       hold?: { flappingOf(vimId: string): FlapState | undefined };
+      /** This worker's isolation guard (guard.enabled); absent: no isolation state is shown. */
+      guard?: Pick<IsolationGuard, 'state' | 'acknowledge'>;
     },
   ) {}
 
   async get(ctx: RequestContext, vimId: string): Promise<MonitorView> {
     const vim = await this.deps.registry.get(ctx, vimId);
     const live = this.deps.manager?.monitorOf(vim.id);
-    if (live) return this.withHold(live, vim);
+    if (live) return this.withHold(this.withIsolation(live, this.deps.guard?.state().state), vim);
     const row = await this.deps.monitors.find(vim.id);
     if (!row) throw new VimNotFoundError(`${vim.id} monitor`);
     return this.withHold(remote(row, vim), vim);
@@ -64,7 +70,8 @@ export class MonitorViewService {
 
   async list(ctx: RequestContext): Promise<MonitorView[]> {
     const visible = new Map((await this.deps.registry.list(ctx, {})).map((vim) => [vim.id, vim]));
-    const live = new Map((this.deps.manager?.list() ?? []).map((monitor) => [monitor.vim_id, monitor]));
+    const isolation = this.deps.guard?.state().state;
+    const live = new Map((this.deps.manager?.list() ?? []).map((monitor) => [monitor.vim_id, this.withIsolation(monitor, isolation)]));
     const rows = await this.deps.monitors.list();
     return rows
       .filter((row) => visible.has(row.vim_id))
@@ -74,7 +81,7 @@ export class MonitorViewService {
       });
   }
 
-  private withHold(view: ManagedMonitor | RemoteMonitor, vim: VimRecord): MonitorView {
+  private withHold(view: LiveMonitor | RemoteMonitor, vim: VimRecord): MonitorView {
     if (!this.deps.calendar) return view;
     const maintenance = this.deps.calendar.stateOf(vim.id, vim.tenantId);
     if (view.state === 'remote') return { ...view, maintenance };
@@ -85,7 +92,34 @@ export class MonitorViewService {
   /** The monitoring of this process: counts, punctuality of rounds, pending writes. Administrators only. */
   stats(ctx: RequestContext): ManagerStats {
     requireAdmin(ctx, 'read the manager statistics');
-    return this.deps.manager ? this.deps.manager.stats() : { enabled: false };
+    return this.deps.manager ? { ...this.deps.manager.stats(), isolation: this.deps.guard?.state() ?? null } : { enabled: false };
+  }
+
+  /** This worker's isolation guard. Administrators only; 404 where no guard runs (guard.enabled false, or no monitors here). */
+  isolation(ctx: RequestContext): IsolationView {
+    requireAdmin(ctx, 'read the isolation state');
+    return this.guard().state();
+  }
+
+  /**
+   * An administrator acknowledges this worker's isolation (a genuine mass
+   * outage: down verdicts apply again until the episode ends), or withdraws
+   * the acknowledgement. Only the worker that answers: each worker has its own guard.
+   */
+  acknowledgeIsolation(ctx: RequestContext, acknowledged: boolean): IsolationView {
+    requireAdmin(ctx, 'acknowledge an isolation');
+    const guard = this.guard();
+    if (!guard.acknowledge(acknowledged)) throw new NotIsolatedError(`This worker is not isolated (state ${guard.state().state}): there is nothing to acknowledge`);
+    return guard.state();
+  }
+
+  private guard(): Pick<IsolationGuard, 'state' | 'acknowledge'> {
+    if (!this.deps.guard) throw new NotFoundError('isolation guard of this worker');
+    return this.deps.guard;
+  }
+
+  private withIsolation(monitor: ManagedMonitor, isolation: IsolationView['state'] | undefined): LiveMonitor {
+    return isolation === undefined ? monitor : { ...monitor, isolation };
   }
 }
 

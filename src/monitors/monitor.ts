@@ -189,6 +189,15 @@ export class VimMonitor implements ScheduledRound {
     return this.state.status;
   }
 
+  /**
+   * Whether the latest round failed, if it ended at or after `sinceMs` (undefined: no round since). What the
+   * isolation guard counts on its tick (src/guard): read from the state, no snapshot, nothing allocated.
+   */
+  latestRoundFailed(sinceMs: number): boolean | undefined {
+    if (this.lastRoundAt === undefined || this.lastRoundAt < sinceMs) return undefined;
+    return this.state.consecutiveFailures > 0;
+  }
+
   /** Verdict state to carry over into a replacement, so a replacement never restarts from PENDING. */
   carryOver(): {
     status: VimStatus;

@@ -28,7 +28,14 @@ export interface TestServiceOptions {
   databaseUrl?: string;
   auth?: Partial<Config['auth']>;
   /** Monitoring is off unless asked for, so API tests send no probe anywhere. */
-  monitoring?: { monitor?: Partial<Config['monitor']>; manager?: Partial<Config['manager']>; health?: Partial<Config['health']>; probes?: Probe[] };
+  monitoring?: {
+    monitor?: Partial<Config['monitor']>;
+    manager?: Partial<Config['manager']>;
+    health?: Partial<Config['health']>;
+    /** The isolation guard (on by default, as in production). */
+    guard?: Partial<Config['guard']>;
+    probes?: Probe[];
+  };
   outbox?: Partial<Config['outbox']>;
   /** base64 of 32 bytes: the same key across restarts on one database. */
   secretKey?: string;
@@ -52,6 +59,7 @@ export async function startTestService(options: TestServiceOptions = {}): Promis
     monitor: { ...options.monitoring?.monitor },
     ...(options.monitoring?.health && { health: options.monitoring.health }),
     manager: { enabled: options.monitoring !== undefined, ...options.monitoring?.manager },
+    ...(options.monitoring?.guard && { guard: options.monitoring.guard }),
     // Quick delivery passes, and receivers on loopback, for the tests.
     outbox: { poll_interval: 0.1, settle: 0.2, retry_base: 0.2, retry_cap: 1, ...options.outbox },
     webhooks: { allow_loopback: true, timeout: 2, ...options.webhooks },

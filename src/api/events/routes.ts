@@ -1,6 +1,6 @@
 import type { FastifyPluginAsync } from 'fastify';
 import { InvalidInputError } from '../../errors.js';
-import { EVENT_TYPES, eventToWire, toVimEvent } from '../../events/wire.js';
+import { EVENT_TYPES, eventToWire, toVimEvent, VIM_EVENT_TYPES } from '../../events/wire.js';
 import type { EventService } from '../../events/event-service.js';
 import { parseNonNegativeInteger, parseUtcTimestamp } from '../input-guards.js';
 import { requestContext } from '../request-context.js';
@@ -14,7 +14,7 @@ const DEFAULT_LIMIT = 100;
 const MAX_LIMIT = 1000;
 const QUERY_KEYS = new Set(['resource_id', 'event_type', 'since', 'after_id', 'limit']);
 
-/** `GET /v1.0/events?resource_id=…&event_type=…&since=…&after_id=…&limit=…`: status changes (MONITOR) and condition changes (HEALTH), oldest first. */
+/** `GET /v1.0/events?resource_id=…&event_type=…&since=…&after_id=…&limit=…`: status changes (MONITOR) and condition changes (HEALTH), oldest first; a worker's isolation (ISOLATION) when asked for. */
 // Which tenants' events a caller sees is the service's business (events/event-service.ts).
 export const eventRoutes: FastifyPluginAsync<EventRoutesOptions> = async (app, { events }) => {
   app.get<{ Querystring: Record<string, string | string[]> }>('/v1.0/events', { schema: { response: { 200: eventListResponse } } }, async (request) => {
@@ -37,7 +37,8 @@ export const eventRoutes: FastifyPluginAsync<EventRoutesOptions> = async (app, {
     const afterId = parseNonNegativeInteger(single('after_id'), 'after_id');
     const rows = await events.list(ctx, {
       ...(resourceIds && { vimIds: resourceIds }),
-      ...(eventTypes && { eventTypes }),
+      // Unasked, a listing stays one of VIM events (Tacker's resource_type vim): a worker's ISOLATION events come when named.
+      eventTypes: eventTypes ?? [...VIM_EVENT_TYPES],
       ...(since !== undefined && { since: parseUtcTimestamp(since, 'since') }),
       ...(afterId !== undefined && { afterId }),
       limit,

@@ -1,4 +1,4 @@
-import { EVENT_TYPES, HEALTH_EVENT_TYPE, STATUS_EVENT_TYPE } from '../../events/wire.js';
+import { EVENT_TYPES, HEALTH_EVENT_TYPE, ISOLATION_EVENT_TYPE, STATUS_EVENT_TYPE } from '../../events/wire.js';
 import { VIM_STATUSES } from '../../vims/model.js';
 import { conditionSchema, failingLayerSchema, healthSchema, HEALTH_VALUES, probeDetailsSchema, ref } from '../health-schemas.js';
 
@@ -34,6 +34,32 @@ const healthDetails = {
   },
 } as const;
 
+/** event_details of a worker's isolation (ISOLATION, resource_type worker; issue 11). */
+const isolationDetails = {
+  type: 'object',
+  title: 'ISOLATION event details',
+  additionalProperties: false,
+  required: ['old_state', 'new_state', 'reason', 'cause', 'failing', 'recent', 'share', 'canaries'],
+  properties: {
+    old_state: { type: 'string' },
+    new_state: { type: 'string', enum: ['ISOLATED', 'NORMAL'] },
+    reason: { type: 'string' },
+    cause: { type: ['string', 'null'], enum: ['canaries', 'failing_share', null], description: 'What tripped the isolation (null when it ends).' },
+    failing: { type: 'integer', description: "The worker's VIMs whose latest round in the window failed." },
+    recent: { type: 'integer', description: "The worker's VIMs with a round in the window." },
+    share: { type: 'number' },
+    canaries: {
+      type: 'array',
+      items: {
+        type: 'object',
+        additionalProperties: false,
+        required: ['canary', 'ok'],
+        properties: { canary: { type: 'string' }, ok: { type: ['boolean', 'null'] } },
+      },
+    },
+  },
+} as const;
+
 /**
  * One event as GET /v1.0/events lists it (events/wire.ts: the same shape as
  * SSE and webhook bodies). For the OpenAPI document only (server.ts).
@@ -45,11 +71,19 @@ export const eventSchema = {
   required: ['id', 'resource_id', 'resource_name', 'resource_type', 'resource_state', 'event_type', 'timestamp', 'tenant_id', 'event_details'],
   properties: {
     id: { type: 'integer', description: 'Stable: a consumer can de-duplicate a redelivery by it.' },
-    resource_id: { type: 'string', description: 'The VIM id.' },
-    resource_name: { type: 'string', description: "The VIM's name when the change was stored." },
-    resource_type: { type: 'string', enum: ['vim'] },
-    resource_state: { type: 'string', enum: VIM_STATUSES, description: "The VIM's status after the event (unchanged by a HEALTH event)." },
-    event_type: { type: 'string', enum: EVENT_TYPES, description: `${STATUS_EVENT_TYPE}: a status change (Tacker's); ${HEALTH_EVENT_TYPE}: a condition change.` },
+    resource_id: { type: 'string', description: 'The VIM id (the worker name for ISOLATION).' },
+    resource_name: { type: 'string', description: "The VIM's name when the change was stored (the worker name for ISOLATION)." },
+    resource_type: { type: 'string', enum: ['vim', 'worker'] },
+    resource_state: {
+      type: 'string',
+      enum: [...VIM_STATUSES, 'ISOLATED', 'NORMAL'],
+      description: "The VIM's status after the event (unchanged by a HEALTH event); for ISOLATION the worker's state, ISOLATED or NORMAL.",
+    },
+    event_type: {
+      type: 'string',
+      enum: EVENT_TYPES,
+      description: `${STATUS_EVENT_TYPE}: a status change (Tacker's); ${HEALTH_EVENT_TYPE}: a condition change; ${ISOLATION_EVENT_TYPE}: a worker entered or left isolation (administrators only, listed when asked for).`,
+    },
     timestamp: { type: 'string', description: 'UTC, Tacker format `YYYY-MM-DD hh:mm:ss.ffffff`' },
     tenant_id: { type: 'string' },
     held_by: {
@@ -58,7 +92,7 @@ export const eventSchema = {
       description:
         "Only on an event stored while the VIM's notifications were held (a maintenance window, flapping): kept in the history, sent to no webhook or AMQP channel unless its filter has include_held.",
     },
-    event_details: { anyOf: [statusDetails, healthDetails] },
+    event_details: { anyOf: [statusDetails, healthDetails, isolationDetails] },
   },
 } as const;
 

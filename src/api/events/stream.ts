@@ -1,6 +1,7 @@
 import type { FastifyPluginAsync } from 'fastify';
 import { parseNonNegativeInteger } from '../input-guards.js';
 import { SafeHorizon } from '../../events/safe-horizon.js';
+import type { VimEvent } from '../../events/vim-event.js';
 import { eventToWire, toVimEvent } from '../../events/wire.js';
 import type { EventService } from '../../events/event-service.js';
 import { BackgroundErrors, type BackgroundErrorCounter } from '../../time/background-errors.js';
@@ -24,6 +25,12 @@ export interface EventStreamOptions {
  * with `Last-Event-ID` (or `?last_event_id=`) gets everything it missed, in
  * order, then live events; without it the stream starts with the next event.
  */
+/** The SSE event name: a client listening for vim.status sees what it always saw; a worker's isolation is named as in oslo notifications. */
+function sseEventName(event: VimEvent): string {
+  if (event.kind === 'isolation') return event.isolation?.newState === 'ISOLATED' ? 'monitor.isolated' : 'monitor.isolation_ended';
+  return event.kind === 'health' ? 'vim.health' : 'vim.status';
+}
+
 export const eventStreamRoute: FastifyPluginAsync<EventStreamOptions> = async (app, options) => {
   // Streams never end by themselves: a shutdown ends them. preClose, not onClose: Fastify runs onClose
   // hooks only once the HTTP server has closed, and the server waits for these very streams.
@@ -64,7 +71,7 @@ export const eventStreamRoute: FastifyPluginAsync<EventStreamOptions> = async (a
         for (const row of rows) {
           const event = toVimEvent(row);
           // A condition change is its own SSE event name, so a client listening for vim.status sees what it always saw.
-          out.write(`id: ${event.id}\nevent: ${event.kind === 'health' ? 'vim.health' : 'vim.status'}\ndata: ${JSON.stringify(eventToWire(event))}\n\n`);
+          out.write(`id: ${event.id}\nevent: ${sseEventName(event)}\ndata: ${JSON.stringify(eventToWire(event))}\n\n`);
           cursor = event.id;
           lastWrite = Date.now();
         }

@@ -16,6 +16,9 @@ import type { VimEvent } from '../vim-event.js';
 export const OSLO_EVENT_TYPE = 'vim.status.update';
 /** A change of a VIM's conditions (issue 10 layered health). */
 export const OSLO_HEALTH_EVENT_TYPE = 'vim.health.update';
+/** A worker cut off from its own network (issue 11 isolation guard), and the end of it. */
+export const OSLO_ISOLATED_EVENT_TYPE = 'monitor.isolated';
+export const OSLO_ISOLATION_ENDED_EVENT_TYPE = 'monitor.isolation_ended';
 
 /** What oslo's Notifier methods put in `priority` (audit(), debug(), info(), warn(), …). */
 export const OSLO_PRIORITIES = ['AUDIT', 'DEBUG', 'INFO', 'WARN', 'ERROR', 'CRITICAL', 'SAMPLE'] as const;
@@ -64,13 +67,27 @@ export interface VimHealthPayload {
   conditions: Condition[];
 }
 
+/** The payload of `monitor.isolated` / `monitor.isolation_ended`: a worker's, not a VIM's. */
+export interface WorkerIsolationPayload {
+  worker: string;
+  old_state: string;
+  new_state: string;
+  reason: string;
+  cause: string | null;
+  failing: number;
+  recent: number;
+  share: number;
+  event_id: number;
+  timestamp: string;
+}
+
 /** The message inside the envelope, in oslo's key order. */
 export interface OsloNotification {
   message_id: string;
   publisher_id: string;
   event_type: string;
   priority: OsloPriority;
-  payload: VimStatusPayload | VimHealthPayload;
+  payload: VimStatusPayload | VimHealthPayload | WorkerIsolationPayload;
   timestamp: string;
   /**
    * Added by oslo's AMQP driver (rpc_amqp._add_unique_id): uuid4().hex, new for
@@ -166,6 +183,22 @@ export function vimHealthPayload(event: VimEvent): VimHealthPayload {
   };
 }
 
+export function workerIsolationPayload(event: VimEvent): WorkerIsolationPayload {
+  const isolation = event.isolation;
+  return {
+    worker: isolation?.worker ?? event.vimName,
+    old_state: isolation?.oldState ?? '',
+    new_state: isolation?.newState ?? '',
+    reason: event.reason,
+    cause: isolation?.cause ?? null,
+    failing: isolation?.failing ?? 0,
+    recent: isolation?.recent ?? 0,
+    share: isolation?.share ?? 0,
+    event_id: event.id,
+    timestamp: event.timestamp,
+  };
+}
+
 /** A health change goes with the priority of an unreachable VIM unless it is back to OK. */
 export function healthPriorityFor(health: Health, priorities: PriorityMap = DEFAULT_PRIORITIES): OsloPriority {
   return health === 'OK' ? priorities.reachable : priorities.unreachable;
@@ -178,7 +211,13 @@ export function buildNotification(
   return {
     message_id: notificationMessageId(event),
     publisher_id: options.publisherId,
-    ...(event.kind === 'health'
+    ...(event.kind === 'isolation' && event.isolation
+      ? {
+          event_type: event.isolation.newState === 'ISOLATED' ? OSLO_ISOLATED_EVENT_TYPE : OSLO_ISOLATION_ENDED_EVENT_TYPE,
+          priority: event.isolation.newState === 'ISOLATED' ? (options.priorities ?? DEFAULT_PRIORITIES).unreachable : (options.priorities ?? DEFAULT_PRIORITIES).reachable,
+          payload: workerIsolationPayload(event),
+        }
+      : event.kind === 'health'
       ? {
           event_type: OSLO_HEALTH_EVENT_TYPE,
           priority: healthPriorityFor(event.health?.newHealth ?? 'OK', options.priorities),
