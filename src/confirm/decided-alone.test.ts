@@ -76,7 +76,12 @@ describe('a down verdict nobody else can confirm', () => {
         return monitor.held?.reason as string | undefined;
       });
       expect(held).toMatch(/^waiting for confirmation from ghost \(zone b\) \(quorum 1, answers due by \d{4}-\d\d-\d\d /);
-      expect(await service.store.db.selectFrom('vim_confirmations').select(['vim_id', 'worker']).execute()).toEqual([{ vim_id: id, worker: 'ghost' }]);
+      // The request is queued in memory by the review and written at the poller's next pass.
+      const requests = await waitFor('the request row', async () => {
+        const rows = await service.store.db.selectFrom('vim_confirmations').select(['vim_id', 'worker']).execute();
+        return rows.length > 0 ? rows : undefined;
+      });
+      expect(requests).toEqual([{ vim_id: id, worker: 'ghost' }]);
       const reason = await waitFor('UNREACHABLE', async () => (await lastReason(id)) || undefined, 5_000);
       expect(reason).toBe('failed: tcp: tcp scripted failure (decided alone: no answer by the deadline from ghost)');
       // Two failed rounds (0.4 s), then the deadline (1 s), then the next round.

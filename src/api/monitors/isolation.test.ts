@@ -30,9 +30,11 @@ describe('the isolation guard in the API', () => {
     service = await startTestService({
       monitoring: {
         probes: [probe],
-        monitor: { probes: ['tcp'], interval: 0.2, timeout: 0.1, failure_threshold: 3, success_threshold: 1 },
+        // A window of 1 s and 8 failed rounds (1.6 s) before a verdict: the guard sees the rise before any verdict
+        // is due even when a loaded machine (the whole suite on two cores) delays rounds.
+        monitor: { probes: ['tcp'], interval: 0.2, timeout: 0.1, failure_threshold: 8, success_threshold: 1 },
         manager: { sweep_interval: 0.2, stall_grace: 0.2 },
-        guard: { min_failing: 5, window: 0.4, interval: 0.05, recovery_grace: 0.5 },
+        guard: { min_failing: 5, window: 1, interval: 0.05, recovery_grace: 0.5 },
       },
     });
     for (let i = 0; i < VIMS; i++) {
@@ -41,6 +43,8 @@ describe('the isolation guard in the API', () => {
       ids.push(created.json.vim.id);
     }
     await waitFor('all REACHABLE', async () => ((await service.api('GET', '/v1.0/vims?status=REACHABLE&fields=id')).json.vims.length === VIMS ? true : undefined));
+    // The guard takes a rise as sudden only against a baseline a whole window old (none in the first window).
+    await new Promise((resolve) => setTimeout(resolve, 1_500));
   }, 30_000);
   afterAll(async () => {
     await service?.stop();
@@ -82,7 +86,8 @@ describe('the isolation guard in the API', () => {
   it('holds every verdict when all VIMs fail at once, says so everywhere, and sends one monitor.isolated to its subscriber only', async () => {
     probe.set('*', 'fail');
     await waitFor('isolated', async () => ((await service.api('GET', '/v1.0/manager/isolation')).json.isolation.state === 'isolated' ? true : undefined), 5_000);
-    await new Promise((resolve) => setTimeout(resolve, 1_500));
+    // Past the thresholds (8 rounds of 0.2 s): the verdicts are due, and held.
+    await new Promise((resolve) => setTimeout(resolve, 2_500));
     expect((await service.api('GET', '/v1.0/vims?status=UNREACHABLE&fields=id')).json.vims).toHaveLength(0);
 
     const monitor = (await service.api('GET', `/v1.0/vims/${ids[0]}/monitor`)).json.monitor;
