@@ -15,7 +15,7 @@ import { loadavg } from 'node:os';
 import { join } from 'node:path';
 import { MONITOR_SETTINGS, NO_DEEP_INTERVAL } from './monitoring-run.js';
 import { loopbackAddresses } from './netns.js';
-import { CpuSampler, memory } from './proc.js';
+import { CpuSampler, memory, ticksPerSecond } from './proc.js';
 import { nowMs, pool, round, sleep, waitFor } from './util.js';
 import { logMessages, startVimMonitor, type ManagerStats, type VimMonitorProcess } from './vim-monitor.js';
 
@@ -58,6 +58,10 @@ export interface DeepWindow {
   deep_interval_s: number;
   startup_seconds: number;
   settle_seconds: number;
+  /** VIMs PENDING or UNREACHABLE when the window started (after up to 120 s of settling) and when it ended. */
+  not_reachable_at_start: number;
+  not_reachable_sample?: unknown[];
+  not_reachable_at_end: number;
   seconds: number;
   cpu_percent: number;
   cpu_percent_busiest_10s: number | null;
@@ -85,8 +89,11 @@ export interface DeepWindow {
   };
   /** CPU of the one process that plays every VIM, % of one core: what the VIMs' side cost on the same 2 cores. */
   target_server_cpu_percent: number;
-  /** os.loadavg() (1, 5, 15 min) at the window's start and end: the rest of the machine's load. */
+  /** os.loadavg() (1, 5, 15 min) at the window's start and end. */
   load_average: { start: number[]; end: number[] };
+  /** CPU of the whole machine over the window (/proc/stat), % of one core, and what is left after vim-monitor and the simulated VIMs: everything else running meanwhile. */
+  machine_cpu_percent: number;
+  other_processes_cpu_percent: number;
   /** From GET /v1.0/monitors at the window's end. */
   monitors: { total: number; health: Record<string, number>; all_conditions_true: number; capacity_measured: number; condition_types: string[] };
   log_warnings: Record<string, number>;
@@ -164,11 +171,23 @@ export async function runDeepChecks(options: DeepRunOptions): Promise<DeepRunRes
         timeoutMs: s.interval * 2000 + 60_000,
         everyMs: 500,
       });
-      await allReachable(p, `all ${vims} VIMs REACHABLE with probes ${probes}`, 60_000);
+      // A cost, not a verdict, is measured here: a few VIMs not yet REACHABLE (a login that timed out in the start-up burst) are
+      // recorded with a sample of why, and the window runs anyway.
+      const notReachable = await waitFor(
+        `all ${vims} VIMs REACHABLE with probes ${probes}`,
+        async () => {
+          const ids = await p.api.idsWithStatus('PENDING', 'UNREACHABLE');
+          return ids.length === 0 || nowMs() - settleStarted > 120_000 ? ids : undefined;
+        },
+        { timeoutMs: 180_000, everyMs: 1000 },
+      );
+      const notReachableSample = await Promise.all(notReachable.slice(0, 3).map((id) => p.api.monitorOf(id).catch((e: unknown) => String(e))));
+      if (notReachable.length > 0) log(`    ${notReachable.length} VIMs not REACHABLE after settling; the window runs anyway; e.g. ${JSON.stringify(notReachableSample).slice(0, 800)}`);
       const settleSeconds = (nowMs() - settleStarted) / 1000;
       const m0 = await p.api.manager();
       const c0 = await options.counts();
       const load0 = loadavg();
+      const machine0 = machineCpuSeconds();
       const sampler = new CpuSampler(p.pid, 1000).start();
       const t0 = nowMs();
       await sleep(windowSeconds * 1000);
@@ -177,8 +196,10 @@ export async function runDeepChecks(options: DeepRunOptions): Promise<DeepRunRes
       const c1 = await options.counts();
       const m1 = await p.api.manager();
       const load1 = loadavg();
+      const machine1 = machineCpuSeconds();
       const mem = memory(p.pid);
       const first = sampler.samples[0]!;
+      const notReachableAtEnd = (await p.api.idsWithStatus('PENDING', 'UNREACHABLE')).length;
       const monitors = await tallyMonitors(p);
       await p.stop();
       const byKind = difference(c1.by_kind, c0.by_kind);
@@ -192,6 +213,9 @@ export async function runDeepChecks(options: DeepRunOptions): Promise<DeepRunRes
         deep_interval_s: deepInterval,
         startup_seconds: round(p.startupSeconds, 2),
         settle_seconds: round(settleSeconds, 1),
+        not_reachable_at_start: notReachable.length,
+        ...(notReachable.length > 0 && { not_reachable_sample: notReachableSample }),
+        not_reachable_at_end: notReachableAtEnd,
         seconds: round(seconds, 1),
         cpu_percent: round((((end?.cpu ?? first.cpu) - first.cpu) / seconds) * 100, 2),
         cpu_percent_busiest_10s: nullableRound(sampler.busiest(10_000), 2),
@@ -214,6 +238,11 @@ export async function runDeepChecks(options: DeepRunOptions): Promise<DeepRunRes
           complete_share_of_expected: expected >= 1 ? round(complete / expected, 3) : null,
         },
         target_server_cpu_percent: round(((c1.cpu_seconds - c0.cpu_seconds) / seconds) * 100, 1),
+        machine_cpu_percent: round(((machine1 - machine0) / seconds) * 100, 1),
+        other_processes_cpu_percent: round(
+          ((machine1 - machine0 - (c1.cpu_seconds - c0.cpu_seconds) - ((end?.cpu ?? first.cpu) - first.cpu)) / seconds) * 100,
+          1,
+        ),
         load_average: { start: load0.map((l) => round(l, 2)), end: load1.map((l) => round(l, 2)) },
         monitors,
         log_warnings: logMessages(readFileSync(p.child.logFile, 'utf8')),
@@ -248,6 +277,13 @@ export async function runDeepChecks(options: DeepRunOptions): Promise<DeepRunRes
   } finally {
     for (const p of started) await p.stop();
   }
+}
+
+/** CPU seconds the whole machine has spent busy (every core: /proc/stat's cpu line minus idle and iowait). */
+function machineCpuSeconds(): number {
+  const fields = readFileSync('/proc/stat', 'utf8').split('\n')[0]!.trim().split(/\s+/).slice(1).map(Number);
+  const [user = 0, nice = 0, system = 0, , , irq = 0, softirq = 0, steal = 0] = fields;
+  return (user + nice + system + irq + softirq + steal) / ticksPerSecond();
 }
 
 function difference(after: Record<string, number>, before: Record<string, number>): Record<string, number> {
