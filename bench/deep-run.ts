@@ -61,7 +61,7 @@ export interface DeepWindow {
   /** VIMs PENDING or UNREACHABLE when the window started (after up to 120 s of settling) and when it ended. */
   not_reachable_at_start: number;
   not_reachable_sample?: unknown[];
-  not_reachable_at_end: number;
+  not_reachable_at_end: number | null;
   seconds: number;
   cpu_percent: number;
   cpu_percent_busiest_10s: number | null;
@@ -95,7 +95,7 @@ export interface DeepWindow {
   machine_cpu_percent: number;
   other_processes_cpu_percent: number;
   /** From GET /v1.0/monitors at the window's end. */
-  monitors: { total: number; health: Record<string, number>; all_conditions_true: number; capacity_measured: number; condition_types: string[] };
+  monitors: { total: number; health: Record<string, number>; all_conditions_true: number; capacity_measured: number; condition_types: string[] } | null;
   log_warnings: Record<string, number>;
 }
 
@@ -173,7 +173,9 @@ export async function runDeepChecks(options: DeepRunOptions): Promise<DeepRunRes
       const probes = 'icmp,api,auth';
       const p = await start(name, probes, deepInterval);
       const settleStarted = nowMs();
-      await waitFor('every monitor to run a round', async () => ((await p.api.manager()).rounds.executed >= vims ? true : undefined), {
+      // An overloaded process answers its API slowly: these reads get longer than the default 30 s.
+      const manager = async () => (await p.api.request<{ manager: ManagerStats }>('GET', '/v1.0/manager', undefined, 90_000)).manager;
+      await waitFor('every monitor to run a round', async () => ((await manager()).rounds.executed >= vims ? true : undefined), {
         timeoutMs: s.interval * 2000 + 60_000,
         everyMs: 500,
       });
@@ -190,7 +192,7 @@ export async function runDeepChecks(options: DeepRunOptions): Promise<DeepRunRes
       const notReachableSample = await Promise.all(notReachable.slice(0, 3).map((id) => p.api.monitorOf(id).catch((e: unknown) => String(e))));
       if (notReachable.length > 0) log(`    ${notReachable.length} VIMs not REACHABLE after settling; the window runs anyway; e.g. ${JSON.stringify(notReachableSample).slice(0, 800)}`);
       const settleSeconds = (nowMs() - settleStarted) / 1000;
-      const m0 = await p.api.manager();
+      const m0 = await manager();
       const c0 = await options.counts();
       const load0 = loadavg();
       const machine0 = machineCpuSeconds();
@@ -200,13 +202,19 @@ export async function runDeepChecks(options: DeepRunOptions): Promise<DeepRunRes
       const end = sampler.stop();
       const seconds = ((end?.at ?? nowMs()) - t0) / 1000;
       const c1 = await options.counts();
-      const m1 = await p.api.manager();
+      const m1 = await manager();
       const load1 = loadavg();
       const machine1 = machineCpuSeconds();
       const mem = memory(p.pid);
       const first = sampler.samples[0]!;
-      const notReachableAtEnd = (await p.api.idsWithStatus('PENDING', 'UNREACHABLE')).length;
-      const monitors = await tallyMonitors(p);
+      const notReachableAtEnd = await p.api.idsWithStatus('PENDING', 'UNREACHABLE').then(
+        (ids) => ids.length,
+        () => null,
+      );
+      const monitors = await tallyMonitors(p).catch((error: unknown) => {
+        log(`    could not read GET /v1.0/monitors: ${error instanceof Error ? error.message : String(error)}`);
+        return null;
+      });
       await p.stop();
       const byKind = difference(c1.by_kind, c0.by_kind);
       const requests = c1.requests - c0.requests;
@@ -309,7 +317,7 @@ function completeRuns(byKind: Record<string, number>, providers: number): number
 }
 
 /** What the monitors show after the window: health, whether every condition is True, capacity measured. */
-async function tallyMonitors(p: VimMonitorProcess): Promise<DeepWindow['monitors']> {
+async function tallyMonitors(p: VimMonitorProcess): Promise<NonNullable<DeepWindow['monitors']>> {
   const monitors = await p.api.request<{ monitors: Array<{ health?: string | null; capacity?: unknown; conditions?: Array<{ type: string; status: string }> }> }>(
     'GET',
     '/v1.0/monitors',

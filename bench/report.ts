@@ -129,7 +129,7 @@ export function deepTable(results: DeepRunResult[]): string {
   const all = (label: string, text: (r: DeepRunResult) => string) => rows.push([label, results.map(text)]);
   const window = (w: (r: DeepRunResult) => DeepWindow) => {
     all('  window / settle before it', (r) => `${fmt(w(r).seconds, 0)} s / ${fmt(w(r).settle_seconds, 1)} s`);
-    all('  not REACHABLE at window start / end', (r) => `${w(r).not_reachable_at_start} / ${w(r).not_reachable_at_end}`);
+    all('  not REACHABLE at window start / end', (r) => `${w(r).not_reachable_at_start} / ${w(r).not_reachable_at_end ?? '—'}`);
     all('  CPU, avg % of one core (incl. fping)', (r) => `${fmt(w(r).cpu_percent, 1)} %`);
     all('  CPU, busiest 10 s', (r) => `${fmt(w(r).cpu_percent_busiest_10s, 1)} %`);
     all('  peak RSS (VmHWM)', (r) => `${fmt(w(r).peak_rss_mb, 0)} MB`);
@@ -141,7 +141,10 @@ export function deepTable(results: DeepRunResult[]): string {
       return `${l.p50}/${l.p99}/${l.max} ms`;
     });
     all('  deep runs complete / expected', (r) => `${w(r).deep_runs.complete} / ${fmt(w(r).deep_runs.expected, 0)}${w(r).deep_runs.complete_share_of_expected === null ? '' : ` (${fmt(w(r).deep_runs.complete_share_of_expected! * 100, 1)} %)`}`);
-    all('  health OK / all conditions True / capacity', (r) => `${w(r).monitors.health.OK ?? 0} / ${w(r).monitors.all_conditions_true} / ${w(r).monitors.capacity_measured}`);
+    all('  health OK / all conditions True / capacity', (r) => {
+      const m = w(r).monitors;
+      return m ? `${m.health.OK ?? 0} / ${m.all_conditions_true} / ${m.capacity_measured}` : '— (API did not answer)';
+    });
     all('  monitors replaced by the sweep', (r) => String(w(r).replacements));
     all('  simulated VIMs\' CPU / other processes\' CPU', (r) => `${fmt(w(r).target_server_cpu_percent, 1)} % / ${fmt(w(r).other_processes_cpu_percent, 1)} %`);
     all('  load average (1 min), start → end', (r) => `${fmt(w(r).load_average.start[0], 2)} → ${fmt(w(r).load_average.end[0], 2)}`);
