@@ -148,8 +148,7 @@ export async function runDeepChecks(options: DeepRunOptions): Promise<DeepRunRes
   try {
     // Every VIM on loopback, registered with the bench's username and password (vim-monitor.ts). What registration costs is
     // measured by the other phase: here the registering process only pings, once an hour. It runs a manager all the same,
-    // so each VIM gets its monitor row as it is created; an API-only process leaves them to the next process's start-up,
-    // which inserts them one statement each before its API answers (over 300 s for 10,000 on this machine).
+    // so each VIM gets its monitor row as it is created, as in production, rather than at the next process's start-up.
     const registration = await phase('registration', async () => {
       const p = await startVimMonitor({
         cli: options.cli,
