@@ -21,7 +21,7 @@ import { randomBytes } from 'node:crypto';
 import { mkdirSync } from 'node:fs';
 import pg from 'pg';
 import type { Child } from './children.js';
-import { MONITOR_SETTINGS } from './monitoring-run.js';
+import { MONITOR_SETTINGS, NO_DEEP_INTERVAL } from './monitoring-run.js';
 import { loopbackAddresses } from './netns.js';
 import { cpuTimes, memory, totalCpu } from './proc.js';
 import { nowMs, percentileOfPopulation, pool, round, sleep, waitFor } from './util.js';
@@ -126,6 +126,7 @@ export async function runFailover(options: FailoverOptions): Promise<FailoverRes
     MONITOR_FAILURE_THRESHOLD: s.failure_threshold,
     MONITOR_SUCCESS_THRESHOLD: s.success_threshold,
     MONITOR_BATCH_WINDOW: s.batch_window,
+    HEALTH_DEEP_INTERVAL: NO_DEEP_INTERVAL,
     MANAGER_LEASE_TTL: LEASE_SETTINGS.lease_ttl,
     MANAGER_SWEEP_INTERVAL: LEASE_SETTINGS.sweep_interval,
     MANAGER_HEARTBEAT_INTERVAL: LEASE_SETTINGS.heartbeat_interval,

@@ -2,7 +2,8 @@
  * `npm run bench`: how much one vim-monitor process costs per VIM, how
  * punctual its checks are, how fast it notices VIMs going down and coming
  * back, and what an ICMP check costs compared with Tacker's ping-per-check
- * design and with fping alone. See docs/benchmark.md.
+ * design and with fping alone, and what deep checks (issue 10) add at the
+ * same sizes. See docs/benchmark.md.
  *
  * Progress goes to stderr; stdout gets the table, then the JSON document
  * (also written to bench/results/latest.json, which git ignores).
@@ -14,10 +15,11 @@ import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { firstJsonLine, killAllChildren, spawnChild, type Child } from './children.js';
-import { MONITOR_SETTINGS, runMonitoring, type MonitoringRunResult } from './monitoring-run.js';
+import { runDeepChecks, type DeepRunResult, type TargetCounts } from './deep-run.js';
+import { MONITOR_SETTINGS, NO_DEEP_INTERVAL, runMonitoring, type MonitoringRunResult } from './monitoring-run.js';
 import { loopbackAddresses, startDownShareNet, type DownShareNet } from './netns.js';
 import { failoverUnavailable, runFailover, type FailoverResult } from './failover.js';
-import { failoverTable, judge, judgeFailover, table } from './report.js';
+import { deepTable, failoverTable, judge, judgeFailover, table } from './report.js';
 import { nowMs, round } from './util.js';
 
 const REPO = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
@@ -46,6 +48,14 @@ const USAGE = `usage: npm run bench -- [options]
   --pg-url URL          PostgreSQL where the failover run may create its own database
                         (default postgres://postgres@127.0.0.1:5432/postgres)
   --skip-failover       do not run the failover scenario
+  --deep-sizes LIST     VIM counts of the deep-check phase (default 1000,10000; none:
+                        no deep-check phase)
+  --deep-duration S     window with deep checks, seconds (default 180; at least two
+                        deep intervals)
+  --deep-baseline-duration S
+                        window of the same process without deep checks (default 90)
+  --deep-interval S     health.deep_interval of the deep-check phase (default 60)
+  --providers N         resource providers each simulated Placement lists (default 4)
   --target-keep-alive S seconds the simulated VIMs keep an idle connection open (default
                         5, Apache's default: each api check then opens a new one)
   --node-arg ARG        extra node flag for the vim-monitor processes, repeatable
@@ -69,6 +79,8 @@ interface Options {
   targetKeepAliveSeconds: number;
   nodeArgs: string[];
   failover: { vims: number; workers: number; adminUrl: string } | undefined;
+  deep: { sizes: number[]; durationSeconds: number; baselineSeconds: number; intervalSeconds: number };
+  providers: number;
   maxMinutes: number;
 }
 
@@ -92,6 +104,11 @@ function parseOptions(argv: string[]): Options {
       'failover-workers': { type: 'string', default: '3' },
       'pg-url': { type: 'string', default: 'postgres://postgres@127.0.0.1:5432/postgres' },
       'skip-failover': { type: 'boolean', default: false },
+      'deep-sizes': { type: 'string', default: '1000,10000' },
+      'deep-duration': { type: 'string', default: '180' },
+      'deep-baseline-duration': { type: 'string', default: '90' },
+      'deep-interval': { type: 'string', default: '60' },
+      providers: { type: 'string', default: '4' },
       'max-minutes': { type: 'string', default: '45' },
       help: { type: 'boolean', short: 'h', default: false },
     },
@@ -106,6 +123,10 @@ function parseOptions(argv: string[]): Options {
     return n;
   };
   const sizes = values.sizes === 'none' ? [] : values.sizes.split(',').map((s) => Math.round(number('sizes', s.trim(), 1, 50_000)));
+  const deepSizes = values['deep-sizes'] === 'none' ? [] : values['deep-sizes'].split(',').map((s) => Math.round(number('deep-sizes', s.trim(), 1, 50_000)));
+  const deepInterval = number('deep-interval', values['deep-interval'], 1, 3600);
+  // A deep run is due once per interval per VIM: a window shorter than two intervals says little about the steady rate.
+  const deepDuration = number('deep-duration', values['deep-duration'], 2 * deepInterval, 3600);
   return {
     sizes,
     durationSeconds: number('duration', values.duration, 10, 3600),
@@ -132,6 +153,8 @@ function parseOptions(argv: string[]): Options {
           workers: Math.round(number('failover-workers', values['failover-workers'], 2, 10)),
           adminUrl: values['pg-url'],
         },
+    deep: { sizes: deepSizes, durationSeconds: deepDuration, baselineSeconds: number('deep-baseline-duration', values['deep-baseline-duration'], 10, 3600), intervalSeconds: deepInterval },
+    providers: Math.round(number('providers', values.providers, 0, 1000)),
     maxMinutes: number('max-minutes', values['max-minutes'], 1, 240),
   };
 }
@@ -159,7 +182,7 @@ function preflight(options: Options): void {
   if (!existsSync(CLI)) problems.push(`${CLI} is missing: npm run build`);
   if (version('fping', ['-v']) === 'not found') problems.push('fping is missing: apt-get install -y fping');
   if (version('ping', ['-V']) === 'not found') problems.push('iputils ping is missing: apt-get install -y iputils-ping');
-  const largest = Math.max(...options.sizes, options.failover?.vims ?? 0);
+  const largest = Math.max(...options.sizes, ...options.deep.sizes, options.failover?.vims ?? 0);
   const limit = openFilesLimit();
   // vim-monitor and the target server each hold about one socket per VIM.
   if (limit < largest + 2048) problems.push(`the open-files limit (${limit}) is too low for ${largest} VIMs: ulimit -n ${largest + 4096}`);
@@ -170,19 +193,21 @@ interface TargetServers {
   port: number;
   /** Loopback addresses checked at or after an epoch-ms time. */
   checkedSince(epochMs: number): Promise<Set<string>>;
+  /** Requests the host server answered so far, by kind, and its CPU. */
+  counts(): Promise<TargetCounts>;
   host: Child;
   namespace: Child;
   stop(): Promise<Record<string, unknown>>;
 }
 
-/** One Keystone version document server on every loopback address, and one inside the namespace. */
-async function startTargetServers(net: DownShareNet, workDir: string, keepAliveSeconds: number): Promise<TargetServers> {
+/** One simulated-cloud server (Keystone, services, Placement) on every loopback address, and one inside the namespace. */
+async function startTargetServers(net: DownShareNet, workDir: string, keepAliveSeconds: number, providers: number): Promise<TargetServers> {
   const lastLines = new Map<string, string>();
   const server = (name: string, args: string[], namespace?: string) =>
     spawnChild({
       name,
       command: process.execPath,
-      args: [TARGET_SERVER, '--keep-alive', String(keepAliveSeconds), ...args],
+      args: [TARGET_SERVER, '--keep-alive', String(keepAliveSeconds), '--providers', String(providers), ...args],
       logFile: join(workDir, `${name}.log`),
       ...(namespace && { namespace }),
       onLine: (line) => lastLines.set(name, line),
@@ -204,6 +229,10 @@ async function startTargetServers(net: DownShareNet, workDir: string, keepAliveS
     async checkedSince(epochMs) {
       const response = await fetch(`http://127.0.0.1:${port}/_bench/checked?since=${Math.floor(epochMs)}`, { signal: AbortSignal.timeout(10_000) });
       return new Set(((await response.json()) as { addresses: string[] }).addresses);
+    },
+    async counts() {
+      const response = await fetch(`http://127.0.0.1:${port}/_bench/counts`, { signal: AbortSignal.timeout(10_000) });
+      return (await response.json()) as TargetCounts;
     },
     async stop() {
       await Promise.all([host.stop(5000), namespace.stop(5000)]);
@@ -256,10 +285,10 @@ async function main(): Promise<number> {
   }, options.maxMinutes * 60_000);
   watchdog.unref();
 
-  log(`vim-monitor benchmark: sizes ${options.sizes.join(', ')}, window ${options.durationSeconds} s, work dir ${workRoot}`);
+  log(`vim-monitor benchmark: sizes ${options.sizes.join(', ') || 'none'}, window ${options.durationSeconds} s; deep-check sizes ${options.deep.sizes.join(', ') || 'none'}; work dir ${workRoot}`);
   net = startDownShareNet();
-  const servers = await startTargetServers(net, workRoot, options.targetKeepAliveSeconds);
-  log(`targets: Keystone version document on port ${servers.port} of 127.20.0.0/14 (loopback) and ${net.range} (namespace ${net.namespace})`);
+  const servers = await startTargetServers(net, workRoot, options.targetKeepAliveSeconds, options.providers);
+  log(`targets: simulated Keystone, services and Placement on port ${servers.port} of 127.20.0.0/14 (loopback) and ${net.range} (namespace ${net.namespace})`);
 
   const results: MonitoringRunResult[] = [];
   const errors: Array<{ vims: number; error: string }> = [];
@@ -290,6 +319,32 @@ async function main(): Promise<number> {
       errors.push({ vims, error: message });
       // A failed size may leave the namespace's hosts down: bring them back for the next.
       net.up();
+    }
+  }
+  const deepResults: DeepRunResult[] = [];
+  for (const vims of options.deep.sizes) {
+    log(`deep checks, N=${vims}:`);
+    try {
+      deepResults.push(
+        await runDeepChecks({
+          cli: CLI,
+          workDir: join(workRoot, `deep-n${vims}`),
+          vims,
+          deepIntervalSeconds: options.deep.intervalSeconds,
+          durationSeconds: options.deep.durationSeconds,
+          baselineSeconds: options.deep.baselineSeconds,
+          providers: options.providers,
+          concurrency: options.concurrency,
+          nodeArgs: options.nodeArgs,
+          targetPort: servers.port,
+          counts: () => servers.counts(),
+          log,
+        }),
+      );
+    } catch (error) {
+      const message = error instanceof Error ? error.message : String(error);
+      log(`  deep checks N=${vims} failed: ${message}`);
+      errors.push({ vims, error: `deep checks: ${message}` });
     }
   }
   let failover: FailoverResult | { skipped: string } | { error: string } | undefined;
@@ -334,10 +389,11 @@ async function main(): Promise<number> {
       output: undefined,
       failover: options.failover && { ...options.failover, adminUrl: options.failover.adminUrl.replace(/:[^:@/]*@/, ':***@') },
     },
-    monitor_settings: { ...MONITOR_SETTINGS, probes: ['icmp', 'api'] },
+    monitor_settings: { ...MONITOR_SETTINGS, probes: ['icmp', 'api'], deep_interval: NO_DEEP_INTERVAL },
     total_seconds: totalSeconds,
     results,
     targets: Object.fromEntries(results.map((r) => [String(r.vims), judge(r)])),
+    deep_checks: deepResults,
     failover,
     failover_target: failover && 'fresh_verdict' in failover ? judgeFailover(failover) : undefined,
     target_server_requests: targetRequests,
@@ -350,6 +406,7 @@ async function main(): Promise<number> {
   ].filter(Boolean);
   const header = `vim-monitor benchmark, ${date.slice(0, 16).replace('T', ' ')} UTC: ${machine.cores} cores (${machine.cpu_model}), ${machine.memory_gb} GB, Node ${machine.node}, ${machine.fping}; whole bench ${totalSeconds} s${notes.length > 0 ? ` (${notes.join('; ')})` : ''}`;
   process.stdout.write(`${results.length > 0 ? table(results, header) : header}\n`);
+  if (deepResults.length > 0) process.stdout.write(`\n${deepTable(deepResults)}\n`);
   if (failover) process.stdout.write(`\n${failoverTable(failover)}\n`);
   for (const r of results) {
     for (const [name, p] of Object.entries(r.cpu_profiles ?? {})) {

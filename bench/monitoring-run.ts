@@ -16,6 +16,15 @@ import { logMessages, startVimMonitor, type ManagerStats, type VimMonitorProcess
 /** The monitor settings of every run (the targets are stated for these). */
 export const MONITOR_SETTINGS = { interval: 10, timeout: 3, failure_threshold: 3, success_threshold: 2, batch_window: 0.25 } as const;
 
+/**
+ * health.deep_interval of every run but the deep-check phase (deep-run.ts):
+ * the schema's maximum. Deep checks cannot be switched off, and the simulated
+ * VIMs answer them, so these runs measure the fast probes as before deep
+ * checks existed; first runs are spread over a day, so N × window ÷ 86,400
+ * of them still happen.
+ */
+export const NO_DEEP_INTERVAL = 86_400;
+
 export interface MonitoringRunOptions {
   /** dist/cli/main.js */
   cli: string;
@@ -153,6 +162,7 @@ export async function runMonitoring(options: MonitoringRunOptions): Promise<Moni
     MONITOR_FAILURE_THRESHOLD: s.failure_threshold,
     MONITOR_SUCCESS_THRESHOLD: s.success_threshold,
     MONITOR_BATCH_WINDOW: s.batch_window,
+    HEALTH_DEEP_INTERVAL: NO_DEEP_INTERVAL,
   });
   const profileDir = (name: string) => join(options.workDir, `cpu-prof-${name}`);
   const nodeArgs = (name: string) => [...options.nodeArgs, ...(options.cpuProf ? ['--cpu-prof', `--cpu-prof-dir=${profileDir(name)}`] : [])];

@@ -1,4 +1,5 @@
 /** The benchmark's verdicts (targets) and its human table. */
+import type { DeepRunResult, DeepWindow } from './deep-run.js';
 import type { FailoverResult } from './failover.js';
 import type { MonitoringRunResult } from './monitoring-run.js';
 import { fmt } from './util.js';
@@ -118,5 +119,54 @@ export function failoverTable(f: FailoverResult | { skipped: string } | { error:
   return [
     `failover: ${f.workers} × vim-monitor worker + an API-only serve, ${f.vims.toLocaleString('en-US')} VIMs, PostgreSQL; lease_ttl ${f.settings.lease_ttl} s, sweep ${f.settings.sweep_interval} s, heartbeat ${f.settings.heartbeat_interval} s`,
     ...lines.map(([label, value, target]) => `  ${label.padEnd(width)}  ${value.padStart(valueWidth)}  ${target ?? ''}`.trimEnd()),
+  ].join('\n');
+}
+
+/** The deep-check phase: each size without and with deep checks, and the difference. */
+export function deepTable(results: DeepRunResult[]): string {
+  const first = results[0]!;
+  const rows: Array<[string, string[]] | string> = [];
+  const all = (label: string, text: (r: DeepRunResult) => string) => rows.push([label, results.map(text)]);
+  const window = (w: (r: DeepRunResult) => DeepWindow) => {
+    all('  window / settle before it', (r) => `${fmt(w(r).seconds, 0)} s / ${fmt(w(r).settle_seconds, 1)} s`);
+    all('  not REACHABLE at window start / end', (r) => `${w(r).not_reachable_at_start} / ${w(r).not_reachable_at_end ?? '—'}`);
+    all('  CPU, avg % of one core (incl. fping)', (r) => `${fmt(w(r).cpu_percent, 1)} %`);
+    all('  CPU, busiest 10 s', (r) => `${fmt(w(r).cpu_percent_busiest_10s, 1)} %`);
+    all('  peak RSS (VmHWM)', (r) => `${fmt(w(r).peak_rss_mb, 0)} MB`);
+    all('  requests/s the VIMs received', (r) => fmt(w(r).requests.per_second, 0));
+    all('  checks executed / expected at 10 s', (r) => `${w(r).rounds.executed} / ${w(r).rounds.expected_at_interval}`);
+    all('  checks within 1 s of schedule', (r) => `${fmt(w(r).rounds.within_1s_share * 100, 2)} %`);
+    all('  lateness p50/p99/max (since start)', (r) => {
+      const l = w(r).rounds.lateness_ms_since_start;
+      return `${l.p50}/${l.p99}/${l.max} ms`;
+    });
+    all('  deep runs complete / expected', (r) => `${w(r).deep_runs.complete} / ${fmt(w(r).deep_runs.expected, 0)}${w(r).deep_runs.complete_share_of_expected === null ? '' : ` (${fmt(w(r).deep_runs.complete_share_of_expected! * 100, 1)} %)`}`);
+    all('  health OK / all conditions True / capacity', (r) => {
+      const m = w(r).monitors;
+      return m ? `${m.health.OK ?? 0} / ${m.all_conditions_true} / ${m.capacity_measured}` : '— (API did not answer)';
+    });
+    all('  monitors replaced by the sweep', (r) => String(w(r).replacements));
+    all('  simulated VIMs\' CPU / other processes\' CPU', (r) => `${fmt(w(r).target_server_cpu_percent, 1)} % / ${fmt(w(r).other_processes_cpu_percent, 1)} %`);
+    all('  load average (1 min), start → end', (r) => `${fmt(w(r).load_average.start[0], 2)} → ${fmt(w(r).load_average.end[0], 2)}`);
+  };
+  all('registration (API POSTs)', (r) => `${fmt(r.registration.seconds, 1)} s, ${fmt(r.registration.per_second, 0)}/s`);
+  rows.push(`without deep checks (deep_interval ${first.without_deep.deep_interval_s.toLocaleString('en-US')} s, the maximum)`);
+  window((r) => r.without_deep);
+  rows.push(`with deep checks (deep_interval ${first.with_deep.deep_interval_s} s)`);
+  window((r) => r.with_deep);
+  rows.push('added by deep checks');
+  all('  CPU, points of one core', (r) => `+${fmt(r.added.cpu_points, 1)}`);
+  all('  peak RSS', (r) => `${r.added.peak_rss_mb >= 0 ? '+' : ''}${fmt(r.added.peak_rss_mb, 0)} MB`);
+  all('  requests/s to the VIMs', (r) => `+${fmt(r.added.requests_per_second, 0)}`);
+  all('  CPU per deep run / per deep request', (r) => `${fmt(r.added.cpu_us_per_deep_run, 0)} µs / ${fmt(r.added.cpu_us_per_deep_request, 0)} µs`);
+
+  const labelWidth = Math.max(...rows.map((row) => (typeof row === 'string' ? 0 : row[0].length)));
+  const widths = results.map((r, i) => Math.max(`N=${r.vims.toLocaleString('en-US')}`.length, ...rows.map((row) => (typeof row === 'string' ? 0 : (row[1][i] ?? '').length))));
+  const line = (label: string, cells: string[]) => `${label.padEnd(labelWidth)}  ${cells.map((c, i) => c.padStart(widths[i] ?? 0)).join('  ')}`.trimEnd();
+  return [
+    `deep checks: one process, SQLite, probes ${first.with_deep.probes.replaceAll(',', '+')}, interval 10 s; each simulated cloud lists ${first.services.join(', ')} and ${first.providers} resource providers (${first.requests_per_deep_run} GETs per deep run)`,
+    '',
+    line('', results.map((r) => `N=${r.vims.toLocaleString('en-US')}`)),
+    ...rows.map((row) => (typeof row === 'string' ? row : line(row[0], row[1]))),
   ].join('\n');
 }
