@@ -154,6 +154,24 @@ describe('DeepRuns', () => {
     expect(check.runs).toBe(2);
   });
 
+  it('books the next run from when it was due, so runs noticed late by a fast round do not drift', async () => {
+    const check = new ScriptedDeepCheck();
+    const runs = new DeepRuns('vim', { clock: systemClock, logger: pino({ enabled: false }), random: () => 0.5, checks: new DeepChecks([[check]]), capacity: null, conditions: [], onCapacity: () => undefined });
+    runs.plan(1_000, settings);
+    runs.startIfDue(target, settings, confirmAtOnce, 6_900);
+    await new Promise((resolve) => setTimeout(resolve, 10));
+    runs.startIfDue(target, settings, confirmAtOnce, 15_999);
+    expect(check.runs).toBe(1);
+    runs.startIfDue(target, settings, confirmAtOnce, 16_000);
+    expect(check.runs).toBe(2);
+    await new Promise((resolve) => setTimeout(resolve, 10));
+    // More than an interval late (the VIM's lower layers were down meanwhile): a fresh start, no burst of runs.
+    runs.startIfDue(target, settings, confirmAtOnce, 40_000);
+    await new Promise((resolve) => setTimeout(resolve, 10));
+    runs.startIfDue(target, settings, confirmAtOnce, 49_999);
+    expect(check.runs).toBe(3);
+  });
+
   it('checks a failure again after retryAfterMs, not a whole interval later, and shows it once failure_threshold runs confirm it', async () => {
     const check = new ScriptedDeepCheck();
     let nowMs = 0;

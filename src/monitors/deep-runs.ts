@@ -75,7 +75,9 @@ export class DeepRuns {
     if (this.nextAtMs === undefined) this.plan(nowMs, health);
     if (this.nextAtMs === undefined || nowMs < this.nextAtMs) return;
     this.inFlight = true;
-    this.nextAtMs = nowMs + health.deep_interval * 1000;
+    // From when it was due, not from the fast round that noticed: otherwise every run slips by up to one fast interval.
+    const intervalMs = health.deep_interval * 1000;
+    this.nextAtMs = nowMs - this.nextAtMs < intervalMs ? this.nextAtMs + intervalMs : nowMs + intervalMs;
     const limit = deadline(Math.min(health.deep_interval * 1000, DEADLINE_CAP_MS));
     const startedAt = performance.now();
     const finished = (outcome: DeepRunOutcome) => this.deps.metrics?.deepRunFinished?.(outcome, (performance.now() - startedAt) / 1000);
