@@ -130,6 +130,7 @@ export async function startMonitoring(
       jitter: config.monitor.jitter,
       sweepIntervalSeconds: config.manager.sweep_interval,
       stallGraceSeconds: config.manager.stall_grace,
+      failoverThreshold: config.manager.failover_threshold,
       owner,
       roundTickMs: config.monitor.batch_window * 1000,
       leaseTtlSeconds: config.manager.lease_ttl,

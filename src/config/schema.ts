@@ -266,6 +266,13 @@ export const configSchema = {
           description: 'seconds between sweeps that replace stuck monitors, follow VIM changes and rebalance between workers',
         },
         stall_grace: { type: 'number', minimum: 0, default: 2, description: 'seconds past its deadline before a round counts as stuck' },
+        failover_threshold: {
+          type: 'integer',
+          minimum: 0,
+          default: 100,
+          description:
+            'when more monitors than this are stuck in one sweep, none is replaced: that many at once is this process overloaded (its event loop late), and replacing them would add load (as Octavia\'s `failover_threshold`); `0`: no limit',
+        },
         lease_ttl: {
           ...seconds,
           default: 8,

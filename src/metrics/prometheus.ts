@@ -103,6 +103,7 @@ export class PrometheusMetrics implements MetricsRecorder {
   private readonly checks: Counter<'probe' | 'result'>;
   private readonly owned: Gauge;
   private readonly replacements: Counter;
+  private readonly withheld: Counter;
   private readonly takeovers: Counter;
   private readonly outboxDepth: Gauge;
   private readonly outboxLag: Gauge;
@@ -169,6 +170,11 @@ export class PrometheusMetrics implements MetricsRecorder {
     this.replacements = new Counter({
       name: name('monitor_replacements_total'),
       help: 'Monitors forcibly deleted by the sweep because they stopped processing, and replaced.',
+      registers,
+    });
+    this.withheld = new Counter({
+      name: name('monitor_replacements_withheld_total'),
+      help: 'Sweeps that found more monitors stuck than manager.failover_threshold and replaced none (the process was overloaded).',
       registers,
     });
     this.takeovers = new Counter({
@@ -288,6 +294,10 @@ export class PrometheusMetrics implements MetricsRecorder {
 
   monitorReplaced(): void {
     this.replacements.inc();
+  }
+
+  replacementsWithheld(): void {
+    this.withheld.inc();
   }
 
   monitorsTakenOver(count: number): void {

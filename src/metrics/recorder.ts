@@ -25,6 +25,8 @@ export interface MetricsRecorder extends BackgroundErrorCounter {
   vimForgotten(vimId: string): void;
   monitorsOwned(count: number): void;
   monitorReplaced(): void;
+  /** A sweep found more monitors stuck than manager.failover_threshold and replaced none (with how many were stuck). */
+  replacementsWithheld?(stuck: number): void;
   monitorsTakenOver(count: number): void;
   outbox(depth: number, oldestAgeSeconds: number): void;
   /** One deep run ended, after `seconds` (start to settle). Per process, never per VIM. Optional: recorders that do not count deep runs leave it out. */

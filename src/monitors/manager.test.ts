@@ -100,6 +100,23 @@ describe('the monitor manager', () => {
     expect(harness.logText()).toContain('monitor not processing: forcibly deleted and replaced');
   });
 
+  it('replaces none while more monitors than failover_threshold are stuck at once (an overloaded process), and replaces them once few are', async () => {
+    const probe = new ScriptedProbe('tcp');
+    const harness = await startMonitoring({ probes: [probe], settings: { interval: 0.2, timeout: 0.1 }, sweepIntervalSeconds: 0.2, failoverThreshold: 2 });
+    harnesses.push(harness);
+    const vims = await Promise.all(['o1', 'o2', 'o3'].map((name) => harness.registry.create(ADMIN, input(name))));
+    for (const vim of vims) await waitFor('REACHABLE', async () => (await statusOf(harness, vim.id)) === 'REACHABLE');
+    probe.set('*', 'hang');
+    await waitFor('the overload noticed', () => (harness.logText().includes('the process is overloaded; none replaced') ? true : undefined), 3_000);
+    // Several sweeps later still none replaced.
+    await new Promise((resolve) => setTimeout(resolve, 800));
+    expect(harness.manager.replacements).toBe(0);
+    probe.set('*', 'ok');
+    await harness.registry.delete(ADMIN, vims[0]!.id);
+    await waitFor('both others replaced', () => (harness.manager.replacements >= 2 ? true : undefined), 3_000);
+    expect(harness.logText()).toContain('back under manager.failover_threshold');
+  });
+
   it('stops the monitor before a delete returns: no probe of a deleted VIM afterwards', async () => {
     const probe = new ScriptedProbe('tcp');
     const harness = await start(probe);

@@ -33,6 +33,8 @@ export interface MonitorManagerOptions {
   jitter: number;
   sweepIntervalSeconds: number;
   stallGraceSeconds: number;
+  /** More monitors stuck than this in one sweep: none is replaced (0: no limit). */
+  failoverThreshold?: number;
   /** This worker's unique name, recorded as the owner of its monitors. */
   owner: string;
   /** Rounds start on this common tick (ms) so their pings share one fping process. */
@@ -120,6 +122,8 @@ export class MonitorManager implements VimLifecycleListener {
   /** When the last heartbeat renewed this worker's leases (epoch ms). */
   private lastHeartbeatMs: number;
   private leasesAtRiskLogged = false;
+  /** Whether the last sweep found more monitors stuck than failover_threshold (logged once per episode). */
+  private overloadLogged = false;
   private totalReplacements = 0;
   private takeovers = 0;
   private liveWorkers = 1;
@@ -294,8 +298,20 @@ export class MonitorManager implements VimLifecycleListener {
 
   private replaceStuckMonitors(): void {
     const graceMs = this.options.stallGraceSeconds * 1000;
-    for (const [vimId, entry] of this.entries) {
-      if (entry.monitor.isProcessing(graceMs)) continue;
+    const stuck: Array<[string, Entry]> = [];
+    for (const [vimId, entry] of this.entries) if (!entry.monitor.isProcessing(graceMs)) stuck.push([vimId, entry]);
+    const threshold = this.options.failoverThreshold ?? 0;
+    if (threshold > 0 && stuck.length > threshold) {
+      // Hundreds of monitors stuck at once is this process falling behind (CPU, event loop), not hundreds of
+      // bad monitors: replacing them would start more rounds and feed the overload (seen at 10,000 VIMs).
+      if (!this.overloadLogged) this.deps.logger.error({ stuck: stuck.length, monitors: this.entries.size, failover_threshold: threshold }, 'too many monitors not processing at once: the process is overloaded; none replaced');
+      this.overloadLogged = true;
+      this.metrics.replacementsWithheld?.(stuck.length);
+      return;
+    }
+    if (this.overloadLogged) this.deps.logger.info({ stuck: stuck.length }, 'monitors not processing are back under manager.failover_threshold: replacing them again');
+    this.overloadLogged = false;
+    for (const [vimId, entry] of stuck) {
       const reason = entry.monitor.whyNotProcessing();
       entry.monitor.stop();
       this.totalReplacements += 1;

@@ -46,6 +46,7 @@ export interface HarnessOptions {
   settings?: Partial<MonitorSettings>;
   sweepIntervalSeconds?: number;
   stallGraceSeconds?: number;
+  failoverThreshold?: number;
   leaseTtlSeconds?: number;
   heartbeatIntervalSeconds?: number;
   owner?: string;
@@ -87,6 +88,7 @@ export async function startMonitoring(options: HarnessOptions): Promise<Monitori
       jitter: 0,
       sweepIntervalSeconds: options.sweepIntervalSeconds ?? 0.2,
       stallGraceSeconds: options.stallGraceSeconds ?? 0.2,
+      ...(options.failoverThreshold !== undefined && { failoverThreshold: options.failoverThreshold }),
       owner: options.owner ?? 'test-worker',
       roundTickMs: 0,
       leaseTtlSeconds: options.leaseTtlSeconds ?? 2,
