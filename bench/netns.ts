@@ -19,8 +19,10 @@
  * Needs root and iproute2. Namespaces left behind by a benchmark that was
  * killed (`vimbench-<pid>` whose pid is gone) are removed when the next starts.
  */
-import { execFileSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
+import { addVethNamespace, ip, ipv4ToNumber, dotted as numberToIpv4, namespacesOf, removeNamespace, setUpOrUndo, tryIp } from '../test/support/netns-kit.js';
+
+export { ipv4ToNumber, numberToIpv4 };
 
 const PREFIX = 'vimbench-';
 export const DOWN_RANGE = '198.18.64.0/20';
@@ -29,35 +31,6 @@ const RANGE_SIZE = 4096;
 const HOST_LINK = '198.18.80.1';
 const FAR_LINK = '198.18.80.2';
 const BLACKHOLE_METRIC = '4000';
-
-export function ipv4ToNumber(address: string): number {
-  return address.split('.').reduce((n, octet) => n * 256 + Number(octet), 0);
-}
-
-export function numberToIpv4(n: number): string {
-  return [24, 16, 8, 0].map((shift) => Math.floor(n / 2 ** shift) % 256).join('.');
-}
-
-function ip(args: string[], input?: string): string {
-  return execFileSync('ip', args, { encoding: 'utf8', input, stdio: ['pipe', 'pipe', 'pipe'], maxBuffer: 64 * 1024 * 1024 });
-}
-
-function tryIp(args: string[]): void {
-  try {
-    ip(args);
-  } catch {
-    // already gone
-  }
-}
-
-function processAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (error) {
-    return (error as NodeJS.ErrnoException).code === 'EPERM';
-  }
-}
 
 function commandLine(pid: number): string {
   try {
@@ -70,16 +43,8 @@ function commandLine(pid: number): string {
 /** Removes namespaces of benchmarks that are no longer running, and their target servers. */
 export function sweepStale(): string[] {
   const removed: string[] = [];
-  let anyLive = false;
-  for (const line of ip(['netns', 'list']).split('\n')) {
-    const name = line.split(' ')[0] ?? '';
-    if (!name.startsWith(PREFIX)) continue;
-    const pid = Number(name.slice(PREFIX.length));
-    if (!Number.isInteger(pid)) continue;
-    if (pid === process.pid || processAlive(pid)) {
-      anyLive = true;
-      continue;
-    }
+  const owned = namespacesOf(PREFIX);
+  for (const { name, pid } of owned.filter((namespace) => !namespace.live)) {
     // A target server of ours that outlived its benchmark: it is the only thing we ever start in there.
     for (const inside of ip(['netns', 'pids', name]).split('\n').map(Number).filter((n) => n > 0)) {
       if (commandLine(inside).includes('bench/target-server.js')) {
@@ -90,10 +55,10 @@ export function sweepStale(): string[] {
         }
       }
     }
-    tryIp(['link', 'del', `vbh${pid}`]);
-    tryIp(['netns', 'del', name]);
+    removeNamespace(name, `vbh${pid}`);
     removed.push(name);
   }
+  const anyLive = owned.some((namespace) => namespace.live);
   if (!anyLive) tryIp(['route', 'del', 'blackhole', DOWN_RANGE, 'metric', BLACKHOLE_METRIC]);
   return removed;
 }
@@ -126,26 +91,14 @@ export function startDownShareNet(): DownShareNet {
     throw new Error(`${DOWN_RANGE} is already routed on this host (${existing.split('\n')[0]}): is another benchmark running?`);
   }
 
-  const close = () => {
-    tryIp(['link', 'del', hostInterface]); // takes our route with it at once; the namespace goes asynchronously
-    tryIp(['netns', 'del', namespace]);
-  };
-  try {
+  // Deleting the link takes our route with it at once; the namespace goes asynchronously.
+  const close = () => removeNamespace(namespace, hostInterface);
+  setUpOrUndo(`could not set up ${namespace}`, close, () => {
     ip(['route', 'add', 'blackhole', DOWN_RANGE, 'metric', BLACKHOLE_METRIC]);
-    ip(['netns', 'add', namespace]);
-    ip(['link', 'add', hostInterface, 'type', 'veth', 'peer', 'name', farInterface, 'netns', namespace]);
-    ip(['addr', 'add', `${HOST_LINK}/30`, 'dev', hostInterface]);
-    ip(['link', 'set', hostInterface, 'up']);
-    ip(['-n', namespace, 'link', 'set', 'lo', 'up']);
-    ip(['-n', namespace, 'addr', 'add', `${FAR_LINK}/30`, 'dev', farInterface]);
-    ip(['-n', namespace, 'link', 'set', farInterface, 'up']);
+    addVethNamespace({ namespace, hostSide: hostInterface, farSide: farInterface, hostAddresses: [`${HOST_LINK}/30`], farAddress: `${FAR_LINK}/30`, loopback: true });
     ip(['route', 'add', DOWN_RANGE, 'via', FAR_LINK, 'dev', hostInterface]);
     ip(['-n', namespace, 'route', 'add', 'local', DOWN_RANGE, 'dev', 'lo']);
-  } catch (error) {
-    close();
-    const stderr = (error as { stderr?: unknown }).stderr;
-    throw new Error(`could not set up ${namespace}: ${typeof stderr === 'string' && stderr ? stderr.trim() : String(error)}`);
-  }
+  });
 
   return {
     namespace,

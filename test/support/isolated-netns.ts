@@ -21,40 +21,9 @@
  * when the next one starts.
  */
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
+import { addVethNamespace, closeAtExit, dotted, ip, removeNamespace, setUpOrUndo, sweepStale, workerSubnetBase } from './netns-kit.js';
 
 const PREFIX = 'vimiso-';
-
-function ip(args: string[]): string {
-  return execFileSync('ip', args, { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
-}
-
-function tryIp(args: string[]): void {
-  try {
-    ip(args);
-  } catch {
-    // already gone
-  }
-}
-
-function processAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (error) {
-    return (error as NodeJS.ErrnoException).code === 'EPERM';
-  }
-}
-
-function sweepStale(): void {
-  for (const line of ip(['netns', 'list']).split('\n')) {
-    const name = line.split(' ')[0] ?? '';
-    const pid = Number(name.slice(PREFIX.length));
-    if (name.startsWith(PREFIX) && Number.isInteger(pid) && pid !== process.pid && !processAlive(pid)) {
-      tryIp(['link', 'del', `vih${pid}`]);
-      tryIp(['netns', 'del', name]);
-    }
-  }
-}
 
 export interface IsolatedNetns {
   readonly namespace: string;
@@ -77,14 +46,11 @@ export interface IsolatedNetns {
 
 export function startIsolatedNetns(): IsolatedNetns {
   if (process.getuid?.() !== 0) throw new Error('startIsolatedNetns() needs root: it creates a network namespace and a veth pair');
-  sweepStale();
+  sweepStale(PREFIX, (pid) => `vih${pid}`);
   const namespace = `${PREFIX}${process.pid}`;
   const hostSide = `vih${process.pid}`;
   const farSide = `vin${process.pid}`;
-  // 198.19.128.0/17, away from the benchmark's 198.18.64.0/20 and mostly from the silent hosts of net-targets.ts.
-  const slot = process.pid % 4096;
-  const base = 198 * 2 ** 24 + 19 * 2 ** 16 + 128 * 2 ** 8 + slot * 8;
-  const dotted = (n: number) => [24, 16, 8, 0].map((shift) => Math.floor(n / 2 ** shift) % 256).join('.');
+  const base = workerSubnetBase();
   const hostAddress = dotted(base + 1);
   const innerAddress = dotted(base + 2);
   const serviceAddress = dotted(base + 3);
@@ -96,19 +62,9 @@ export function startIsolatedNetns(): IsolatedNetns {
   if (covering.length > 0) throw new Error(`${subnet} is already routed on this host (${covering[0]}): another test's namespace?`);
   if (!ip(['route', 'show', 'match', hostAddress]).includes('blackhole 198.18.0.0/15')) throw new Error('the blackhole route for 198.18.0.0/15 is missing: refusing to add test routes');
 
-  const close = () => {
-    tryIp(['link', 'del', hostSide]);
-    tryIp(['netns', 'del', namespace]);
-  };
-  try {
-    ip(['netns', 'add', namespace]);
-    ip(['link', 'add', hostSide, 'type', 'veth', 'peer', 'name', farSide, 'netns', namespace]);
-    ip(['addr', 'add', `${hostAddress}/29`, 'dev', hostSide]);
-    ip(['addr', 'add', `${serviceAddress}/29`, 'dev', hostSide]);
-    ip(['link', 'set', hostSide, 'up']);
-    ip(['-n', namespace, 'link', 'set', 'lo', 'up']);
-    ip(['-n', namespace, 'addr', 'add', `${innerAddress}/29`, 'dev', farSide]);
-    ip(['-n', namespace, 'link', 'set', farSide, 'up']);
+  const close = () => removeNamespace(namespace, hostSide);
+  setUpOrUndo(`startIsolatedNetns() could not set up ${namespace}`, close, () => {
+    addVethNamespace({ namespace, hostSide, farSide, hostAddresses: [`${hostAddress}/29`, `${serviceAddress}/29`], farAddress: `${innerAddress}/29`, loopback: true });
     // Never send a packet off this machine: the host reaches its own side locally and the namespace through our link;
     // the namespace has no default route, so nothing else is reachable from inside.
     for (const local of [hostAddress, serviceAddress]) {
@@ -120,12 +76,8 @@ export function startIsolatedNetns(): IsolatedNetns {
     const toInner = ip(['route', 'get', innerAddress]);
     if (!toInner.includes(`dev ${hostSide}`)) throw new Error(`${innerAddress} does not route into ${hostSide}: ${toInner.trim()}`);
     if (ip(['-n', namespace, 'route', 'show', 'default']).trim() !== '') throw new Error(`${namespace} has a default route`);
-  } catch (error) {
-    close();
-    const stderr = (error as { stderr?: unknown }).stderr;
-    throw new Error(`startIsolatedNetns() could not set up ${namespace}: ${typeof stderr === 'string' && stderr ? stderr.trim() : String(error)}`);
-  }
-  process.once('exit', close);
+  });
+  const closeNow = closeAtExit(close);
   return {
     namespace,
     hostAddress,
@@ -142,9 +94,6 @@ export function startIsolatedNetns(): IsolatedNetns {
     },
     cutServices: () => ip(['-n', namespace, 'route', 'add', 'unreachable', `${serviceAddress}/32`]),
     restoreServices: () => ip(['-n', namespace, 'route', 'del', 'unreachable', `${serviceAddress}/32`]),
-    close: () => {
-      process.removeListener('exit', close);
-      close();
-    },
+    close: closeNow,
   };
 }

@@ -12,7 +12,7 @@
  *
  * Needs root and iproute2 (`ip netns`), as .ci/run has.
  */
-import { execFileSync } from 'node:child_process';
+import { addVethNamespace, closeAtExit, dotted, ip, removeNamespace, setUpOrUndo, sweepStale, tryIp } from './netns-kit.js';
 
 export interface SilentHost {
   /** An IPv4 address routed into the namespace's link, where nothing answers. */
@@ -24,34 +24,6 @@ export interface SilentHost {
 
 const PREFIX = 'vimmon-';
 
-function ip(args: string[]): string {
-  return execFileSync('ip', args, { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
-}
-
-function processAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (error) {
-    return (error as NodeJS.ErrnoException).code === 'EPERM';
-  }
-}
-
-/** Namespaces left behind by a test process that was killed before close(). */
-function sweepStale(): void {
-  for (const line of ip(['netns', 'list']).split('\n')) {
-    const name = line.split(' ')[0] ?? '';
-    const pid = Number(name.slice(PREFIX.length));
-    if (name.startsWith(PREFIX) && Number.isInteger(pid) && pid !== process.pid && !processAlive(pid)) {
-      try {
-        ip(['netns', 'del', name]);
-      } catch {
-        // another run removed it first
-      }
-    }
-  }
-}
-
 export function startSilentHost(): SilentHost {
   if (process.getuid?.() !== 0) {
     throw new Error('startSilentHost() needs root (it creates a network namespace and a veth pair): run the tests as root, as .ci/run does');
@@ -61,49 +33,31 @@ export function startSilentHost(): SilentHost {
   } catch {
     throw new Error('startSilentHost() needs iproute2 (`ip`): apt-get install -y iproute2 (see .ci/run)');
   }
-  sweepStale();
+  // Namespaces left behind by a test process that was killed before close().
+  sweepStale(PREFIX);
   const namespace = `${PREFIX}${process.pid}`;
   const hostSide = `vmh${process.pid}`;
   const farSide = `vmn${process.pid}`;
   const slot = process.pid % 32_768; // 198.18.0.0/15 holds 32768 /30 subnets
   const base = 198 * 2 ** 24 + 18 * 2 ** 16 + slot * 4;
-  const dotted = (n: number) => [24, 16, 8, 0].map((shift) => Math.floor(n / 2 ** shift) % 256).join('.');
   const ipv4 = dotted(base + 2);
   const ipv6 = `100::${slot.toString(16)}:2`;
 
-  const close = () => {
-    try {
-      ip(['netns', 'del', namespace]);
-    } catch {
-      // already gone
-    }
-  };
+  const close = () => removeNamespace(namespace);
   close(); // a leftover of this very pid (unlikely, but cheap)
-  try {
-    ip(['netns', 'add', namespace]);
-    ip(['link', 'add', hostSide, 'type', 'veth', 'peer', 'name', farSide, 'netns', namespace]);
-    ip(['addr', 'add', `${dotted(base + 1)}/30`, 'dev', hostSide]);
-    ip(['-6', 'addr', 'add', `100::${slot.toString(16)}:1/112`, 'dev', hostSide, 'nodad']);
-    ip(['link', 'set', hostSide, 'up']);
-    ip(['-n', namespace, 'link', 'set', farSide, 'up']);
+  setUpOrUndo(`startSilentHost() could not set up ${namespace}`, close, () => {
+    addVethNamespace({ namespace, hostSide, farSide, hostAddresses: [`${dotted(base + 1)}/30`, `100::${slot.toString(16)}:1/112`], loopback: false });
     // Never let a test packet leave the machine: both addresses must route into our link.
     for (const [family, address] of [['-4', ipv4], ['-6', ipv6]] as const) {
       const route = ip([family, 'route', 'get', address]);
       if (!route.includes(`dev ${hostSide}`)) throw new Error(`${address} does not route into ${hostSide}: ${route.trim()}`);
     }
-  } catch (error) {
-    close();
-    const stderr = (error as { stderr?: unknown }).stderr;
-    throw new Error(`startSilentHost() could not set up ${namespace}: ${typeof stderr === 'string' && stderr ? stderr.trim() : String(error)}`);
-  }
-  process.once('exit', close);
+  });
+  const closeNow = closeAtExit(close);
   return {
     ipv4,
     ipv6,
-    close() {
-      process.removeListener('exit', close);
-      close();
-    },
+    close: closeNow,
   };
 }
 
@@ -132,13 +86,7 @@ export function startTestHost(): TestHost {
     up: () => {
       ip(['-n', namespace, 'addr', 'replace', address, 'dev', farSide]);
     },
-    down: () => {
-      try {
-        ip(['-n', namespace, 'addr', 'del', address, 'dev', farSide]);
-      } catch {
-        // already down
-      }
-    },
+    down: () => tryIp(['-n', namespace, 'addr', 'del', address, 'dev', farSide]), // already down: nothing to do
     close: () => silent.close(),
   };
   host.up();

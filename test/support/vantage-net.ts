@@ -13,7 +13,7 @@
  * Nothing leaves the machine: every address is checked with `ip route get`
  * (local on the host, or our own link). Needs root and iproute2.
  */
-import { execFileSync } from 'node:child_process';
+import { addVethNamespace, closeAtExit, dotted, ip, removeNamespace, setUpOrUndo, sweepStale, tryIp, workerSubnetBase } from './netns-kit.js';
 
 const PREFIX = 'vimconfirm-';
 
@@ -32,47 +32,13 @@ export interface VantageNet {
   close(): void;
 }
 
-function ip(args: string[]): string {
-  return execFileSync('ip', args, { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
-}
-
-function processAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (error) {
-    return (error as NodeJS.ErrnoException).code === 'EPERM';
-  }
-}
-
-function sweepStale(): void {
-  for (const line of ip(['netns', 'list']).split('\n')) {
-    const name = line.split(' ')[0] ?? '';
-    const pid = Number(name.slice(PREFIX.length));
-    if (name.startsWith(PREFIX) && Number.isInteger(pid) && pid !== process.pid && !processAlive(pid)) {
-      try {
-        ip(['link', 'del', `vch${pid}`]);
-      } catch {
-        // gone with its namespace
-      }
-      try {
-        ip(['netns', 'del', name]);
-      } catch {
-        // another run removed it first
-      }
-    }
-  }
-}
-
-const dotted = (n: number) => [24, 16, 8, 0].map((shift) => Math.floor(n / 2 ** shift) % 256).join('.');
-
 export function startVantageNet(): VantageNet {
   if (process.getuid?.() !== 0) throw new Error('startVantageNet() needs root (a network namespace and a veth pair): run the tests as root, as .ci/run does');
-  sweepStale();
+  sweepStale(PREFIX, (pid) => `vch${pid}`);
   const namespace = `${PREFIX}${process.pid}`;
   const hostSide = `vch${process.pid}`;
   const farSide = `vcn${process.pid}`;
-  const base = 198 * 2 ** 24 + 19 * 2 ** 16 + 128 * 2 ** 8 + (process.pid % 4096) * 8;
+  const base = workerSubnetBase();
   const hostAddress = dotted(base + 1);
   const farAddress = dotted(base + 2);
   const targetAddress = dotted(base + 5);
@@ -86,28 +52,10 @@ export function startVantageNet(): VantageNet {
     }
     if (route !== undefined) throw new Error(`${address} is already routed on this host (${route.trim()}): another test's namespace?`);
   }
-  const close = () => {
-    try {
-      ip(['link', 'del', hostSide]);
-    } catch {
-      // already gone
-    }
-    try {
-      ip(['netns', 'del', namespace]);
-    } catch {
-      // already gone
-    }
-  };
+  const close = () => removeNamespace(namespace, hostSide);
   close();
-  try {
-    ip(['netns', 'add', namespace]);
-    ip(['link', 'add', hostSide, 'type', 'veth', 'peer', 'name', farSide, 'netns', namespace]);
-    ip(['addr', 'add', `${hostAddress}/29`, 'dev', hostSide]);
-    ip(['addr', 'add', `${targetAddress}/32`, 'dev', hostSide]);
-    ip(['link', 'set', hostSide, 'up']);
-    ip(['-n', namespace, 'link', 'set', 'lo', 'up']);
-    ip(['-n', namespace, 'addr', 'add', `${farAddress}/29`, 'dev', farSide]);
-    ip(['-n', namespace, 'link', 'set', farSide, 'up']);
+  setUpOrUndo(`startVantageNet() could not set up ${namespace}`, close, () => {
+    addVethNamespace({ namespace, hostSide, farSide, hostAddresses: [`${hostAddress}/29`, `${targetAddress}/32`], farAddress: `${farAddress}/29`, loopback: true });
     // Never a packet off this machine: the host addresses are local here, the far one on our link; inside, both on the link.
     const checks: Array<[string[], RegExp]> = [
       [['route', 'get', hostAddress], /^local .* dev lo/],
@@ -120,12 +68,8 @@ export function startVantageNet(): VantageNet {
       const route = ip(args);
       if (!expected.test(route)) throw new Error(`ip ${args.join(' ')}: ${route.trim()} (expected ${expected})`);
     }
-  } catch (error) {
-    close();
-    const stderr = (error as { stderr?: unknown }).stderr;
-    throw new Error(`startVantageNet() could not set up ${namespace}: ${typeof stderr === 'string' && stderr ? stderr.trim() : String(error)}`);
-  }
-  process.once('exit', close);
+  });
+  const closeNow = closeAtExit(close);
   return {
     namespace,
     hostAddress,
@@ -135,16 +79,7 @@ export function startVantageNet(): VantageNet {
     cut: (address) => {
       ip(['-n', namespace, 'route', 'replace', 'unreachable', `${address}/32`]);
     },
-    restore: (address) => {
-      try {
-        ip(['-n', namespace, 'route', 'del', 'unreachable', `${address}/32`]);
-      } catch {
-        // not cut
-      }
-    },
-    close: () => {
-      process.removeListener('exit', close);
-      close();
-    },
+    restore: (address) => tryIp(['-n', namespace, 'route', 'del', 'unreachable', `${address}/32`]), // not cut: nothing to do
+    close: closeNow,
   };
 }
