@@ -3,12 +3,15 @@ import type { ConfirmResult, ConfirmRunResult } from './confirm-run.js';
 import type { TargetVerdict } from './report.js';
 import { fmt } from './util.js';
 
-/** Issue 11's target: with confirmation on, a VIM down from one worker only is never reported UNREACHABLE. */
+/**
+ * Issue 11's target: with confirmation on, a VIM down from one worker only is
+ * never reported UNREACHABLE. Only meaningful when w1 owned some cut VIMs.
+ */
 export function judgeConfirm(result: ConfirmResult): TargetVerdict[] {
-  return result.runs
-    .filter((r) => r.config.confirm)
-    .map((r) => ({ name: `false_unreachable (${r.config.name})`, target: '0', value: r.cut.false_unreachable, pass: r.cut.false_unreachable === 0 }));
+  return result.runs.filter((r) => r.config.confirm).map((r) => ({ name: `false_unreachable (${r.config.name})`, target: '0 (w1 owning cut VIMs)', value: r.cut.false_unreachable, pass: passes(r) }));
 }
+
+const passes = (r: ConfirmRunResult) => r.cut.false_unreachable === 0 && r.cut.owned_by_w1 > 0;
 
 export function confirmTable(result: ConfirmResult | { skipped: string } | { error: string }): string {
   if ('skipped' in result) return `confirmation: skipped: ${result.skipped}`;
@@ -22,7 +25,7 @@ export function confirmTable(result: ConfirmResult | { skipped: string } | { err
     ['  window', (r) => `${fmt(r.cut.window_s, 0)} s`],
     [
       '  false UNREACHABLE',
-      (r) => `${r.cut.false_unreachable}${r.config.confirm ? (r.cut.false_unreachable === 0 ? '  PASS' : '  FAIL') : ''}`,
+      (r) => `${r.cut.false_unreachable}${r.config.confirm ? (passes(r) ? '  PASS' : '  FAIL') : ''}`,
     ],
     ['    of them owned by w1', (r) => String(r.cut.false_unreachable_owned_by_w1)],
     ['    first / last seen after the cut', (r) => (r.cut.first_false_s === null ? '—' : `${fmt(r.cut.first_false_s, 1)} / ${fmt(r.cut.last_false_s, 1)} s`)],

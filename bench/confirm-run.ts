@@ -3,8 +3,12 @@
  * processes on one fresh PostgreSQL database, w1 (zone a) inside a network
  * namespace of its own (bench/confirm-net.ts), w2 (zone b) and w3 (zone c)
  * on the host, and an API-only `serve` the benchmark reads statuses from.
- * The N VIMs point at host addresses on the namespace's link, in blocks: the
- * first 30 % of the addresses hold the first 30 % of the VIMs.
+ * The N VIMs point at host addresses on the namespace's link, round-robin in
+ * registration order (VIM i on address i mod A), so the first 30 % of the
+ * addresses hold 30 % of any run of consecutive VIMs: whichever VIMs the
+ * manager's fair share gives w1, about 30 % of them are cut. (In blocks, w1
+ * owned none of the cut VIMs at 10,000: the share follows registration
+ * order.)
  *
  * Each configuration (confirmation on / off with the isolation guard off,
  * then both on, the defaults) starts the workers afresh on the same
@@ -119,21 +123,21 @@ interface Plan {
   down: boolean;
 }
 
-/** VIM i → address block floor(i × A / N): the first 30 % of the addresses hold exactly the first 30 % of the VIMs. */
+/** VIM i → address i mod A; the first 30 % of the addresses are cut (30 % of the VIMs when A divides N). */
 function plan(vims: number, addresses: string[], downShare: number): Plan[] {
   const cutAddresses = Math.round(addresses.length * CUT_SHARE);
-  const downCount = Math.max(1, Math.round(vims * downShare));
-  const firstUncut = Math.ceil((cutAddresses * vims) / addresses.length);
-  const uncut = vims - firstUncut;
+  const isCut = (i: number) => i % addresses.length < cutAddresses;
+  const uncut = Array.from({ length: vims }, (_, i) => i).filter((i) => !isCut(i)).length;
+  const downCount = Math.min(uncut, Math.max(1, Math.round(vims * downShare)));
   const plans: Plan[] = [];
   let down = 0;
+  let seenUncut = 0;
   for (let i = 0; i < vims; i++) {
-    const block = Math.floor((i * addresses.length) / vims);
-    const cut = block < cutAddresses;
+    const cut = isCut(i);
     // Spread the real-down share evenly over the uncut VIMs.
-    const isDown = !cut && down < downCount && Math.floor(((i - firstUncut + 1) * downCount) / uncut) > down;
+    const isDown = !cut && Math.floor(((++seenUncut) * downCount) / uncut) > down;
     if (isDown) down += 1;
-    plans.push({ address: addresses[block]!, cut, down: isDown });
+    plans.push({ address: addresses[i % addresses.length]!, cut, down: isDown });
   }
   return plans;
 }
@@ -171,6 +175,9 @@ export async function runConfirmation(options: ConfirmOptions): Promise<ConfirmR
     'host: 198.18.0.1 (blackhole)': net.route('198.18.0.1', false),
   };
   const database = `vimbench_confirm_${process.pid}_${randomBytes(3).toString('hex')}`;
+  // On SIGINT/SIGTERM or --max-minutes the benchmark exits without unwinding: the namespace goes with it (the database is dropped by the next run's sweep).
+  const onExit = () => net.close();
+  process.once('exit', onExit);
   const relay = new TcpRelay(new URL(options.adminUrl).hostname, Number(new URL(options.adminUrl).port || 5432), net.hostAddress);
   const children: Child[] = [];
   let api: VimMonitorProcess | undefined;
@@ -185,6 +192,7 @@ export async function runConfirmation(options: ConfirmOptions): Promise<ConfirmR
     return { child, port: listening };
   };
   try {
+    await dropStaleDatabases(options.adminUrl, log);
     await admin(options.adminUrl, (c) => c.query(`CREATE DATABASE ${database}`));
     await relay.start();
     const url = new URL(options.adminUrl);
@@ -413,6 +421,29 @@ export async function runConfirmation(options: ConfirmOptions): Promise<ConfirmR
     await api?.stop();
     relay.close();
     await admin(options.adminUrl, (c) => c.query(`DROP DATABASE IF EXISTS ${database} WITH (FORCE)`)).catch((error: unknown) => log(`    could not drop ${database}: ${String(error)}`));
+    process.removeListener('exit', onExit);
     net.close();
+  }
+}
+
+/** Databases of confirmation runs whose benchmark process is gone (killed before its own clean-up). */
+async function dropStaleDatabases(adminUrl: string, log: (line: string) => void): Promise<void> {
+  const { rows } = await admin(adminUrl, (c) => c.query<{ datname: string }>("SELECT datname FROM pg_database WHERE datname LIKE 'vimbench_confirm_%'"));
+  for (const { datname } of rows) {
+    const pid = Number(/^vimbench_confirm_(\d+)_[0-9a-f]+$/.exec(datname)?.[1]);
+    if (!Number.isInteger(pid) || pid === process.pid || processAlive(pid)) continue;
+    await admin(adminUrl, (c) => c.query(`DROP DATABASE IF EXISTS ${datname} WITH (FORCE)`)).then(
+      () => log(`    dropped ${datname}, left by a benchmark that is gone`),
+      () => undefined,
+    );
+  }
+}
+
+function processAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code === 'EPERM';
   }
 }
