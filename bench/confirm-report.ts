@@ -33,6 +33,7 @@ export function confirmTable(result: ConfirmResult | { skipped: string } | { err
     ['  VIMs down (owned by w1)', (r) => `${r.real_down.vims} (${r.real_down.owned_by_w1})`],
     ['  detection p50 / p95 / max', (r) => `${fmt(r.real_down.p50_s, 1)} / ${fmt(r.real_down.p95_s, 1)} / ${fmt(r.real_down.max_s, 1)} s`],
     ['  detected / bound', (r) => `${r.real_down.observed}/${r.real_down.vims}, ≤ ${r.real_down.bound_s} s`],
+    ['  max by owner w1 / w2 / w3', (r) => Object.values(r.real_down.by_owner).map((o) => fmt(o.max_s, 1)).join(' / ') + ' s'],
     ['  other VIMs newly UNREACHABLE', (r) => String(r.real_down.other_new_unreachable)],
     ['  all REACHABLE again after', (r) => `${fmt(r.recovered_s, 1)} s`],
     'cost over both steps',

@@ -94,6 +94,10 @@ export interface ConfirmRunResult {
     bound_s: number;
     /** VIMs outside the real-down share that turned UNREACHABLE during this step. */
     other_new_unreachable: number;
+    /** Detection max (and count) by owner. */
+    by_owner: Record<string, { vims: number; max_s: number | null }>;
+    /** How the UNREACHABLE events of the down share ended: the reason's parenthesis without zones and names (e.g. 'confirmed by 2 of 2 workers'). */
+    decided: Record<string, number>;
   };
   recovered_s: number | null;
   measured_s: number;
@@ -343,6 +347,22 @@ export async function runConfirmation(options: ConfirmOptions): Promise<ConfirmR
         }
         log(`      real down: ${detected.size}/${downIds.size} detected, max ${Math.max(0, ...detected.values()).toFixed(1)} s`);
 
+        const byOwner: Record<string, { vims: number; max_s: number | null }> = {};
+        for (const n of names) {
+          const mine = [...downIds].filter((id) => ownerOf.get(id) === n);
+          const times = mine.map((id) => detected.get(id)).filter((t): t is number => t !== undefined);
+          byOwner[n] = { vims: mine.length, max_s: times.length === mine.length && mine.length > 0 ? round(Math.max(...times), 1) : null };
+        }
+        const decided: Record<string, number> = {};
+        await pool([...downIds], 4, async (id) => {
+          const { events } = await api!.api.request<{ events: Array<{ resource_state: string; event_details: { reason?: string } }> }>('GET', `/v1.0/events?resource_id=${id}&event_type=MONITOR`);
+          const last = events.filter((e) => e.resource_state === 'UNREACHABLE').at(-1);
+          const suffix = /\(([^()]*)\)$/.exec(last?.event_details.reason ?? '')?.[1]?.replace(/ in zones? [a-c, ]+:.*$/, '');
+          const key = last === undefined ? 'no UNREACHABLE event' : (suffix ?? 'decided by the owner alone (no confirmation)');
+          decided[key] = (decided[key] ?? 0) + 1;
+        }).catch((error: unknown) => log(`      could not read the events: ${String(error)}`));
+        log(`      decided: ${JSON.stringify(decided)}; by owner: ${JSON.stringify(byOwner)}`);
+
         const seconds = (nowMs() - measureStarted) / 1000;
         const cpu1 = workers.map((w) => totalCpu(cpuTimes(w.pid)));
         const server1 = totalCpu(cpuTimes(up.child.pid));
@@ -380,7 +400,7 @@ export async function runConfirmation(options: ConfirmOptions): Promise<ConfirmR
             first_false_s: falseTimes.length > 0 ? round(Math.min(...falseTimes), 1) : null,
             last_false_s: falseTimes.length > 0 ? round(Math.max(...falseTimes), 1) : null,
           },
-          real_down: { vims: downIds.size, owned_by_w1: downOwnedByW1, ...figures([...detected.values()], downIds.size), bound_s: bound, other_new_unreachable: otherNew.size },
+          real_down: { vims: downIds.size, owned_by_w1: downOwnedByW1, ...figures([...detected.values()], downIds.size), bound_s: bound, other_new_unreachable: otherNew.size, by_owner: byOwner, decided },
           recovered_s: recovered === null ? null : round(recovered, 1),
           measured_s: round(seconds, 1),
           worker_cpu_percent: Object.fromEntries(names.map((n, i) => [n, round(((cpu1[i]! - cpu0[i]!) / seconds) * 100, 1)])),
