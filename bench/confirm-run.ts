@@ -83,6 +83,8 @@ export interface ConfirmRunResult {
     /** Seconds from the cut to the first / last false alarm seen. */
     first_false_s: number | null;
     last_false_s: number | null;
+    /** Seconds from removing the cut until no VIM was UNREACHABLE (null: not within 90 s). */
+    cleared_s: number | null;
   };
   real_down: {
     vims: number;
@@ -101,6 +103,8 @@ export interface ConfirmRunResult {
   };
   recovered_s: number | null;
   measured_s: number;
+  /** Oldest heartbeat seen per worker (workers table, read every second): past lease_ttl (8 s), the others count it dead. */
+  heartbeat_age_max_s: Record<string, number>;
   worker_cpu_percent: Record<string, number>;
   worker_peak_rss_mb: Record<string, number>;
   target_server_cpu_percent: number;
@@ -314,6 +318,7 @@ export async function runConfirmation(options: ConfirmOptions): Promise<ConfirmR
         const machine0 = machineCpuSeconds();
         const load0 = loadavg();
         const pg0 = await pgStats().catch(() => undefined);
+        const heartbeats = await heartbeatSampler();
         const measureStarted = nowMs();
 
         // 1. The cut: down from w1 only.
@@ -327,12 +332,25 @@ export async function runConfirmation(options: ConfirmOptions): Promise<ConfirmR
         }
         net.restore(cutAddresses);
         const falseTimes = [...falseSeen.values()];
-        log(`      cut window: ${falseSeen.size} false UNREACHABLE`);
+        const restoredAt = nowMs();
+        // The false alarms clear (success_threshold rounds) before anything really goes down: step 2 measures detection, not the storm.
+        let cutCleared: number | null = null;
+        try {
+          await waitFor('the false alarms to clear', async () => ((await api!.api.idsWithStatus('PENDING', 'UNREACHABLE')).length === 0 ? true : undefined), {
+            timeoutMs: 90_000,
+            everyMs: 1000,
+          });
+          cutCleared = (nowMs() - restoredAt) / 1000;
+        } catch (error) {
+          log(`      ${(error as Error).message}`);
+        }
+        log(`      cut window: ${falseSeen.size} false UNREACHABLE${falseSeen.size > 0 ? `, cleared ${cutCleared === null ? 'not within 90 s' : `${cutCleared.toFixed(0)} s after the cut was removed`}` : ''}`);
 
         // 2. Really down for everyone.
         const unreachableBefore = new Set(await api!.api.idsWithStatus('UNREACHABLE'));
         const bound = s.interval * s.failure_threshold + s.timeout + (config.confirm ? deadline + s.interval : 0);
         const downAt = nowMs();
+        const downWall = Date.now();
         await downServer!.stop(5000);
         const detected = new Map<string, number>();
         const otherNew = new Set<string>();
@@ -355,10 +373,14 @@ export async function runConfirmation(options: ConfirmOptions): Promise<ConfirmR
         }
         const decided: Record<string, number> = {};
         await pool([...downIds], 4, async (id) => {
-          const { events } = await api!.api.request<{ events: Array<{ resource_state: string; event_details: { reason?: string } }> }>('GET', `/v1.0/events?resource_id=${id}&event_type=MONITOR`);
-          const last = events.filter((e) => e.resource_state === 'UNREACHABLE').at(-1);
+          const { events } = await api!.api.request<{ events: Array<{ resource_state: string; timestamp: string; event_details: { reason?: string } }> }>(
+            'GET',
+            `/v1.0/events?resource_id=${id}&event_type=MONITOR`,
+          );
+          // This run's event only (the same VIMs went down in the runs before); timestamps are UTC, to the second or finer.
+          const last = events.filter((e) => e.resource_state === 'UNREACHABLE' && Date.parse(`${e.timestamp.replace(' ', 'T')}Z`) >= downWall - 1000).at(-1);
           const suffix = /\(([^()]*)\)$/.exec(last?.event_details.reason ?? '')?.[1]?.replace(/ in zones? [a-c, ]+:.*$/, '');
-          const key = last === undefined ? 'no UNREACHABLE event' : (suffix ?? 'decided by the owner alone (no confirmation)');
+          const key = last === undefined ? 'no UNREACHABLE event in this run' : (suffix ?? 'decided by the owner alone (no confirmation)');
           decided[key] = (decided[key] ?? 0) + 1;
         }).catch((error: unknown) => log(`      could not read the events: ${String(error)}`));
         log(`      decided: ${JSON.stringify(decided)}; by owner: ${JSON.stringify(byOwner)}`);
@@ -369,6 +391,7 @@ export async function runConfirmation(options: ConfirmOptions): Promise<ConfirmR
         const machine1 = machineCpuSeconds();
         const load1 = loadavg();
         const pg1 = await pgStats().catch(() => undefined);
+        const heartbeatAgeMax = await heartbeats.stop();
         const workerCpu = cpu1.reduce((a, c, i) => a + c - cpu0[i]!, 0);
         const peakRss = Object.fromEntries(workers.map((w, i) => [names[i]!, round(memory(w.pid).peakRssMb, 0)]));
 
@@ -399,10 +422,12 @@ export async function runConfirmation(options: ConfirmOptions): Promise<ConfirmR
             false_unreachable_owned_by_w1: falseByW1,
             first_false_s: falseTimes.length > 0 ? round(Math.min(...falseTimes), 1) : null,
             last_false_s: falseTimes.length > 0 ? round(Math.max(...falseTimes), 1) : null,
+            cleared_s: cutCleared === null ? null : round(cutCleared, 1),
           },
           real_down: { vims: downIds.size, owned_by_w1: downOwnedByW1, ...figures([...detected.values()], downIds.size), bound_s: bound, other_new_unreachable: otherNew.size, by_owner: byOwner, decided },
           recovered_s: recovered === null ? null : round(recovered, 1),
           measured_s: round(seconds, 1),
+          heartbeat_age_max_s: heartbeatAgeMax,
           worker_cpu_percent: Object.fromEntries(names.map((n, i) => [n, round(((cpu1[i]! - cpu0[i]!) / seconds) * 100, 1)])),
           worker_peak_rss_mb: peakRss,
           target_server_cpu_percent: round(((server1 - server0) / seconds) * 100, 1),
@@ -424,6 +449,37 @@ export async function runConfirmation(options: ConfirmOptions): Promise<ConfirmR
         net.restore(cutAddresses);
         await Promise.all(workers.map((w) => w.stop(20_000)));
       }
+    }
+
+    /** Reads each worker's heartbeat age every second until stopped; gives the largest per worker. */
+    async function heartbeatSampler() {
+      const client = new pg.Client({ connectionString: url.toString(), connectionTimeoutMillis: 5000 });
+      await client.connect();
+      const max: Record<string, number> = {};
+      let running = true;
+      const loop = (async () => {
+        while (running) {
+          const tick = nowMs();
+          try {
+            const { rows } = await client.query<{ id: string; age_ms: string }>(
+              'SELECT id, (EXTRACT(EPOCH FROM clock_timestamp()) * 1000)::bigint - heartbeat_ms AS age_ms FROM workers WHERE id IN ($1, $2, $3)',
+              ['w1', 'w2', 'w3'],
+            );
+            for (const r of rows) max[r.id] = Math.max(max[r.id] ?? 0, Number(r.age_ms) / 1000);
+          } catch {
+            // a failed read shows as a gap, not a figure
+          }
+          await sleep(Math.max(0, 1000 - (nowMs() - tick)));
+        }
+      })();
+      return {
+        async stop() {
+          running = false;
+          await loop;
+          await client.end().catch(() => undefined);
+          return Object.fromEntries(Object.entries(max).sort().map(([k, v]) => [k, round(v, 1)]));
+        },
+      };
     }
 
     async function pgStats() {
