@@ -152,6 +152,7 @@ function plan(vims: number, addresses: string[], downShare: number): Plan[] {
 
 async function admin<T>(url: string, work: (client: pg.Client) => Promise<T>): Promise<T> {
   const client = new pg.Client({ connectionString: url, connectionTimeoutMillis: 5000 });
+  client.on('error', () => undefined);
   await client.connect();
   try {
     return await work(client);
@@ -454,6 +455,8 @@ export async function runConfirmation(options: ConfirmOptions): Promise<ConfirmR
     /** Reads each worker's heartbeat age every second until stopped; gives the largest per worker. */
     async function heartbeatSampler() {
       const client = new pg.Client({ connectionString: url.toString(), connectionTimeoutMillis: 5000 });
+      // A PostgreSQL restart mid-run must not take the benchmark down with an unhandled 'error' event: the figure just stops.
+      client.on('error', () => undefined);
       await client.connect();
       const max: Record<string, number> = {};
       let running = true;
