@@ -2,8 +2,10 @@
  * `npm run bench`: how much one vim-monitor process costs per VIM, how
  * punctual its checks are, how fast it notices VIMs going down and coming
  * back, and what an ICMP check costs compared with Tacker's ping-per-check
- * design and with fping alone, and what deep checks (issue 10) add at the
- * same sizes. See docs/benchmark.md.
+ * design and with fping alone, what deep checks (issue 10) add at the
+ * same sizes, and whether confirmation by other workers (issue 11) keeps
+ * VIMs down from one worker only out of UNREACHABLE (confirm-run.ts). See
+ * docs/benchmark.md.
  *
  * Progress goes to stderr; stdout gets the table, then the JSON document
  * (also written to bench/results/latest.json, which git ignores).
