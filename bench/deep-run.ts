@@ -293,7 +293,7 @@ export async function runDeepChecks(options: DeepRunOptions): Promise<DeepRunRes
 }
 
 /** CPU seconds the whole machine has spent busy (every core: /proc/stat's cpu line minus idle and iowait). */
-function machineCpuSeconds(): number {
+export function machineCpuSeconds(): number {
   const fields = readFileSync('/proc/stat', 'utf8').split('\n')[0]!.trim().split(/\s+/).slice(1).map(Number);
   const [user = 0, nice = 0, system = 0, , , irq = 0, softirq = 0, steal = 0] = fields;
   return (user + nice + system + irq + softirq + steal) / ticksPerSecond();

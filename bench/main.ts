@@ -2,8 +2,10 @@
  * `npm run bench`: how much one vim-monitor process costs per VIM, how
  * punctual its checks are, how fast it notices VIMs going down and coming
  * back, and what an ICMP check costs compared with Tacker's ping-per-check
- * design and with fping alone, and what deep checks (issue 10) add at the
- * same sizes. See docs/benchmark.md.
+ * design and with fping alone, what deep checks (issue 10) add at the
+ * same sizes, and whether confirmation by other workers (issue 11) keeps
+ * VIMs down from one worker only out of UNREACHABLE (confirm-run.ts). See
+ * docs/benchmark.md.
  *
  * Progress goes to stderr; stdout gets the table, then the JSON document
  * (also written to bench/results/latest.json, which git ignores).
@@ -19,6 +21,8 @@ import { runDeepChecks, type DeepRunResult, type TargetCounts } from './deep-run
 import { MONITOR_SETTINGS, NO_DEEP_INTERVAL, runMonitoring, type MonitoringRunResult } from './monitoring-run.js';
 import { loopbackAddresses, startDownShareNet, type DownShareNet } from './netns.js';
 import { failoverUnavailable, runFailover, type FailoverResult } from './failover.js';
+import { runConfirmation, type ConfirmResult } from './confirm-run.js';
+import { confirmTable, judgeConfirm } from './confirm-report.js';
 import { deepTable, failoverTable, judge, judgeFailover, table } from './report.js';
 import { nowMs, round } from './util.js';
 
@@ -48,6 +52,17 @@ const USAGE = `usage: npm run bench -- [options]
   --pg-url URL          PostgreSQL where the failover run may create its own database
                         (default postgres://postgres@127.0.0.1:5432/postgres)
   --skip-failover       do not run the failover scenario
+  --confirm-vims N      VIMs of the confirmation phase (issue 11, default 10000): 3 workers
+                        on PostgreSQL, one in a network namespace of its own; 30 % of the
+                        VIMs cut from that worker only, then a share really down; run with
+                        confirmation on and off (isolation guard off), then both on
+  --confirm-window S    seconds the cut lasts (default 60: past the detection bound
+                        with confirmation, 49 s)
+  --confirm-down-share F
+                        share of the VIMs really down for every worker (default 0.01)
+  --confirm-no-guard-run
+                        skip the third run (confirmation and isolation guard both on)
+  --skip-confirm        do not run the confirmation phase
   --deep-sizes LIST     VIM counts of the deep-check phase (default 1000,10000; none:
                         no deep-check phase)
   --deep-duration S     window with deep checks, seconds (default 180; at least two
@@ -79,6 +94,8 @@ interface Options {
   targetKeepAliveSeconds: number;
   nodeArgs: string[];
   failover: { vims: number; workers: number; adminUrl: string } | undefined;
+  confirm: { vims: number; windowSeconds: number; downShare: number; guardRun: boolean } | undefined;
+  pgUrl: string;
   deep: { sizes: number[]; durationSeconds: number; baselineSeconds: number; intervalSeconds: number };
   providers: number;
   maxMinutes: number;
@@ -104,6 +121,11 @@ function parseOptions(argv: string[]): Options {
       'failover-workers': { type: 'string', default: '3' },
       'pg-url': { type: 'string', default: 'postgres://postgres@127.0.0.1:5432/postgres' },
       'skip-failover': { type: 'boolean', default: false },
+      'confirm-vims': { type: 'string', default: '10000' },
+      'confirm-window': { type: 'string', default: '60' },
+      'confirm-down-share': { type: 'string', default: '0.01' },
+      'confirm-no-guard-run': { type: 'boolean', default: false },
+      'skip-confirm': { type: 'boolean', default: false },
       'deep-sizes': { type: 'string', default: '1000,10000' },
       'deep-duration': { type: 'string', default: '180' },
       'deep-baseline-duration': { type: 'string', default: '90' },
@@ -153,6 +175,15 @@ function parseOptions(argv: string[]): Options {
           workers: Math.round(number('failover-workers', values['failover-workers'], 2, 10)),
           adminUrl: values['pg-url'],
         },
+    confirm: values['skip-confirm']
+      ? undefined
+      : {
+          vims: Math.round(number('confirm-vims', values['confirm-vims'], 10, 50_000)),
+          windowSeconds: number('confirm-window', values['confirm-window'], 10, 3600),
+          downShare: number('confirm-down-share', values['confirm-down-share'], 0.0001, 0.5),
+          guardRun: !values['confirm-no-guard-run'],
+        },
+    pgUrl: values['pg-url'],
     deep: { sizes: deepSizes, durationSeconds: deepDuration, baselineSeconds: number('deep-baseline-duration', values['deep-baseline-duration'], 10, 3600), intervalSeconds: deepInterval },
     providers: Math.round(number('providers', values.providers, 0, 1000)),
     maxMinutes: number('max-minutes', values['max-minutes'], 1, 240),
@@ -182,7 +213,7 @@ function preflight(options: Options): void {
   if (!existsSync(CLI)) problems.push(`${CLI} is missing: npm run build`);
   if (version('fping', ['-v']) === 'not found') problems.push('fping is missing: apt-get install -y fping');
   if (version('ping', ['-V']) === 'not found') problems.push('iputils ping is missing: apt-get install -y iputils-ping');
-  const largest = Math.max(...options.sizes, ...options.deep.sizes, options.failover?.vims ?? 0);
+  const largest = Math.max(...options.sizes, ...options.deep.sizes, options.failover?.vims ?? 0, options.confirm?.vims ?? 0);
   const limit = openFilesLimit();
   // vim-monitor and the target server each hold about one socket per VIM.
   if (limit < largest + 2048) problems.push(`the open-files limit (${limit}) is too low for ${largest} VIMs: ulimit -n ${largest + 4096}`);
@@ -375,6 +406,36 @@ async function main(): Promise<number> {
       }
     }
   }
+  let confirmation: ConfirmResult | { skipped: string } | { error: string } | undefined;
+  if (options.confirm) {
+    const unavailable = await failoverUnavailable(CLI, options.pgUrl);
+    if (unavailable) {
+      log(`confirmation: skipped: ${unavailable}`);
+      confirmation = { skipped: unavailable };
+    } else {
+      log('confirmation:');
+      try {
+        confirmation = await runConfirmation({
+          cli: CLI,
+          targetServer: TARGET_SERVER,
+          workDir: join(workRoot, 'confirm'),
+          vims: options.confirm.vims,
+          downShare: options.confirm.downShare,
+          windowSeconds: options.confirm.windowSeconds,
+          withGuardRun: options.confirm.guardRun,
+          adminUrl: options.pgUrl,
+          concurrency: options.concurrency,
+          log,
+        });
+        for (const e of confirmation.errors) errors.push({ vims: options.confirm.vims, error: `confirmation (${e.config}): ${e.error}` });
+      } catch (error) {
+        const message = error instanceof Error ? error.message : String(error);
+        log(`  confirmation failed: ${message}`);
+        confirmation = { error: message };
+        errors.push({ vims: options.confirm.vims, error: `confirmation: ${message}` });
+      }
+    }
+  }
   const targetRequests = await servers.stop();
   net.close();
   net = undefined;
@@ -388,6 +449,7 @@ async function main(): Promise<number> {
       ...options,
       output: undefined,
       failover: options.failover && { ...options.failover, adminUrl: options.failover.adminUrl.replace(/:[^:@/]*@/, ':***@') },
+      pgUrl: options.pgUrl.replace(/:[^:@/]*@/, ':***@'),
     },
     monitor_settings: { ...MONITOR_SETTINGS, probes: ['icmp', 'api'], deep_interval: NO_DEEP_INTERVAL },
     total_seconds: totalSeconds,
@@ -396,6 +458,8 @@ async function main(): Promise<number> {
     deep_checks: deepResults,
     failover,
     failover_target: failover && 'fresh_verdict' in failover ? judgeFailover(failover) : undefined,
+    confirmation,
+    confirmation_target: confirmation && 'runs' in confirmation ? judgeConfirm(confirmation) : undefined,
     target_server_requests: targetRequests,
     errors,
   };
@@ -408,6 +472,7 @@ async function main(): Promise<number> {
   process.stdout.write(`${results.length > 0 ? table(results, header) : header}\n`);
   if (deepResults.length > 0) process.stdout.write(`\n${deepTable(deepResults)}\n`);
   if (failover) process.stdout.write(`\n${failoverTable(failover)}\n`);
+  if (confirmation) process.stdout.write(`\n${confirmTable(confirmation)}\n`);
   for (const r of results) {
     for (const [name, p] of Object.entries(r.cpu_profiles ?? {})) {
       if (!p) continue;
@@ -417,7 +482,7 @@ async function main(): Promise<number> {
       for (const f of p.functions) process.stdout.write(`  ${String(f.percent).padStart(5)} %  ${f.fn}\n`);
     }
   }
-  for (const e of errors) process.stdout.write(`\n${e.error.startsWith('failover:') ? '' : `N=${e.vims}: `}FAILED TO RUN: ${e.error}\n`);
+  for (const e of errors) process.stdout.write(`\n${/^(failover|confirmation)/.test(e.error) ? '' : `N=${e.vims}: `}FAILED TO RUN: ${e.error}\n`);
   const json = JSON.stringify(document, null, 2);
   process.stdout.write(`\n${json}\n`);
   mkdirSync(dirname(options.output), { recursive: true });

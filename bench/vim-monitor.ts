@@ -53,8 +53,9 @@ function childEnv(settings: Record<string, string | number>): NodeJS.ProcessEnv 
 }
 
 /** `vim-monitor worker`: monitors only, no API, so nothing to wait for but its start. */
-export function startWorker(options: Omit<StartOptions, 'command' | 'readyTimeoutMs'>): Child {
+export function startWorker(options: Omit<StartOptions, 'command' | 'readyTimeoutMs'> & { namespace?: string }): Child {
   return spawnChild({
+    ...(options.namespace && { namespace: options.namespace }),
     name: options.name,
     command: process.execPath,
     args: [...(options.nodeArgs ?? []), options.cli, 'worker'],
