@@ -89,7 +89,8 @@ export class MonitorRepository {
     return guardStore(this.store, async () => {
       const result = await this.store.db
         .deleteFrom('vim_monitors')
-        .where('vim_id', 'not in', this.store.db.selectFrom('vims').select('id'))
+        // NOT EXISTS, not NOT IN (see LeaseRepository.ensureRows).
+        .where(({ not, exists, selectFrom }) => not(exists(selectFrom('vims').select('vims.id').whereRef('vims.id', '=', 'vim_monitors.vim_id'))))
         .executeTakeFirst();
       return Number(result.numDeletedRows);
     });
