@@ -379,6 +379,10 @@ export class VimMonitor implements ScheduledRound {
 
   /** The probes' results as their conditions show them: a change the thresholds have not confirmed yet says so in the reason. */
   private shownProbeResults(): ProbeResults {
+    // The common round: every probe shows what it saw, so the records serve as they are (no object per round).
+    let settled = true;
+    for (const name in this.records) if (this.records[name as ProbeName]!.shownOk !== this.records[name as ProbeName]!.ok) settled = false;
+    if (settled) return this.records;
     const shown: ProbeResults = {};
     const thresholds = this.current.settings;
     for (const name of Object.keys(this.records) as ProbeName[]) {

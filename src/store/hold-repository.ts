@@ -1,4 +1,5 @@
 import { guardStore, type Store } from './database.js';
+import { ownedBy } from './monitor-repository.js';
 
 /** A VIM whose receivers did not get its current status: a held change is waiting for its catch-up. */
 export interface PendingCatchUp {
@@ -72,11 +73,7 @@ export class HoldRepository {
           .where('id', '=', change.vimId)
           .where('status', '=', change.status)
           .where('notified_status', '=', change.notifiedStatus)
-          .where((eb) =>
-            eb.exists(
-              eb.selectFrom('vim_monitors').select('vim_monitors.vim_id').where('vim_monitors.vim_id', '=', change.vimId).where('vim_monitors.monitor_id', '=', change.monitorId),
-            ),
-          )
+          .where((eb) => eb.exists(ownedBy(eb, change.vimId, change.monitorId)))
           .executeTakeFirst();
         if (Number(updated.numUpdatedRows) === 0) return 'moved';
         if (change.status === change.notifiedStatus) return 'cleared';

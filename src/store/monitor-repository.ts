@@ -9,7 +9,7 @@ import type { DatabaseSchema, VimMonitorsTable } from './schema.js';
 export type MonitorRow = Selectable<VimMonitorsTable>;
 
 /** The fencing condition of every monitor write: the VIM's monitor row still names the writer. */
-function ownedBy(eb: ExpressionBuilder<DatabaseSchema, 'vims'>, vimId: string, monitorId: string) {
+export function ownedBy(eb: ExpressionBuilder<DatabaseSchema, 'vims'>, vimId: string, monitorId: string) {
   return eb.selectFrom('vim_monitors').select('vim_monitors.vim_id').where('vim_monitors.vim_id', '=', vimId).where('vim_monitors.monitor_id', '=', monitorId);
 }
 
