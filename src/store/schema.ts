@@ -164,6 +164,41 @@ export interface SecretKeyCheckTable {
   changed_at: string;
 }
 
+/** One VIM's status history for one UTC day (src/history; migration 0010). Durations in ms. */
+export interface VimHistoryTable {
+  vim_id: string;
+  /** Days since 1970-01-01 UTC. */
+  day: number;
+  reachable_ms: number;
+  unreachable_ms: number;
+  pending_ms: number;
+  /** Parts of reachable_ms and unreachable_ms spent inside a maintenance window. */
+  maintenance_reachable_ms: number;
+  maintenance_unreachable_ms: number;
+  condition_changes: number;
+  /** JSON: the day's ProbeStats per probe (src/history/model.ts). */
+  probes: string;
+  /** The day's 24 hourly entries, compressed (src/history/codec.ts); NULL once only the daily rollup is kept. */
+  hours: Buffer | null;
+  updated_at_ms: number;
+}
+
+/** A dashboard login (src/ui/sessions): the cookie's id is stored only as its SHA-256. */
+export interface UiSessionsTable {
+  id_hash: string;
+  csrf_token: string;
+  /** The Keystone token, sealed like every stored secret. */
+  token: string;
+  user_id: string;
+  user_name: string;
+  project_id: string;
+  project_name: string;
+  /** JSON list of role names. */
+  roles: string;
+  created_at_ms: number;
+  expires_at_ms: number;
+}
+
 export interface DatabaseSchema {
   vims: VimsTable;
   vim_monitors: VimMonitorsTable;
@@ -175,4 +210,6 @@ export interface DatabaseSchema {
   secret_key_check: SecretKeyCheckTable;
   maintenances: MaintenancesTable;
   vim_confirmations: VimConfirmationsTable;
+  vim_history: VimHistoryTable;
+  ui_sessions: UiSessionsTable;
 }

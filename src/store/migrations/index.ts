@@ -9,6 +9,7 @@ import { secretKeyCheck } from './0006-secret-key-check.js';
 import { vimHealth } from './0007-vim-health.js';
 import { maintenanceAndHolds } from './0008-maintenance-and-holds.js';
 import { vimConfirmations } from './0009-vim-confirmations.js';
+import { historyAndSessions } from './0010-history-and-sessions.js';
 
 /**
  * Every schema change, in order. Names are permanent once released: the
@@ -25,6 +26,7 @@ export function migrationProvider(dialect: DialectName): MigrationProvider {
     '0007-vim-health': vimHealth,
     '0008-maintenance-and-holds': maintenanceAndHolds(dialect),
     '0009-vim-confirmations': vimConfirmations,
+    '0010-history-and-sessions': historyAndSessions(dialect),
   };
   return { getMigrations: async () => migrations };
 }

@@ -1,0 +1,69 @@
+import { deflateRawSync, inflateRawSync } from 'node:zlib';
+import type { PeriodTotals, ProbeStats, ProbeStatsByName } from './model.js';
+
+/**
+ * The 24 hours of a stored day, as compact as plain tools allow: positional
+ * JSON arrays (no key names repeated 24 times), deflated. A day of steady
+ * hours compresses to a few hundred bytes, which is what keeps 10,000 VIMs
+ * × 90 days of hourly detail in hundreds of MB rather than GB
+ * (docs/benchmark.md). Latencies are rounded to µs.
+ *
+ * Hour:  [reachable, unreachable, pending, maintenanceReachable, maintenanceUnreachable, conditionChanges, probes]
+ * Probe: { name: [checks, failed, p50, p95, max] }
+ */
+type EncodedProbe = [number, number, number | null, number | null, number | null];
+type EncodedHour = [number, number, number, number, number, number, Record<string, EncodedProbe>] | null;
+
+const CODEC_VERSION = 1;
+
+export function encodeHours(hours: ReadonlyArray<PeriodTotals | null>): Buffer {
+  const encoded: EncodedHour[] = hours.map((hour) =>
+    hour === null
+      ? null
+      : [hour.reachableMs, hour.unreachableMs, hour.pendingMs, hour.maintenanceReachableMs, hour.maintenanceUnreachableMs, hour.conditionChanges, encodeProbes(hour.probes)],
+  );
+  return deflateRawSync(Buffer.from(JSON.stringify([CODEC_VERSION, encoded])));
+}
+
+export function decodeHours(blob: Uint8Array): Array<PeriodTotals | null> {
+  const parsed = JSON.parse(inflateRawSync(blob).toString('utf8')) as [number, EncodedHour[]];
+  if (parsed[0] !== CODEC_VERSION) throw new Error(`stored history hours have codec version ${String(parsed[0])}, this build reads ${CODEC_VERSION}`);
+  return parsed[1].map((hour) =>
+    hour === null
+      ? null
+      : {
+          reachableMs: hour[0],
+          unreachableMs: hour[1],
+          pendingMs: hour[2],
+          maintenanceReachableMs: hour[3],
+          maintenanceUnreachableMs: hour[4],
+          conditionChanges: hour[5],
+          probes: decodeProbes(hour[6]),
+        },
+  );
+}
+
+/** The day's probe summary column (plain JSON text: small, and readable in a SQL shell). */
+export function encodeProbeSummary(probes: ProbeStatsByName): string {
+  return JSON.stringify(encodeProbes(probes));
+}
+
+export function decodeProbeSummary(text: string): ProbeStatsByName {
+  return decodeProbes(JSON.parse(text) as Record<string, EncodedProbe>);
+}
+
+const micro = (ms: number | null): number | null => (ms === null ? null : Math.round(ms * 1000) / 1000);
+
+function encodeProbes(probes: ProbeStatsByName): Record<string, EncodedProbe> {
+  const out: Record<string, EncodedProbe> = {};
+  for (const [name, stats] of Object.entries(probes)) {
+    if (stats) out[name] = [stats.checks, stats.failed, micro(stats.p50), micro(stats.p95), micro(stats.max)];
+  }
+  return out;
+}
+
+function decodeProbes(encoded: Record<string, EncodedProbe>): ProbeStatsByName {
+  const out: ProbeStatsByName = {};
+  for (const [name, [checks, failed, p50, p95, max]] of Object.entries(encoded)) out[name] = { checks, failed, p50, p95, max } satisfies ProbeStats;
+  return out;
+}

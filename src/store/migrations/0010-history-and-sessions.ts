@@ -1,0 +1,59 @@
+import { sql, type Kysely, type Migration } from 'kysely';
+import type { DialectName } from '../dialects/driver.js';
+
+/**
+ * Status history (issue 12) and browser sessions of the dashboard.
+ *
+ * `vim_history`: one row per VIM per UTC day, written by the VIM's owning
+ * worker (src/history). The day's totals are plain columns so that uptime
+ * over many days is one indexed range read; `hours` holds the day's 24
+ * hourly entries, compressed (src/history/codec.ts), and is set to NULL once
+ * older than `history.hourly_days`: the row then is the daily rollup. Rows
+ * older than `history.daily_days` are deleted. Time that no row covers is
+ * unknown, never up.
+ *
+ * `ui_sessions`: one row per dashboard login. The cookie holds a random
+ * session id; only its SHA-256 is stored (a leaked table opens no session)
+ * and the Keystone token is sealed like every stored secret.
+ */
+export function historyAndSessions(dialect: DialectName): Migration {
+  const binary = sql.raw(dialect === 'postgres' ? 'bytea' : dialect === 'mysql' ? 'mediumblob' : 'blob');
+  return {
+    async up(db: Kysely<unknown>): Promise<void> {
+      await db.schema
+        .createTable('vim_history')
+        .addColumn('vim_id', 'varchar(36)', (c) => c.notNull())
+        .addColumn('day', 'integer', (c) => c.notNull())
+        .addColumn('reachable_ms', 'integer', (c) => c.notNull())
+        .addColumn('unreachable_ms', 'integer', (c) => c.notNull())
+        .addColumn('pending_ms', 'integer', (c) => c.notNull())
+        .addColumn('maintenance_reachable_ms', 'integer', (c) => c.notNull())
+        .addColumn('maintenance_unreachable_ms', 'integer', (c) => c.notNull())
+        .addColumn('condition_changes', 'integer', (c) => c.notNull())
+        .addColumn('probes', 'text', (c) => c.notNull())
+        .addColumn('hours', binary)
+        .addColumn('updated_at_ms', 'bigint', (c) => c.notNull())
+        .addPrimaryKeyConstraint('pk_vim_history', ['vim_id', 'day'])
+        .execute();
+      await db.schema.createIndex('ix_vim_history_day').on('vim_history').column('day').execute();
+      await db.schema
+        .createTable('ui_sessions')
+        .addColumn('id_hash', 'varchar(64)', (c) => c.primaryKey())
+        .addColumn('csrf_token', 'varchar(64)', (c) => c.notNull())
+        .addColumn('token', 'text', (c) => c.notNull())
+        .addColumn('user_id', 'varchar(64)', (c) => c.notNull())
+        .addColumn('user_name', 'varchar(255)', (c) => c.notNull())
+        .addColumn('project_id', 'varchar(64)', (c) => c.notNull())
+        .addColumn('project_name', 'varchar(255)', (c) => c.notNull())
+        .addColumn('roles', 'text', (c) => c.notNull())
+        .addColumn('created_at_ms', 'bigint', (c) => c.notNull())
+        .addColumn('expires_at_ms', 'bigint', (c) => c.notNull())
+        .execute();
+      await db.schema.createIndex('ix_ui_sessions_expires').on('ui_sessions').column('expires_at_ms').execute();
+    },
+    async down(db: Kysely<unknown>): Promise<void> {
+      await db.schema.dropTable('ui_sessions').execute();
+      await db.schema.dropTable('vim_history').execute();
+    },
+  };
+}
