@@ -90,6 +90,7 @@ describe('loadConfig defaults', () => {
       egress: { deny_cidrs: [], allow_cidrs: [] },
       maintenance: { refresh_interval: 5, check_interval: 1 },
       flap: { max_changes: 10, window: 600 },
+      history: { flush_interval: 60, raw_events_days: 30, hourly_days: 90, daily_days: 730, prune_interval: 3600, prune_batch: 1000 },
       notifications: { amqp: amqpNotificationsDefaults() },
       confirm: { enabled: true, count: 2, quorum: 1, recheck: 30, poll_interval: 0.5 },
     });
@@ -502,5 +503,22 @@ describe('the guard section', () => {
     [{ shares: 1 }, 'unknown configuration key guard.shares'],
   ])('refuses %j', (guard, message) => {
     expect(() => validateConfig({ guard })).toThrow(message);
+  });
+});
+
+describe('history configuration', () => {
+  it('defaults to a 60 s flush, 30 days of events, 90 of hours, 730 of days, a prune pass an hour in batches of 1000', () => {
+    expect(validateConfig({}).history).toEqual({ flush_interval: 60, raw_events_days: 30, hourly_days: 90, daily_days: 730, prune_interval: 3600, prune_batch: 1000 });
+  });
+
+  it.each([
+    [{ flush_interval: 0 }, 'configuration key history.flush_interval is invalid (must be > 0)'],
+    [{ hourly_days: 0 }, 'configuration key history.hourly_days is invalid (must be >= 1)'],
+    [{ raw_events_days: 1.5 }, 'configuration key history.raw_events_days is invalid (must be integer)'],
+    [{ prune_batch: 0 }, 'configuration key history.prune_batch is invalid (must be >= 1)'],
+    [{ hourly_days: 90, daily_days: 30 }, 'configuration key history.daily_days (30) must not be shorter than history.hourly_days (90)'],
+    [{ keep: 1 }, 'unknown configuration key history.keep'],
+  ])('refuses %j', (history, message) => {
+    expect(() => validateConfig({ history })).toThrow(message);
   });
 });

@@ -61,6 +61,11 @@ export function validateConfig(raw: unknown): Config {
     );
   }
   checkGuard(config.guard);
+  if (config.history.daily_days < config.history.hourly_days) {
+    throw new ConfigurationError(
+      `configuration key history.daily_days (${config.history.daily_days}) must not be shorter than history.hourly_days (${config.history.hourly_days}): a day's rollup outlives its hours`,
+    );
+  }
   return config;
 }
 

@@ -371,6 +371,45 @@ export const configSchema = {
         window: { ...seconds, default: 600, description: 'seconds over which status changes are counted for flap damping' },
       },
     },
+    history: {
+      type: 'object',
+      additionalProperties: false,
+      default: {},
+      properties: {
+        flush_interval: {
+          ...seconds,
+          default: 60,
+          description:
+            "seconds between writes of each worker's status history (one row per VIM per UTC day, written by the VIM's owner; also written after each hour ends and on a graceful stop). A database outage keeps it in memory until the next write that succeeds",
+        },
+        raw_events_days: {
+          type: 'integer',
+          minimum: 1,
+          default: 30,
+          description: 'days the individual VIM events are kept (older ones are pruned once every delivery channel has passed them)',
+        },
+        hourly_days: {
+          type: 'integer',
+          minimum: 1,
+          default: 90,
+          description: 'days the hourly detail of status history is kept; older days keep only their daily rollup',
+        },
+        daily_days: {
+          type: 'integer',
+          minimum: 1,
+          default: 730,
+          description: 'days the daily rollups of status history are kept (at least `hourly_days`)',
+        },
+        prune_interval: { ...seconds, default: 3600, description: 'seconds between pruning passes over events and status history' },
+        prune_batch: {
+          type: 'integer',
+          minimum: 1,
+          maximum: 100_000,
+          default: 1000,
+          description: 'rows a pruning statement removes at most (small batches keep locks short)',
+        },
+      },
+    },
     guard: {
       type: 'object',
       additionalProperties: false,
