@@ -25,6 +25,8 @@ import type { MaintenanceCalendar } from '../maintenance/calendar.js';
 import { FlapDamper } from '../maintenance/flap-damper.js';
 import { NotificationHold } from '../maintenance/notification-hold.js';
 import { HoldRepository } from '../store/hold-repository.js';
+import { HistoryRecorder } from '../history/recorder.js';
+import { HistoryRepository } from '../store/history-repository.js';
 
 export interface RunningMonitoring {
   manager: MonitorManager;
@@ -35,6 +37,8 @@ export interface RunningMonitoring {
   hold: NotificationHold;
   /** Confirmation of down verdicts by other workers; absent on a database only this process can open (SQLite). */
   confirmation: RunningConfirmation | undefined;
+  /** Writes this worker's status history (issue 12); started and closed by the manager. */
+  history: HistoryRecorder;
   close(): Promise<void>;
 }
 
@@ -123,6 +127,11 @@ export async function startMonitoring(
       })
     : undefined;
   const gate = combineGates(confirmation?.gate, isolationGuard);
+  const history = new HistoryRecorder(
+    // The hour's last rounds end up to an interval and a timeout after it: its flush waits for them.
+    { flushIntervalMs: config.history.flush_interval * 1000, hourEndGraceMs: (config.monitor.interval + config.monitor.timeout) * 1000 },
+    { store: new HistoryRepository(store), clock, logger, maintenance: deps.calendar, ...(deps.metrics && { metrics: deps.metrics }) },
+  );
   const running = new MonitorManager(
     {
       defaults: config.monitor,
@@ -153,6 +162,7 @@ export async function startMonitoring(
       logger,
       ...(deps.metrics && { metrics: deps.metrics }),
       hold,
+      history,
     },
   );
   manager = running;
@@ -172,6 +182,7 @@ export async function startMonitoring(
     writes,
     hold,
     confirmation,
+    history,
     close: async () => {
       await hold.stop();
       await running.stop();

@@ -24,6 +24,7 @@ import { VimChangeWatch } from './vim-change-watch.js';
 import type { MonitorWriteQueue } from './write-queue.js';
 import type { VerdictGate } from './verdict-gate.js';
 import type { HealthChange, StatusChange } from './status-change.js';
+import type { HistoryRecorder } from '../history/recorder.js';
 
 export interface MonitorManagerOptions {
   defaults: MonitorSettings;
@@ -70,6 +71,8 @@ export interface MonitorManagerDeps {
   newMonitorId?: () => string;
   /** The sweep's and the heartbeat's timers (tests drive them). */
   timer?: Timer;
+  /** Status history of this worker's VIMs (issue 12): started and closed with the manager, told when a VIM leaves it. */
+  history?: HistoryRecorder;
 }
 
 /** What the notification hold (src/maintenance/notification-hold.ts) does to a change before it is queued for the store. */
@@ -168,6 +171,7 @@ export class MonitorManager implements VimLifecycleListener {
     );
     this.heartbeatTask.start();
     this.sweepTask.start();
+    this.deps.history?.start();
   }
 
   /** Graceful stop: monitors stop, their rows are handed back at once, the worker leaves. */
@@ -178,6 +182,8 @@ export class MonitorManager implements VimLifecycleListener {
     for (const entry of this.entries.values()) entry.monitor.stop();
     this.entries.clear();
     await this.deps.writes.drain(5_000);
+    // Before the leases go: the next owner reads the stored day when it takes a VIM over, and must find this worker's hours in it.
+    await this.deps.history?.close();
     try {
       await this.deps.leases.release(this.options.owner, owned);
       await this.deps.workers.remove(this.options.owner);
@@ -212,7 +218,7 @@ export class MonitorManager implements VimLifecycleListener {
   }
 
   async vimDeleted(vim: VimRecord): Promise<void> {
-    this.unregister(vim.id);
+    this.unregister(vim.id, 'gone');
     await this.deps.monitors.remove(vim.id);
   }
 
@@ -349,7 +355,7 @@ export class MonitorManager implements VimLifecycleListener {
     for (const [vimId, entry] of [...this.entries]) {
       const revision = revisions.get(vimId);
       if (revision === undefined) {
-        this.unregister(vimId);
+        this.unregister(vimId, 'gone');
         this.deps.logger.info({ vim_id: vimId, monitor_id: entry.monitor.monitorId }, 'VIM is gone: monitor unregistered');
       } else if (revision !== entry.revision) {
         const vim = await this.deps.vims.findById(vimId);
@@ -378,8 +384,9 @@ export class MonitorManager implements VimLifecycleListener {
     const excess = owned - share;
     if (excess <= Math.max(1, Math.floor(share * 0.05))) return;
     const handedBack = [...this.entries.keys()].slice(0, excess);
-    for (const vimId of handedBack) this.unregister(vimId);
+    for (const vimId of handedBack) this.unregister(vimId, 'handed back');
     await this.deps.writes.drain(2_000);
+    await this.deps.history?.release(handedBack);
     await this.deps.leases.release(this.options.owner, handedBack);
     this.deps.logger.info({ released: handedBack.length, owned: this.entries.size, share }, 'handed monitors back for rebalancing');
   }
@@ -428,7 +435,7 @@ export class MonitorManager implements VimLifecycleListener {
     for (const [vimId, entry] of held ? [...this.entries] : []) {
       // The row's monitor id may lag a replacement still in the write queue: only another owner (or no row) means loss.
       if (held?.has(vimId)) continue;
-      this.unregister(vimId);
+      this.unregister(vimId, 'lost');
       this.deps.logger.warn({ vim_id: vimId, monitor_id: entry.monitor.monitorId }, 'lease lost to another worker: monitor stopped');
     }
     await this.countLiveWorkers(nowMs);
@@ -481,8 +488,12 @@ export class MonitorManager implements VimLifecycleListener {
     monitor.start(initialDelayMs);
   }
 
-  /** Stops the VIM's monitor and lets the probes drop what they cached for it (tokens, connections). */
-  private unregister(vimId: string): void {
+  /**
+   * Stops the VIM's monitor and lets the probes drop what they cached for it (tokens, connections). Its history is
+   * forgotten, unless the VIM is handed back: then the caller has it written first (HistoryRecorder.release).
+   */
+  private unregister(vimId: string, why: 'gone' | 'lost' | 'handed back'): void {
+    if (why !== 'handed back') this.deps.history?.forget(vimId);
     this.entries.get(vimId)?.monitor.stop();
     this.entries.delete(vimId);
     this.metrics.vimForgotten(vimId);
@@ -515,6 +526,7 @@ export class MonitorManager implements VimLifecycleListener {
         scheduler: this.scheduler,
         stats: this.roundStats,
         metrics: this.metrics,
+        ...(this.deps.history && { history: this.deps.history }),
       },
       initial,
     );

@@ -16,6 +16,7 @@ import type { RoundStats } from './round-stats.js';
 import type { RoundScheduler, ScheduledRound, TickDeadlines } from './round-scheduler.js';
 import { applyRound, type VerdictState } from './verdict.js';
 import type { GateDecision, VerdictGate } from './verdict-gate.js';
+import type { HistoryRecorder, VimHistory } from '../history/recorder.js';
 
 export interface MonitorTarget {
   tenantId: string;
@@ -53,6 +54,8 @@ export interface MonitorDeps {
   gate?: VerdictGate;
   /** Receives new capacity figures (only when they differ from the last ones). */
   onCapacity?(vimId: string, monitorId: string, capacity: CapacityFigures): void;
+  /** Records status history (issue 12): every round's checks and the status held since the previous round. */
+  history?: HistoryRecorder;
 }
 
 export interface MonitorSnapshot {
@@ -123,6 +126,7 @@ export class VimMonitor implements ScheduledRound {
   private readonly deep: DeepRuns;
   /** While the gate holds a down verdict: its reason and since when (epoch ms). */
   private held: { reason: string; sinceMs: number } | undefined;
+  private readonly history: VimHistory | undefined;
 
   constructor(
     readonly monitorId: string,
@@ -159,6 +163,7 @@ export class VimMonitor implements ScheduledRound {
       consecutiveSuccesses: initial.consecutiveSuccesses ?? 0,
     };
     this.statusSince = initial.since ?? deps.clock.now();
+    this.history = deps.history?.track(vimId, monitorId, current.tenantId);
   }
 
   start(initialDelayMs: number): void {
@@ -310,6 +315,7 @@ export class VimMonitor implements ScheduledRound {
       const outcome = outcomes[i]!;
       this.record(name, outcome, checkedAtMs, settings);
       this.deps.metrics?.probeChecked(this.vimId, name, outcome.ok, outcome.latencyMs);
+      this.history?.checked(name, outcome.ok, outcome.latencyMs, checkedAtMs);
       if (name === 'auth') regions = outcome.regions;
     }
     if (authChecked) this.lastAuthAt = startedAt;
@@ -337,6 +343,8 @@ export class VimMonitor implements ScheduledRound {
     const results = gateByLayer(this.results(names));
     const conditionsChanged = conditionsDiffer(this.conditions, results);
     const health = statusChanged || conditionsChanged ? this.assessHealth(results, startedAt, conditionsChanged) : undefined;
+    // The time since the previous round counts for the status held over it (`before`), not for this round's verdict.
+    this.history?.roundEnded(before, checkedAtMs, settings, conditionsChanged);
     if (health) this.deps.metrics?.conditionsChanged?.(this.vimId, health.conditions);
     if (statusChanged) {
       this.statusSince = new Date(startedAt);
