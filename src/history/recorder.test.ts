@@ -26,13 +26,13 @@ class MemoryStore implements HistoryStore {
   reads = 0;
 
   async read(vimIds: readonly string[], fromDay: number, toDay: number): Promise<HistoryDay[]> {
-    if (this.outage) throw new DatabaseUnavailableError('database unavailable');
+    if (this.outage) throw new DatabaseUnavailableError();
     this.reads += 1;
     return [...this.rows.values()].filter((row) => vimIds.includes(row.vimId) && row.day >= fromDay && row.day <= toDay);
   }
 
   async save(days: readonly OwnedHistoryDay[]): Promise<string[]> {
-    if (this.outage) throw new DatabaseUnavailableError('database unavailable');
+    if (this.outage) throw new DatabaseUnavailableError();
     this.saves += 1;
     const fenced: string[] = [];
     for (const { monitorId, day } of days) {
