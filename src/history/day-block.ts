@@ -1,34 +1,58 @@
+import { addLatency, BUCKETS, countOf, quantile } from './latency-histogram.js';
 import { HOUR_MS, type HistoryDay, type PeriodTotals, type ProbeStats, type ProbeStatsByName } from './model.js';
 
 /**
  * One VIM's day as the recorder keeps it between flushes: every figure of
- * its 24 hours in one Float32Array (no object per hour or probe; durations
- * are whole ms below 2^24, exact in 32 bits; latencies keep ~7 digits).
+ * its 24 hours, and the latency histograms of the hour still open, in one
+ * Uint16Array (no object per hour or probe; a typed array costs ~190 bytes
+ * of its own, so one per day, not one per purpose). 10,000 VIMs × 2 probes
+ * stay under 20 MB this way (bench/history-memory.ts).
  *
- * Hour h, field f:          [h·6 + f]  reachable, unreachable, pending, maintenance reachable, maintenance unreachable, condition changes
- * Probe p, hour h, field g: [144 + (p·24 + h)·5 + g]  checks, failed, p50, p95, max (NaN: none)
+ * Hour h:               [h·11 ...]   5 durations in ms as two 16-bit halves (reachable, unreachable, pending,
+ *                                    maintenance reachable, maintenance unreachable), then condition changes
+ * Probe p, hour h:      [264 + (p·24 + h)·6 ...]  checks, failed, p50 code, p95 code, max in µs + 1 (two halves; 0: none)
+ * Probe p's histogram:  [264 + P·144 + p·(BUCKETS + 1) ...]  the open hour's buckets, then its own checks
+ *
+ * p50/p95 codes are logarithmic (±0.025 %, far below the histogram's ±10 %;
+ * 0: none); the max is kept to the µs, as the stored form keeps it.
  */
-export const HOUR_FIELDS = 6;
 export const REACHABLE = 0;
 export const UNREACHABLE = 1;
 export const PENDING = 2;
 export const MAINTENANCE_REACHABLE = 3;
 export const MAINTENANCE_UNREACHABLE = 4;
-export const CONDITION_CHANGES = 5;
-export const PROBE_FIELDS = 5;
-export const CHECKS = 0;
-export const FAILED = 1;
-export const P50 = 2;
-export const P95 = 3;
-export const MAX = 4;
-const PROBES_AT = 24 * HOUR_FIELDS;
+const CONDITION_CHANGES = 10;
+const HOUR_SLOTS = 11;
+const HOURS_END = 24 * HOUR_SLOTS;
+const PROBE_SLOTS = 6;
+const CHECKS = 0;
+const FAILED = 1;
+const P50 = 2;
+const P95 = 3;
+const MAX = 4;
+const STRIDE = BUCKETS + 1;
+const U16 = 0xffff;
 
-export function probeAt(probe: number, hour: number): number {
-  return PROBES_AT + (probe * 24 + hour) * PROBE_FIELDS;
+const CODE_BASE_MS = 0.001;
+const CODE_STEP = Math.log(1.0005);
+
+function encodeLatency(ms: number): number {
+  if (Number.isNaN(ms)) return 0;
+  if (!(ms > CODE_BASE_MS)) return 1;
+  return Math.min(U16, 1 + Math.round(Math.log(ms / CODE_BASE_MS) / CODE_STEP));
+}
+
+function decodeLatency(code: number): number {
+  return code === 0 ? Number.NaN : CODE_BASE_MS * Math.exp((code - 1) * CODE_STEP);
+}
+
+function probeAt(probe: number, hour: number): number {
+  return HOURS_END + (probe * 24 + hour) * PROBE_SLOTS;
 }
 
 export class DayBlock {
-  figures: Float32Array;
+  private figures: Uint16Array;
+  private probes: number;
   /** Bit h: hour h holds something (else it is stored as null: unknown). */
   present = 0;
   /** Whether the stored row of this day has been read and added in (before the first write of the day). */
@@ -43,76 +67,160 @@ export class DayBlock {
     readonly day: number,
     probes: number,
   ) {
-    this.figures = DayBlock.allocate(probes);
+    this.probes = probes;
+    this.figures = new Uint16Array(DayBlock.size(probes));
   }
 
-  static allocate(probes: number): Float32Array {
-    const figures = new Float32Array(PROBES_AT + probes * 24 * PROBE_FIELDS);
-    for (let p = 0; p < probes; p++) for (let h = 0; h < 24; h++) figures.fill(Number.NaN, probeAt(p, h) + P50, probeAt(p, h) + MAX + 1);
-    return figures;
+  private static size(probes: number): number {
+    return HOURS_END + probes * (24 * PROBE_SLOTS + STRIDE);
   }
 
-  /** Room for more probes (a VIM's settings gained one): rare, so the figures are copied. */
-  grow(probes: number): void {
-    const grown = DayBlock.allocate(probes);
-    grown.set(this.figures);
-    this.figures = grown;
+  private histAt(probe: number): number {
+    return HOURS_END + this.probes * 24 * PROBE_SLOTS + probe * STRIDE;
   }
 
   get dirty(): boolean {
     return this.version !== this.savedVersion;
   }
 
+  /** Room for more probes (a VIM's settings gained one): rare, so the figures are copied. */
+  grow(probes: number): void {
+    const grown = new Uint16Array(DayBlock.size(probes));
+    const probesEnd = HOURS_END + this.probes * 24 * PROBE_SLOTS;
+    grown.set(this.figures.subarray(0, probesEnd));
+    grown.set(this.figures.subarray(probesEnd), HOURS_END + probes * 24 * PROBE_SLOTS);
+    this.figures = grown;
+    this.probes = probes;
+  }
+
+  // ---- figures
+
+  durationMs(hour: number, field: number): number {
+    const at = hour * HOUR_SLOTS + field * 2;
+    return this.figures[at]! * 0x10000 + this.figures[at + 1]!;
+  }
+
+  addMs(hour: number, field: number, ms: number): void {
+    const at = hour * HOUR_SLOTS + field * 2;
+    const total = this.figures[at]! * 0x10000 + this.figures[at + 1]! + Math.round(ms);
+    this.figures[at] = Math.floor(total / 0x10000);
+    this.figures[at + 1] = total % 0x10000;
+    this.touch(hour);
+  }
+
+  addConditionChanges(hour: number, count: number): void {
+    const at = hour * HOUR_SLOTS + CONDITION_CHANGES;
+    this.figures[at] = Math.min(U16, this.figures[at]! + count);
+    this.touch(hour);
+  }
+
+  /** One check of probe p in hour h; its latency goes into the open hour's histogram (h must be that hour). */
+  check(p: number, hour: number, ok: boolean, latencyMs: number | undefined): void {
+    const f = this.figures;
+    const q = probeAt(p, hour);
+    if (f[q + CHECKS]! < U16) f[q + CHECKS]! += 1;
+    if (!ok && f[q + FAILED]! < U16) f[q + FAILED]! += 1;
+    const hist = this.histAt(p);
+    if (f[hist + BUCKETS]! < U16) f[hist + BUCKETS]! += 1;
+    if (latencyMs !== undefined && Number.isFinite(latencyMs) && latencyMs >= 0) {
+      addLatency(f, hist, latencyMs);
+      if (latencyMs > this.max(q)) this.setMax(q, latencyMs);
+    }
+    this.touch(hour);
+  }
+
+  /** p50/p95 of probe p in the open hour h: the histogram's, weighed by checks with a stored part of that hour. */
+  openPercentiles(p: number, hour: number): [number, number] {
+    const f = this.figures;
+    const q = probeAt(p, hour);
+    const hist = this.histAt(p);
+    const own = countOf(f, hist);
+    const storedP50 = decodeLatency(f[q + P50]!);
+    const storedP95 = decodeLatency(f[q + P95]!);
+    if (own === 0) return [storedP50, storedP95];
+    const storedChecks = f[q + CHECKS]! - f[hist + BUCKETS]!;
+    const max = this.max(q);
+    // A bucket's middle may lie above the largest latency seen: never report a percentile above the max.
+    const cap = (value: number) => (max < 0 ? value : Math.min(value, max));
+    return [cap(weighted(quantile(f, hist, own, 0.5), own, storedP50, storedChecks)), cap(weighted(quantile(f, hist, own, 0.95), own, storedP95, storedChecks))];
+  }
+
+  /** The open hour h is over: its percentiles become final and the histograms empty for the next hour. */
+  closeHour(hour: number): void {
+    const f = this.figures;
+    for (let p = 0; p < this.probes; p++) {
+      const [p50, p95] = this.openPercentiles(p, hour);
+      const q = probeAt(p, hour);
+      f[q + P50] = encodeLatency(p50);
+      f[q + P95] = encodeLatency(p95);
+    }
+    f.fill(0, this.histAt(0));
+    this.version += 1;
+  }
+
+  /** The largest latency of probe slot q, ms (-1: none). */
+  private max(q: number): number {
+    const code = this.figures[q + MAX]! * 0x10000 + this.figures[q + MAX + 1]!;
+    return code === 0 ? -1 : (code - 1) / 1000;
+  }
+
+  private setMax(q: number, ms: number): void {
+    const code = Math.min(0xffffffff, Math.round(ms * 1000) + 1);
+    this.figures[q + MAX] = Math.floor(code / 0x10000);
+    this.figures[q + MAX + 1] = code % 0x10000;
+  }
+
+  private touch(hour: number): void {
+    this.present |= 1 << hour;
+    this.version += 1;
+  }
+
+  // ---- stored days
+
   /**
    * Adds a stored day (another owner's hours, or this worker's previous
    * life) to what this block holds: durations and counts add up, max is the
    * larger, p50/p95 the check-weighted mean. `openHour`: the hour whose own
-   * percentiles are still in the histogram; there the stored ones are kept
-   * for the histogram's close to weigh in.
+   * percentiles are still in the histogram; there the stored ones wait for
+   * the hour's close to be weighed in.
    */
   addStored(stored: HistoryDay, probes: readonly string[], openHour: number): void {
-    const f = this.figures;
     this.version += 1;
     if (stored.hours === null) {
       this.base = stored;
       return;
     }
+    const f = this.figures;
     for (let h = 0; h < 24; h++) {
       const hour = stored.hours[h];
       if (!hour) continue;
-      this.present |= 1 << h;
-      const at = h * HOUR_FIELDS;
-      f[at + REACHABLE]! += hour.reachableMs;
-      f[at + UNREACHABLE]! += hour.unreachableMs;
-      f[at + PENDING]! += hour.pendingMs;
-      f[at + MAINTENANCE_REACHABLE]! += hour.maintenanceReachableMs;
-      f[at + MAINTENANCE_UNREACHABLE]! += hour.maintenanceUnreachableMs;
-      f[at + CONDITION_CHANGES]! += hour.conditionChanges;
+      this.addMs(h, REACHABLE, hour.reachableMs);
+      this.addMs(h, UNREACHABLE, hour.unreachableMs);
+      this.addMs(h, PENDING, hour.pendingMs);
+      this.addMs(h, MAINTENANCE_REACHABLE, hour.maintenanceReachableMs);
+      this.addMs(h, MAINTENANCE_UNREACHABLE, hour.maintenanceUnreachableMs);
+      this.addConditionChanges(h, hour.conditionChanges);
       for (let p = 0; p < probes.length; p++) {
         const theirs = hour.probes[probes[p]!];
         if (!theirs) continue;
         const q = probeAt(p, h);
         const ownChecks = f[q + CHECKS]!;
-        f[q + CHECKS] = ownChecks + theirs.checks;
-        f[q + FAILED]! += theirs.failed;
-        f[q + MAX] = larger(f[q + MAX]!, theirs.max);
+        f[q + CHECKS] = Math.min(U16, ownChecks + theirs.checks);
+        f[q + FAILED] = Math.min(U16, f[q + FAILED]! + theirs.failed);
+        if (theirs.max !== null && theirs.max > this.max(q)) this.setMax(q, theirs.max);
         if (h === openHour) {
-          f[q + P50] = theirs.p50 ?? Number.NaN;
-          f[q + P95] = theirs.p95 ?? Number.NaN;
+          f[q + P50] = encodeLatency(theirs.p50 ?? Number.NaN);
+          f[q + P95] = encodeLatency(theirs.p95 ?? Number.NaN);
         } else {
-          f[q + P50] = weighted(f[q + P50]!, ownChecks, theirs.p50, theirs.checks);
-          f[q + P95] = weighted(f[q + P95]!, ownChecks, theirs.p95, theirs.checks);
+          f[q + P50] = encodeLatency(weighted(decodeLatency(f[q + P50]!), ownChecks, theirs.p50, theirs.checks));
+          f[q + P95] = encodeLatency(weighted(decodeLatency(f[q + P95]!), ownChecks, theirs.p95, theirs.checks));
         }
       }
     }
   }
 
-  /**
-   * The day as stored. `openHour` (or -1) is the hour still collecting
-   * latencies; `open(p)` gives its p50/p95 so far (already weighed with any
-   * stored part), without closing it.
-   */
-  toDay(vimId: string, probes: readonly string[], updatedAtMs: number, openHour: number, open: (probe: number) => readonly [number, number]): HistoryDay {
+  /** The day as stored. `openHour` (or -1) is the hour still collecting latencies: its percentiles so far, without closing it. */
+  toDay(vimId: string, probes: readonly string[], updatedAtMs: number, openHour: number): HistoryDay {
     const f = this.figures;
     const hours: Array<PeriodTotals | null> = [];
     for (let h = 0; h < 24; h++) {
@@ -120,12 +228,11 @@ export class DayBlock {
         hours.push(null);
         continue;
       }
-      const at = h * HOUR_FIELDS;
-      let reachable = f[at + REACHABLE]!;
-      let unreachable = f[at + UNREACHABLE]!;
-      let pending = f[at + PENDING]!;
-      let maintenanceReachable = f[at + MAINTENANCE_REACHABLE]!;
-      let maintenanceUnreachable = f[at + MAINTENANCE_UNREACHABLE]!;
+      let reachable = this.durationMs(h, REACHABLE);
+      let unreachable = this.durationMs(h, UNREACHABLE);
+      let pending = this.durationMs(h, PENDING);
+      let maintenanceReachable = this.durationMs(h, MAINTENANCE_REACHABLE);
+      let maintenanceUnreachable = this.durationMs(h, MAINTENANCE_UNREACHABLE);
       // Two owners that both watched part of the same stretch (a takeover before the old one noticed) must not make an hour longer than an hour.
       const covered = reachable + unreachable + pending;
       if (covered > HOUR_MS) {
@@ -141,8 +248,9 @@ export class DayBlock {
         const q = probeAt(p, h);
         const checks = f[q + CHECKS]!;
         if (checks === 0) continue;
-        const [p50, p95] = h === openHour ? open(p) : [f[q + P50]!, f[q + P95]!];
-        stats[probes[p]!] = { checks, failed: f[q + FAILED]!, p50: orNull(p50), p95: orNull(p95), max: orNull(f[q + MAX]!) };
+        const [p50, p95] = h === openHour ? this.openPercentiles(p, h) : [decodeLatency(f[q + P50]!), decodeLatency(f[q + P95]!)];
+        const max = this.max(q);
+        stats[probes[p]!] = { checks, failed: f[q + FAILED]!, p50: orNull(p50), p95: orNull(p95), max: max < 0 ? null : max };
       }
       hours.push({
         reachableMs: reachable,
@@ -150,7 +258,7 @@ export class DayBlock {
         pendingMs: pending,
         maintenanceReachableMs: maintenanceReachable,
         maintenanceUnreachableMs: maintenanceUnreachable,
-        conditionChanges: f[at + CONDITION_CHANGES]!,
+        conditionChanges: f[h * HOUR_SLOTS + CONDITION_CHANGES]!,
         probes: stats,
       });
     }
@@ -217,11 +325,6 @@ export function weighted(own: number, ownWeight: number, theirs: number | null, 
   if (haveOwn && haveTheirs) return (own * ownWeight + theirs * theirWeight) / (ownWeight + theirWeight);
   if (haveTheirs) return theirs;
   return own;
-}
-
-function larger(own: number, theirs: number | null): number {
-  if (theirs === null) return own;
-  return Number.isNaN(own) ? theirs : Math.max(own, theirs);
 }
 
 function orNull(value: number): number | null {

@@ -2,7 +2,7 @@
  * Latency percentiles of one probe over one hour, from a compact log-bucket
  * histogram: bucket i (i ≥ 1) holds [MIN·R^(i-1), MIN·R^i) and answers with
  * its geometric middle, so a percentile is within ±10 % of the true value
- * (√1.2 ≈ 1.095) for latencies between 0.05 ms and 2 minutes; below goes to
+ * (√1.21 = 1.1) for latencies between 0.05 ms and 1 minute; below goes to
  * bucket 0 (answered as 0.05 ms), above to the last. Counts are 16-bit
  * (an hour has at most 18,000 rounds at the smallest interval, 0.2 s), so a
  * probe's hour costs 2 × BUCKETS bytes, kept in one array shared by the
@@ -10,11 +10,11 @@
  */
 
 const MIN_MS = 0.05;
-const RATIO = 1.2;
+const RATIO = 1.21;
 const LOG_RATIO = Math.log(RATIO);
 const HALF_STEP = Math.sqrt(RATIO);
-/** Buckets up to 2 minutes (beyond every probe timeout that makes sense; the exact max is kept apart). */
-export const BUCKETS = 2 + Math.ceil(Math.log(120_000 / MIN_MS) / LOG_RATIO);
+/** Buckets up to 1 minute (beyond every probe timeout that makes sense; the exact max is kept apart). */
+export const BUCKETS = 2 + Math.ceil(Math.log(60_000 / MIN_MS) / LOG_RATIO);
 
 export function bucketOf(latencyMs: number): number {
   if (!(latencyMs > MIN_MS)) return 0;

@@ -4,24 +4,7 @@ import { BackgroundErrors, type BackgroundErrorCounter } from '../time/backgroun
 import type { Clock } from '../time/clock.js';
 import { PeriodicTask, systemTimer, type Timer } from '../time/periodic-task.js';
 import type { VimStatus } from '../vims/model.js';
-import {
-  CHECKS,
-  CONDITION_CHANGES,
-  DayBlock,
-  FAILED,
-  HOUR_FIELDS,
-  MAINTENANCE_REACHABLE,
-  MAINTENANCE_UNREACHABLE,
-  MAX,
-  P50,
-  P95,
-  PENDING,
-  probeAt,
-  REACHABLE,
-  UNREACHABLE,
-  weighted,
-} from './day-block.js';
-import { addLatency, BUCKETS, countOf, quantile } from './latency-histogram.js';
+import { DayBlock, MAINTENANCE_REACHABLE, MAINTENANCE_UNREACHABLE, PENDING, REACHABLE, UNREACHABLE } from './day-block.js';
 import { MaintenanceSpans, type WindowSource } from './maintenance-spans.js';
 import { DAY_MS, HOUR_MS, type HistoryDay } from './model.js';
 
@@ -56,10 +39,7 @@ interface RoundTiming {
   readonly timeout: number;
 }
 
-/** Per probe in `hist`: the histogram's buckets, then the count of this hour's own checks. */
-const STRIDE = BUCKETS + 1;
 const NO_PROBES: readonly string[] = [];
-const EMPTY = new Uint16Array(0);
 /** Flushes in a row that may find a VIM fenced off while its new monitor's id is still on its way to the store. */
 const FENCED_RETRIES = 3;
 
@@ -67,10 +47,9 @@ const FENCED_RETRIES = 3;
 class VimState {
   /** The end of the last round (NaN: no round yet, the clock has not started). */
   lastEndMs = Number.NaN;
-  /** The hour (since the epoch) whose latencies `hist` holds; NaN: none. */
+  /** The hour (since the epoch) whose latencies its day's histograms hold; NaN: none. */
   histHour = Number.NaN;
   probes: readonly string[] = NO_PROBES;
-  hist: Uint16Array = EMPTY;
   /** Usually one day, two around midnight until the old one is written. */
   days: DayBlock[] = [];
   /** Handed back to the store: written once more, then forgotten. */
@@ -266,21 +245,7 @@ export class HistoryRecorder {
       state.histHour = hour;
     }
     const p = this.probeIndex(state, probe);
-    const block = this.blockFor(state, Math.floor(hour / 24));
-    const h = hour % 24;
-    const q = probeAt(p, h);
-    const f = block.figures;
-    f[q + CHECKS]! += 1;
-    if (!ok) f[q + FAILED]! += 1;
-    const own = p * STRIDE + BUCKETS;
-    if (state.hist[own]! < 0xffff) state.hist[own]! += 1;
-    if (latencyMs !== undefined && Number.isFinite(latencyMs)) {
-      addLatency(state.hist, p * STRIDE, latencyMs);
-      const max = f[q + MAX]!;
-      if (Number.isNaN(max) || latencyMs > max) f[q + MAX] = latencyMs;
-    }
-    block.present |= 1 << h;
-    block.version += 1;
+    this.blockFor(state, Math.floor(hour / 24)).check(p, hour % 24, ok, latencyMs);
   }
 
   /** @internal through VimHistory */
@@ -290,13 +255,7 @@ export class HistoryRecorder {
     const last = state.lastEndMs;
     if (atMs > last && atMs - last <= (2 * timing.interval + timing.timeout) * 1000) this.attribute(state, held, last, atMs);
     if (!(atMs <= last)) state.lastEndMs = atMs;
-    if (conditionsChanged) {
-      const block = this.blockFor(state, Math.floor(atMs / DAY_MS));
-      const h = Math.floor(atMs / HOUR_MS) % 24;
-      block.figures[h * HOUR_FIELDS + CONDITION_CHANGES]! += 1;
-      block.present |= 1 << h;
-      block.version += 1;
-    }
+    if (conditionsChanged) this.blockFor(state, Math.floor(atMs / DAY_MS)).addConditionChanges(Math.floor(atMs / HOUR_MS) % 24, 1);
   }
 
   private stateOf(handle: VimHistory): VimState | undefined {
@@ -326,11 +285,11 @@ export class HistoryRecorder {
       const hour = Math.floor(start / HOUR_MS);
       const end = Math.min(toMs, (hour + 1) * HOUR_MS);
       const block = this.blockFor(state, Math.floor(hour / 24));
-      const at = (hour % 24) * HOUR_FIELDS;
-      block.figures[at + field]! += end - start;
-      if (field !== PENDING && this.spans) block.figures[at + maintenanceField]! += this.spans.insideMs(state.vimId, state.tenantId, start, end);
-      block.present |= 1 << hour % 24;
-      block.version += 1;
+      block.addMs(hour % 24, field, end - start);
+      if (field !== PENDING && this.spans) {
+        const inside = this.spans.insideMs(state.vimId, state.tenantId, start, end);
+        if (inside > 0) block.addMs(hour % 24, maintenanceField, inside);
+      }
       start = end;
     }
   }
@@ -344,9 +303,6 @@ export class HistoryRecorder {
     let shared = this.interned.get(key);
     if (!shared) this.interned.set(key, (shared = names));
     state.probes = shared;
-    const hist = new Uint16Array(shared.length * STRIDE);
-    hist.set(state.hist);
-    state.hist = hist;
     for (const block of state.days) block.grow(shared.length);
     return shared.length - 1;
   }
@@ -360,40 +316,12 @@ export class HistoryRecorder {
     return block;
   }
 
-  /** The hour of `hist` is over: its percentiles go into the day (weighed with a stored part of the same hour). */
+  /** The hour of the histograms is over: its percentiles go into its day (weighed with a stored part of the same hour). */
   private closeHour(state: VimState): void {
     const hour = state.histHour;
     if (Number.isNaN(hour)) return;
-    const block = state.days.find((candidate) => candidate.day === Math.floor(hour / 24));
-    if (block) {
-      const h = hour % 24;
-      for (let p = 0; p < state.probes.length; p++) {
-        const [p50, p95] = this.hourPercentiles(state, block, p, h);
-        const q = probeAt(p, h);
-        block.figures[q + P50] = p50;
-        block.figures[q + P95] = p95;
-      }
-      block.version += 1;
-    }
-    state.hist.fill(0);
+    state.days.find((candidate) => candidate.day === Math.floor(hour / 24))?.closeHour(hour % 24);
     state.histHour = Number.NaN;
-  }
-
-  /** p50/p95 of probe p in the hour `hist` holds: the histogram's, weighed by checks with a stored part of the hour. */
-  private hourPercentiles(state: VimState, block: DayBlock, p: number, h: number): [number, number] {
-    const f = block.figures;
-    const q = probeAt(p, h);
-    const offset = p * STRIDE;
-    const own = countOf(state.hist, offset);
-    if (own === 0) return [f[q + P50]!, f[q + P95]!];
-    const storedChecks = f[q + CHECKS]! - state.hist[offset + BUCKETS]!;
-    const max = f[q + MAX]!;
-    // A bucket's middle may lie above the largest latency seen: never report a percentile above the max.
-    const cap = (value: number) => (Number.isNaN(max) ? value : Math.min(value, max));
-    return [
-      cap(weighted(quantile(state.hist, offset, own, 0.5), own, f[q + P50]!, storedChecks)),
-      cap(weighted(quantile(state.hist, offset, own, 0.95), own, f[q + P95]!, storedChecks)),
-    ];
   }
 
   // ---- flushing
@@ -423,7 +351,7 @@ export class HistoryRecorder {
       for (const block of state.days) {
         if (!block.dirty || !block.based) continue;
         const openHour = !Number.isNaN(state.histHour) && Math.floor(state.histHour / 24) === block.day ? state.histHour % 24 : -1;
-        const day = block.toDay(state.vimId, state.probes, nowMs, openHour, (p) => this.hourPercentiles(state, block, p, openHour));
+        const day = block.toDay(state.vimId, state.probes, nowMs, openHour);
         entries.push({ monitorId: state.monitorId, day });
         written.push({ state, block, version: block.version });
       }
