@@ -43,3 +43,12 @@ for (let at = start; at < start + DAY_MS - 1; at += 600_000) {
 }
 const after = used();
 console.log(JSON.stringify({ ...recorder.stats(), handles: handles.length, bytes: after - before, bytes_per_vim: Math.round((after - before) / VIMS), mb: +((after - before) / 1e6).toFixed(1) }));
+
+// Just after midnight, before the flush that writes the old day: two days per VIM for a moment.
+nowMs = start + DAY_MS + 60_000;
+for (let i = 0; i < VIMS; i++) {
+  handles[i]!.checked('icmp', true, 1, nowMs + i);
+  handles[i]!.roundEnded('REACHABLE', nowMs + i, { interval: 600, timeout: 3 }, false);
+}
+const midnight = used();
+console.log(JSON.stringify({ ...recorder.stats(), moment: 'after midnight, before the flush', bytes: midnight - before, mb: +((midnight - before) / 1e6).toFixed(1) }));

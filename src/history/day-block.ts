@@ -4,9 +4,10 @@ import { HOUR_MS, type HistoryDay, type PeriodTotals, type ProbeStats, type Prob
 /**
  * One VIM's day as the recorder keeps it between flushes: every figure of
  * its 24 hours, and the latency histograms of the hour still open, in one
- * Uint16Array (no object per hour or probe; a typed array costs ~190 bytes
- * of its own, so one per day, not one per purpose). 10,000 VIMs × 2 probes
- * stay under 20 MB this way (bench/history-memory.ts).
+ * slot of a pool shared by all VIMs with as many probes (BlockPool: no
+ * object per hour or probe, and no typed array per day, which would cost
+ * ~190 bytes of its own). 10,000 VIMs × 2 probes stay under 20 MB this way
+ * (bench/history-memory.ts).
  *
  * Hour h:               [h·11 ...]   5 durations in ms as two 16-bit halves (reachable, unreachable, pending,
  *                                    maintenance reachable, maintenance unreachable), then condition changes
@@ -50,9 +51,63 @@ function probeAt(probe: number, hour: number): number {
   return HOURS_END + (probe * 24 + hour) * PROBE_SLOTS;
 }
 
+/**
+ * Slots of one size (one per probe count) in Uint16Array chunks of 64
+ * slots (no copying as it grows, at most one chunk unused); a freed slot is
+ * zeroed and reused.
+ */
+export class BlockPool {
+  private readonly chunks: Uint16Array[] = [];
+  private used = 0;
+  private readonly free: number[] = [];
+  readonly slotSize: number;
+
+  constructor(readonly probes: number) {
+    this.slotSize = HOURS_END + probes * (24 * PROBE_SLOTS + STRIDE);
+  }
+
+  /** A free slot's number. */
+  allocate(): number {
+    const reused = this.free.pop();
+    if (reused !== undefined) return reused;
+    if (this.used % SLOTS_PER_CHUNK === 0) this.chunks.push(new Uint16Array(this.slotSize * SLOTS_PER_CHUNK));
+    return this.used++;
+  }
+
+  chunkOf(slot: number): Uint16Array {
+    return this.chunks[Math.floor(slot / SLOTS_PER_CHUNK)]!;
+  }
+
+  offsetOf(slot: number): number {
+    return (slot % SLOTS_PER_CHUNK) * this.slotSize;
+  }
+
+  release(slot: number): void {
+    const at = this.offsetOf(slot);
+    this.chunkOf(slot).fill(0, at, at + this.slotSize);
+    this.free.push(slot);
+  }
+}
+
+const SLOTS_PER_CHUNK = 64;
+
+/** The pools of one recorder, by probe count. */
+export class BlockPools {
+  private readonly pools: BlockPool[] = [];
+
+  of(probes: number): BlockPool {
+    let pool = this.pools[probes];
+    if (!pool) this.pools[probes] = pool = new BlockPool(probes);
+    return pool;
+  }
+}
+
 export class DayBlock {
-  private figures: Uint16Array;
-  private probes: number;
+  private pool: BlockPool;
+  private slot: number;
+  /** The pool's chunk holding this block, and where in it. */
+  private data: Uint16Array;
+  private at: number;
   /** Bit h: hour h holds something (else it is stored as null: unknown). */
   present = 0;
   /** Whether the stored row of this day has been read and added in (before the first write of the day). */
@@ -65,18 +120,22 @@ export class DayBlock {
 
   constructor(
     readonly day: number,
+    pools: BlockPools,
     probes: number,
   ) {
-    this.probes = probes;
-    this.figures = new Uint16Array(DayBlock.size(probes));
+    this.pool = pools.of(probes);
+    this.slot = this.pool.allocate();
+    this.data = this.pool.chunkOf(this.slot);
+    this.at = this.pool.offsetOf(this.slot);
   }
 
-  private static size(probes: number): number {
-    return HOURS_END + probes * (24 * PROBE_SLOTS + STRIDE);
+  /** Gives the slot back: the block is not used afterwards. */
+  release(): void {
+    this.pool.release(this.slot);
   }
 
   private histAt(probe: number): number {
-    return HOURS_END + this.probes * 24 * PROBE_SLOTS + probe * STRIDE;
+    return this.at + HOURS_END + this.pool.probes * 24 * PROBE_SLOTS + probe * STRIDE;
   }
 
   get dirty(): boolean {
@@ -84,40 +143,52 @@ export class DayBlock {
   }
 
   /** Room for more probes (a VIM's settings gained one): rare, so the figures are copied. */
-  grow(probes: number): void {
-    const grown = new Uint16Array(DayBlock.size(probes));
-    const probesEnd = HOURS_END + this.probes * 24 * PROBE_SLOTS;
-    grown.set(this.figures.subarray(0, probesEnd));
-    grown.set(this.figures.subarray(probesEnd), HOURS_END + probes * 24 * PROBE_SLOTS);
-    this.figures = grown;
-    this.probes = probes;
+  grow(pools: BlockPools, probes: number): void {
+    const old = this.pool;
+    const [oldSlot, oldData, oldAt] = [this.slot, this.data, this.at];
+    const pool = pools.of(probes);
+    const slot = pool.allocate();
+    const data = pool.chunkOf(slot);
+    const at = pool.offsetOf(slot);
+    const probesEnd = HOURS_END + old.probes * 24 * PROBE_SLOTS;
+    data.set(oldData.subarray(oldAt, oldAt + probesEnd), at);
+    data.set(oldData.subarray(oldAt + probesEnd, oldAt + old.slotSize), at + HOURS_END + probes * 24 * PROBE_SLOTS);
+    old.release(oldSlot);
+    [this.pool, this.slot, this.data, this.at] = [pool, slot, data, at];
   }
 
   // ---- figures
 
   durationMs(hour: number, field: number): number {
-    const at = hour * HOUR_SLOTS + field * 2;
-    return this.figures[at]! * 0x10000 + this.figures[at + 1]!;
+    const f = this.data;
+    const at = this.at + hour * HOUR_SLOTS + field * 2;
+    return f[at]! * 0x10000 + f[at + 1]!;
   }
 
   addMs(hour: number, field: number, ms: number): void {
-    const at = hour * HOUR_SLOTS + field * 2;
-    const total = this.figures[at]! * 0x10000 + this.figures[at + 1]! + Math.round(ms);
-    this.figures[at] = Math.floor(total / 0x10000);
-    this.figures[at + 1] = total % 0x10000;
+    const f = this.data;
+    const at = this.at + hour * HOUR_SLOTS + field * 2;
+    const total = f[at]! * 0x10000 + f[at + 1]! + Math.round(ms);
+    f[at] = Math.floor(total / 0x10000);
+    f[at + 1] = total % 0x10000;
     this.touch(hour);
   }
 
   addConditionChanges(hour: number, count: number): void {
-    const at = hour * HOUR_SLOTS + CONDITION_CHANGES;
-    this.figures[at] = Math.min(U16, this.figures[at]! + count);
+    const f = this.data;
+    const at = this.at + hour * HOUR_SLOTS + CONDITION_CHANGES;
+    f[at] = Math.min(U16, f[at]! + count);
     this.touch(hour);
+  }
+
+  private probeAt(probe: number, hour: number): number {
+    return this.at + probeAt(probe, hour);
   }
 
   /** One check of probe p in hour h; its latency goes into the open hour's histogram (h must be that hour). */
   check(p: number, hour: number, ok: boolean, latencyMs: number | undefined): void {
-    const f = this.figures;
-    const q = probeAt(p, hour);
+    const f = this.data;
+    const q = this.probeAt(p, hour);
     if (f[q + CHECKS]! < U16) f[q + CHECKS]! += 1;
     if (!ok && f[q + FAILED]! < U16) f[q + FAILED]! += 1;
     const hist = this.histAt(p);
@@ -131,8 +202,8 @@ export class DayBlock {
 
   /** p50/p95 of probe p in the open hour h: the histogram's, weighed by checks with a stored part of that hour. */
   openPercentiles(p: number, hour: number): [number, number] {
-    const f = this.figures;
-    const q = probeAt(p, hour);
+    const f = this.data;
+    const q = this.probeAt(p, hour);
     const hist = this.histAt(p);
     const own = countOf(f, hist);
     const storedP50 = decodeLatency(f[q + P50]!);
@@ -147,27 +218,29 @@ export class DayBlock {
 
   /** The open hour h is over: its percentiles become final and the histograms empty for the next hour. */
   closeHour(hour: number): void {
-    const f = this.figures;
-    for (let p = 0; p < this.probes; p++) {
+    const f = this.data;
+    for (let p = 0; p < this.pool.probes; p++) {
       const [p50, p95] = this.openPercentiles(p, hour);
-      const q = probeAt(p, hour);
+      const q = this.probeAt(p, hour);
       f[q + P50] = encodeLatency(p50);
       f[q + P95] = encodeLatency(p95);
     }
-    f.fill(0, this.histAt(0));
+    f.fill(0, this.histAt(0), this.at + this.pool.slotSize);
     this.version += 1;
   }
 
   /** The largest latency of probe slot q, ms (-1: none). */
   private max(q: number): number {
-    const code = this.figures[q + MAX]! * 0x10000 + this.figures[q + MAX + 1]!;
+    const f = this.data;
+    const code = f[q + MAX]! * 0x10000 + f[q + MAX + 1]!;
     return code === 0 ? -1 : (code - 1) / 1000;
   }
 
   private setMax(q: number, ms: number): void {
     const code = Math.min(0xffffffff, Math.round(ms * 1000) + 1);
-    this.figures[q + MAX] = Math.floor(code / 0x10000);
-    this.figures[q + MAX + 1] = code % 0x10000;
+    const f = this.data;
+    f[q + MAX] = Math.floor(code / 0x10000);
+    f[q + MAX + 1] = code % 0x10000;
   }
 
   private touch(hour: number): void {
@@ -190,7 +263,7 @@ export class DayBlock {
       this.base = stored;
       return;
     }
-    const f = this.figures;
+    const f = this.data;
     for (let h = 0; h < 24; h++) {
       const hour = stored.hours[h];
       if (!hour) continue;
@@ -203,7 +276,7 @@ export class DayBlock {
       for (let p = 0; p < probes.length; p++) {
         const theirs = hour.probes[probes[p]!];
         if (!theirs) continue;
-        const q = probeAt(p, h);
+        const q = this.probeAt(p, h);
         const ownChecks = f[q + CHECKS]!;
         f[q + CHECKS] = Math.min(U16, ownChecks + theirs.checks);
         f[q + FAILED] = Math.min(U16, f[q + FAILED]! + theirs.failed);
@@ -221,7 +294,7 @@ export class DayBlock {
 
   /** The day as stored. `openHour` (or -1) is the hour still collecting latencies: its percentiles so far, without closing it. */
   toDay(vimId: string, probes: readonly string[], updatedAtMs: number, openHour: number): HistoryDay {
-    const f = this.figures;
+    const f = this.data;
     const hours: Array<PeriodTotals | null> = [];
     for (let h = 0; h < 24; h++) {
       if ((this.present & (1 << h)) === 0) {
@@ -245,7 +318,7 @@ export class DayBlock {
       }
       const stats: ProbeStatsByName = {};
       for (let p = 0; p < probes.length; p++) {
-        const q = probeAt(p, h);
+        const q = this.probeAt(p, h);
         const checks = f[q + CHECKS]!;
         if (checks === 0) continue;
         const [p50, p95] = h === openHour ? this.openPercentiles(p, h) : [decodeLatency(f[q + P50]!), decodeLatency(f[q + P95]!)];
@@ -258,7 +331,7 @@ export class DayBlock {
         pendingMs: pending,
         maintenanceReachableMs: maintenanceReachable,
         maintenanceUnreachableMs: maintenanceUnreachable,
-        conditionChanges: f[h * HOUR_SLOTS + CONDITION_CHANGES]!,
+        conditionChanges: f[this.at + h * HOUR_SLOTS + CONDITION_CHANGES]!,
         probes: stats,
       });
     }

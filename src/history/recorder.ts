@@ -4,7 +4,7 @@ import { BackgroundErrors, type BackgroundErrorCounter } from '../time/backgroun
 import type { Clock } from '../time/clock.js';
 import { PeriodicTask, systemTimer, type Timer } from '../time/periodic-task.js';
 import type { VimStatus } from '../vims/model.js';
-import { DayBlock, MAINTENANCE_REACHABLE, MAINTENANCE_UNREACHABLE, PENDING, REACHABLE, UNREACHABLE } from './day-block.js';
+import { BlockPools, DayBlock, MAINTENANCE_REACHABLE, MAINTENANCE_UNREACHABLE, PENDING, REACHABLE, UNREACHABLE } from './day-block.js';
 import { MaintenanceSpans, type WindowSource } from './maintenance-spans.js';
 import { DAY_MS, HOUR_MS, type HistoryDay } from './model.js';
 
@@ -115,6 +115,7 @@ export class HistoryRecorder {
   /** Monitors whose writes were fenced off for good: what they report is not kept (their worker stops them at its next heartbeat). */
   private readonly fencedMonitors = new Map<string, string>();
   private readonly interned = new Map<string, readonly string[]>();
+  private readonly pools = new BlockPools();
   private readonly spans: MaintenanceSpans | undefined;
   private readonly errors: BackgroundErrors;
   private readonly task: PeriodicTask;
@@ -194,8 +195,15 @@ export class HistoryRecorder {
 
   /** A deleted VIM (or one whose lease another worker holds): nothing more is written for it. */
   forget(vimId: string): void {
-    this.states.delete(vimId);
+    const state = this.states.get(vimId);
+    if (state) this.drop(state);
     this.fencedMonitors.delete(vimId);
+  }
+
+  private drop(state: VimState): void {
+    this.states.delete(state.vimId);
+    for (const block of state.days) block.release();
+    state.days = [];
   }
 
   /** Graceful: the flush loop stops, everything is written once more (an outage keeps nothing: the process is going), idempotent. */
@@ -303,14 +311,14 @@ export class HistoryRecorder {
     let shared = this.interned.get(key);
     if (!shared) this.interned.set(key, (shared = names));
     state.probes = shared;
-    for (const block of state.days) block.grow(shared.length);
+    for (const block of state.days) block.grow(this.pools, shared.length);
     return shared.length - 1;
   }
 
   private blockFor(state: VimState, day: number): DayBlock {
     const days = state.days;
     for (let i = days.length - 1; i >= 0; i--) if (days[i]!.day === day) return days[i]!;
-    const block = new DayBlock(day, state.probes.length);
+    const block = new DayBlock(day, this.pools, state.probes.length);
     days.push(block);
     days.sort((a, b) => a.day - b.day);
     return block;
@@ -369,8 +377,10 @@ export class HistoryRecorder {
       state.fencedFlushes = 0;
       // A day before the one of the last round ended gets nothing more once written.
       const lastDay = Math.floor(state.lastEndMs / DAY_MS);
-      state.days = state.days.filter((block) => block.dirty || !(block.day < lastDay) || Math.floor(state.histHour / 24) === block.day);
-      if (state.released && !state.dirty()) this.states.delete(state.vimId);
+      const kept = state.days.filter((block) => block.dirty || !(block.day < lastDay) || Math.floor(state.histHour / 24) === block.day);
+      if (kept.length < state.days.length) for (const block of state.days) if (!kept.includes(block)) block.release();
+      state.days = kept;
+      if (state.released && !state.dirty()) this.drop(state);
     }
     if (dropped > 0) this.deps.logger.info({ vims: dropped }, 'history: VIMs taken over by another monitor; their history here dropped, the new owner carries it on');
   }
@@ -416,7 +426,7 @@ export class HistoryRecorder {
       state.fencedFlushes += 1;
       return false;
     }
-    this.states.delete(state.vimId);
+    this.drop(state);
     if (!state.released) this.fencedMonitors.set(state.vimId, state.monitorId);
     return true;
   }
