@@ -327,4 +327,33 @@ describe('status history recorder', () => {
     await recorder.close();
     expect(store.saves).toBe(0);
   });
+
+  it('flushes every flush interval and shortly after each hour ends, on its timers', async () => {
+    const timers: Array<{ callback: () => void; ms: number; cleared: boolean }> = [];
+    const timer = {
+      set: (callback: () => void, ms: number) => {
+        const entry = { callback, ms, cleared: false };
+        timers.push(entry);
+        return entry;
+      },
+      clear: (handle: unknown) => void ((handle as { cleared: boolean }).cleared = true),
+    };
+    const store = new MemoryStore();
+    let nowMs = T0 + 50 * 60_000; // 10:50
+    const recorder = new HistoryRecorder({ flushIntervalMs: 60_000, hourEndGraceMs: 13_000 }, { store, clock: { now: () => new Date(nowMs) }, logger: capturedLogger().logger, timer });
+    recorder.start();
+    expect(timers.map((entry) => entry.ms).sort((a, b) => a - b)).toEqual([60_000, 10 * 60_000 + 13_000]);
+    const handle = recorder.track('vim-1', 'monitor-1', 'tenant-a');
+    handle.roundEnded('REACHABLE', nowMs, TIMING, false);
+    nowMs += 10_000;
+    handle.roundEnded('REACHABLE', nowMs, TIMING, false);
+    nowMs = T0 + HOUR_MS + 13_000;
+    timers.find((entry) => entry.ms === 10 * 60_000 + 13_000)!.callback();
+    await new Promise((resolve) => setTimeout(resolve, 10));
+    expect(store.day('vim-1').reachableMs).toBe(10_000);
+    const nextHourEnd = timers.find((entry) => entry.ms === HOUR_MS); // armed again for the next hour's end
+    expect(nextHourEnd).toBeDefined();
+    await recorder.close();
+    expect(nextHourEnd?.cleared).toBe(true);
+  });
 });
