@@ -39,7 +39,7 @@ describe.each(DIALECTS)('secrets rotate on %s', (dialect) => {
     keyFile = join(dir, 'secret.key');
   });
   afterEach(async () => {
-    for (const table of ['vims', 'subscriptions', 'secret_key_check', 'workers'] as const) await store.db.deleteFrom(table).execute();
+    for (const table of ['vims', 'subscriptions', 'ui_sessions', 'secret_key_check', 'workers'] as const) await store.db.deleteFrom(table).execute();
     await store.close();
     rmSync(dir, { recursive: true, force: true });
   });

@@ -26,7 +26,8 @@ export function sessionIdOf(request: FastifyRequest): string | undefined {
 }
 
 export function setSessionCookie(reply: FastifyReply, sessionId: string, expiresAt: Date, secure: SecureCookie, now: Date): void {
-  const maxAge = Math.max(0, Math.floor((expiresAt.getTime() - now.getTime()) / 1000));
+  // Rounded up: a browser drops a cookie with Max-Age=0 at once, and the server enforces the expiry anyway.
+  const maxAge = Math.max(1, Math.ceil((expiresAt.getTime() - now.getTime()) / 1000));
   void reply.setCookie(SESSION_COOKIE, sessionId, { ...attributes(secure), expires: expiresAt, maxAge });
 }
 

@@ -45,6 +45,7 @@ export interface TestServiceOptions {
   maintenance?: Partial<Config['maintenance']>;
   flap?: Partial<Config['flap']>;
   confirm?: Partial<Config['confirm']>;
+  ui?: Partial<Config['ui']>;
 }
 
 /** The real service, in this process, on a free loopback port, logging everything at trace level into memory. */
@@ -68,6 +69,7 @@ export async function startTestService(options: TestServiceOptions = {}): Promis
     ...(options.maintenance && { maintenance: options.maintenance }),
     ...(options.flap && { flap: options.flap }),
     ...(options.confirm && { confirm: options.confirm }),
+    ...(options.ui && { ui: options.ui }),
   });
   const lines: string[] = [];
   const sink = new Writable({
