@@ -147,7 +147,7 @@ describe('dashboard sessions with a real Keystone', () => {
   beforeAll(async () => {
     keystone = await startKeystone();
     service = await startTestService({ auth: keystoneAuth(keystone), secretKey });
-    shortLived = await startTestService({ auth: keystoneAuth(keystone), secretKey, ui: { session_ttl: 1 } });
+    shortLived = await startTestService({ auth: keystoneAuth(keystone), secretKey, ui: { session_ttl: 1, secure_cookie: 'always' } });
     nfvProjectId = await keystone.projectId('nfv');
     const alice = await keystone.issueToken(keystone.member);
     const bob = await keystone.issueToken(keystone.otherMember);
@@ -371,15 +371,19 @@ describe('dashboard sessions with a real Keystone', () => {
     expect(await service.store.db.selectFrom('ui_sessions').select('id_hash').where('id_hash', '=', hash).execute()).toEqual([]);
   });
 
-  it('ends a session after ui.session_ttl, and a later login prunes its row', async () => {
+  it('ends a session after ui.session_ttl, and a later login prunes its row (and ui.secure_cookie always marks the cookie Secure)', async () => {
     const { cookie, session, response } = await login(keystone.member, shortLived);
-    expect(parseSetCookie(response.setCookies[0] ?? '').attributes.get('max-age')).toBe('1');
+    const set = parseSetCookie(response.setCookies[0] ?? '');
+    expect(set.attributes.get('max-age')).toBe('1');
+    expect([...set.attributes.keys()].sort()).toEqual(['expires', 'httponly', 'max-age', 'path', 'samesite', 'secure']);
     expect(Date.parse(session.expires_at) - Date.now()).toBeLessThanOrEqual(1000);
     expect(await vimNames(cookie, shortLived)).toEqual([]);
     await new Promise((resolve) => setTimeout(resolve, 1_100));
     const expired = await call(shortLived, 'GET', '/ui/session', { cookie });
     expect(expired.status).toBe(401);
-    expect(parseSetCookie(expired.setCookies[0] ?? '').value).toBe('');
+    const cleared = parseSetCookie(expired.setCookies[0] ?? '');
+    expect(cleared.value).toBe('');
+    expect(cleared.attributes.get('secure')).toBe(true);
     expect(await shortLived.store.db.selectFrom('ui_sessions').select('id_hash').execute()).toHaveLength(1);
     await login(keystone.member, shortLived);
     const left = await shortLived.store.db.selectFrom('ui_sessions').select('id_hash').execute();
