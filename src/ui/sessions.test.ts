@@ -390,6 +390,20 @@ describe('dashboard sessions with a real Keystone', () => {
     expect(left.map((row) => row.id_hash)).not.toContain(createHash('sha256').update(cookie).digest('hex'));
   });
 
+  it('logs out even when Keystone is down (the session ends, a warning says the token lives on), and answers a login then with 503', async () => {
+    const { cookie, session } = await login(keystone.member);
+    await keystone.stop(); // the last test to need it
+    const out = await call(service, 'DELETE', '/ui/session', { cookie, csrf: session.csrf_token });
+    expect(out.status).toBe(204);
+    expect(parseSetCookie(out.setCookies[0] ?? '').value).toBe('');
+    expect((await call(service, 'GET', '/ui/session', { cookie })).status).toBe(401);
+    expect(service.logText()).toContain('could not revoke the Keystone token of a dashboard session');
+    const refused = await call(service, 'POST', '/ui/session', { body: { username: 'alice', password: keystone.member.password, project: 'nfv' } });
+    expect(refused.status).toBe(503);
+    expect(refused.json.TackerError.type).toBe('ServiceUnavailable');
+    expect(refused.setCookies).toEqual([]);
+  });
+
   it('never shows a password, a Keystone token or a session id in a response body or header, nor any of them or a CSRF token in the log', async () => {
     expect(seen.length).toBeGreaterThan(50);
     const passwords = [keystone.member.password, keystone.otherMember.password, keystone.admin.password, keystone.service.password];
