@@ -1,3 +1,4 @@
+import cookie from '@fastify/cookie';
 import swagger from '@fastify/swagger';
 import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import type { Logger } from 'pino';
@@ -26,6 +27,7 @@ import { vimRoutes } from './vims/routes.js';
 import { maintenanceRoutes } from './maintenances/routes.js';
 import type { MaintenanceService } from '../maintenance/service.js';
 import type { MaintenanceCalendar } from '../maintenance/calendar.js';
+import { sessionRoutes, type SessionRouteOptions } from '../ui/session-routes.js';
 
 export interface ApiServerOptions {
   registry: VimRegistry;
@@ -47,6 +49,8 @@ export interface ApiServerOptions {
   metrics?: PrometheusMetrics;
   /** Slow-client protection (server.* keys); absent: the defaults of the configuration. */
   limits?: ConnectionLimits;
+  /** The dashboard's session API (/ui/session) and, under keystone, cookie authentication; absent: neither. */
+  ui?: Omit<SessionRouteOptions, 'clock'>;
 }
 
 /** What a client may hold of the server: time to send a request, idle time, connections. */
@@ -103,7 +107,10 @@ export async function buildApiServer(options: ApiServerOptions): Promise<Fastify
   installErrorHandling(app);
   installBoundedJsonParser(app);
   installInputGuards(app);
-  installAuthentication(app, options.authenticator);
+  // Parses cookies in its own onRequest hook, which must run before authentication's.
+  await app.register(cookie);
+  const sessions = options.ui?.sessions;
+  installAuthentication(app, options.authenticator, sessions && { sessions, secureCookie: options.ui?.secureCookie ?? 'auto' });
   if (options.metrics) installMetrics(app, options.metrics);
   installResponseDocumentation(app);
   // Generated from the routes' own validation schemas, so it cannot drift from what is enforced.
@@ -129,6 +136,7 @@ export async function buildApiServer(options: ApiServerOptions): Promise<Fastify
   });
   await app.register(subscriptionRoutes, { subscriptions: options.subscriptions });
   if (options.maintenances) await app.register(maintenanceRoutes, { maintenances: options.maintenances, clock: options.clock });
+  if (options.ui) await app.register(sessionRoutes, { ...options.ui, clock: options.clock });
   // Served as /v1.0/openapi and /v1.0/openapi.json (the suffix is stripped like every other path).
   app.get('/v1.0/openapi', { schema: { hide: true }, config: { public: true } }, async () => app.swagger());
   return app;

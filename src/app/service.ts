@@ -6,6 +6,7 @@ import { ApiShutdown } from '../api/graceful-close.js';
 import { buildApiServer } from '../api/server.js';
 import type { Authenticator } from '../auth/authenticator.js';
 import { KeystoneAuthenticator } from '../auth/keystone.js';
+import { KeystoneClient } from '../auth/keystone-client.js';
 import { NoAuthAuthenticator } from '../auth/noauth.js';
 import type { Config } from '../config/schema.js';
 import { PrometheusMetrics } from '../metrics/prometheus.js';
@@ -36,6 +37,8 @@ import { MaintenanceService } from '../maintenance/service.js';
 import { HoldRepository } from '../store/hold-repository.js';
 import { MaintenanceRepository } from '../store/maintenance-repository.js';
 import { BrokerWatch } from '../guard/broker-watch.js';
+import { SessionRepository } from '../store/session-repository.js';
+import { DashboardSessions } from '../ui/sessions.js';
 
 export interface RunningService {
   /** e.g. http://127.0.0.1:9890; empty for a worker without API. */
@@ -161,7 +164,7 @@ export async function startService(config: Config, logger: Logger, options: Serv
       logger.info({ owner: monitoring?.manager.stats().owner }, 'vim-monitor worker running (no API)');
       return { ...running, url: '', app: undefined };
     }
-    const authenticator = createAuthenticator(config, clock, logger);
+    const { authenticator, sessions } = createAuthentication(config, { clock, logger, store, cipher });
     const app = await buildApiServer({
       registry,
       authenticator,
@@ -194,6 +197,7 @@ export async function startService(config: Config, logger: Logger, options: Serv
         keepAliveTimeoutMs: config.server.keep_alive_timeout * 1000,
         maxConnections: config.server.max_connections,
       },
+      ui: { ...(sessions && { sessions }), noauthProjectId: config.auth.noauth.project_id, secureCookie: config.ui.secure_cookie },
     });
     const shutdown = new ApiShutdown(app, { graceMs: config.server.shutdown_timeout * 1000, logger });
     api = shutdown;
@@ -238,10 +242,26 @@ async function openSecretKey(config: Config, store: Store, clock: Clock, logger:
   return key;
 }
 
-function createAuthenticator(config: Config, clock: Clock, logger: Logger): Authenticator {
+/** The API's authenticator and, under keystone, the dashboard's sessions (which log in at the same Keystone). */
+function createAuthentication(
+  config: Config,
+  deps: { clock: Clock; logger: Logger; store: Store; cipher: SecretCipher },
+): { authenticator: Authenticator; sessions?: DashboardSessions } {
+  const { clock, logger } = deps;
   if (config.auth.strategy === 'keystone' && config.auth.keystone) {
-    logger.info({ keystone: config.auth.keystone.url }, 'API authentication: Keystone tokens (X-Auth-Token)');
-    return new KeystoneAuthenticator(config.auth.keystone, clock);
+    logger.info({ keystone: config.auth.keystone.url }, 'API authentication: Keystone tokens (X-Auth-Token), and dashboard sessions');
+    const keystone = new KeystoneClient(config.auth.keystone, clock);
+    const authenticator = new KeystoneAuthenticator(config.auth.keystone, clock, keystone);
+    const sessions = new DashboardSessions({
+      repository: new SessionRepository(deps.store),
+      cipher: deps.cipher,
+      keystone,
+      authenticator,
+      clock,
+      ttlMs: config.ui.session_ttl * 1000,
+      logger,
+    });
+    return { authenticator, sessions };
   }
   if (LOOPBACK.test(config.server.host)) {
     logger.info({ host: config.server.host }, 'API authentication: none (noauth); listening on loopback only');
@@ -251,5 +271,5 @@ function createAuthenticator(config: Config, clock: Clock, logger: Logger): Auth
       'API authentication is OFF (auth.strategy: noauth) on a non-loopback address: anyone who can reach it administers every VIM',
     );
   }
-  return new NoAuthAuthenticator(config.auth.noauth.project_id);
+  return { authenticator: new NoAuthAuthenticator(config.auth.noauth.project_id) };
 }

@@ -12,3 +12,13 @@ export function headerValue(headers: IncomingHttpHeaders, name: string): string 
   const first = Array.isArray(value) ? value[0] : value;
   return first === undefined || first === '' ? undefined : first;
 }
+
+/**
+ * The dashboard's sessions (src/ui/sessions.ts): a request that carries the
+ * session cookie and no X-Auth-Token is authenticated as the session's
+ * Keystone token. `csrfToken` is the X-CSRF-Token header, required on
+ * every method that changes something.
+ */
+export interface SessionAuthenticator {
+  authenticate(sessionId: string, method: string, csrfToken: string | undefined): Promise<RequestContext>;
+}

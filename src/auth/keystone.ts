@@ -23,15 +23,17 @@ export class KeystoneAuthenticator implements Authenticator {
   constructor(
     private readonly config: KeystoneAuthConfig,
     private readonly clock: Clock,
+    /** Shared with the dashboard's logins, so that one service token serves both. */
+    client?: KeystoneClient,
   ) {
-    this.client = new KeystoneClient(config, clock);
+    this.client = client ?? new KeystoneClient(config, clock);
     this.adminRoles = new Set(config.admin_roles);
   }
 
   async authenticate(headers: IncomingHttpHeaders): Promise<RequestContext> {
     const token = headerValue(headers, 'x-auth-token');
     if (!token) throw new NotAuthenticatedError('Authentication required: send a Keystone token in X-Auth-Token');
-    const key = createHash('sha256').update(token).digest('base64url');
+    const key = cacheKey(token);
     const now = this.clock.now().getTime();
     const cached = this.cache.get(key);
     if (cached && cached.until > now) return cached.context;
@@ -51,8 +53,17 @@ export class KeystoneAuthenticator implements Authenticator {
     return context;
   }
 
+  /** Drops a token revoked here (dashboard logout) from the cache, so that this process stops accepting it at once. */
+  forget(token: string): void {
+    this.cache.delete(cacheKey(token));
+  }
+
   private evictOldest(): void {
     const oldest = this.cache.keys().next();
     if (!oldest.done) this.cache.delete(oldest.value);
   }
+}
+
+function cacheKey(token: string): string {
+  return createHash('sha256').update(token).digest('base64url');
 }

@@ -40,7 +40,7 @@ export async function runSecretsRotate(config: Config, io: { input: NodeJS.Reada
         ? `; the key file ${config.secrets.key_file} holds it now, the previous key is kept in ${config.secrets.key_file}.old: back up the new key file`
         : '; start vim-monitor with the new secrets.key';
     io.output.write(
-      `rotated: ${outcome.vims} VIM credentials and ${outcome.subscriptions} webhook secrets re-sealed, key ${outcome.fromKeyId} -> ${outcome.toKeyId}${where}\n`,
+      `rotated: ${outcome.vims} VIM credentials, ${outcome.subscriptions} webhook secrets and ${outcome.sessions} dashboard sessions re-sealed, key ${outcome.fromKeyId} -> ${outcome.toKeyId}${where}\n`,
     );
     return outcome;
   } finally {

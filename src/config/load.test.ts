@@ -87,6 +87,7 @@ describe('loadConfig defaults', () => {
       },
       outbox: { enabled: true, poll_interval: 0.5, settle: 1, retry_base: 1, retry_cap: 300, dead_letter_after: 86400, lease_ttl: 10 },
       webhooks: { timeout: 10, allow_loopback: false, allow_link_local: false },
+      ui: { session_ttl: 28_800, secure_cookie: 'auto' },
       egress: { deny_cidrs: [], allow_cidrs: [] },
       maintenance: { refresh_interval: 5, check_interval: 1 },
       flap: { max_changes: 10, window: 600 },

@@ -469,6 +469,26 @@ export const configSchema = {
         },
       },
     },
+    ui: {
+      type: 'object',
+      additionalProperties: false,
+      default: {},
+      description: 'The dashboard\'s login under `auth.strategy: keystone` (see docs/dashboard-auth.md).',
+      properties: {
+        session_ttl: {
+          ...seconds,
+          default: 28_800,
+          description:
+            "seconds a dashboard login lasts at most; it ends earlier when its Keystone token expires (Keystone's [token] expiration, 1 hour by default)",
+        },
+        secure_cookie: {
+          enum: ['auto', 'always', 'never'],
+          default: 'auto',
+          description:
+            'whether the session cookie is marked `Secure`: `auto` when the request came over TLS, `always` (set it behind a TLS-terminating proxy), `never`',
+        },
+      },
+    },
     log: {
       type: 'object',
       additionalProperties: false,
@@ -494,6 +514,7 @@ export type Config = FromSchema<typeof configSchema>;
 export type AuthStrategy = Config['auth']['strategy'];
 export type LogFormat = Config['log']['format'];
 export type KeystoneAuthConfig = NonNullable<Config['auth']['keystone']>;
+export type UiConfig = Config['ui'];
 
 /** Keys whose values are secrets: never echoed in errors or logs. */
 export const secretConfigKeys = new Set<string>(['auth.keystone.password', 'secrets.key', ...amqpSecretConfigKeys]);

@@ -19,6 +19,9 @@ export const REDACTED_PATHS = [
   'req.headers["x-auth-token"]',
   'req.headers["x-subject-token"]',
   'req.headers.authorization',
+  'req.headers.cookie',
+  'req.headers["x-csrf-token"]',
+  'res.headers["set-cookie"]',
   'res.headers["x-subject-token"]',
 ];
 

@@ -9,6 +9,7 @@ import { SecretKeyError } from '../errors.js';
 import { openStore, type Store } from '../store/database.js';
 import { migrateToLatest } from '../store/migrate.js';
 import { SecretRepository } from '../store/secret-repository.js';
+import { SessionRepository } from '../store/session-repository.js';
 import { VimRepository } from '../store/vim-repository.js';
 import { systemClock } from '../time/clock.js';
 import { VimRegistry } from '../vims/registry.js';
@@ -38,7 +39,7 @@ describe.each(DIALECTS)('secrets rotate on %s', (dialect) => {
     keyFile = join(dir, 'secret.key');
   });
   afterEach(async () => {
-    for (const table of ['vims', 'subscriptions', 'secret_key_check', 'workers'] as const) await store.db.deleteFrom(table).execute();
+    for (const table of ['vims', 'subscriptions', 'ui_sessions', 'secret_key_check', 'workers'] as const) await store.db.deleteFrom(table).execute();
     await store.close();
     rmSync(dir, { recursive: true, force: true });
   });
@@ -67,6 +68,18 @@ describe.each(DIALECTS)('secrets rotate on %s', (dialect) => {
     const row = { tenant_id: 't', callback_url: 'http://127.0.0.1:1/', filter: '{}', created_at: '2026-01-01 00:00:00.000000', cursor_event_id: 0 };
     await store.db.insertInto('subscriptions').values({ ...row, id: 'hook', kind: 'webhook', secret: new SecretCipher(key).encrypt('hmac-secret-1234') }).execute();
     await store.db.insertInto('subscriptions').values({ ...row, id: 'amqp', kind: 'amqp', secret: '' }).execute();
+    await new SessionRepository(store).create({
+      idHash: 'a'.repeat(64),
+      csrfToken: 'csrf',
+      sealedToken: new SecretCipher(key).encrypt('keystone-token-1234'),
+      userId: 'u',
+      userName: 'alice',
+      projectId: 'p',
+      projectName: 'nfv',
+      roles: ['member'],
+      createdAtMs: 0,
+      expiresAtMs: Number.MAX_SAFE_INTEGER,
+    });
     return key;
   }
 
@@ -76,13 +89,15 @@ describe.each(DIALECTS)('secrets rotate on %s', (dialect) => {
     const vims = await registry.list(admin, {});
     return Object.fromEntries(vims.map((vim) => [vim.name, registry.credentialsOf(vim).password]));
   }
+  const sessionTokenWith = async (key: Buffer) =>
+    new SecretCipher(key).decrypt((await store.db.selectFrom('ui_sessions').select('token').executeTakeFirstOrThrow()).token);
   const webhookSecretWith = async (key: Buffer) =>
     new SecretCipher(key).decrypt((await store.db.selectFrom('subscriptions').select('secret').where('id', '=', 'hook').executeTakeFirstOrThrow()).secret);
 
-  it('re-seals every credential and webhook secret under a new key that then opens them, and the old key no longer does', async () => {
+  it('re-seals every credential, webhook secret and dashboard session token under a new key that then opens them, and the old key no longer does', async () => {
     const oldKey = await seed();
     const outcome = await rotate();
-    expect(outcome).toMatchObject({ fromKeyId: keyIdOf(oldKey), vims: 2, subscriptions: 1 });
+    expect(outcome).toMatchObject({ fromKeyId: keyIdOf(oldKey), vims: 2, subscriptions: 1, sessions: 1 });
 
     const next = await start();
     expect(next.keyId).toBe(outcome.toKeyId);
@@ -91,6 +106,8 @@ describe.each(DIALECTS)('secrets rotate on %s', (dialect) => {
     expect(await webhookSecretWith(next.key)).toBe('hmac-secret-1234');
     await expect(passwordsWith(oldKey)).rejects.toThrow(`a stored secret was sealed with key ${outcome.toKeyId}, not with the configured key ${keyIdOf(oldKey)}`);
     await expect(webhookSecretWith(oldKey)).rejects.toThrow(/sealed with key/);
+    expect(await sessionTokenWith(next.key)).toBe('keystone-token-1234');
+    await expect(sessionTokenWith(oldKey)).rejects.toThrow(/sealed with key/);
 
     expect(readFileSync(`${keyFile}.old`, 'utf8').trim()).toBe(oldKey.toString('base64'));
     expect(statSync(keyFile).mode & 0o777).toBe(0o600);

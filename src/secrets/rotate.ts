@@ -30,6 +30,7 @@ export interface RotationOutcome {
   toKeyId: string;
   vims: number;
   subscriptions: number;
+  sessions: number;
   /** Start-up had to finish a previous rotation first. */
   finishedPrevious: boolean;
 }

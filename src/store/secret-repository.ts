@@ -12,12 +12,14 @@ export interface KeyCheck {
 export interface ResealOutcome {
   vims: number;
   subscriptions: number;
+  /** Dashboard sessions (their Keystone tokens). */
+  sessions: number;
 }
 
 /**
  * The key check row and every value sealed with the secret key: the secret
- * fields of VIM credentials and webhook signing secrets (the AMQP channel's
- * row holds none). Whoever adds another sealed column adds it here, or
+ * fields of VIM credentials, webhook signing secrets (the AMQP channel's
+ * row holds none) and the Keystone tokens of dashboard sessions. Whoever adds another sealed column adds it here, or
  * rotation and the start-up check would miss it.
  */
 export class SecretRepository {
@@ -72,7 +74,8 @@ export class SecretRepository {
     return guardStore(this.store, async () => {
       const vims = await this.store.db.selectFrom('vims').select('auth_cred').execute();
       const subscriptions = await this.store.db.selectFrom('subscriptions').select('secret').where('secret', '<>', '').execute();
-      return [...vims.flatMap((row) => sealedFieldsOf(row.auth_cred)), ...subscriptions.map((row) => row.secret)];
+      const sessions = await this.store.db.selectFrom('ui_sessions').select('token').execute();
+      return [...vims.flatMap((row) => sealedFieldsOf(row.auth_cred)), ...subscriptions.map((row) => row.secret), ...sessions.map((row) => row.token)];
     });
   }
 
@@ -99,7 +102,7 @@ export class SecretRepository {
           .where('key_id', '=', fromKeyId)
           .executeTakeFirst();
         if (Number(moved.numUpdatedRows) !== 1) throw new Error(`the stored key check is no longer ${fromKeyId}: another rotation ran meanwhile`);
-        const outcome: ResealOutcome = { vims: 0, subscriptions: 0 };
+        const outcome: ResealOutcome = { vims: 0, subscriptions: 0, sessions: 0 };
         for (const row of await trx.selectFrom('vims').select(['id', 'auth_cred']).execute()) {
           const cred = JSON.parse(row.auth_cred) as Record<string, unknown>;
           let changed = false;
@@ -115,6 +118,10 @@ export class SecretRepository {
         for (const row of await trx.selectFrom('subscriptions').select(['id', 'secret']).where('secret', '<>', '').execute()) {
           await trx.updateTable('subscriptions').set({ secret: reseal(row.secret) }).where('id', '=', row.id).execute();
           outcome.subscriptions++;
+        }
+        for (const row of await trx.selectFrom('ui_sessions').select(['id_hash', 'token']).execute()) {
+          await trx.updateTable('ui_sessions').set({ token: reseal(row.token) }).where('id_hash', '=', row.id_hash).execute();
+          outcome.sessions++;
         }
         await beforeCommit?.();
         return outcome;

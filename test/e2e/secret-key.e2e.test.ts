@@ -133,7 +133,7 @@ describe.each(['sqlite', 'postgres'] as const)('the secret key through the vim-m
 
     const rotated = run(['secrets', 'rotate', '--config', 'config.yaml']);
     expect(rotated.stderr).toBe('');
-    expect(rotated.stdout).toMatch(/^rotated: 1 VIM credentials and 0 webhook secrets re-sealed, key [0-9a-f]{16} -> [0-9a-f]{16}; the key file .* holds it now/);
+    expect(rotated.stdout).toMatch(/^rotated: 1 VIM credentials, 0 webhook secrets and 0 dashboard sessions re-sealed, key [0-9a-f]{16} -> [0-9a-f]{16}; the key file .* holds it now/);
     expect(readFileSync(`${keyFile}.old`, 'utf8')).toBe(key);
     expect(readFileSync(keyFile, 'utf8')).not.toBe(key);
     expect((await storedState()).password).toBe('the-real-password');
@@ -195,7 +195,7 @@ await rotateSecretKey({
     const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
     child.stdin?.end(`${keyId}\n`);
     expect(await exited).toBe(0);
-    expect(stdout).toMatch(/rotated: 0 VIM credentials and 0 webhook secrets re-sealed, key [0-9a-f]{16} -> [0-9a-f]{16}; start vim-monitor with the new secrets.key/);
+    expect(stdout).toMatch(/rotated: 0 VIM credentials, 0 webhook secrets and 0 dashboard sessions re-sealed, key [0-9a-f]{16} -> [0-9a-f]{16}; start vim-monitor with the new secrets.key/);
 
     expect(run(['serve', '--config', 'config.yaml']).stderr).toMatch(/^vim-monitor: secrets\.key is key [0-9a-f]{16}, but the database's secrets are sealed with key/);
     env.VIM_MONITOR_SECRETS_KEY = newKey;

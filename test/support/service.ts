@@ -46,6 +46,7 @@ export interface TestServiceOptions {
   flap?: Partial<Config['flap']>;
   confirm?: Partial<Config['confirm']>;
   history?: Partial<Config['history']>;
+  ui?: Partial<Config['ui']>;
 }
 
 /** The real service, in this process, on a free loopback port, logging everything at trace level into memory. */
@@ -70,6 +71,7 @@ export async function startTestService(options: TestServiceOptions = {}): Promis
     ...(options.flap && { flap: options.flap }),
     ...(options.confirm && { confirm: options.confirm }),
     ...(options.history && { history: options.history }),
+    ...(options.ui && { ui: options.ui }),
   });
   const lines: string[] = [];
   const sink = new Writable({
