@@ -36,6 +36,8 @@ import { MaintenanceService } from '../maintenance/service.js';
 import { HoldRepository } from '../store/hold-repository.js';
 import { MaintenanceRepository } from '../store/maintenance-repository.js';
 import { BrokerWatch } from '../guard/broker-watch.js';
+import { HistoryReader } from '../history/history-reader.js';
+import { HistoryRepository } from '../store/history-repository.js';
 
 export interface RunningService {
   /** e.g. http://127.0.0.1:9890; empty for a worker without API. */
@@ -68,6 +70,9 @@ export interface ServiceOptions {
   /** false: a worker that only monitors (`vim-monitor worker`). */
   api?: boolean;
 }
+
+/** TODO(issue 12 merge): replaced by config.history.flush_interval (default 60 s) when the history config section lands. */
+const HISTORY_FLUSH_INTERVAL_MS = 60_000;
 
 const LOOPBACK = /^(127\.\d+\.\d+\.\d+|::1|localhost)$/;
 
@@ -184,6 +189,13 @@ export async function startService(config: Config, logger: Logger, options: Serv
         changed: () => hold.windowsChanged(),
       }),
       calendar,
+      history: new HistoryReader({
+        registry,
+        history: new HistoryRepository(store),
+        clock,
+        // TODO(issue 12 merge): config.history.flush_interval * 1000 once the `history` section is in src/config/schema.ts (the recorder's branch adds it).
+        flushIntervalMs: HISTORY_FLUSH_INTERVAL_MS,
+      }),
       clock,
       streamPollMs: config.outbox.poll_interval * 1000,
       streamSettleMs: config.outbox.settle * 1000,

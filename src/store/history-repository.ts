@@ -2,7 +2,8 @@ import { decodeHours, decodeProbeSummary, encodeHours, encodeProbeSummary } from
 import type { HistoryDay } from '../history/model.js';
 import { guardStore, type Store } from './database.js';
 import { replaceOnKey } from './dialects/upsert.js';
-import type { VimHistoryTable } from './schema.js';
+import type { Kysely } from 'kysely';
+import type { DatabaseSchema, VimHistoryTable } from './schema.js';
 
 /** A day as the VIM's monitor knows it, written only while that monitor still owns the VIM (fencing, as status writes). */
 export interface OwnedHistoryDay {
@@ -112,8 +113,13 @@ export class HistoryRepository {
 
   /** Forgets a deleted VIM's history. */
   async deleteVim(vimId: string): Promise<void> {
-    await guardStore(this.store, () => this.store.db.deleteFrom('vim_history').where('vim_id', '=', vimId).execute());
+    await guardStore(this.store, () => deleteVimHistory(this.store.db, vimId));
   }
+}
+
+/** The SQL of deleteVim, for the VIM's own delete transaction (vim-repository.ts): the row and its history go together. */
+export async function deleteVimHistory(db: Kysely<DatabaseSchema>, vimId: string): Promise<void> {
+  await db.deleteFrom('vim_history').where('vim_id', '=', vimId).execute();
 }
 
 /** Victims grouped by day: one statement per day, each naming its rows by key (MySQL cannot delete from a table it selects from). */
