@@ -37,6 +37,7 @@ import { HoldRepository } from '../store/hold-repository.js';
 import { MaintenanceRepository } from '../store/maintenance-repository.js';
 import { BrokerWatch } from '../guard/broker-watch.js';
 import { HistoryReader } from '../history/history-reader.js';
+import { HistoryRetention, type RetentionSettings } from '../history/retention.js';
 import { HistoryRepository } from '../store/history-repository.js';
 
 export interface RunningService {
@@ -71,8 +72,13 @@ export interface ServiceOptions {
   api?: boolean;
 }
 
-/** TODO(issue 12 merge): replaced by config.history.flush_interval (default 60 s) when the history config section lands. */
+/**
+ * TODO(issue 12 merge): the history.* keys of src/config/schema.ts (added by
+ * the recorder's branch) replace these defaults: flush_interval, raw_events_days,
+ * hourly_days, daily_days, prune_interval, prune_batch.
+ */
 const HISTORY_FLUSH_INTERVAL_MS = 60_000;
+const HISTORY_RETENTION: RetentionSettings = { rawEventsDays: 30, hourlyDays: 90, dailyDays: 730, pruneIntervalMs: 3_600_000, pruneBatch: 1000 };
 
 const LOOPBACK = /^(127\.\d+\.\d+\.\d+|::1|localhost)$/;
 
@@ -147,6 +153,17 @@ export async function startService(config: Config, logger: Logger, options: Serv
       hold.start();
       closers.push(() => hold.stop());
     }
+    // One retention job per process (API or worker): passes of several processes are idempotent.
+    // TODO(issue 12 merge): settings from config.history (raw_events_days, hourly_days, daily_days, prune_interval * 1000, prune_batch).
+    const retention = new HistoryRetention(HISTORY_RETENTION, {
+      events: new EventRepository(store),
+      history: new HistoryRepository(store),
+      clock,
+      logger,
+      metrics,
+    });
+    retention.start();
+    closers.push(() => retention.close());
     const delivery = startDelivery(config, { store, cipher, clock, logger, owner, metrics, broker });
     closers.push(() => delivery.close());
     await delivery.ready;
