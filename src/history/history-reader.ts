@@ -67,8 +67,13 @@ export class HistoryReader {
     }
     const vim = await this.deps.registry.get(ctx, vimId);
     const context = this.context(vim, nowMs);
-    const stored = await this.read([vim.id], fromMs, Math.min(toMs, nowMs), step === 'hour');
-    const days = indexDays(stored.get(vim.id) ?? []);
+    const readTo = Math.min(toMs, nowMs);
+    // Hour buckets need every day's hours; day buckets only those of the edge days.
+    const stored =
+      step === 'hour'
+        ? await this.deps.history.read([vim.id], dayOf(fromMs), Math.max(dayOf(fromMs), dayOf(readTo)))
+        : ((await this.read([vim.id], fromMs, readTo, 'buckets')).get(vim.id) ?? []);
+    const days = indexDays(stored);
     const endMs = observedEnd(days, fromMs, toMs, context);
     return { vim, fromMs, toMs: endMs, step, buckets: buckets(days, fromMs, endMs, step, context) };
   }
@@ -87,7 +92,7 @@ export class HistoryReader {
       vims.map((vim) => vim.id),
       fromMs,
       nowMs,
-      false,
+      'uptime',
     );
     return vims.map((vim) => {
       const days = indexDays(stored.get(vim.id) ?? []);
@@ -99,20 +104,21 @@ export class HistoryReader {
   /**
    * The stored days of [fromMs, toMs], by VIM. Whole days inside the range
    * need only their totals; the hours are read for the edge days (and the
-   * day before the last, where the open tail may move the end to) or, with
-   * `allHours`, for every day (hour buckets).
+   * day before the last, where the open tail may move the end to), or for
+   * every day of hour buckets. Uptime needs no probe figures.
    */
-  private async read(vimIds: string[], fromMs: number, toMs: number, allHours: boolean): Promise<Map<string, HistoryDay[]>> {
+  private async read(vimIds: string[], fromMs: number, toMs: number, mode: 'buckets' | 'uptime'): Promise<Map<string, HistoryDay[]>> {
     if (vimIds.length === 0) return new Map();
     const first = dayOf(fromMs);
     const last = Math.max(first, dayOf(toMs));
+    const probes = mode === 'buckets';
     const rows: HistoryDay[] = [];
-    if (allHours || last - first <= 2) {
-      rows.push(...(await this.deps.history.read(vimIds, first, last)));
+    if (last - first <= 2) {
+      rows.push(...(await this.deps.history.read(vimIds, first, last, { hours: true, probes })));
     } else {
-      rows.push(...(await this.deps.history.read(vimIds, first, first)));
-      rows.push(...(await this.deps.history.read(vimIds, first + 1, last - 2, { hours: false })));
-      rows.push(...(await this.deps.history.read(vimIds, last - 1, last)));
+      rows.push(...(await this.deps.history.read(vimIds, first, first, { hours: true, probes })));
+      rows.push(...(await this.deps.history.read(vimIds, first + 1, last - 2, { hours: false, probes })));
+      rows.push(...(await this.deps.history.read(vimIds, last - 1, last, { hours: true, probes })));
     }
     const byVim = new Map<string, HistoryDay[]>();
     for (const row of rows) {
