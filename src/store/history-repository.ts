@@ -166,7 +166,8 @@ function fromRow(row: VimHistoryTable): HistoryDay {
     maintenanceReachableMs: Number(row.maintenance_reachable_ms),
     maintenanceUnreachableMs: Number(row.maintenance_unreachable_ms),
     conditionChanges: Number(row.condition_changes),
-    probes: decodeProbeSummary(row.probes),
+    // Not parsed when empty or left out (probes: false): a read of many days for uptime makes thousands of rows.
+    probes: row.probes === '{}' ? {} : decodeProbeSummary(row.probes),
     hours: row.hours === null ? null : decodeHours(row.hours),
     updatedAtMs: Number(row.updated_at_ms),
   };
