@@ -28,6 +28,9 @@ import { maintenanceRoutes } from './maintenances/routes.js';
 import type { MaintenanceService } from '../maintenance/service.js';
 import type { MaintenanceCalendar } from '../maintenance/calendar.js';
 import { sessionRoutes, type SessionRouteOptions } from '../ui/session-routes.js';
+import type { HistoryReader } from '../history/history-reader.js';
+import { historyRoutes } from './history/routes.js';
+import { HISTORY_COMPONENTS } from './history/schemas.js';
 
 export interface ApiServerOptions {
   registry: VimRegistry;
@@ -41,6 +44,8 @@ export interface ApiServerOptions {
   maintenances?: MaintenanceService;
   /** Which VIMs are in a maintenance window now: shown on VIMs and filterable (`?maintenance=true`). */
   calendar?: MaintenanceCalendar;
+  /** Status history and uptime (issue 12); absent: no /v1.0/vims/{id}/history, /v1.0/vims/{id}/uptime, /v1.0/uptime (tests of other parts). */
+  history?: HistoryReader;
   clock: Clock;
   /** How often an SSE stream looks for new events, and the commit-order safety lag (outbox.poll_interval, outbox.settle). */
   streamPollMs: number;
@@ -135,6 +140,9 @@ export async function buildApiServer(options: ApiServerOptions): Promise<Fastify
     ...(options.metrics && { metrics: options.metrics }),
   });
   await app.register(subscriptionRoutes, { subscriptions: options.subscriptions });
+  if (options.history) {
+    await app.register(historyRoutes, { reader: options.history, registry: options.registry, ...(options.calendar && { calendar: options.calendar }) });
+  }
   if (options.maintenances) await app.register(maintenanceRoutes, { maintenances: options.maintenances, clock: options.clock });
   if (options.ui) await app.register(sessionRoutes, { ...options.ui, clock: options.clock });
   // Served as /v1.0/openapi and /v1.0/openapi.json (the suffix is stripped like every other path).
@@ -153,7 +161,7 @@ export async function buildApiServer(options: ApiServerOptions): Promise<Fastify
  * checks real responses against the documented schemas instead.
  */
 export function installResponseDocumentation(app: FastifyInstance): void {
-  for (const schema of [...HEALTH_COMPONENTS, vimSchema, monitorSchema, isolationSchema, eventSchema]) app.addSchema(schema);
+  for (const schema of [...HEALTH_COMPONENTS, ...HISTORY_COMPONENTS, vimSchema, monitorSchema, isolationSchema, eventSchema]) app.addSchema(schema);
   app.setSerializerCompiler(() => (data) => JSON.stringify(data));
 }
 

@@ -39,6 +39,9 @@ import { MaintenanceRepository } from '../store/maintenance-repository.js';
 import { BrokerWatch } from '../guard/broker-watch.js';
 import { SessionRepository } from '../store/session-repository.js';
 import { DashboardSessions } from '../ui/sessions.js';
+import { HistoryReader } from '../history/history-reader.js';
+import { HistoryRetention } from '../history/retention.js';
+import { HistoryRepository } from '../store/history-repository.js';
 
 export interface RunningService {
   /** e.g. http://127.0.0.1:9890; empty for a worker without API. */
@@ -145,6 +148,19 @@ export async function startService(config: Config, logger: Logger, options: Serv
       hold.start();
       closers.push(() => hold.stop());
     }
+    // One retention job per process (API or worker): passes of several processes are idempotent.
+    const retention = new HistoryRetention(
+      {
+        rawEventsDays: config.history.raw_events_days,
+        hourlyDays: config.history.hourly_days,
+        dailyDays: config.history.daily_days,
+        pruneIntervalMs: config.history.prune_interval * 1000,
+        pruneBatch: config.history.prune_batch,
+      },
+      { events: new EventRepository(store), history: new HistoryRepository(store), clock, logger, metrics },
+    );
+    retention.start();
+    closers.push(() => retention.close());
     const delivery = startDelivery(config, { store, cipher, clock, logger, owner, metrics, broker });
     closers.push(() => delivery.close());
     await delivery.ready;
@@ -187,6 +203,12 @@ export async function startService(config: Config, logger: Logger, options: Serv
         changed: () => hold.windowsChanged(),
       }),
       calendar,
+      history: new HistoryReader({
+        registry,
+        history: new HistoryRepository(store),
+        clock,
+        flushIntervalMs: config.history.flush_interval * 1000,
+      }),
       clock,
       streamPollMs: config.outbox.poll_interval * 1000,
       streamSettleMs: config.outbox.settle * 1000,

@@ -4,6 +4,7 @@ import type { Condition, ConditionStatus, ConditionType, Health } from '../healt
 import { PROBE_NAMES, type ProbeName } from '../probes/probe.js';
 import { BACKGROUND_ERROR_KINDS, BACKGROUND_TASKS, type BackgroundErrorKind, type BackgroundTask } from '../time/background-errors.js';
 import { VIM_STATUSES, type VimStatus } from '../vims/model.js';
+import { HISTORY_PRUNE_KINDS, type HistoryPruneKind } from '../history/retention.js';
 import { DEEP_RUN_OUTCOMES, type DeepRunOutcome, type MetricsRecorder } from './recorder.js';
 
 /** Every metric name starts with this, the default Node.js process metrics included. */
@@ -115,6 +116,7 @@ export class PrometheusMetrics implements MetricsRecorder {
   private readonly backgroundErrors: Counter<'task' | 'kind'>;
   private readonly deepRuns: Counter<'outcome'>;
   private readonly deepRunDuration: Histogram;
+  private readonly historyPrunedCounter: Counter<'kind'>;
   private readonly httpRequests: Counter<'method' | 'route' | 'status_code'>;
   private readonly httpDuration: Histogram<'method' | 'route' | 'status_code'>;
 
@@ -221,6 +223,13 @@ export class PrometheusMetrics implements MetricsRecorder {
       buckets: DEEP_RUN_DURATION_BUCKETS,
       registers,
     });
+    this.historyPrunedCounter = new Counter({
+      name: name('history_pruned_total'),
+      help: 'Rows removed by the retention job of this process (issue 12), by kind (events: vim_events rows; hours: days whose hourly detail was dropped; days: vim_history rows deleted).',
+      labelNames: ['kind'],
+      registers,
+    });
+    for (const kind of HISTORY_PRUNE_KINDS) this.historyPrunedCounter.inc({ kind }, 0);
     this.httpRequests = new Counter({
       name: name('http_requests_total'),
       help: 'API requests answered, by method, route pattern and status code (scrapes of /metrics excluded).',
@@ -318,6 +327,10 @@ export class PrometheusMetrics implements MetricsRecorder {
     this.deepRuns.inc({ outcome });
     // A clock stepping back must not give a negative duration: it would lower the histogram's sum.
     if (Number.isFinite(seconds)) this.deepRunDuration.observe(Math.max(0, seconds));
+  }
+
+  historyPruned(kind: HistoryPruneKind, count: number): void {
+    if (count > 0) this.historyPrunedCounter.inc({ kind }, count);
   }
 
   backgroundError(task: BackgroundTask, kind: BackgroundErrorKind): void {

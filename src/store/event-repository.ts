@@ -21,7 +21,23 @@ export interface EventQuery {
   limit: number;
 }
 
-/** Reads of the event history, oldest first (the order they were written in). */
+/** What one prune call did. */
+export interface EventPrune {
+  deleted: number;
+  /** The largest id examined: the next call continues after it (past events kept for a dead letter). */
+  lastId: number;
+  /** Whether a full batch was examined: more may be due. */
+  more: boolean;
+}
+
+/** A delivery channel whose cursor keeps events older than the retention from being pruned. */
+export interface ChannelBehind {
+  id: string;
+  kind: string;
+  cursorEventId: number;
+}
+
+/** Reads of the event history, oldest first (the order they were written in), and its pruning. */
 export class EventRepository {
   constructor(private readonly store: Store) {}
 
@@ -46,6 +62,67 @@ export class EventRepository {
     return guardStore(this.store, async () => {
       const row = await this.store.db.selectFrom('vim_events').select((eb) => eb.fn.max('id').as('max')).executeTakeFirst();
       return Number(row?.max ?? 0);
+    });
+  }
+
+  /**
+   * Deletes up to `limit` events stored before `createdBefore` (Tacker
+   * format), oldest first, after `afterId`. Never deleted: an event some
+   * delivery channel has not passed yet (ids above the smallest
+   * subscriptions.cursor_event_id; a new channel starts at the newest id, so
+   * it is covered), an event a dead letter names (the operator looks it up),
+   * and the newest event (max(id) is where new channels and streams start,
+   * and must never go back). Idempotent: workers pruning at once only find
+   * less to delete. Victims are named by id (MySQL cannot delete from a
+   * table it selects from).
+   */
+  async prune(createdBefore: string, limit: number, afterId = 0): Promise<EventPrune> {
+    return guardStore(this.store, async () => {
+      const db = this.store.db;
+      const newest = await db.selectFrom('vim_events').select((eb) => eb.fn.max('id').as('max')).executeTakeFirst();
+      const cursor = await db.selectFrom('subscriptions').select((eb) => eb.fn.min('cursor_event_id').as('min')).executeTakeFirst();
+      let upTo = Number(newest?.max ?? 0) - 1;
+      if (cursor?.min !== null && cursor?.min !== undefined) upTo = Math.min(upTo, Number(cursor.min));
+      if (upTo <= afterId) return { deleted: 0, lastId: afterId, more: false };
+      const candidates = (
+        await db
+          .selectFrom('vim_events')
+          .select('id')
+          .where('id', '>', afterId)
+          .where('id', '<=', upTo)
+          .where('created_at', '<', createdBefore)
+          .orderBy('id')
+          .limit(limit)
+          .execute()
+      ).map((row) => Number(row.id));
+      if (candidates.length === 0) return { deleted: 0, lastId: afterId, more: false };
+      const lettered = new Set(
+        (await db.selectFrom('dead_letters').select('event_id').where('event_id', 'in', candidates).execute()).map((row) => Number(row.event_id)),
+      );
+      const victims = candidates.filter((id) => !lettered.has(id));
+      let deleted = 0;
+      if (victims.length > 0) deleted = Number((await db.deleteFrom('vim_events').where('id', 'in', victims).executeTakeFirst()).numDeletedRows);
+      return { deleted, lastId: candidates[candidates.length - 1] as number, more: candidates.length === limit };
+    });
+  }
+
+  /** Channels whose cursor is behind an event stored before `createdBefore`: they hold old events back from pruning. */
+  async channelsBehind(createdBefore: string): Promise<ChannelBehind[]> {
+    return guardStore(this.store, async () => {
+      const oldest = await this.store.db
+        .selectFrom('vim_events')
+        .select((eb) => eb.fn.max('id').as('max'))
+        .where('created_at', '<', createdBefore)
+        .executeTakeFirst();
+      if (oldest?.max === null || oldest?.max === undefined) return [];
+      const rows = await this.store.db
+        .selectFrom('subscriptions')
+        .select(['id', 'kind', 'cursor_event_id'])
+        .where('cursor_event_id', '<', Number(oldest.max))
+        .orderBy('cursor_event_id')
+        .limit(10)
+        .execute();
+      return rows.map((row) => ({ id: row.id, kind: row.kind, cursorEventId: Number(row.cursor_event_id) }));
     });
   }
 }

@@ -53,6 +53,12 @@ describe.each(DIALECTS)('status history days, on %s', (dialect) => {
     expect(stored).toEqual(day(id(1), 20_000, 7_200_000));
   });
 
+  it('reads days without their hours or probe summary when asked (uptime needs neither)', async () => {
+    await history.save([{ monitorId: 'monitor-1', day: day(id(1), 20_000, 7_200_000) }]);
+    const [lean] = await history.read([id(1)], 20_000, 20_000, { hours: false, probes: false });
+    expect(lean).toEqual({ ...day(id(1), 20_000, 7_200_000), hours: null, probes: {} });
+  });
+
   it('replaces the stored day when the same VIM and day are saved again', async () => {
     await history.save([{ monitorId: 'monitor-1', day: day(id(1), 20_000, 3_600_000) }]);
     const stored = await history.read([id(1)], 19_999, 20_001);

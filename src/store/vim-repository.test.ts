@@ -138,6 +138,21 @@ describe.each(DIALECTS)('the VIM store on %s', (dialect) => {
     expect(await repository.delete(vim.id)).toBe(false);
     expect(await repository.update(vim.id, vim.tenantId, vim.name, { updatedAt: '2026-02-02 00:00:00.000000' })).toBeUndefined();
   });
+
+  it('deletes the status history of a VIM with it, and only of that VIM', async () => {
+    const [gone, kept] = [record(), record()];
+    const row = (vimId: string, day: number) => ({
+      vim_id: vimId, day, reachable_ms: 1, unreachable_ms: 0, pending_ms: 0, maintenance_reachable_ms: 0, maintenance_unreachable_ms: 0,
+      condition_changes: 0, probes: '{}', hours: null, updated_at_ms: 0,
+    });
+    for (const vim of [gone, kept]) {
+      await repository.insert(vim);
+      await store.db.insertInto('vim_history').values([row(vim.id, 20_000), row(vim.id, 20_001)]).execute();
+    }
+    expect(await repository.delete(gone.id)).toBe(true);
+    const left = await store.db.selectFrom('vim_history').select(['vim_id', 'day']).where('vim_id', 'in', [gone.id, kept.id]).orderBy('day').execute();
+    expect(left.map((entry) => [entry.vim_id, Number(entry.day)])).toEqual([[kept.id, 20_000], [kept.id, 20_001]]);
+  });
 });
 
 describe('a store whose database server is down', () => {

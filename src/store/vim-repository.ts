@@ -4,6 +4,7 @@ import type { CapacityFigures, Condition, Health } from '../health/condition.js'
 import type { AuthCred, PlacementAttr, VimFilter, VimProject, VimRecord, VimStatus, VimType } from '../vims/model.js';
 import type { MonitorSettingsOverride } from '../monitors/settings.js';
 import { guardStore, type Store } from './database.js';
+import { deleteVimHistory } from './history-repository.js';
 import type { DatabaseSchema, VimsTable } from './schema.js';
 import { checkTextColumns } from './text-columns.js';
 
@@ -119,7 +120,10 @@ export class VimRepository {
       this.store.db.transaction().execute(async (trx) => {
         const result = await trx.deleteFrom('vims').where('id', '=', id).executeTakeFirst();
         const deleted = Number(result.numDeletedRows) > 0;
-        if (deleted) await countChange(trx);
+        if (deleted) {
+          await countChange(trx);
+          await deleteVimHistory(trx, id);
+        }
         return deleted;
       }),
     );

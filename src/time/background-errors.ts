@@ -3,7 +3,7 @@ import { isStoreOutage, StorageFullError } from '../errors.js';
 import type { Clock } from './clock.js';
 
 /** The background tasks of a process: the `task` label of vim_monitor_background_errors_total (a fixed set). */
-export const BACKGROUND_TASKS = ['sweep', 'heartbeat', 'dispatch', 'write_queue', 'event_stream', 'round', 'maintenance', 'confirm', 'isolation_guard', 'history'] as const;
+export const BACKGROUND_TASKS = ['sweep', 'heartbeat', 'dispatch', 'write_queue', 'event_stream', 'round', 'maintenance', 'confirm', 'isolation_guard', 'history', 'retention'] as const;
 export type BackgroundTask = (typeof BACKGROUND_TASKS)[number];
 
 /** `outage`: the database is unavailable or full, expected now and then. `unexpected`: anything else, a bug until shown otherwise. */

@@ -27,6 +27,8 @@ export interface PeriodicTaskOptions {
   errors: BackgroundErrors;
   /** First pass at start() rather than one interval later. */
   immediate?: boolean;
+  /** Pause from start() to the first pass, when not immediate (default intervalMs): spreads the first passes of many processes. */
+  firstDelayMs?: number;
   timer?: Timer;
 }
 
@@ -54,7 +56,7 @@ export class PeriodicTask {
     if (this.started || this.stopping) return;
     this.started = true;
     if (this.options.immediate) this.fire();
-    else this.arm(this.options.intervalMs);
+    else this.arm(this.options.firstDelayMs ?? this.options.intervalMs);
   }
 
   /**

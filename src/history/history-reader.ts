@@ -1,0 +1,145 @@
+import { InvalidInputError } from '../errors.js';
+import type { HistoryRepository } from '../store/history-repository.js';
+import type { Clock } from '../time/clock.js';
+import type { VimRegistry } from '../vims/registry.js';
+import type { RequestContext, VimRecord } from '../vims/model.js';
+import { DAY_MS, dayOf, type HistoryDay } from './model.js';
+import { bucketCount, buckets, indexDays, observedEnd, uptimeOf, windowFigures, type Bucket, type Figures, type HistoryStep, type ReadingContext } from './uptime.js';
+
+export const UPTIME_WINDOWS = { '24h': DAY_MS, '7d': 7 * DAY_MS, '30d': 30 * DAY_MS, '90d': 90 * DAY_MS } as const;
+export type UptimeWindow = keyof typeof UPTIME_WINDOWS;
+
+/** More buckets than this in one answer is refused (about 91 days of hours). */
+export const MAX_BUCKETS = 2200;
+/** Without a step: hours up to this span, days beyond. */
+const HOURLY_UP_TO_MS = 7 * DAY_MS;
+
+export interface HistoryQuery {
+  fromMs?: number;
+  toMs?: number;
+  step?: HistoryStep;
+}
+
+export interface VimHistory {
+  vim: VimRecord;
+  fromMs: number;
+  /** The observed end: the requested end, but never past now nor into the not-yet-written tail. */
+  toMs: number;
+  step: HistoryStep;
+  buckets: Bucket[];
+}
+
+export interface VimUptime {
+  vim: VimRecord;
+  window: UptimeWindow;
+  fromMs: number;
+  toMs: number;
+  figures: Figures;
+  uptime: number | null;
+  excludeMaintenance: boolean;
+}
+
+export interface HistoryReaderDeps {
+  registry: Pick<VimRegistry, 'get'>;
+  history: Pick<HistoryRepository, 'read'>;
+  clock: Clock;
+  /** history.flush_interval in ms (the open tail is up to two of them). */
+  flushIntervalMs: number;
+}
+
+/**
+ * Status history and uptime as a caller may read them: the VIM is looked up
+ * through the registry (a VIM the caller cannot see is not found), its stored
+ * days read in one range query, the figures computed by history/uptime.ts.
+ */
+export class HistoryReader {
+  constructor(private readonly deps: HistoryReaderDeps) {}
+
+  async history(ctx: RequestContext, vimId: string, query: HistoryQuery): Promise<VimHistory> {
+    const nowMs = this.nowMs();
+    const toMs = query.toMs ?? nowMs;
+    const fromMs = query.fromMs ?? toMs - DAY_MS;
+    if (fromMs >= toMs) throw new InvalidInputError('from must be before to');
+    const step = query.step ?? (toMs - fromMs <= HOURLY_UP_TO_MS ? 'hour' : 'day');
+    const count = bucketCount(fromMs, toMs, step);
+    if (count > MAX_BUCKETS) {
+      throw new InvalidInputError(`from..to holds ${count} ${step} buckets; at most ${MAX_BUCKETS}: narrow the range or use step=day`);
+    }
+    const vim = await this.deps.registry.get(ctx, vimId);
+    const context = this.context(vim, nowMs);
+    const readTo = Math.min(toMs, nowMs);
+    // Hour buckets need every day's hours; day buckets only those of the edge days.
+    const stored =
+      step === 'hour'
+        ? await this.deps.history.read([vim.id], dayOf(fromMs), Math.max(dayOf(fromMs), dayOf(readTo)))
+        : ((await this.read([vim.id], fromMs, readTo, 'buckets')).get(vim.id) ?? []);
+    const days = indexDays(stored);
+    const endMs = observedEnd(days, fromMs, toMs, context);
+    return { vim, fromMs, toMs: endMs, step, buckets: buckets(days, fromMs, endMs, step, context) };
+  }
+
+  async uptime(ctx: RequestContext, vimId: string, window: UptimeWindow, excludeMaintenance: boolean): Promise<VimUptime> {
+    const vim = await this.deps.registry.get(ctx, vimId);
+    const [one] = await this.uptimes([vim], window, excludeMaintenance);
+    return one as VimUptime;
+  }
+
+  /** The uptime of VIMs the caller already may see (a page of the VIM list), with one read for all of them. */
+  async uptimes(vims: readonly VimRecord[], window: UptimeWindow, excludeMaintenance: boolean): Promise<VimUptime[]> {
+    const nowMs = this.nowMs();
+    const fromMs = nowMs - UPTIME_WINDOWS[window];
+    const stored = await this.read(
+      vims.map((vim) => vim.id),
+      fromMs,
+      nowMs,
+      'uptime',
+    );
+    return vims.map((vim) => {
+      const days = indexDays(stored.get(vim.id) ?? []);
+      const figures = windowFigures(days, fromMs, nowMs, this.context(vim, nowMs));
+      return { vim, window, fromMs: figures.fromMs, toMs: figures.toMs, figures, uptime: uptimeOf(figures, excludeMaintenance), excludeMaintenance };
+    });
+  }
+
+  /**
+   * The stored days of [fromMs, toMs], by VIM. Whole days inside the range
+   * need only their totals; the hours are read for the edge days (and the
+   * day before the last, where the open tail may move the end to), or for
+   * every day of hour buckets. Uptime needs no probe figures.
+   */
+  private async read(vimIds: string[], fromMs: number, toMs: number, mode: 'buckets' | 'uptime'): Promise<Map<string, HistoryDay[]>> {
+    if (vimIds.length === 0) return new Map();
+    const first = dayOf(fromMs);
+    const last = Math.max(first, dayOf(toMs));
+    const probes = mode === 'buckets';
+    const rows: HistoryDay[] = [];
+    if (last - first <= 2) {
+      rows.push(...(await this.deps.history.read(vimIds, first, last, { hours: true, probes })));
+    } else {
+      rows.push(...(await this.deps.history.read(vimIds, first, first, { hours: true, probes })));
+      rows.push(...(await this.deps.history.read(vimIds, first + 1, last - 2, { hours: false, probes })));
+      rows.push(...(await this.deps.history.read(vimIds, last - 1, last, { hours: true, probes })));
+    }
+    const byVim = new Map<string, HistoryDay[]>();
+    for (const row of rows) {
+      const list = byVim.get(row.vimId);
+      if (list) list.push(row);
+      else byVim.set(row.vimId, [row]);
+    }
+    return byVim;
+  }
+
+  private context(vim: VimRecord, nowMs: number): ReadingContext {
+    return { createdAtMs: epochOfTackerTimestamp(vim.createdAt), nowMs, flushIntervalMs: this.deps.flushIntervalMs };
+  }
+
+  /** Whole seconds: every time in an answer is an ISO 8601 instant without fractions. */
+  private nowMs(): number {
+    return Math.floor(this.deps.clock.now().getTime() / 1000) * 1000;
+  }
+}
+
+/** `YYYY-MM-DD hh:mm:ss.ffffff` (UTC) to epoch ms. */
+export function epochOfTackerTimestamp(value: string): number {
+  return Date.parse(`${value.slice(0, 23).replace(' ', 'T')}Z`);
+}
