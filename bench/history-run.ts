@@ -15,7 +15,9 @@
  */
 import { randomBytes } from 'node:crypto';
 import { mkdirSync, statSync } from 'node:fs';
+import { loadavg } from 'node:os';
 import { join } from 'node:path';
+import { setImmediate as yieldToEventLoop } from 'node:timers/promises';
 import { sql } from 'kysely';
 import pg from 'pg';
 import { DAY_MS, dayOf, HOUR_MS, type HistoryDay } from '../src/history/model.js';
@@ -81,17 +83,21 @@ export interface HistoryDialectResult {
   dialect: HistoryDialect;
   server: string;
   setup: { vims_seconds: number; monitors_seconds: number };
-  load: { rows: number; seconds: number; rows_per_s: number; synth_seconds: number; save_seconds: number };
+  /** cpu_*: this process's user + system CPU (the database server's is not in it); under contention rows/s fall, CPU per row does not. */
+  load: { rows: number; seconds: number; rows_per_s: number; synth_seconds: number; save_seconds: number; save_cpu_seconds: number; save_cpu_us_per_row: number };
   size_after_load: Size;
   bytes_per_vim_day: number;
   history_bytes_per_vim_day: number | null;
-  flush: Timing & { rows: number; rows_per_s: number };
+  flush: Timing & { rows: number; rows_per_s: number; cpu_ms: number };
   queries: Record<string, Timing & { rows: number }>;
   prune: { drop_hours: PrunePass; delete_days: PrunePass };
   size_after_prune: Size;
   /** Steady state at the defaults (90 days hourly, 730 days in all) from the measured bytes per row. */
   projection_10k_default_retention_bytes: number | null;
   peak_rss_mb_so_far: number;
+  /** 1-minute load average of the machine when the dialect's run began and ended (other sessions share it). */
+  load_average: { start: number; end: number };
+  seconds: number;
 }
 
 export interface HistoryResult {
@@ -154,6 +160,8 @@ export async function runHistory(options: HistoryRunOptions): Promise<HistoryRes
 
 async function runOne(dialect: HistoryDialect, options: HistoryRunOptions, nowEpoch: number): Promise<HistoryDialectResult> {
   const { log } = options;
+  const startedAt = nowMs();
+  const loadAtStart = round(loadavg()[0]!, 1);
   let url: string;
   let server: string;
   let drop: () => Promise<void> = async () => undefined;
@@ -184,6 +192,7 @@ async function runOne(dialect: HistoryDialect, options: HistoryRunOptions, nowEp
     // The load: one day of every VIM at a time, oldest day first.
     let synthMs = 0;
     let saveMs = 0;
+    let saveCpuUs = 0;
     let rows = 0;
     const started = nowMs();
     for (let back = options.days - 1; back >= 0; back--) {
@@ -192,29 +201,36 @@ async function runOne(dialect: HistoryDialect, options: HistoryRunOptions, nowEp
       const days: Array<{ monitorId: string; day: HistoryDay }> = [];
       for (let i = 0; i < options.vims; i++) days.push({ monitorId: monitorOf(i), day: synthDay(vimId(i), i, day, back === 0 ? todayCoveredMs : undefined) });
       const t1 = nowMs();
+      const cpu0 = process.cpuUsage();
       const fenced = await history.save(days);
+      const cpu = process.cpuUsage(cpu0);
+      saveCpuUs += cpu.user + cpu.system;
       if (fenced.length > 0) throw new Error(`${fenced.length} days fenced off: the monitor rows are not the bench's`);
       const t2 = nowMs();
       synthMs += t1 - t0;
       saveMs += t2 - t1;
       rows += days.length;
+      // better-sqlite3 answers synchronously: without a turn of the event loop, SIGINT and --max-minutes would wait for the whole load.
+      await yieldToEventLoop();
       if (back % 10 === 0) log(`    day −${back}: ${rows} rows, ${round(rows / (saveMs / 1000), 0)} rows/s in save`);
     }
     const loadSeconds = round((nowMs() - started) / 1000, 1);
-    const load = { rows, seconds: loadSeconds, rows_per_s: round(rows / (saveMs / 1000), 0), synth_seconds: round(synthMs / 1000, 1), save_seconds: round(saveMs / 1000, 1) };
+    const load = { rows, seconds: loadSeconds, rows_per_s: round(rows / (saveMs / 1000), 0), synth_seconds: round(synthMs / 1000, 1), save_seconds: round(saveMs / 1000, 1), save_cpu_seconds: round(saveCpuUs / 1e6, 1), save_cpu_us_per_row: round(saveCpuUs / rows, 0) };
     const sizeAfterLoad = await measureSize(store, sqliteFile);
     log(`    loaded ${rows} rows in ${loadSeconds} s (${load.rows_per_s} rows/s in save); database ${mb(sizeAfterLoad.database_bytes)} MB`);
 
     // One flush: every VIM's current day saved again (the recorder does this every history.flush_interval).
     const todays = Array.from({ length: options.vims }, (_, i) => ({ monitorId: monitorOf(i), day: synthDay(vimId(i), i, today, todayCoveredMs) }));
     const flushSamples: number[] = [];
+    const flushCpu0 = process.cpuUsage();
     for (let r = 0; r < 5; r++) {
       const t0 = nowMs();
       await history.save(todays);
       flushSamples.push(nowMs() - t0);
     }
+    const flushCpu = process.cpuUsage(flushCpu0);
     const flushTiming = timing(flushSamples);
-    const flush = { ...flushTiming, rows: options.vims, rows_per_s: round(options.vims / (flushTiming.p50_ms / 1000), 0) };
+    const flush = { ...flushTiming, rows: options.vims, rows_per_s: round(options.vims / (flushTiming.p50_ms / 1000), 0), cpu_ms: round((flushCpu.user + flushCpu.system) / 5000, 0) };
     log(`    one flush of ${options.vims} current days: ${flush.p50_ms} ms (median of 5)`);
 
     const queries = await timeQueries(history, options, today, nowEpoch);
@@ -242,6 +258,8 @@ async function runOne(dialect: HistoryDialect, options: HistoryRunOptions, nowEp
       size_after_prune: sizeAfterPrune,
       projection_10k_default_retention_bytes: projection,
       peak_rss_mb_so_far: peakRssMb(),
+      load_average: { start: loadAtStart, end: round(loadavg()[0]!, 1) },
+      seconds: round((nowMs() - startedAt) / 1000, 0),
     };
   } finally {
     await store.close();
@@ -489,13 +507,16 @@ export function historyTable(result: HistoryResult): string {
   const cols = result.results;
   const row = (label: string, cell: (r: HistoryDialectResult) => string) => `  ${label.padEnd(44)}${cols.map((r) => cell(r).padStart(22)).join('')}`;
   lines.push(row('', (r) => r.dialect));
+  lines.push(row('whole run of the dialect, s', (r) => fmt(r.seconds, 0)));
+  lines.push(row('load average 1 min, start → end', (r) => `${fmt(r.load_average.start)} → ${fmt(r.load_average.end)}`));
   lines.push(row('load: rows, s (save only)', (r) => `${r.load.rows.toLocaleString('en-US')}, ${fmt(r.load.save_seconds)} s`));
   lines.push(row('load: rows/s through HistoryRepository.save', (r) => fmt(r.load.rows_per_s, 0)));
+  lines.push(row('load: CPU µs per row in save (this process)', (r) => fmt(r.load.save_cpu_us_per_row, 0)));
   lines.push(row('database after load, MB', (r) => fmt(mb(r.size_after_load.database_bytes))));
   lines.push(row('vim_history after load, MB', (r) => fmt(mb(r.size_after_load.history_bytes))));
   lines.push(row('bytes per VIM-day (database)', (r) => fmt(r.bytes_per_vim_day, 0)));
   lines.push(row('hours blob / probes text, avg bytes', (r) => `${fmt(r.size_after_load.avg_hours_blob_bytes, 0)} / ${fmt(r.size_after_load.avg_probes_bytes, 0)}`));
-  lines.push(row('one flush of every current day, ms p50', (r) => fmt(r.flush.p50_ms, 0)));
+  lines.push(row('one flush of every current day, ms p50; CPU', (r) => `${fmt(r.flush.p50_ms, 0)}; ${fmt(r.flush.cpu_ms, 0)}`));
   for (const name of Object.keys(cols[0]?.queries ?? {})) lines.push(row(`${name}, ms p50 / p95`, (r) => `${fmt(r.queries[name]?.p50_ms, 2)} / ${fmt(r.queries[name]?.p95_ms, 2)}`));
   lines.push(row('dropHours: rows, s', (r) => `${r.prune.drop_hours.rows.toLocaleString('en-US')}, ${fmt(r.prune.drop_hours.seconds)} s`));
   lines.push(row('dropHours: rows/s; batch p95 ms', (r) => `${fmt(r.prune.drop_hours.rows_per_s, 0)}; ${fmt(r.prune.drop_hours.batch_p95_ms)}`));

@@ -39,9 +39,9 @@ const HISTORY_PRUNE_BATCH = 1000;
 const PHASES = ['monitoring', 'deep', 'failover', 'confirm', 'history'] as const;
 type Phase = (typeof PHASES)[number];
 /**
- * The history phase is left out of the default run: at 10,000 VIMs × 120
+ * The history phase is left out of the default run: at 10,000 VIMs × 100
  * days it takes about 15 minutes on 2 cores (the synthetic days are made
- * and encoded in this process, 1.2 million of them per dialect), and it
+ * and encoded in this process, a million of them per dialect), and it
  * needs nothing the other phases set up.
  */
 const DEFAULT_PHASES: readonly Phase[] = ['monitoring', 'deep', 'failover', 'confirm'];
@@ -95,8 +95,8 @@ const USAGE = `usage: npm run bench -- [options]
   --node-arg ARG        extra node flag for the vim-monitor processes, repeatable
                         (e.g. --node-arg=--trace-gc, --node-arg=--max-old-space-size=256)
   --history-vims N      VIMs of the history phase (default 10000; none: no history phase)
-  --history-days N      days of history written per VIM (default 120: 90 kept hourly,
-                        30 more whose hours the prune pass drops)
+  --history-days N      days of history written per VIM (default 100: 90 kept hourly,
+                        10 more whose hours the prune pass drops, 5 of them then deleted)
   --history-dialects L  sqlite,postgres (default both; postgres in a database of its own
                         on --pg-url, created and dropped)
   --history-repetitions N
@@ -161,7 +161,7 @@ function parseOptions(argv: string[]): Options {
       providers: { type: 'string', default: '4' },
       phase: { type: 'string', default: DEFAULT_PHASES.join(',') },
       'history-vims': { type: 'string', default: '10000' },
-      'history-days': { type: 'string', default: '120' },
+      'history-days': { type: 'string', default: '100' },
       'history-dialects': { type: 'string', default: 'sqlite,postgres' },
       'history-repetitions': { type: 'string', default: '50' },
       'max-minutes': { type: 'string', default: '45' },
@@ -532,7 +532,8 @@ async function main(): Promise<number> {
         vims: options.history.vims,
         days: options.history.days,
         hourlyDays: HISTORY_HOURLY_DAYS,
-        deleteAfterDays: Math.min(options.history.days - 1, HISTORY_HOURLY_DAYS + 20),
+        // Halfway between the hourly limit and the oldest day written: the delete pass has days to delete too.
+        deleteAfterDays: Math.max(1, Math.round((Math.min(options.history.days, HISTORY_HOURLY_DAYS) + options.history.days) / 2)),
         pruneBatch: HISTORY_PRUNE_BATCH,
         repetitions: options.history.repetitions,
         adminUrl: options.pgUrl,
