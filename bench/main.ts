@@ -4,8 +4,9 @@
  * back, and what an ICMP check costs compared with Tacker's ping-per-check
  * design and with fping alone, what deep checks (issue 10) add at the
  * same sizes, and whether confirmation by other workers (issue 11) keeps
- * VIMs down from one worker only out of UNREACHABLE (confirm-run.ts). See
- * docs/benchmark.md.
+ * VIMs down from one worker only out of UNREACHABLE (confirm-run.ts), and
+ * how big and how fast status history is at 10,000 VIMs (issue 12,
+ * history-run.ts). See docs/benchmark.md.
  *
  * Progress goes to stderr; stdout gets the table, then the JSON document
  * (also written to bench/results/latest.json, which git ignores).
@@ -23,6 +24,7 @@ import { loopbackAddresses, startDownShareNet, type DownShareNet } from './netns
 import { failoverUnavailable, runFailover, type FailoverResult } from './failover.js';
 import { runConfirmation, type ConfirmResult } from './confirm-run.js';
 import { confirmTable, judgeConfirm } from './confirm-report.js';
+import { historyPostgresUnavailable, historyTable, runHistory, type HistoryDialect, type HistoryResult } from './history-run.js';
 import { deepTable, failoverTable, judge, judgeFailover, table } from './report.js';
 import { nowMs, round } from './util.js';
 
@@ -30,8 +32,25 @@ const REPO = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
 const CLI = join(REPO, 'dist/cli/main.js');
 const TARGET_SERVER = join(dirname(fileURLToPath(import.meta.url)), 'target-server.js');
 
+/** history.hourly_days and history.prune_batch at their defaults (issue 12 contract). */
+const HISTORY_HOURLY_DAYS = 90;
+const HISTORY_PRUNE_BATCH = 1000;
+
+const PHASES = ['monitoring', 'deep', 'failover', 'confirm', 'history'] as const;
+type Phase = (typeof PHASES)[number];
+/**
+ * The history phase is left out of the default run: at 10,000 VIMs × 100
+ * days it takes about 15 minutes on 2 cores (the synthetic days are made
+ * and encoded in this process, a million of them per dialect), and it
+ * needs nothing the other phases set up.
+ */
+const DEFAULT_PHASES: readonly Phase[] = ['monitoring', 'deep', 'failover', 'confirm'];
+
 const USAGE = `usage: npm run bench -- [options]
 
+  --phase LIST          phases to run, comma-separated, of ${PHASES.join(', ')}
+                        (default: ${DEFAULT_PHASES.join(',')}; history only when named, as
+                        in --phase history; the --sizes none / --skip-* options still apply)
   --sizes LIST          VIM counts to run, comma-separated (default 1000,10000; none:
                         only the failover run)
   --duration S          measurement window per size, seconds (default 120; stretched
@@ -75,10 +94,18 @@ const USAGE = `usage: npm run bench -- [options]
                         5, Apache's default: each api check then opens a new one)
   --node-arg ARG        extra node flag for the vim-monitor processes, repeatable
                         (e.g. --node-arg=--trace-gc, --node-arg=--max-old-space-size=256)
+  --history-vims N      VIMs of the history phase (default 10000; none: no history phase)
+  --history-days N      days of history written per VIM (default 100: 90 kept hourly,
+                        10 more whose hours the prune pass drops, 5 of them then deleted)
+  --history-dialects L  sqlite,postgres (default both; postgres in a database of its own
+                        on --pg-url, created and dropped)
+  --history-repetitions N
+                        repetitions of each timed query (default 50)
   --keep                keep the work directory (databases, logs, profiles)
   --max-minutes M       stop everything after this long (default 45)
 
-Needs root (network namespace), fping, iputils ping, iproute2, and a built dist/.`;
+Needs root (network namespace), fping, iputils ping, iproute2, and a built dist/
+(the history phase alone needs none of these, only PostgreSQL for its postgres part).`;
 
 interface Options {
   sizes: number[];
@@ -98,6 +125,7 @@ interface Options {
   pgUrl: string;
   deep: { sizes: number[]; durationSeconds: number; baselineSeconds: number; intervalSeconds: number };
   providers: number;
+  history: { vims: number; days: number; dialects: HistoryDialect[]; repetitions: number } | undefined;
   maxMinutes: number;
 }
 
@@ -131,6 +159,11 @@ function parseOptions(argv: string[]): Options {
       'deep-baseline-duration': { type: 'string', default: '90' },
       'deep-interval': { type: 'string', default: '60' },
       providers: { type: 'string', default: '4' },
+      phase: { type: 'string', default: DEFAULT_PHASES.join(',') },
+      'history-vims': { type: 'string', default: '10000' },
+      'history-days': { type: 'string', default: '100' },
+      'history-dialects': { type: 'string', default: 'sqlite,postgres' },
+      'history-repetitions': { type: 'string', default: '50' },
       'max-minutes': { type: 'string', default: '45' },
       help: { type: 'boolean', short: 'h', default: false },
     },
@@ -144,8 +177,20 @@ function parseOptions(argv: string[]): Options {
     if (!Number.isFinite(n) || n < min || n > max) throw new Error(`--${name} must be a number from ${min} to ${max}, not '${raw}'`);
     return n;
   };
-  const sizes = values.sizes === 'none' ? [] : values.sizes.split(',').map((s) => Math.round(number('sizes', s.trim(), 1, 50_000)));
-  const deepSizes = values['deep-sizes'] === 'none' ? [] : values['deep-sizes'].split(',').map((s) => Math.round(number('deep-sizes', s.trim(), 1, 50_000)));
+  const phases = new Set(
+    values.phase.split(',').map((p) => {
+      const phase = p.trim();
+      if (!(PHASES as readonly string[]).includes(phase)) throw new Error(`--phase takes ${PHASES.join(', ')}, not '${phase}'`);
+      return phase as Phase;
+    }),
+  );
+  const historyDialects = values['history-dialects'].split(',').map((d) => {
+    const dialect = d.trim();
+    if (dialect !== 'sqlite' && dialect !== 'postgres') throw new Error(`--history-dialects takes sqlite, postgres, not '${dialect}'`);
+    return dialect as HistoryDialect;
+  });
+  const sizes = !phases.has('monitoring') || values.sizes === 'none' ? [] : values.sizes.split(',').map((s) => Math.round(number('sizes', s.trim(), 1, 50_000)));
+  const deepSizes = !phases.has('deep') || values['deep-sizes'] === 'none' ? [] : values['deep-sizes'].split(',').map((s) => Math.round(number('deep-sizes', s.trim(), 1, 50_000)));
   const deepInterval = number('deep-interval', values['deep-interval'], 1, 3600);
   // A deep run is due once per interval per VIM: a window shorter than two intervals says little about the steady rate.
   const deepDuration = number('deep-duration', values['deep-duration'], 2 * deepInterval, 3600);
@@ -165,7 +210,7 @@ function parseOptions(argv: string[]): Options {
     keep: values.keep,
     targetKeepAliveSeconds: number('target-keep-alive', values['target-keep-alive'], 0, 600),
     nodeArgs: values['node-arg'],
-    failover: values['skip-failover']
+    failover: !phases.has('failover') || values['skip-failover']
       ? undefined
       : {
           vims:
@@ -175,7 +220,7 @@ function parseOptions(argv: string[]): Options {
           workers: Math.round(number('failover-workers', values['failover-workers'], 2, 10)),
           adminUrl: values['pg-url'],
         },
-    confirm: values['skip-confirm']
+    confirm: !phases.has('confirm') || values['skip-confirm']
       ? undefined
       : {
           vims: Math.round(number('confirm-vims', values['confirm-vims'], 10, 50_000)),
@@ -186,6 +231,16 @@ function parseOptions(argv: string[]): Options {
     pgUrl: values['pg-url'],
     deep: { sizes: deepSizes, durationSeconds: deepDuration, baselineSeconds: number('deep-baseline-duration', values['deep-baseline-duration'], 10, 3600), intervalSeconds: deepInterval },
     providers: Math.round(number('providers', values.providers, 0, 1000)),
+    history:
+      !phases.has('history') || values['history-vims'] === 'none'
+        ? undefined
+        : {
+            vims: Math.round(number('history-vims', values['history-vims'], 100, 100_000)),
+            // More than the 90 days kept hourly, so that the prune pass has hours to drop.
+            days: Math.round(number('history-days', values['history-days'], 2, 800)),
+            dialects: [...new Set(historyDialects)],
+            repetitions: Math.round(number('history-repetitions', values['history-repetitions'], 1, 10_000)),
+          },
     maxMinutes: number('max-minutes', values['max-minutes'], 1, 240),
   };
 }
@@ -207,7 +262,18 @@ function openFilesLimit(): number {
   return soft === 'unlimited' ? Infinity : Number(soft);
 }
 
+/** Phases that run vim-monitor processes against simulated VIMs (all but the history phase). */
+function runsProcesses(options: Options): boolean {
+  return options.sizes.length > 0 || options.deep.sizes.length > 0 || options.failover !== undefined || options.confirm !== undefined;
+}
+
+/** Phases that need the simulated clouds and the namespace of main (the confirmation phase makes its own). */
+function needsTargets(options: Options): boolean {
+  return options.sizes.length > 0 || options.deep.sizes.length > 0 || options.failover !== undefined;
+}
+
 function preflight(options: Options): void {
+  if (!runsProcesses(options)) return;
   const problems: string[] = [];
   if (process.getuid?.() !== 0) problems.push('run as root (a network namespace and a veth pair are made for the VIMs that go down)');
   if (!existsSync(CLI)) problems.push(`${CLI} is missing: npm run build`);
@@ -316,14 +382,21 @@ async function main(): Promise<number> {
   }, options.maxMinutes * 60_000);
   watchdog.unref();
 
-  log(`vim-monitor benchmark: sizes ${options.sizes.join(', ') || 'none'}, window ${options.durationSeconds} s; deep-check sizes ${options.deep.sizes.join(', ') || 'none'}; work dir ${workRoot}`);
-  net = startDownShareNet();
-  const servers = await startTargetServers(net, workRoot, options.targetKeepAliveSeconds, options.providers);
-  log(`targets: simulated Keystone, services and Placement on port ${servers.port} of 127.20.0.0/14 (loopback) and ${net.range} (namespace ${net.namespace})`);
+  log(`vim-monitor benchmark: sizes ${options.sizes.join(', ') || 'none'}, window ${options.durationSeconds} s; deep-check sizes ${options.deep.sizes.join(', ') || 'none'}; history ${options.history ? `${options.history.vims} VIMs × ${options.history.days} days on ${options.history.dialects.join(', ')}` : 'none'}; work dir ${workRoot}`);
+  const targets = needsTargets(options)
+    ? await (async () => {
+        const downNet = startDownShareNet();
+        net = downNet;
+        const servers = await startTargetServers(downNet, workRoot, options.targetKeepAliveSeconds, options.providers);
+        log(`targets: simulated Keystone, services and Placement on port ${servers.port} of 127.20.0.0/14 (loopback) and ${downNet.range} (namespace ${downNet.namespace})`);
+        return { net: downNet, servers };
+      })()
+    : undefined;
 
   const results: MonitoringRunResult[] = [];
   const errors: Array<{ vims: number; error: string }> = [];
   for (const vims of options.sizes) {
+    if (!targets) break;
     log(`N=${vims}:`);
     try {
       results.push(
@@ -339,8 +412,8 @@ async function main(): Promise<number> {
           cpuProf: options.cpuProf,
           nodeArgs: options.nodeArgs,
           icmpCycle: options.icmpCycle,
-          net,
-          targetPort: servers.port,
+          net: targets.net,
+          targetPort: targets.servers.port,
           log,
         }),
       );
@@ -349,11 +422,12 @@ async function main(): Promise<number> {
       log(`  N=${vims} failed: ${message}`);
       errors.push({ vims, error: message });
       // A failed size may leave the namespace's hosts down: bring them back for the next.
-      net.up();
+      targets.net.up();
     }
   }
   const deepResults: DeepRunResult[] = [];
   for (const vims of options.deep.sizes) {
+    if (!targets) break;
     log(`deep checks, N=${vims}:`);
     try {
       deepResults.push(
@@ -367,8 +441,8 @@ async function main(): Promise<number> {
           providers: options.providers,
           concurrency: options.concurrency,
           nodeArgs: options.nodeArgs,
-          targetPort: servers.port,
-          counts: () => servers.counts(),
+          targetPort: targets.servers.port,
+          counts: () => targets.servers.counts(),
           log,
         }),
       );
@@ -379,7 +453,7 @@ async function main(): Promise<number> {
     }
   }
   let failover: FailoverResult | { skipped: string } | { error: string } | undefined;
-  if (options.failover) {
+  if (options.failover && targets) {
     const unavailable = await failoverUnavailable(CLI, options.failover.adminUrl);
     if (unavailable) {
       log(`failover: skipped: ${unavailable}`);
@@ -393,8 +467,8 @@ async function main(): Promise<number> {
           vims: options.failover.vims,
           workers: options.failover.workers,
           adminUrl: options.failover.adminUrl,
-          targetPort: servers.port,
-          checkedSince: (ms) => servers.checkedSince(ms),
+          targetPort: targets.servers.port,
+          checkedSince: (ms) => targets.servers.checkedSince(ms),
           concurrency: options.concurrency,
           log,
         });
@@ -436,9 +510,44 @@ async function main(): Promise<number> {
       }
     }
   }
-  const targetRequests = await servers.stop();
-  net.close();
+  const targetRequests = targets ? await targets.servers.stop() : undefined;
+  net?.close();
   net = undefined;
+  let history: HistoryResult | undefined;
+  if (options.history) {
+    const dialects = [...options.history.dialects];
+    const skipped: Array<{ dialect: HistoryDialect; error: string }> = [];
+    if (dialects.includes('postgres')) {
+      const unavailable = await historyPostgresUnavailable(options.pgUrl);
+      if (unavailable) {
+        log(`history on postgres: skipped: ${unavailable}`);
+        dialects.splice(dialects.indexOf('postgres'), 1);
+        skipped.push({ dialect: 'postgres', error: `skipped: ${unavailable}` });
+      }
+    }
+    log('history:');
+    try {
+      history = await runHistory({
+        dialects,
+        vims: options.history.vims,
+        days: options.history.days,
+        hourlyDays: HISTORY_HOURLY_DAYS,
+        // Halfway between the hourly limit and the oldest day written: the delete pass has days to delete too.
+        deleteAfterDays: Math.max(1, Math.round((Math.min(options.history.days, HISTORY_HOURLY_DAYS) + options.history.days) / 2)),
+        pruneBatch: HISTORY_PRUNE_BATCH,
+        repetitions: options.history.repetitions,
+        adminUrl: options.pgUrl,
+        workDir: join(workRoot, 'history'),
+        log,
+      });
+      history.errors.push(...skipped);
+      for (const e of history.errors) if (!e.error.startsWith('skipped')) errors.push({ vims: options.history.vims, error: `history (${e.dialect}): ${e.error}` });
+    } catch (error) {
+      const message = error instanceof Error ? error.message : String(error);
+      log(`  history failed: ${message}`);
+      errors.push({ vims: options.history.vims, error: `history: ${message}` });
+    }
+  }
 
   const totalSeconds = round((nowMs() - startedAt) / 1000, 0);
   const document = {
@@ -461,6 +570,7 @@ async function main(): Promise<number> {
     confirmation,
     confirmation_target: confirmation && 'runs' in confirmation ? judgeConfirm(confirmation) : undefined,
     target_server_requests: targetRequests,
+    history,
     errors,
   };
   const notes = [
@@ -473,6 +583,7 @@ async function main(): Promise<number> {
   if (deepResults.length > 0) process.stdout.write(`\n${deepTable(deepResults)}\n`);
   if (failover) process.stdout.write(`\n${failoverTable(failover)}\n`);
   if (confirmation) process.stdout.write(`\n${confirmTable(confirmation)}\n`);
+  if (history) process.stdout.write(`\n${historyTable(history)}\n`);
   for (const r of results) {
     for (const [name, p] of Object.entries(r.cpu_profiles ?? {})) {
       if (!p) continue;
@@ -482,7 +593,7 @@ async function main(): Promise<number> {
       for (const f of p.functions) process.stdout.write(`  ${String(f.percent).padStart(5)} %  ${f.fn}\n`);
     }
   }
-  for (const e of errors) process.stdout.write(`\n${/^(failover|confirmation)/.test(e.error) ? '' : `N=${e.vims}: `}FAILED TO RUN: ${e.error}\n`);
+  for (const e of errors) process.stdout.write(`\n${/^(failover|confirmation|history)/.test(e.error) ? '' : `N=${e.vims}: `}FAILED TO RUN: ${e.error}\n`);
   const json = JSON.stringify(document, null, 2);
   process.stdout.write(`\n${json}\n`);
   mkdirSync(dirname(options.output), { recursive: true });
