@@ -20,6 +20,7 @@ import { installInputGuards } from './input-guards.js';
 import { installBoundedJsonParser } from './json-bounds.js';
 import { installMetrics } from './metrics-route.js';
 import { installAuthentication } from './request-context.js';
+import { uiRoutes } from './ui-routes.js';
 import { versionRoutes } from './versions.js';
 import { describeSchemaError, vimSchema } from './vims/schemas.js';
 import { vimRoutes } from './vims/routes.js';
@@ -47,6 +48,8 @@ export interface ApiServerOptions {
   metrics?: PrometheusMetrics;
   /** Slow-client protection (server.* keys); absent: the defaults of the configuration. */
   limits?: ConnectionLimits;
+  /** Where the built dashboard is served from (default: dist/dashboard of this package). */
+  dashboardDir?: string;
 }
 
 /** What a client may hold of the server: time to send a request, idle time, connections. */
@@ -117,6 +120,7 @@ export async function buildApiServer(options: ApiServerOptions): Promise<Fastify
     refResolver: { buildLocalReference: (json, _baseUri, _fragment, i) => (typeof json.$id === 'string' ? json.$id : `def-${i}`) },
   });
   await app.register(versionRoutes);
+  await app.register(uiRoutes, { ...(options.dashboardDir !== undefined && { directory: options.dashboardDir }) });
   await app.register(vimRoutes, { registry: options.registry, ...(options.calendar && { calendar: options.calendar }) });
   await app.register(monitorRoutes, { monitors: options.monitors });
   await app.register(eventRoutes, { events: options.events });

@@ -1,0 +1,121 @@
+/**
+ * The dashboard in a real headless Chromium (Debian's, driven by
+ * playwright-core) against the real service with a real SQLite store, real
+ * TCP targets on loopback and the real tcp probe, under noauth on loopback.
+ * Screenshots of every view at 1280 px and 390 px go to
+ * test-results/screenshots/.
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { browserTestsEnabled, computedStyle, DESKTOP, launchChromium, markDocument, PHONE, stillSameDocument, type TestBrowser, type TestPage } from '../support/browser.js';
+import { buildDashboard } from '../support/dashboard-build.js';
+import { waitFor } from '../support/monitoring.js';
+import { startTestService, type TestService } from '../support/service.js';
+import { TcpTarget } from '../support/tcp-target.js';
+
+const monitor = { probes: ['tcp' as const], interval: 0.2, timeout: 0.15, failure_threshold: 1, success_threshold: 1 };
+
+describe.skipIf(!browserTestsEnabled())('the dashboard in Chromium (noauth)', () => {
+  const alpha = new TcpTarget();
+  const bravo = new TcpTarget();
+  const charlie = new TcpTarget();
+  let service: TestService;
+  let chromium: TestBrowser;
+  const ids: Record<string, string> = {};
+  const pages: TestPage[] = [];
+
+  beforeAll(async () => {
+    await buildDashboard();
+    await alpha.up();
+    await bravo.up();
+    // charlie's port is taken and released: a closed port on loopback, so its VIM is UNREACHABLE from the start.
+    await charlie.up();
+    await charlie.down();
+    service = await startTestService({ monitoring: { monitor, manager: { sweep_interval: 0.5 } } });
+    for (const [name, target] of [['alpha', alpha], ['bravo', bravo], ['charlie', charlie]] as const) {
+      const body = { vim: { name, type: 'openstack', auth_url: `http://127.0.0.1:${target.port}`, auth_cred: { username: 'u', password: 'p' }, vim_project: { name: 'p' } } };
+      const created = await service.api('POST', '/v1.0/vims', { body });
+      expect(created.status, created.text).toBe(201);
+      ids[name] = created.json.vim.id as string;
+    }
+    for (const [name, status] of [['alpha', 'REACHABLE'], ['bravo', 'REACHABLE'], ['charlie', 'UNREACHABLE']] as const) {
+      await waitFor(`${name} ${status}`, async () => ((await service.api('GET', `/v1.0/vims/${ids[name]}`)).json.vim.status === status ? true : undefined), 5_000);
+    }
+    chromium = await launchChromium();
+  }, 120_000);
+
+  afterAll(async () => {
+    await chromium?.close();
+    await service?.stop();
+    await alpha.down();
+    await bravo.down();
+  });
+
+  async function open(viewport: { width: number; height: number } = DESKTOP): Promise<TestPage> {
+    const opened = await chromium.open(viewport);
+    pages.push(opened);
+    return opened;
+  }
+
+  const rowOf = (page: TestPage, name: string) => page.page.locator(`tr[data-vim-id="${ids[name]}"]`);
+
+  it('opens at / in a browser, lists every VIM with its status, problems first', async () => {
+    const tab = await open();
+    const response = await tab.page.goto(`${service.url}/`);
+    expect(tab.page.url()).toBe(`${service.url}/ui/`);
+    expect(response?.status()).toBe(200);
+    await tab.page.locator('table.vims tbody tr').nth(2).waitFor();
+
+    const rows = await tab.page.locator('table.vims tbody tr').evaluateAll((trs) => trs.map((tr) => [tr.querySelector('th')?.textContent, tr.getAttribute('data-status')]));
+    expect(rows).toEqual([
+      ['charlie', 'UNREACHABLE'],
+      ['alpha', 'REACHABLE'],
+      ['bravo', 'REACHABLE'],
+    ]);
+    await expect.poll(() => tab.page.getByRole('button', { name: /UNREACHABLE/ }).textContent()).toMatch(/^1\s*UNREACHABLE$/);
+    await expect.poll(() => tab.page.getByRole('button', { name: /^\d+\s*REACHABLE$/ }).textContent()).toMatch(/^2\s*REACHABLE$/);
+
+    // Filters narrow the list; the search box is labelled.
+    await tab.page.getByLabel('Name or id').fill('alp');
+    await expect.poll(() => tab.page.locator('table.vims tbody tr').count()).toBe(1);
+    await tab.page.getByRole('button', { name: 'Clear filters' }).click();
+    await tab.page.getByLabel('Status', { exact: true }).selectOption('UNREACHABLE');
+    await expect.poll(() => tab.page.locator('table.vims tbody tr th').allTextContents()).toEqual(['charlie']);
+    await tab.page.getByLabel('Status', { exact: true }).selectOption('');
+
+    await tab.screenshot('overview-1280');
+    const phone = await open(PHONE);
+    await phone.page.goto(`${service.url}/ui/`);
+    await phone.page.locator('table.vims tbody tr').nth(2).waitFor();
+    await phone.screenshot('overview-390');
+    expect(tab.problems).toEqual([]);
+    expect(phone.problems).toEqual([]);
+  });
+
+  it('turns a VIM red without a reload when its target goes down, and says so to screen readers', async () => {
+    const tab = await open();
+    await tab.page.goto(`${service.url}/ui/`);
+    await rowOf(tab, 'bravo').waitFor();
+    expect(await rowOf(tab, 'bravo').getAttribute('data-status')).toBe('REACHABLE');
+    await tab.page.locator('.live.live').waitFor();
+    // Set on this document only: still there afterwards means the page was never reloaded.
+    await markDocument(tab.page);
+    const requests: string[] = [];
+    tab.page.on('request', (request) => requests.push(request.url()));
+
+    await bravo.down();
+    await expect.poll(() => rowOf(tab, 'bravo').getAttribute('data-status'), { timeout: 10_000 }).toBe('UNREACHABLE');
+    const badge = rowOf(tab, 'bravo').locator('.badge[data-status]');
+    expect(await badge.textContent()).toBe('UNREACHABLE');
+    // Red: the badge's background is the "bad" colour of the stylesheet.
+    expect(await computedStyle(badge, 'backgroundColor')).toBe('rgb(255, 235, 233)');
+    expect(await stillSameDocument(tab.page)).toBe(true);
+    await expect.poll(() => tab.page.getByRole('status').textContent()).toContain('bravo is now UNREACHABLE');
+    // It came over the event stream, not by polling the list.
+    expect(requests.filter((url) => url.includes('/v1.0/vims'))).toEqual([]);
+    await tab.screenshot('overview-live-1280');
+
+    await bravo.up();
+    await expect.poll(() => rowOf(tab, 'bravo').getAttribute('data-status'), { timeout: 10_000 }).toBe('REACHABLE');
+    expect(tab.problems).toEqual([]);
+  });
+});

@@ -1,0 +1,1 @@
+export function Workers(_props: Record<string, unknown>) { return <p>Coming.</p>; }

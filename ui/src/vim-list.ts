@@ -1,0 +1,136 @@
+import { api, query } from './api';
+import { live } from './live';
+import type { Health, VimEvent, VimRow, VimStatus } from './types';
+
+/** Only what the overview shows: at 10,000 VIMs the full documents would be megabytes. */
+export const ROW_FIELDS = ['id', 'name', 'tenant_id', 'type', 'status', 'health', 'maintenance'] as const;
+
+/** A full reload at most this often; between reloads the stream keeps the list current. */
+const REFRESH_MS = 5 * 60_000;
+/** Live changes are applied at once but shown at most this often, so a burst is one render. */
+const RENDER_EVERY_MS = 250;
+
+export interface Change {
+  id: string;
+  name: string;
+  what: string;
+}
+
+/**
+ * Every VIM the caller can see, kept in memory and current: loaded once,
+ * then changed by the event stream (status and health), reloaded every few
+ * minutes for VIMs added or deleted elsewhere.
+ */
+class VimList {
+  readonly rows = new Map<string, VimRow>();
+  loaded = false;
+  error: string | undefined;
+  /** Bumped on every change: views compare it to know when to recompute. */
+  version = 0;
+  /** The latest live changes, newest last, for the aria-live announcement. */
+  changes: Change[] = [];
+  private readonly listeners = new Set<() => void>();
+  private pendingRender: ReturnType<typeof setTimeout> | undefined;
+  private refreshTimer: ReturnType<typeof setInterval> | undefined;
+  private unsubscribe: (() => void) | undefined;
+  private readonly fetching = new Set<string>();
+
+  start(): void {
+    if (this.unsubscribe) return;
+    this.unsubscribe = live.subscribe((event) => this.apply(event));
+    void this.reload();
+    this.refreshTimer = setInterval(() => void this.reload(), REFRESH_MS);
+  }
+
+  stop(): void {
+    this.unsubscribe?.();
+    this.unsubscribe = undefined;
+    clearInterval(this.refreshTimer);
+    this.rows.clear();
+    this.loaded = false;
+  }
+
+  async reload(): Promise<void> {
+    try {
+      const { vims } = await api<{ vims: VimRow[] }>('GET', `/v1.0/vims${query({ fields: [...ROW_FIELDS] })}`);
+      this.rows.clear();
+      for (const vim of vims) this.rows.set(vim.id, vim);
+      this.loaded = true;
+      this.error = undefined;
+    } catch (error) {
+      this.error = error instanceof Error ? error.message : String(error);
+    }
+    this.notify(true);
+  }
+
+  subscribe(listener: () => void): () => void {
+    this.listeners.add(listener);
+    return () => this.listeners.delete(listener);
+  }
+
+  apply(event: VimEvent): void {
+    if (event.resource_type !== 'vim') return;
+    const row = this.rows.get(event.resource_id);
+    if (!row) {
+      // A VIM registered since the list was loaded: its first status change brings it in.
+      void this.fetchOne(event.resource_id);
+      return;
+    }
+    if (event.event_type === 'MONITOR') {
+      const status = event.resource_state as VimStatus;
+      if (row.status === status) return;
+      row.status = status;
+      this.changes.push({ id: row.id, name: row.name, what: `is now ${status}` });
+    } else if (event.event_type === 'HEALTH') {
+      const health = event.event_details.new_health ?? null;
+      if (row.health === health) return;
+      row.health = health;
+      this.changes.push({ id: row.id, name: row.name, what: `health is now ${health ?? 'unknown'}` });
+    }
+    if (this.changes.length > 20) this.changes.splice(0, this.changes.length - 20);
+    this.notify(false);
+  }
+
+  private async fetchOne(id: string): Promise<void> {
+    if (this.fetching.has(id)) return;
+    this.fetching.add(id);
+    try {
+      const { vim } = await api<{ vim: VimRow }>('GET', `/v1.0/vims/${encodeURIComponent(id)}${query({ fields: [...ROW_FIELDS] })}`);
+      this.rows.set(vim.id, vim);
+      this.notify(false);
+    } catch {
+      // Deleted again, or not ours to see: nothing to show.
+    } finally {
+      this.fetching.delete(id);
+    }
+  }
+
+  private notify(now: boolean): void {
+    this.version += 1;
+    if (now) {
+      clearTimeout(this.pendingRender);
+      this.pendingRender = undefined;
+      for (const listener of this.listeners) listener();
+      return;
+    }
+    if (this.pendingRender) return;
+    this.pendingRender = setTimeout(() => {
+      this.pendingRender = undefined;
+      for (const listener of this.listeners) listener();
+    }, RENDER_EVERY_MS);
+  }
+}
+
+export const vimList = new VimList();
+
+/** Problems first: down, then degraded or pending, then the rest; by name within each. */
+export function problemRank(vim: Pick<VimRow, 'status' | 'health'>): number {
+  if (vim.status === 'UNREACHABLE' || vim.health === 'DOWN') return 0;
+  if (vim.health === 'DEGRADED') return 1;
+  if (vim.status === 'PENDING') return 2;
+  return 3;
+}
+
+export function healthLabel(health: Health | null | undefined): string {
+  return health ?? 'UNKNOWN';
+}
