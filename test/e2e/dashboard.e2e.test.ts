@@ -4,10 +4,14 @@
  * TCP targets on loopback and the real tcp probe, under noauth on loopback.
  * Screenshots of every view at 1280 px and 390 px go to
  * test-results/screenshots/.
+ *
+ * The VIM page's chart and uptime bars read history written through
+ * HistoryRepository.save (the recorder's write) for the days before today.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { browserTestsEnabled, computedStyle, DESKTOP, launchChromium, markDocument, PHONE, stillSameDocument, type TestBrowser, type TestPage } from '../support/browser.js';
 import { buildDashboard } from '../support/dashboard-build.js';
+import { seedHistory, type SeedDay } from '../support/history-seed.js';
 import { waitFor } from '../support/monitoring.js';
 import { startTestService, type TestService } from '../support/service.js';
 import { TcpTarget } from '../support/tcp-target.js';
@@ -117,5 +121,56 @@ describe.skipIf(!browserTestsEnabled())('the dashboard in Chromium (noauth)', ()
     await bravo.up();
     await expect.poll(() => rowOf(tab, 'bravo').getAttribute('data-status'), { timeout: 10_000 }).toBe('REACHABLE');
     expect(tab.problems).toEqual([]);
+  });
+  it('shows a VIM with its latency chart and 90 days of uptime bars from stored history, its conditions, monitor and events', async () => {
+    const id = ids.alpha!;
+    const monitorId = (await service.api('GET', `/v1.0/vims/${id}/monitor`)).json.monitor.monitor_id as string;
+    const days: SeedDay[] = Array.from({ length: 89 }, (_, i) => ({ daysAgo: i + 1 }));
+    days[9] = { daysAgo: 10, downMs: 3_600_000, downHours: [2, 3, 4, 5] }; // 4 h down: 83 %, a red bar
+    days[29] = { daysAgo: 30, downMs: 20 * 60_000, downHours: [12] }; // 20 min down: 98.6 %, an amber bar
+    await seedHistory(service.store, id, monitorId, days);
+    const history = await service.api('GET', `/v1.0/vims/${id}/history?step=day&from=${new Date(Date.now() - 89 * 86_400_000).toISOString()}`);
+    expect(history.status, history.text).toBe(200);
+
+    for (const [viewport, name] of [[DESKTOP, 'vim-1280'], [PHONE, 'vim-390']] as const) {
+      const tab = await open(viewport);
+      await tab.page.goto(`${service.url}/ui/#/vims/${id}`);
+      await tab.page.getByRole('heading', { level: 1, name: /alpha/ }).waitFor();
+      // uPlot draws on a canvas, with a legend per probe series.
+      await tab.page.locator('.chart canvas').first().waitFor();
+      expect(await tab.page.locator('.u-legend').textContent()).toContain('tcp p50');
+      const bars = tab.page.locator('.uptime-bars span');
+      expect(await bars.count()).toBe(90);
+      const dayAgo = (n: number) => new Date(Date.now() - n * 86_400_000).toISOString().slice(0, 10);
+      expect(await tab.page.locator(`.uptime-bars span[data-day="${dayAgo(10)}"]`).getAttribute('class')).toBe('bad');
+      expect(await tab.page.locator(`.uptime-bars span[data-day="${dayAgo(30)}"]`).getAttribute('class')).toBe('warn');
+      expect(await tab.page.locator(`.uptime-bars span[data-day="${dayAgo(50)}"]`).getAttribute('class')).toBe('ok');
+      expect(await tab.page.locator('.uptime-figures [data-window="90d"] strong').textContent()).toMatch(/^99\.\d\d %$/);
+      await tab.page.locator('tr[data-condition]').first().waitFor();
+      await tab.page.locator('[data-probe="tcp"]').waitFor();
+      expect(await tab.page.locator('.timeline li').count()).toBeGreaterThan(0);
+      await tab.screenshot(name);
+      expect(tab.problems).toEqual([]);
+    }
+  });
+
+  it('lists the latest events, newest first, and the workers with their monitors', async () => {
+    for (const [viewport, suffix] of [[DESKTOP, '1280'], [PHONE, '390']] as const) {
+      const tab = await open(viewport);
+      await tab.page.goto(`${service.url}/ui/#/events`);
+      await tab.page.locator('.timeline li').first().waitFor();
+      await tab.page.getByLabel('Kind').selectOption('MONITOR');
+      // bravo went down and came back in the test before: its return is the latest status change.
+      await expect.poll(() => tab.page.locator('.timeline li').first().textContent()).toMatch(/bravo\s*UNREACHABLE → REACHABLE/);
+      await tab.page.getByLabel('Kind').selectOption('');
+      await tab.screenshot(`events-${suffix}`);
+
+      await tab.page.getByRole('link', { name: 'Workers' }).click();
+      await tab.page.locator('table.workers tbody tr').first().waitFor();
+      expect(await tab.page.locator('table.workers tbody tr td').first().textContent()).toBe('3');
+      expect(await tab.page.locator('table.monitors tbody tr').count()).toBe(3);
+      await tab.screenshot(`workers-${suffix}`);
+      expect(tab.problems).toEqual([]);
+    }
   });
 });
