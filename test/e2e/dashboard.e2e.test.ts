@@ -6,12 +6,13 @@
  * test-results/screenshots/.
  *
  * The VIM page's chart and uptime bars read history written through
- * HistoryRepository.save (the recorder's write) for the days before today.
+ * HistoryRepository.save (the recorder's write) for the days before today,
+ * the VIM's registration dated back 90 days (uptime counts from it).
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { browserTestsEnabled, computedStyle, DESKTOP, launchChromium, markDocument, PHONE, stillSameDocument, type TestBrowser, type TestPage } from '../support/browser.js';
 import { buildDashboard } from '../support/dashboard-build.js';
-import { seedHistory, type SeedDay } from '../support/history-seed.js';
+import { backdateVim, seedHistory, type SeedDay } from '../support/history-seed.js';
 import { waitFor } from '../support/monitoring.js';
 import { startTestService, type TestService } from '../support/service.js';
 import { TcpTarget } from '../support/tcp-target.js';
@@ -129,6 +130,7 @@ describe.skipIf(!browserTestsEnabled())('the dashboard in Chromium (noauth)', ()
     days[9] = { daysAgo: 10, downMs: 3_600_000, downHours: [2, 3, 4, 5] }; // 4 h down: 83 %, a red bar
     days[29] = { daysAgo: 30, downMs: 20 * 60_000, downHours: [12] }; // 20 min down: 98.6 %, an amber bar
     await seedHistory(service.store, id, monitorId, days);
+    await backdateVim(service.store, id, Date.now() - 90 * 86_400_000);
     const history = await service.api('GET', `/v1.0/vims/${id}/history?step=day&from=${new Date(Date.now() - 89 * 86_400_000).toISOString()}`);
     expect(history.status, history.text).toBe(200);
 

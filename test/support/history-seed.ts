@@ -1,6 +1,7 @@
 import { DAY_MS, emptyTotals, HOUR_MS, type HistoryDay, type PeriodTotals } from '../../src/history/model.js';
 import type { Store } from '../../src/store/database.js';
 import { HistoryRepository } from '../../src/store/history-repository.js';
+import { tackerTimestamp } from '../../src/time/clock.js';
 
 export interface SeedDay {
   /** Days before today (1 = yesterday). */
@@ -59,4 +60,9 @@ export async function seedHistory(store: Store, vimId: string, monitorId: string
   const today = Math.floor(nowMs / DAY_MS);
   const fenced = await new HistoryRepository(store).save(days.map((seed) => ({ monitorId, day: historyDay(vimId, today - seed.daysAgo, seed) })));
   if (fenced.length > 0) throw new Error(`history seed fenced off for ${fenced.join(', ')}: the monitor id is not the VIM's current one`);
+}
+
+/** Dates a VIM's registration back, as if it had been watched that long: uptime counts from a VIM's creation on. */
+export async function backdateVim(store: Store, vimId: string, createdAtMs: number): Promise<void> {
+  await store.db.updateTable('vims').set({ created_at: tackerTimestamp(new Date(createdAtMs)) }).where('id', '=', vimId).execute();
 }

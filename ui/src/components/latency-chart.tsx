@@ -56,6 +56,12 @@ export function LatencyChart({ buckets, title }: { buckets: HistoryBucket[]; tit
     const axisColour = styles.getPropertyValue('--muted').trim() || '#57606a';
     const gridColour = styles.getPropertyValue('--line').trim() || '#d0d7de';
     const axis = { stroke: axisColour, grid: { stroke: gridColour, width: 1 }, ticks: { stroke: gridColour, width: 1 } };
+    // 24-hour UTC times, with the date under midnight.
+    const timeValues = (_u: uPlot, splits: number[]) =>
+      splits.map((s) => {
+        const iso = new Date(s * 1000).toISOString();
+        return iso.slice(11, 16) === '00:00' ? `00:00\n${iso.slice(5, 10)}` : iso.slice(11, 16);
+      });
     const width = () => Math.max(280, element.clientWidth);
     const chart = new UPlot(
       {
@@ -63,7 +69,7 @@ export function LatencyChart({ buckets, title }: { buckets: HistoryBucket[]; tit
         height: 240,
         series,
         scales: { x: { time: true }, y: { range: (_u, _min, max) => [0, Math.max(1, max * 1.1)] } },
-        axes: [axis, { ...axis, label: 'ms', size: 56 }],
+        axes: [{ ...axis, values: timeValues }, { ...axis, label: 'ms', size: 56 }],
         cursor: { drag: { x: false, y: false } },
         legend: { live: true },
         // Times in UTC, as everywhere on the dashboard.
