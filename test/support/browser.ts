@@ -51,8 +51,8 @@ export interface TestPage {
   page: Page;
   /** Console errors, uncaught exceptions and failed requests seen by the page (a CSP violation is a console error). */
   problems: string[];
-  /** Saves test-results/screenshots/<name>.png of the whole page. */
-  screenshot(name: string): Promise<string>;
+  /** Saves test-results/screenshots/<name>.png of the whole page (or of the viewport only). */
+  screenshot(name: string, options?: { fullPage?: boolean }): Promise<string>;
 }
 
 export async function launchChromium(): Promise<TestBrowser> {
@@ -75,10 +75,10 @@ export async function launchChromium(): Promise<TestBrowser> {
         context,
         page,
         problems,
-        screenshot: async (name) => {
+        screenshot: async (name, options = {}) => {
           mkdirSync(SCREENSHOT_DIR, { recursive: true });
           const path = `${SCREENSHOT_DIR}${name}.png`;
-          await page.screenshot({ path, fullPage: true });
+          await page.screenshot({ path, fullPage: options.fullPage ?? true });
           return path;
         },
       };
