@@ -18,7 +18,7 @@ import { startTestService, type TestService } from '../support/service.js';
 import { TcpTarget } from '../support/tcp-target.js';
 
 // Two failed rounds make a VIM UNREACHABLE: a connect slowed by a busy machine does not flap the VIMs that stay up.
-const monitor = { probes: ['tcp' as const], interval: 0.5, timeout: 1, failure_threshold: 2, success_threshold: 1 };
+const monitor = { probes: ['tcp' as const], interval: 0.5, timeout: 0.45, failure_threshold: 2, success_threshold: 1 };
 
 describe.skipIf(!browserTestsEnabled())('the dashboard in Chromium (noauth)', () => {
   const alpha = new TcpTarget();
