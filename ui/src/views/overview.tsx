@@ -18,6 +18,8 @@ interface Filters {
 }
 
 const NO_FILTERS: Filters = { text: '', tenant: '', type: '', status: '', health: '' };
+// One collator for every comparison: String#localeCompare builds one per call, which dominates sorting 10,000 names.
+const byText = new Intl.Collator('en', { numeric: true }).compare;
 
 function matches(vim: VimRow, f: Filters, text: string): boolean {
   if (f.status && vim.status !== f.status) return false;
@@ -54,7 +56,7 @@ export function Overview() {
     const text = filters.text.trim().toLowerCase();
     return all
       .filter((vim) => matches(vim, filters, text))
-      .sort((a, b) => problemRank(a) - problemRank(b) || a.name.localeCompare(b.name) || a.id.localeCompare(b.id));
+      .sort((a, b) => problemRank(a) - problemRank(b) || byText(a.name, b.name) || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
   }, [all, filters]);
 
   const pages = Math.max(1, Math.ceil(shown.length / PAGE_SIZE));
