@@ -50,9 +50,9 @@ describe.skipIf(!browserTestsEnabled())('the dashboard in Chromium with Keystone
   });
 
   async function signIn(tab: TestPage, password: string): Promise<void> {
-    await tab.page.getByLabel('User name').fill(keystone.member.username);
+    await tab.page.getByLabel('User name', { exact: true }).fill(keystone.member.username);
     await tab.page.getByLabel('Password').fill(password);
-    await tab.page.getByLabel('Project').fill(keystone.member.project);
+    await tab.page.getByLabel('Project', { exact: true }).fill(keystone.member.project);
     await tab.page.getByRole('button', { name: 'Sign in' }).click();
   }
 
