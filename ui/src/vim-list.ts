@@ -55,6 +55,7 @@ class VimList {
       const { vims } = await api<{ vims: VimRow[] }>('GET', `/v1.0/vims${query({ fields: [...ROW_FIELDS] })}`);
       this.rows.clear();
       for (const vim of vims) this.rows.set(vim.id, vim);
+      if (!this.loaded) performance.mark('vim-monitor:vim-list-loaded', { detail: { vims: vims.length } });
       this.loaded = true;
       this.error = undefined;
     } catch (error) {

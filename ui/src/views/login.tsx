@@ -33,7 +33,9 @@ export function Login({ onLogin }: { onLogin: (session: Session) => void }) {
   return (
     <main class="login">
       <form onSubmit={submit} aria-labelledby="login-title" aria-describedby={error ? 'login-error' : undefined}>
-        <h1 id="login-title">Sign in to vim-monitor</h1>
+        <h1 id="login-title">
+          Sign in to <span class="nowrap">vim-monitor</span>
+        </h1>
         <label>
           User name
           <input name="username" autocomplete="username" required />
