@@ -5,6 +5,9 @@ import type { Health, VimEvent, VimRow, VimStatus } from './types';
 /** Only what the overview shows: at 10,000 VIMs the full documents would be megabytes. */
 export const ROW_FIELDS = ['id', 'name', 'tenant_id', 'type', 'status', 'health', 'maintenance'] as const;
 
+// One collator for every comparison: String#localeCompare builds one per call.
+const byText = new Intl.Collator('en', { numeric: true }).compare;
+
 /** A full reload at most this often; between reloads the stream keeps the list current. */
 const REFRESH_MS = 5 * 60_000;
 /** Live changes are applied at once but shown at most this often, so a burst is one render. */
@@ -23,6 +26,8 @@ export interface Change {
  */
 class VimList {
   readonly rows = new Map<string, VimRow>();
+  /** The rows by name: sorted when the set of VIMs changes, not on a status change (a live update never sorts 10,000 rows). */
+  byName: VimRow[] = [];
   loaded = false;
   error: string | undefined;
   /** Bumped on every change: views compare it to know when to recompute. */
@@ -47,6 +52,7 @@ class VimList {
     this.unsubscribe = undefined;
     clearInterval(this.refreshTimer);
     this.rows.clear();
+    this.byName = [];
     this.loaded = false;
   }
 
@@ -55,6 +61,7 @@ class VimList {
       const { vims } = await api<{ vims: VimRow[] }>('GET', `/v1.0/vims${query({ fields: [...ROW_FIELDS] })}`);
       this.rows.clear();
       for (const vim of vims) this.rows.set(vim.id, vim);
+      this.sortByName();
       if (!this.loaded) performance.mark('vim-monitor:vim-list-loaded', { detail: { vims: vims.length } });
       this.loaded = true;
       this.error = undefined;
@@ -98,12 +105,17 @@ class VimList {
     try {
       const { vim } = await api<{ vim: VimRow }>('GET', `/v1.0/vims/${encodeURIComponent(id)}${query({ fields: [...ROW_FIELDS] })}`);
       this.rows.set(vim.id, vim);
+      this.sortByName();
       this.notify(false);
     } catch {
       // Deleted again, or not ours to see: nothing to show.
     } finally {
       this.fetching.delete(id);
     }
+  }
+
+  private sortByName(): void {
+    this.byName = [...this.rows.values()].sort((a, b) => byText(a.name, b.name) || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
   }
 
   private notify(now: boolean): void {
@@ -124,7 +136,13 @@ class VimList {
 
 export const vimList = new VimList();
 
-/** Problems first: down, then degraded or pending, then the rest; by name within each. */
+/** Problems first (down, then degraded, then pending, then the rest), by name within each: one pass over the name order, no sort. */
+export function problemsFirst(byName: readonly VimRow[], keep: (vim: VimRow) => boolean): VimRow[] {
+  const ranks: VimRow[][] = [[], [], [], []];
+  for (const vim of byName) if (keep(vim)) ranks[problemRank(vim)]!.push(vim);
+  return ranks.flat();
+}
+
 export function problemRank(vim: Pick<VimRow, 'status' | 'health'>): number {
   if (vim.status === 'UNREACHABLE' || vim.health === 'DOWN') return 0;
   if (vim.health === 'DEGRADED') return 1;
