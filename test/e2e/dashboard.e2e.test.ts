@@ -180,4 +180,31 @@ describe.skipIf(!browserTestsEnabled())('the dashboard in Chromium (noauth)', ()
       expect(tab.problems).toEqual([]);
     }
   });
+  it('starts a maintenance window and deletes a VIM through the API, showing the API refusal when there is one', async () => {
+    const tab = await open();
+    await tab.page.goto(`${service.url}/ui/#/vims/${ids.bravo}`);
+    await tab.page.getByLabel('Reason').fill('router firmware');
+    await tab.page.getByLabel('For', { exact: true }).selectOption('60');
+    await tab.page.getByRole('button', { name: 'Start maintenance now' }).click();
+    await tab.page.locator('ul.plain li', { hasText: 'router firmware' }).getByText('open now').waitFor();
+    await expect.poll(async () => (await service.api('GET', `/v1.0/vims/${ids.bravo}`)).json.vim.maintenance?.reason).toBe('router firmware');
+
+    // A second tab still shows charlie when the first deletes it: its own delete gets the API's 404, shown.
+    const stale = await open();
+    await stale.page.goto(`${service.url}/ui/#/vims/${ids.charlie}`);
+    await stale.page.getByRole('button', { name: 'Delete this VIM…' }).waitFor();
+    await tab.page.goto(`${service.url}/ui/#/vims/${ids.charlie}`);
+    await tab.page.getByRole('button', { name: 'Delete this VIM…' }).click();
+    await tab.page.getByRole('button', { name: 'Delete charlie' }).click();
+    await tab.page.locator('table.vims').waitFor();
+    expect(new URL(tab.page.url()).hash).toBe('#/');
+    await expect.poll(() => tab.page.locator('table.vims tbody tr th').allTextContents()).toEqual(['alpha', 'bravo']);
+    expect((await service.api('GET', `/v1.0/vims/${ids.charlie}`)).status).toBe(404);
+
+    await stale.page.getByRole('button', { name: 'Delete this VIM…' }).click();
+    await stale.page.getByRole('button', { name: 'Delete charlie' }).click();
+    await expect.poll(() => stale.page.locator('.danger-zone').getByRole('alert').textContent()).toMatch(/could not be found|not found/i);
+    expect(tab.problems).toEqual([]);
+    expect(stale.problems).toEqual([]);
+  });
 });

@@ -5,6 +5,8 @@ import { HealthBadge, StatusBadge } from '../components/badges';
 import { EventList } from '../components/event-list';
 import { LatencyChart } from '../components/latency-chart';
 import { UptimeBars } from '../components/uptime-bars';
+import { DeleteVim, MaintenanceForm } from '../components/vim-actions';
+import { vimList } from '../vim-list';
 import { latestEvents } from '../events-query';
 import { formatAgo, formatDuration, formatMs, formatTime, formatUptime } from '../format';
 import { live } from '../live';
@@ -21,6 +23,7 @@ export function VimPage({ id }: { id: string }) {
   const [changed, setChanged] = useState(0);
   const [liveEvents, setLiveEvents] = useState<VimEvent[]>([]);
   const [excludeMaintenance, setExcludeMaintenance] = useState(false);
+  const [windowsChanged, setWindowsChanged] = useState(0);
   const path = `/v1.0/vims/${encodeURIComponent(id)}`;
 
   useEffect(() => {
@@ -54,7 +57,7 @@ export function VimPage({ id }: { id: string }) {
     [id, excludeMaintenance, changed],
   );
   const events = useLoad(() => latestEvents({ since: new Date(now - 30 * DAY_MS), resourceId: id, keep: 50 }), [id]);
-  const maintenances = useLoad(() => api<{ maintenances: Maintenance[] }>('GET', '/v1.0/maintenances').then((r) => r.maintenances), [id]);
+  const maintenances = useLoad(() => api<{ maintenances: Maintenance[] }>('GET', '/v1.0/maintenances').then((r) => r.maintenances), [id, windowsChanged]);
 
   if (vim.state === 'loading') return <p aria-busy="true">Loading…</p>;
   if (vim.state === 'error') {
@@ -175,11 +178,27 @@ export function VimPage({ id }: { id: string }) {
       <Section loaded={maintenances} what="maintenance windows">
         {(list) => <MaintenanceList windows={list.filter((w) => affects(w, v))} />}
       </Section>
+      <MaintenanceForm
+        vim={v}
+        onCreated={() => {
+          setWindowsChanged((n) => n + 1);
+          setChanged((n) => n + 1);
+        }}
+      />
 
       <h2>Events</h2>
       <Section loaded={events} what="events">
         {() => <EventList events={shownEvents} showVim={false} />}
       </Section>
+
+      <h2>Delete</h2>
+      <DeleteVim
+        vim={v}
+        onDeleted={() => {
+          void vimList.reload();
+          location.hash = href.overview;
+        }}
+      />
     </article>
   );
 }
