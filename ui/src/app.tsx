@@ -105,13 +105,30 @@ function Shell({ session, onLogout }: { session: Session; onLogout: () => void }
   );
 }
 
-/** Live status changes read out by screen readers, at most the latest few of a burst. */
+/** Screen readers hear at most one announcement every few seconds, however many VIMs change. */
+const ANNOUNCE_EVERY_MS = 3_000;
+
+/** Live status changes read out by screen readers: the latest few, or how many changed in a burst. */
 function Announcer() {
-  useStore(vimList);
-  const latest = vimList.changes.slice(-3);
+  const version = useStore(vimList);
+  const [text, setText] = useState('');
+  const [lastAt, setLastAt] = useState(0);
+  const [seen, setSeen] = useState(vimList.changeCount);
+  useEffect(() => {
+    const wait = Math.max(0, lastAt + ANNOUNCE_EVERY_MS - Date.now());
+    const timer = setTimeout(() => {
+      const fresh = vimList.changeCount - seen;
+      if (fresh <= 0) return;
+      const latest = vimList.changes.slice(-Math.min(3, fresh)).map((c) => `${c.name} ${c.what}.`);
+      setText(fresh > 3 ? `${fresh} changes. Latest: ${latest.join(' ')}` : latest.join(' '));
+      setSeen(vimList.changeCount);
+      setLastAt(Date.now());
+    }, wait);
+    return () => clearTimeout(timer);
+  }, [version]);
   return (
     <div class="visually-hidden" aria-live="polite" role="status">
-      {latest.map((c) => `${c.name} ${c.what}.`).join(' ')}
+      {text}
     </div>
   );
 }

@@ -34,6 +34,8 @@ class VimList {
   version = 0;
   /** The latest live changes, newest last, for the aria-live announcement. */
   changes: Change[] = [];
+  /** Every live change so far (the list above keeps the latest 20 only). */
+  changeCount = 0;
   private readonly listeners = new Set<() => void>();
   private pendingRender: ReturnType<typeof setTimeout> | undefined;
   private refreshTimer: ReturnType<typeof setInterval> | undefined;
@@ -95,6 +97,7 @@ class VimList {
       row.health = health;
       this.changes.push({ id: row.id, name: row.name, what: `health is now ${health ?? 'unknown'}` });
     }
+    this.changeCount += 1;
     if (this.changes.length > 20) this.changes.splice(0, this.changes.length - 20);
     this.notify(false);
   }
