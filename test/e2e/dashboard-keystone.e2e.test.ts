@@ -17,6 +17,8 @@ describe.skipIf(!browserTestsEnabled())('the dashboard in Chromium with Keystone
   let chromium: TestBrowser;
 
   beforeAll(async () => {
+    // The browser first: a missing Chromium fails at once, with how to install it.
+    chromium = await launchChromium();
     await buildDashboard();
     keystone = await startKeystone();
     service = await startTestService({
@@ -40,7 +42,6 @@ describe.skipIf(!browserTestsEnabled())('the dashboard in Chromium with Keystone
       const created = await service.api('POST', '/v1.0/vims', { headers: { 'x-auth-token': token }, body: { vim: openstackVim({ name }) } });
       expect(created.status, created.text).toBe(201);
     }
-    chromium = await launchChromium();
   }, 180_000);
 
   afterAll(async () => {

@@ -30,6 +30,8 @@ describe.skipIf(!browserTestsEnabled())('the dashboard in Chromium (noauth)', ()
   const pages: TestPage[] = [];
 
   beforeAll(async () => {
+    // The browser first: a missing Chromium fails at once, with how to install it.
+    chromium = await launchChromium();
     await buildDashboard();
     await alpha.up();
     await bravo.up();
@@ -46,7 +48,6 @@ describe.skipIf(!browserTestsEnabled())('the dashboard in Chromium (noauth)', ()
     for (const [name, status] of [['alpha', 'REACHABLE'], ['bravo', 'REACHABLE'], ['charlie', 'UNREACHABLE']] as const) {
       await waitFor(`${name} ${status}`, async () => ((await service.api('GET', `/v1.0/vims/${ids[name]}`)).json.vim.status === status ? true : undefined), 5_000);
     }
-    chromium = await launchChromium();
   }, 120_000);
 
   afterAll(async () => {
