@@ -71,6 +71,12 @@ describe.skipIf(!browserTestsEnabled())('the dashboard in Chromium (noauth)', ()
     expect(tab.page.url()).toBe(`${service.url}/ui/`);
     expect(response?.status()).toBe(200);
     await tab.page.locator('table.vims tbody tr').nth(2).waitFor();
+    // Keyboard: the first Tab reaches the skip link, which moves focus to the content and stays on the view.
+    await tab.page.keyboard.press('Tab');
+    expect(await tab.page.evaluate(() => (globalThis as unknown as { document: { activeElement: { textContent: string } } }).document.activeElement.textContent)).toBe('Skip to content');
+    await tab.page.keyboard.press('Enter');
+    expect(await tab.page.evaluate(() => (globalThis as unknown as { document: { activeElement: { id: string } } }).document.activeElement.id)).toBe('main');
+    expect(new URL(tab.page.url()).hash).toBe('');
 
     const rows = await tab.page.locator('table.vims tbody tr').evaluateAll((trs) => trs.map((tr) => [tr.querySelector('th')?.textContent, tr.getAttribute('data-status')]));
     expect(rows).toEqual([

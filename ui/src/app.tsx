@@ -63,7 +63,15 @@ function Shell({ session, onLogout }: { session: Session; onLogout: () => void }
 
   return (
     <>
-      <a class="skip" href="#main">
+      {/* Focus moves by script: the hash holds the route, so an in-page anchor (#main) would navigate away. */}
+      <a
+        class="skip"
+        href="#main"
+        onClick={(e) => {
+          e.preventDefault();
+          document.getElementById('main')?.focus();
+        }}
+      >
         Skip to content
       </a>
       <header class="top">
