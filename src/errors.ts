@@ -166,6 +166,17 @@ export class UpstreamUnavailableError extends VimMonitorError {
   readonly tackerType = 'ServiceUnavailable';
 }
 
+/** The dashboard's assets are not where the service serves them from: the package was built without them. */
+export class DashboardNotBuiltError extends VimMonitorError {
+  readonly code = 'VIMMON_ERR_DASHBOARD_NOT_BUILT';
+  readonly httpStatus = 503;
+  readonly tackerType = 'ServiceUnavailable';
+
+  constructor() {
+    super('The dashboard is not built: run `npm run build` (it builds the dashboard into dist/dashboard), then restart the service');
+  }
+}
+
 export class InternalError extends VimMonitorError {
   readonly code = 'VIMMON_ERR_INTERNAL';
   readonly httpStatus = 500;

@@ -23,6 +23,18 @@ describe('the API server', () => {
     expect(response.json.versions[0]).toMatchObject({ id: 'v1.0', status: 'CURRENT' });
   });
 
+  it('sends a browser asking for / to the dashboard, and keeps the version document for python-tackerclient, */* and JSON', async () => {
+    const browser = await fetch(`${service.url}/`, { redirect: 'manual', headers: { accept: 'text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8' } });
+    expect(browser.status).toBe(302);
+    expect(browser.headers.get('location')).toBe('/ui/');
+    expect(browser.headers.get('vary')).toMatch(/accept/i);
+    for (const accept of [undefined, '*/*', 'application/json']) {
+      const response = await service.api('GET', '/', { headers: accept === undefined ? {} : { accept } });
+      expect(response.status, String(accept)).toBe(200);
+      expect(response.json.versions[0], String(accept)).toMatchObject({ id: 'v1.0', status: 'CURRENT' });
+    }
+  });
+
   it('describes itself in an OpenAPI document generated from the validation schemas', async () => {
     const response = await service.api('GET', '/v1.0/openapi.json');
     expect(response.status).toBe(200);

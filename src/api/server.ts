@@ -21,6 +21,7 @@ import { installInputGuards } from './input-guards.js';
 import { installBoundedJsonParser } from './json-bounds.js';
 import { installMetrics } from './metrics-route.js';
 import { installAuthentication } from './request-context.js';
+import { uiRoutes } from './ui-routes.js';
 import { versionRoutes } from './versions.js';
 import { describeSchemaError, vimSchema } from './vims/schemas.js';
 import { vimRoutes } from './vims/routes.js';
@@ -56,6 +57,8 @@ export interface ApiServerOptions {
   limits?: ConnectionLimits;
   /** The dashboard's session API (/ui/session) and, under keystone, cookie authentication; absent: neither. */
   ui?: Omit<SessionRouteOptions, 'clock'>;
+  /** Where the built dashboard is served from (default: dist/dashboard of this package). */
+  dashboardDir?: string;
 }
 
 /** What a client may hold of the server: time to send a request, idle time, connections. */
@@ -129,6 +132,7 @@ export async function buildApiServer(options: ApiServerOptions): Promise<Fastify
     refResolver: { buildLocalReference: (json, _baseUri, _fragment, i) => (typeof json.$id === 'string' ? json.$id : `def-${i}`) },
   });
   await app.register(versionRoutes);
+  await app.register(uiRoutes, { ...(options.dashboardDir !== undefined && { directory: options.dashboardDir }) });
   await app.register(vimRoutes, { registry: options.registry, ...(options.calendar && { calendar: options.calendar }) });
   await app.register(monitorRoutes, { monitors: options.monitors });
   await app.register(eventRoutes, { events: options.events });
