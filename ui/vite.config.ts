@@ -2,8 +2,8 @@ import preact from '@preact/preset-vite';
 import { defineConfig } from 'vite';
 
 /**
- * The dashboard, built into dist/dashboard (not dist/ui: tsc compiles src/ui,
- * the session routes, into dist/ui) and served by the service at /ui/.
+ * The dashboard, built into dist/dashboard (its own folder: emptyOutDir must
+ * never reach what tsc compiled) and served by the service at /ui/.
  * Everything is bundled: no CDN, no external font.
  */
 export default defineConfig({

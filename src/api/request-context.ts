@@ -1,7 +1,7 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { headerValue, type Authenticator, type SessionAuthenticator } from '../auth/authenticator.js';
 import { InternalError, NotAuthenticatedError } from '../errors.js';
-import { clearSessionCookie, sessionIdOf, type SecureCookie } from '../ui/session-cookie.js';
+import { clearSessionCookie, sessionIdOf, type SecureCookie } from '../sessions/session-cookie.js';
 import type { RequestContext } from '../vims/model.js';
 
 declare module 'fastify' {

@@ -28,7 +28,7 @@ import { vimRoutes } from './vims/routes.js';
 import { maintenanceRoutes } from './maintenances/routes.js';
 import type { MaintenanceService } from '../maintenance/service.js';
 import type { MaintenanceCalendar } from '../maintenance/calendar.js';
-import { sessionRoutes, type SessionRouteOptions } from '../ui/session-routes.js';
+import { sessionRoutes, type SessionRouteOptions } from '../sessions/session-routes.js';
 import type { HistoryReader } from '../history/history-reader.js';
 import { historyRoutes } from './history/routes.js';
 import { HISTORY_COMPONENTS } from './history/schemas.js';

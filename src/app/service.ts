@@ -38,7 +38,7 @@ import { HoldRepository } from '../store/hold-repository.js';
 import { MaintenanceRepository } from '../store/maintenance-repository.js';
 import { BrokerWatch } from '../guard/broker-watch.js';
 import { SessionRepository } from '../store/session-repository.js';
-import { DashboardSessions } from '../ui/sessions.js';
+import { DashboardSessions } from '../sessions/sessions.js';
 import { HistoryReader } from '../history/history-reader.js';
 import { HistoryRetention } from '../history/retention.js';
 import { HistoryRepository } from '../store/history-repository.js';

@@ -14,7 +14,7 @@ export function headerValue(headers: IncomingHttpHeaders, name: string): string 
 }
 
 /**
- * The dashboard's sessions (src/ui/sessions.ts): a request that carries the
+ * The dashboard's sessions (src/sessions/sessions.ts): a request that carries the
  * session cookie and no X-Auth-Token is authenticated as the session's
  * Keystone token. `csrfToken` is the X-CSRF-Token header, required on
  * every method that changes something.

@@ -183,7 +183,7 @@ export interface VimHistoryTable {
   updated_at_ms: number;
 }
 
-/** A dashboard login (src/ui/sessions): the cookie's id is stored only as its SHA-256. */
+/** A dashboard login (src/sessions/sessions): the cookie's id is stored only as its SHA-256. */
 export interface UiSessionsTable {
   id_hash: string;
   csrf_token: string;
