@@ -4,8 +4,9 @@
  * back, and what an ICMP check costs compared with Tacker's ping-per-check
  * design and with fping alone, what deep checks (issue 10) add at the
  * same sizes, and whether confirmation by other workers (issue 11) keeps
- * VIMs down from one worker only out of UNREACHABLE (confirm-run.ts). See
- * docs/benchmark.md.
+ * VIMs down from one worker only out of UNREACHABLE (confirm-run.ts), and
+ * how the dashboard fares in Chromium at 10,000 VIMs (issue 12,
+ * dashboard-run.ts). See docs/benchmark.md.
  *
  * Progress goes to stderr; stdout gets the table, then the JSON document
  * (also written to bench/results/latest.json, which git ignores).
@@ -23,15 +24,26 @@ import { loopbackAddresses, startDownShareNet, type DownShareNet } from './netns
 import { failoverUnavailable, runFailover, type FailoverResult } from './failover.js';
 import { runConfirmation, type ConfirmResult } from './confirm-run.js';
 import { confirmTable, judgeConfirm } from './confirm-report.js';
+import { runDashboard, type DashboardResult } from './dashboard-run.js';
+import { dashboardTable } from './dashboard-report.js';
 import { deepTable, failoverTable, judge, judgeFailover, table } from './report.js';
 import { nowMs, round } from './util.js';
 
 const REPO = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
 const CLI = join(REPO, 'dist/cli/main.js');
 const TARGET_SERVER = join(dirname(fileURLToPath(import.meta.url)), 'target-server.js');
+const DASHBOARD_INDEX = join(REPO, 'dist/dashboard/index.html');
+
+const PHASES = ['monitoring', 'deep', 'failover', 'confirm', 'dashboard'] as const;
+type Phase = (typeof PHASES)[number];
+/** The dashboard phase only when named: 10 minutes of live updates on top of the rest, and a browser. */
+const DEFAULT_PHASES: readonly Phase[] = ['monitoring', 'deep', 'failover', 'confirm'];
 
 const USAGE = `usage: npm run bench -- [options]
 
+  --phase LIST          phases to run, comma-separated, of ${PHASES.join(', ')}
+                        (default: ${DEFAULT_PHASES.join(',')}; dashboard only when named, as
+                        in --phase dashboard; the --sizes none / --skip-* options still apply)
   --sizes LIST          VIM counts to run, comma-separated (default 1000,10000; none:
                         only the failover run)
   --duration S          measurement window per size, seconds (default 120; stretched
@@ -75,10 +87,17 @@ const USAGE = `usage: npm run bench -- [options]
                         5, Apache's default: each api check then opens a new one)
   --node-arg ARG        extra node flag for the vim-monitor processes, repeatable
                         (e.g. --node-arg=--trace-gc, --node-arg=--max-old-space-size=256)
+  --dashboard-vims N    VIMs of the dashboard phase (default 10000)
+  --dashboard-minutes M minutes of live updates with the overview open (default 10)
+  --dashboard-changes N status changes a minute the outages are paced for (default 500)
+  --dashboard-cold-runs N
+                        cold first renders of the overview, a new context each (default 5)
   --keep                keep the work directory (databases, logs, profiles)
   --max-minutes M       stop everything after this long (default 45)
 
-Needs root (network namespace), fping, iputils ping, iproute2, and a built dist/.`;
+Needs root (network namespace), fping, iputils ping, iproute2, and a built dist/
+(the dashboard phase alone needs none of these but Chromium at /usr/bin/chromium
+and the built dashboard, dist/dashboard).`;
 
 interface Options {
   sizes: number[];
@@ -98,6 +117,7 @@ interface Options {
   pgUrl: string;
   deep: { sizes: number[]; durationSeconds: number; baselineSeconds: number; intervalSeconds: number };
   providers: number;
+  dashboard: { vims: number; minutes: number; changesPerMinute: number; coldRuns: number } | undefined;
   maxMinutes: number;
 }
 
@@ -131,6 +151,11 @@ function parseOptions(argv: string[]): Options {
       'deep-baseline-duration': { type: 'string', default: '90' },
       'deep-interval': { type: 'string', default: '60' },
       providers: { type: 'string', default: '4' },
+      phase: { type: 'string', default: DEFAULT_PHASES.join(',') },
+      'dashboard-vims': { type: 'string', default: '10000' },
+      'dashboard-minutes': { type: 'string', default: '10' },
+      'dashboard-changes': { type: 'string', default: '500' },
+      'dashboard-cold-runs': { type: 'string', default: '5' },
       'max-minutes': { type: 'string', default: '45' },
       help: { type: 'boolean', short: 'h', default: false },
     },
@@ -144,8 +169,15 @@ function parseOptions(argv: string[]): Options {
     if (!Number.isFinite(n) || n < min || n > max) throw new Error(`--${name} must be a number from ${min} to ${max}, not '${raw}'`);
     return n;
   };
-  const sizes = values.sizes === 'none' ? [] : values.sizes.split(',').map((s) => Math.round(number('sizes', s.trim(), 1, 50_000)));
-  const deepSizes = values['deep-sizes'] === 'none' ? [] : values['deep-sizes'].split(',').map((s) => Math.round(number('deep-sizes', s.trim(), 1, 50_000)));
+  const phases = new Set(
+    values.phase.split(',').map((p) => {
+      const phase = p.trim();
+      if (!(PHASES as readonly string[]).includes(phase)) throw new Error(`--phase takes ${PHASES.join(', ')}, not '${phase}'`);
+      return phase as Phase;
+    }),
+  );
+  const sizes = !phases.has('monitoring') || values.sizes === 'none' ? [] : values.sizes.split(',').map((s) => Math.round(number('sizes', s.trim(), 1, 50_000)));
+  const deepSizes = !phases.has('deep') || values['deep-sizes'] === 'none' ? [] : values['deep-sizes'].split(',').map((s) => Math.round(number('deep-sizes', s.trim(), 1, 50_000)));
   const deepInterval = number('deep-interval', values['deep-interval'], 1, 3600);
   // A deep run is due once per interval per VIM: a window shorter than two intervals says little about the steady rate.
   const deepDuration = number('deep-duration', values['deep-duration'], 2 * deepInterval, 3600);
@@ -165,7 +197,7 @@ function parseOptions(argv: string[]): Options {
     keep: values.keep,
     targetKeepAliveSeconds: number('target-keep-alive', values['target-keep-alive'], 0, 600),
     nodeArgs: values['node-arg'],
-    failover: values['skip-failover']
+    failover: !phases.has('failover') || values['skip-failover']
       ? undefined
       : {
           vims:
@@ -175,7 +207,7 @@ function parseOptions(argv: string[]): Options {
           workers: Math.round(number('failover-workers', values['failover-workers'], 2, 10)),
           adminUrl: values['pg-url'],
         },
-    confirm: values['skip-confirm']
+    confirm: !phases.has('confirm') || values['skip-confirm']
       ? undefined
       : {
           vims: Math.round(number('confirm-vims', values['confirm-vims'], 10, 50_000)),
@@ -186,6 +218,14 @@ function parseOptions(argv: string[]): Options {
     pgUrl: values['pg-url'],
     deep: { sizes: deepSizes, durationSeconds: deepDuration, baselineSeconds: number('deep-baseline-duration', values['deep-baseline-duration'], 10, 3600), intervalSeconds: deepInterval },
     providers: Math.round(number('providers', values.providers, 0, 1000)),
+    dashboard: phases.has('dashboard')
+      ? {
+          vims: Math.round(number('dashboard-vims', values['dashboard-vims'], 100, 50_000)),
+          minutes: number('dashboard-minutes', values['dashboard-minutes'], 0.5, 120),
+          changesPerMinute: Math.round(number('dashboard-changes', values['dashboard-changes'], 2, 10_000)),
+          coldRuns: Math.round(number('dashboard-cold-runs', values['dashboard-cold-runs'], 1, 50)),
+        }
+      : undefined,
     maxMinutes: number('max-minutes', values['max-minutes'], 1, 240),
   };
 }
@@ -207,13 +247,24 @@ function openFilesLimit(): number {
   return soft === 'unlimited' ? Infinity : Number(soft);
 }
 
+/** Phases that need the simulated clouds and the namespace of main (the confirmation and dashboard phases make their own). */
+function needsTargets(options: Options): boolean {
+  return options.sizes.length > 0 || options.deep.sizes.length > 0 || options.failover !== undefined;
+}
+
 function preflight(options: Options): void {
   const problems: string[] = [];
-  if (process.getuid?.() !== 0) problems.push('run as root (a network namespace and a veth pair are made for the VIMs that go down)');
   if (!existsSync(CLI)) problems.push(`${CLI} is missing: npm run build`);
-  if (version('fping', ['-v']) === 'not found') problems.push('fping is missing: apt-get install -y fping');
-  if (version('ping', ['-V']) === 'not found') problems.push('iputils ping is missing: apt-get install -y iputils-ping');
-  const largest = Math.max(...options.sizes, ...options.deep.sizes, options.failover?.vims ?? 0, options.confirm?.vims ?? 0);
+  if (needsTargets(options) || options.confirm) {
+    if (process.getuid?.() !== 0) problems.push('run as root (a network namespace and a veth pair are made for the VIMs that go down)');
+    if (version('fping', ['-v']) === 'not found') problems.push('fping is missing: apt-get install -y fping');
+    if (version('ping', ['-V']) === 'not found') problems.push('iputils ping is missing: apt-get install -y iputils-ping');
+  }
+  if (options.dashboard) {
+    if (!existsSync(DASHBOARD_INDEX)) problems.push(`${DASHBOARD_INDEX} is missing: npm run build`);
+    if (!existsSync(process.env.CHROMIUM_PATH ?? '/usr/bin/chromium')) problems.push('Chromium is missing: apt-get install -y --no-install-recommends chromium');
+  }
+  const largest = Math.max(...options.sizes, ...options.deep.sizes, options.failover?.vims ?? 0, options.confirm?.vims ?? 0, options.dashboard?.vims ?? 0);
   const limit = openFilesLimit();
   // vim-monitor and the target server each hold about one socket per VIM.
   if (limit < largest + 2048) problems.push(`the open-files limit (${limit}) is too low for ${largest} VIMs: ulimit -n ${largest + 4096}`);
@@ -316,14 +367,21 @@ async function main(): Promise<number> {
   }, options.maxMinutes * 60_000);
   watchdog.unref();
 
-  log(`vim-monitor benchmark: sizes ${options.sizes.join(', ') || 'none'}, window ${options.durationSeconds} s; deep-check sizes ${options.deep.sizes.join(', ') || 'none'}; work dir ${workRoot}`);
-  net = startDownShareNet();
-  const servers = await startTargetServers(net, workRoot, options.targetKeepAliveSeconds, options.providers);
-  log(`targets: simulated Keystone, services and Placement on port ${servers.port} of 127.20.0.0/14 (loopback) and ${net.range} (namespace ${net.namespace})`);
+  log(`vim-monitor benchmark: sizes ${options.sizes.join(', ') || 'none'}, window ${options.durationSeconds} s; deep-check sizes ${options.deep.sizes.join(', ') || 'none'}; dashboard ${options.dashboard ? `${options.dashboard.vims} VIMs, ${options.dashboard.minutes} min` : 'none'}; work dir ${workRoot}`);
+  const targets = needsTargets(options)
+    ? await (async () => {
+        const downNet = startDownShareNet();
+        net = downNet;
+        const servers = await startTargetServers(downNet, workRoot, options.targetKeepAliveSeconds, options.providers);
+        log(`targets: simulated Keystone, services and Placement on port ${servers.port} of 127.20.0.0/14 (loopback) and ${downNet.range} (namespace ${downNet.namespace})`);
+        return { net: downNet, servers };
+      })()
+    : undefined;
 
   const results: MonitoringRunResult[] = [];
   const errors: Array<{ vims: number; error: string }> = [];
   for (const vims of options.sizes) {
+    if (!targets) break;
     log(`N=${vims}:`);
     try {
       results.push(
@@ -339,8 +397,8 @@ async function main(): Promise<number> {
           cpuProf: options.cpuProf,
           nodeArgs: options.nodeArgs,
           icmpCycle: options.icmpCycle,
-          net,
-          targetPort: servers.port,
+          net: targets.net,
+          targetPort: targets.servers.port,
           log,
         }),
       );
@@ -349,11 +407,12 @@ async function main(): Promise<number> {
       log(`  N=${vims} failed: ${message}`);
       errors.push({ vims, error: message });
       // A failed size may leave the namespace's hosts down: bring them back for the next.
-      net.up();
+      targets.net.up();
     }
   }
   const deepResults: DeepRunResult[] = [];
   for (const vims of options.deep.sizes) {
+    if (!targets) break;
     log(`deep checks, N=${vims}:`);
     try {
       deepResults.push(
@@ -367,8 +426,8 @@ async function main(): Promise<number> {
           providers: options.providers,
           concurrency: options.concurrency,
           nodeArgs: options.nodeArgs,
-          targetPort: servers.port,
-          counts: () => servers.counts(),
+          targetPort: targets.servers.port,
+          counts: () => targets.servers.counts(),
           log,
         }),
       );
@@ -379,7 +438,7 @@ async function main(): Promise<number> {
     }
   }
   let failover: FailoverResult | { skipped: string } | { error: string } | undefined;
-  if (options.failover) {
+  if (options.failover && targets) {
     const unavailable = await failoverUnavailable(CLI, options.failover.adminUrl);
     if (unavailable) {
       log(`failover: skipped: ${unavailable}`);
@@ -393,8 +452,8 @@ async function main(): Promise<number> {
           vims: options.failover.vims,
           workers: options.failover.workers,
           adminUrl: options.failover.adminUrl,
-          targetPort: servers.port,
-          checkedSince: (ms) => servers.checkedSince(ms),
+          targetPort: targets.servers.port,
+          checkedSince: (ms) => targets.servers.checkedSince(ms),
           concurrency: options.concurrency,
           log,
         });
@@ -436,8 +495,31 @@ async function main(): Promise<number> {
       }
     }
   }
-  const targetRequests = await servers.stop();
-  net.close();
+  let dashboard: DashboardResult | { error: string } | undefined;
+  if (options.dashboard) {
+    log(`dashboard, N=${options.dashboard.vims}:`);
+    try {
+      dashboard = await runDashboard({
+        cli: CLI,
+        targetServer: TARGET_SERVER,
+        workDir: join(workRoot, 'dashboard'),
+        vims: options.dashboard.vims,
+        coldRuns: options.dashboard.coldRuns,
+        minutes: options.dashboard.minutes,
+        changesPerMinute: options.dashboard.changesPerMinute,
+        sampleSeconds: 30,
+        concurrency: options.concurrency,
+        log,
+      });
+    } catch (error) {
+      const message = error instanceof Error ? error.message : String(error);
+      log(`  dashboard failed: ${message}`);
+      dashboard = { error: message };
+      errors.push({ vims: options.dashboard.vims, error: `dashboard: ${message}` });
+    }
+  }
+  const targetRequests = targets ? await targets.servers.stop() : undefined;
+  net?.close();
   net = undefined;
 
   const totalSeconds = round((nowMs() - startedAt) / 1000, 0);
@@ -460,6 +542,7 @@ async function main(): Promise<number> {
     failover_target: failover && 'fresh_verdict' in failover ? judgeFailover(failover) : undefined,
     confirmation,
     confirmation_target: confirmation && 'runs' in confirmation ? judgeConfirm(confirmation) : undefined,
+    dashboard,
     target_server_requests: targetRequests,
     errors,
   };
@@ -473,6 +556,7 @@ async function main(): Promise<number> {
   if (deepResults.length > 0) process.stdout.write(`\n${deepTable(deepResults)}\n`);
   if (failover) process.stdout.write(`\n${failoverTable(failover)}\n`);
   if (confirmation) process.stdout.write(`\n${confirmTable(confirmation)}\n`);
+  if (dashboard && 'live' in dashboard) process.stdout.write(`\n${dashboardTable(dashboard)}\n`);
   for (const r of results) {
     for (const [name, p] of Object.entries(r.cpu_profiles ?? {})) {
       if (!p) continue;
@@ -482,7 +566,7 @@ async function main(): Promise<number> {
       for (const f of p.functions) process.stdout.write(`  ${String(f.percent).padStart(5)} %  ${f.fn}\n`);
     }
   }
-  for (const e of errors) process.stdout.write(`\n${/^(failover|confirmation)/.test(e.error) ? '' : `N=${e.vims}: `}FAILED TO RUN: ${e.error}\n`);
+  for (const e of errors) process.stdout.write(`\n${/^(failover|confirmation|dashboard)/.test(e.error) ? '' : `N=${e.vims}: `}FAILED TO RUN: ${e.error}\n`);
   const json = JSON.stringify(document, null, 2);
   process.stdout.write(`\n${json}\n`);
   mkdirSync(dirname(options.output), { recursive: true });
