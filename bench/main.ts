@@ -6,7 +6,8 @@
  * same sizes, and whether confirmation by other workers (issue 11) keeps
  * VIMs down from one worker only out of UNREACHABLE (confirm-run.ts), and
  * how big and how fast status history is at 10,000 VIMs (issue 12,
- * history-run.ts). See docs/benchmark.md.
+ * history-run.ts), and how the dashboard fares in Chromium at 10,000 VIMs
+ * (dashboard-run.ts). See docs/benchmark.md.
  *
  * Progress goes to stderr; stdout gets the table, then the JSON document
  * (also written to bench/results/latest.json, which git ignores).
@@ -25,32 +26,37 @@ import { failoverUnavailable, runFailover, type FailoverResult } from './failove
 import { runConfirmation, type ConfirmResult } from './confirm-run.js';
 import { confirmTable, judgeConfirm } from './confirm-report.js';
 import { historyPostgresUnavailable, historyTable, runHistory, type HistoryDialect, type HistoryResult } from './history-run.js';
+import { runDashboard, type DashboardResult } from './dashboard-run.js';
+import { dashboardTable } from './dashboard-report.js';
 import { deepTable, failoverTable, judge, judgeFailover, table } from './report.js';
 import { nowMs, round } from './util.js';
 
 const REPO = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
 const CLI = join(REPO, 'dist/cli/main.js');
 const TARGET_SERVER = join(dirname(fileURLToPath(import.meta.url)), 'target-server.js');
+const DASHBOARD_INDEX = join(REPO, 'dist/dashboard/index.html');
 
 /** history.hourly_days and history.prune_batch at their defaults (issue 12 contract). */
 const HISTORY_HOURLY_DAYS = 90;
 const HISTORY_PRUNE_BATCH = 1000;
 
-const PHASES = ['monitoring', 'deep', 'failover', 'confirm', 'history'] as const;
+const PHASES = ['monitoring', 'deep', 'failover', 'confirm', 'history', 'dashboard'] as const;
 type Phase = (typeof PHASES)[number];
 /**
- * The history phase is left out of the default run: at 10,000 VIMs × 100
- * days it takes about 15 minutes on 2 cores (the synthetic days are made
- * and encoded in this process, a million of them per dialect), and it
- * needs nothing the other phases set up.
+ * The history and dashboard phases are left out of the default run. History:
+ * at 10,000 VIMs × 100 days it takes about 15 minutes on 2 cores (the
+ * synthetic days are made and encoded in this process, a million of them per
+ * dialect), and it needs nothing the other phases set up. Dashboard: 10
+ * minutes of live updates on top of the rest, and a browser.
  */
 const DEFAULT_PHASES: readonly Phase[] = ['monitoring', 'deep', 'failover', 'confirm'];
 
 const USAGE = `usage: npm run bench -- [options]
 
   --phase LIST          phases to run, comma-separated, of ${PHASES.join(', ')}
-                        (default: ${DEFAULT_PHASES.join(',')}; history only when named, as
-                        in --phase history; the --sizes none / --skip-* options still apply)
+                        (default: ${DEFAULT_PHASES.join(',')}; history and dashboard only
+                        when named, as in --phase history,dashboard; the --sizes none /
+                        --skip-* options still apply)
   --sizes LIST          VIM counts to run, comma-separated (default 1000,10000; none:
                         only the failover run)
   --duration S          measurement window per size, seconds (default 120; stretched
@@ -101,11 +107,18 @@ const USAGE = `usage: npm run bench -- [options]
                         on --pg-url, created and dropped)
   --history-repetitions N
                         repetitions of each timed query (default 50)
+  --dashboard-vims N    VIMs of the dashboard phase (default 10000)
+  --dashboard-minutes M minutes of live updates with the overview open (default 10)
+  --dashboard-changes N status changes a minute the outages are paced for (default 500)
+  --dashboard-cold-runs N
+                        cold first renders of the overview, a new context each (default 5)
   --keep                keep the work directory (databases, logs, profiles)
   --max-minutes M       stop everything after this long (default 45)
 
 Needs root (network namespace), fping, iputils ping, iproute2, and a built dist/
-(the history phase alone needs none of these, only PostgreSQL for its postgres part).`;
+(the history phase alone needs none of these, only PostgreSQL for its postgres part;
+the dashboard phase alone needs none of these but Chromium at /usr/bin/chromium
+and the built dashboard, dist/dashboard).`;
 
 interface Options {
   sizes: number[];
@@ -126,6 +139,7 @@ interface Options {
   deep: { sizes: number[]; durationSeconds: number; baselineSeconds: number; intervalSeconds: number };
   providers: number;
   history: { vims: number; days: number; dialects: HistoryDialect[]; repetitions: number } | undefined;
+  dashboard: { vims: number; minutes: number; changesPerMinute: number; coldRuns: number } | undefined;
   maxMinutes: number;
 }
 
@@ -164,6 +178,10 @@ function parseOptions(argv: string[]): Options {
       'history-days': { type: 'string', default: '100' },
       'history-dialects': { type: 'string', default: 'sqlite,postgres' },
       'history-repetitions': { type: 'string', default: '50' },
+      'dashboard-vims': { type: 'string', default: '10000' },
+      'dashboard-minutes': { type: 'string', default: '10' },
+      'dashboard-changes': { type: 'string', default: '500' },
+      'dashboard-cold-runs': { type: 'string', default: '5' },
       'max-minutes': { type: 'string', default: '45' },
       help: { type: 'boolean', short: 'h', default: false },
     },
@@ -241,6 +259,14 @@ function parseOptions(argv: string[]): Options {
             dialects: [...new Set(historyDialects)],
             repetitions: Math.round(number('history-repetitions', values['history-repetitions'], 1, 10_000)),
           },
+    dashboard: phases.has('dashboard')
+      ? {
+          vims: Math.round(number('dashboard-vims', values['dashboard-vims'], 100, 50_000)),
+          minutes: number('dashboard-minutes', values['dashboard-minutes'], 0.5, 120),
+          changesPerMinute: Math.round(number('dashboard-changes', values['dashboard-changes'], 2, 10_000)),
+          coldRuns: Math.round(number('dashboard-cold-runs', values['dashboard-cold-runs'], 1, 50)),
+        }
+      : undefined,
     maxMinutes: number('max-minutes', values['max-minutes'], 1, 240),
   };
 }
@@ -267,7 +293,7 @@ function runsProcesses(options: Options): boolean {
   return options.sizes.length > 0 || options.deep.sizes.length > 0 || options.failover !== undefined || options.confirm !== undefined;
 }
 
-/** Phases that need the simulated clouds and the namespace of main (the confirmation phase makes its own). */
+/** Phases that need the simulated clouds and the namespace of main (the confirmation and dashboard phases make their own). */
 function needsTargets(options: Options): boolean {
   return options.sizes.length > 0 || options.deep.sizes.length > 0 || options.failover !== undefined;
 }
@@ -275,11 +301,17 @@ function needsTargets(options: Options): boolean {
 function preflight(options: Options): void {
   if (!runsProcesses(options)) return;
   const problems: string[] = [];
-  if (process.getuid?.() !== 0) problems.push('run as root (a network namespace and a veth pair are made for the VIMs that go down)');
   if (!existsSync(CLI)) problems.push(`${CLI} is missing: npm run build`);
-  if (version('fping', ['-v']) === 'not found') problems.push('fping is missing: apt-get install -y fping');
-  if (version('ping', ['-V']) === 'not found') problems.push('iputils ping is missing: apt-get install -y iputils-ping');
-  const largest = Math.max(...options.sizes, ...options.deep.sizes, options.failover?.vims ?? 0, options.confirm?.vims ?? 0);
+  if (needsTargets(options) || options.confirm) {
+    if (process.getuid?.() !== 0) problems.push('run as root (a network namespace and a veth pair are made for the VIMs that go down)');
+    if (version('fping', ['-v']) === 'not found') problems.push('fping is missing: apt-get install -y fping');
+    if (version('ping', ['-V']) === 'not found') problems.push('iputils ping is missing: apt-get install -y iputils-ping');
+  }
+  if (options.dashboard) {
+    if (!existsSync(DASHBOARD_INDEX)) problems.push(`${DASHBOARD_INDEX} is missing: npm run build`);
+    if (!existsSync(process.env.CHROMIUM_PATH ?? '/usr/bin/chromium')) problems.push('Chromium is missing: apt-get install -y --no-install-recommends chromium');
+  }
+  const largest = Math.max(...options.sizes, ...options.deep.sizes, options.failover?.vims ?? 0, options.confirm?.vims ?? 0, options.dashboard?.vims ?? 0);
   const limit = openFilesLimit();
   // vim-monitor and the target server each hold about one socket per VIM.
   if (limit < largest + 2048) problems.push(`the open-files limit (${limit}) is too low for ${largest} VIMs: ulimit -n ${largest + 4096}`);
@@ -382,7 +414,11 @@ async function main(): Promise<number> {
   }, options.maxMinutes * 60_000);
   watchdog.unref();
 
-  log(`vim-monitor benchmark: sizes ${options.sizes.join(', ') || 'none'}, window ${options.durationSeconds} s; deep-check sizes ${options.deep.sizes.join(', ') || 'none'}; history ${options.history ? `${options.history.vims} VIMs × ${options.history.days} days on ${options.history.dialects.join(', ')}` : 'none'}; work dir ${workRoot}`);
+  log(
+    `vim-monitor benchmark: sizes ${options.sizes.join(', ') || 'none'}, window ${options.durationSeconds} s; deep-check sizes ${options.deep.sizes.join(', ') || 'none'}; ` +
+      `history ${options.history ? `${options.history.vims} VIMs × ${options.history.days} days on ${options.history.dialects.join(', ')}` : 'none'}; ` +
+      `dashboard ${options.dashboard ? `${options.dashboard.vims} VIMs, ${options.dashboard.minutes} min` : 'none'}; work dir ${workRoot}`,
+  );
   const targets = needsTargets(options)
     ? await (async () => {
         const downNet = startDownShareNet();
@@ -510,6 +546,29 @@ async function main(): Promise<number> {
       }
     }
   }
+  let dashboard: DashboardResult | { error: string } | undefined;
+  if (options.dashboard) {
+    log(`dashboard, N=${options.dashboard.vims}:`);
+    try {
+      dashboard = await runDashboard({
+        cli: CLI,
+        targetServer: TARGET_SERVER,
+        workDir: join(workRoot, 'dashboard'),
+        vims: options.dashboard.vims,
+        coldRuns: options.dashboard.coldRuns,
+        minutes: options.dashboard.minutes,
+        changesPerMinute: options.dashboard.changesPerMinute,
+        sampleSeconds: 30,
+        concurrency: options.concurrency,
+        log,
+      });
+    } catch (error) {
+      const message = error instanceof Error ? error.message : String(error);
+      log(`  dashboard failed: ${message}`);
+      dashboard = { error: message };
+      errors.push({ vims: options.dashboard.vims, error: `dashboard: ${message}` });
+    }
+  }
   const targetRequests = targets ? await targets.servers.stop() : undefined;
   net?.close();
   net = undefined;
@@ -569,6 +628,7 @@ async function main(): Promise<number> {
     failover_target: failover && 'fresh_verdict' in failover ? judgeFailover(failover) : undefined,
     confirmation,
     confirmation_target: confirmation && 'runs' in confirmation ? judgeConfirm(confirmation) : undefined,
+    dashboard,
     target_server_requests: targetRequests,
     history,
     errors,
@@ -584,6 +644,7 @@ async function main(): Promise<number> {
   if (failover) process.stdout.write(`\n${failoverTable(failover)}\n`);
   if (confirmation) process.stdout.write(`\n${confirmTable(confirmation)}\n`);
   if (history) process.stdout.write(`\n${historyTable(history)}\n`);
+  if (dashboard && 'live' in dashboard) process.stdout.write(`\n${dashboardTable(dashboard)}\n`);
   for (const r of results) {
     for (const [name, p] of Object.entries(r.cpu_profiles ?? {})) {
       if (!p) continue;
@@ -594,6 +655,7 @@ async function main(): Promise<number> {
     }
   }
   for (const e of errors) process.stdout.write(`\n${/^(failover|confirmation|history)/.test(e.error) ? '' : `N=${e.vims}: `}FAILED TO RUN: ${e.error}\n`);
+  for (const e of errors) process.stdout.write(`\n${/^(failover|confirmation|dashboard)/.test(e.error) ? '' : `N=${e.vims}: `}FAILED TO RUN: ${e.error}\n`);
   const json = JSON.stringify(document, null, 2);
   process.stdout.write(`\n${json}\n`);
   mkdirSync(dirname(options.output), { recursive: true });

@@ -43,7 +43,12 @@
  * - `GET /_bench/counts`: requests so far, in total and by kind (`version`,
  *   `token_issue`, `token_validate`, `regions`, `catalog`, `service:<type>`,
  *   `placement_providers`, `placement_inventories`, `placement_usages`,
- *   `unauthorized`, `not_found`), and this process's CPU seconds.
+ *   `unauthorized`, `not_found`, `unavailable`), and this process's CPU seconds.
+ * - `POST /_bench/outage` with `{"down":[ADDRESS…],"up":[ADDRESS…]}`: from
+ *   then on every request to a down address is answered 503 (the api probe's
+ *   "service not serving"), until it is brought up again. The dashboard
+ *   phase flips single VIMs this way, hundreds a minute, which taking a
+ *   whole namespace's route away cannot do.
  */
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import { parseArgs } from 'node:util';
@@ -66,6 +71,7 @@ const VERSION = json({ version: { id: 'v3.14', status: 'stable' } });
 const NOT_FOUND = json({ error: { code: 404, message: 'The resource could not be found.', title: 'Not Found' } });
 const UNAUTHORIZED = json({ error: { code: 401, message: 'The request you have made requires authentication.', title: 'Unauthorized' } });
 const REGIONS = json({ regions: [{ id: 'RegionOne', description: '', parent_region_id: null }] });
+const UNAVAILABLE = json({ error: { code: 503, message: 'The server is currently unavailable.', title: 'Service Unavailable' } });
 const HOUR_MS = 3_600_000;
 
 /** Catalog service type → path of its endpoint on this server, and the document its GET answers. */
@@ -127,6 +133,8 @@ const prefix = values['only-local-prefix'];
 /** Local address → epoch ms of its latest version-document request. */
 const lastChecked = new Map<string, number>();
 const localOf = (address: string | undefined) => address?.replace(/^::ffff:/, '') ?? '';
+/** Local addresses whose simulated cloud is out of service (POST /_bench/outage). */
+const outage = new Set<string>();
 let tokenSerial = 0;
 
 function send(response: ServerResponse, status: number, body: string, headers: Record<string, string> = {}): void {
@@ -199,6 +207,21 @@ const server = createServer((request, response) => {
   const [path, query] = (request.url ?? '/').split('?') as [string, string | undefined];
   if (path.startsWith('/_bench/') && localOf(request.socket.remoteAddress) === '127.0.0.1') {
     counts.requests -= 1;
+    if (path === '/_bench/outage' && request.method === 'POST') {
+      const chunks: Buffer[] = [];
+      request.on('data', (chunk: Buffer) => chunks.push(chunk));
+      request.on('end', () => {
+        try {
+          const change = JSON.parse(Buffer.concat(chunks).toString('utf8')) as { down?: string[]; up?: string[] };
+          for (const address of change.down ?? []) outage.add(address);
+          for (const address of change.up ?? []) outage.delete(address);
+          send(response, 200, json({ down: outage.size }));
+        } catch {
+          send(response, 400, json({ error: 'expected {"down":[…],"up":[…]}' }));
+        }
+      });
+      return;
+    }
     if (path === '/_bench/checked') {
       const since = Number(new URLSearchParams(query ?? '').get('since') ?? 0);
       const addresses = [...lastChecked].filter(([, at]) => at >= since).map(([address]) => address);
@@ -209,7 +232,14 @@ const server = createServer((request, response) => {
     }
     return;
   }
-  const kind = answer(request, response, path);
+  let kind: string;
+  if (outage.has(localOf(request.socket.localAddress))) {
+    request.resume();
+    send(response, 503, UNAVAILABLE);
+    kind = 'unavailable';
+  } else {
+    kind = answer(request, response, path);
+  }
   byKind[kind] = (byKind[kind] ?? 0) + 1;
 });
 server.keepAliveTimeout = Number(values['keep-alive']) * 1000;
