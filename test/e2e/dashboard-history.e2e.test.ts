@@ -68,7 +68,14 @@ describe.skipIf(!browserTestsEnabled())('the VIM page from real history (nothing
 
     // The down period is over once rounds after the return are written: its unreachable time no longer grows.
     const checksAtReturn = tcpChecks(await hourly(id));
-    await waitFor('two reachable rounds stored after the return', async () => (tcpChecks(await hourly(id)) >= checksAtReturn + 2 ? true : undefined), 10_000);
+    await waitFor(
+      'two reachable rounds and some unreachable time stored after the return',
+      async () => {
+        const history = await hourly(id);
+        return tcpChecks(history) >= checksAtReturn + 2 && unreachable(history) > 0 ? true : undefined;
+      },
+      10_000,
+    );
     const before = await uptime24h(id);
     expect(before.unreachable_s).toBeGreaterThan(0);
     expect(before.uptime).not.toBeNull();
