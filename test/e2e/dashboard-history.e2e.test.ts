@@ -56,7 +56,7 @@ describe.skipIf(!browserTestsEnabled())('the VIM page from real history (nothing
     const id = created.json.vim.id as string;
     await waitFor('delta REACHABLE', async () => ((await statusOf(id)) === 'REACHABLE' ? true : undefined), 10_000);
     // Some reachable rounds stored before the outage.
-    await waitFor('stored successful checks', async () => ((await tcpChecks(await hourly(id))) >= 3 ? true : undefined), 10_000);
+    await waitFor('stored successful checks', async () => (tcpChecks(await hourly(id)) >= 3 ? true : undefined), 10_000);
 
     await target.down();
     await waitFor('delta UNREACHABLE', async () => ((await statusOf(id)) === 'UNREACHABLE' ? true : undefined), 10_000);
