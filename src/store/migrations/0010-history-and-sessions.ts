@@ -5,12 +5,15 @@ import type { DialectName } from '../dialects/driver.js';
  * Status history (issue 12) and browser sessions of the dashboard.
  *
  * `vim_history`: one row per VIM per UTC day, written by the VIM's owning
- * worker (src/history). The day's totals are plain columns so that uptime
- * over many days is one indexed range read; `hours` holds the day's 24
- * hourly entries, compressed (src/history/codec.ts), and is set to NULL once
- * older than `history.hourly_days`: the row then is the daily rollup. Rows
- * older than `history.daily_days` are deleted. Time that no row covers is
- * unknown, never up.
+ * worker (src/history): the day's totals as plain columns, so that uptime
+ * over many days is one SUM over a primary-key range of small rows.
+ * `vim_history_hours`: the same day's 24 hourly entries, compressed
+ * (src/history/codec.ts), in their own table so that reads of totals never
+ * load them; deleted once older than `history.hourly_days` (the day then is
+ * its daily rollup). Days older than `history.daily_days` are deleted from
+ * both. Pruning goes by primary key, VIM by VIM (HistoryRepository), so
+ * there is no index on `day` alone. Time that no row covers is unknown,
+ * never up.
  *
  * `ui_sessions`: one row per dashboard login. The cookie holds a random
  * session id; only its SHA-256 is stored (a leaked table opens no session)
@@ -31,11 +34,16 @@ export function historyAndSessions(dialect: DialectName): Migration {
         .addColumn('maintenance_unreachable_ms', 'integer', (c) => c.notNull())
         .addColumn('condition_changes', 'integer', (c) => c.notNull())
         .addColumn('probes', 'text', (c) => c.notNull())
-        .addColumn('hours', binary)
         .addColumn('updated_at_ms', 'bigint', (c) => c.notNull())
         .addPrimaryKeyConstraint('pk_vim_history', ['vim_id', 'day'])
         .execute();
-      await db.schema.createIndex('ix_vim_history_day').on('vim_history').column('day').execute();
+      await db.schema
+        .createTable('vim_history_hours')
+        .addColumn('vim_id', 'varchar(36)', (c) => c.notNull())
+        .addColumn('day', 'integer', (c) => c.notNull())
+        .addColumn('hours', binary, (c) => c.notNull())
+        .addPrimaryKeyConstraint('pk_vim_history_hours', ['vim_id', 'day'])
+        .execute();
       await db.schema
         .createTable('ui_sessions')
         .addColumn('id_hash', 'varchar(64)', (c) => c.primaryKey())
@@ -53,6 +61,7 @@ export function historyAndSessions(dialect: DialectName): Migration {
     },
     async down(db: Kysely<unknown>): Promise<void> {
       await db.schema.dropTable('ui_sessions').execute();
+      await db.schema.dropTable('vim_history_hours').execute();
       await db.schema.dropTable('vim_history').execute();
     },
   };
