@@ -21,6 +21,9 @@ import type { DialectName } from '../dialects/driver.js';
  */
 export function historyAndSessions(dialect: DialectName): Migration {
   const binary = sql.raw(dialect === 'postgres' ? 'bytea' : dialect === 'mysql' ? 'mediumblob' : 'blob');
+  // SQLite keeps a table with a text primary key as a rowid table plus an index repeating the key; WITHOUT ROWID stores
+  // the rows in the key's own b-tree (as InnoDB does), a copy of the 36-character VIM id less per row.
+  const clustered = <T extends { modifyEnd(modifier: ReturnType<typeof sql>): T }>(table: T): T => (dialect === 'sqlite' ? table.modifyEnd(sql`WITHOUT ROWID`) : table);
   return {
     async up(db: Kysely<unknown>): Promise<void> {
       await db.schema
@@ -36,6 +39,7 @@ export function historyAndSessions(dialect: DialectName): Migration {
         .addColumn('probes', 'text', (c) => c.notNull())
         .addColumn('updated_at_ms', 'bigint', (c) => c.notNull())
         .addPrimaryKeyConstraint('pk_vim_history', ['vim_id', 'day'])
+        .$call(clustered)
         .execute();
       await db.schema
         .createTable('vim_history_hours')
@@ -43,6 +47,7 @@ export function historyAndSessions(dialect: DialectName): Migration {
         .addColumn('day', 'integer', (c) => c.notNull())
         .addColumn('hours', binary, (c) => c.notNull())
         .addPrimaryKeyConstraint('pk_vim_history_hours', ['vim_id', 'day'])
+        .$call(clustered)
         .execute();
       await db.schema
         .createTable('ui_sessions')
