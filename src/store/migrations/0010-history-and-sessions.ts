@@ -22,7 +22,9 @@ import type { DialectName } from '../dialects/driver.js';
 export function historyAndSessions(dialect: DialectName): Migration {
   const binary = sql.raw(dialect === 'postgres' ? 'bytea' : dialect === 'mysql' ? 'mediumblob' : 'blob');
   // SQLite keeps a table with a text primary key as a rowid table plus an index repeating the key; WITHOUT ROWID stores
-  // the rows in the key's own b-tree (as InnoDB does), a copy of the 36-character VIM id less per row.
+  // the small day rows in the key's own b-tree (as InnoDB does), a copy of the 36-character VIM id less per row. Not the
+  // ~650-byte rows of hours: written day by day across all VIMs they split the key's pages and fill them worse than the
+  // index costs (docs/benchmark.md).
   const clustered = <T extends { modifyEnd(modifier: ReturnType<typeof sql>): T }>(table: T): T => (dialect === 'sqlite' ? table.modifyEnd(sql`WITHOUT ROWID`) : table);
   return {
     async up(db: Kysely<unknown>): Promise<void> {
@@ -47,7 +49,6 @@ export function historyAndSessions(dialect: DialectName): Migration {
         .addColumn('day', 'integer', (c) => c.notNull())
         .addColumn('hours', binary, (c) => c.notNull())
         .addPrimaryKeyConstraint('pk_vim_history_hours', ['vim_id', 'day'])
-        .$call(clustered)
         .execute();
       await db.schema
         .createTable('ui_sessions')
