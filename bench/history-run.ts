@@ -20,9 +20,10 @@ import { join } from 'node:path';
 import { setImmediate as yieldToEventLoop } from 'node:timers/promises';
 import { sql } from 'kysely';
 import pg from 'pg';
+import { HistoryReader } from '../src/history/history-reader.js';
 import { DAY_MS, dayOf, HOUR_MS, type HistoryDay } from '../src/history/model.js';
 import { openStore, type Store } from '../src/store/database.js';
-import { HistoryRepository } from '../src/store/history-repository.js';
+import { HistoryRepository, type PruneStep } from '../src/store/history-repository.js';
 import { migrateToLatest } from '../src/store/migrate.js';
 import { VimRepository } from '../src/store/vim-repository.js';
 import type { VimRecord } from '../src/vims/model.js';
@@ -57,21 +58,24 @@ interface Timing {
 interface PrunePass {
   cutoff_day_ago: number;
   rows: number;
+  /** Steps of prune_batch VIMs each. */
   batches: number;
   seconds: number;
   rows_per_s: number;
   batch_p50_ms: number | null;
   batch_p95_ms: number | null;
   batch_max_ms: number | null;
-  /** A further call once nothing is left to do: what every later pass costs. */
+  /** A further whole walk (every VIM) once nothing is left to do: what every later pass costs. */
   idle_call_ms: number;
 }
 
 interface Size {
   /** SQLite: the file plus its WAL after a checkpoint; PostgreSQL: the whole database. */
   database_bytes: number;
-  /** SQLite: pages of vim_history and its indexes (dbstat); PostgreSQL: pg_total_relation_size. */
+  /** vim_history + vim_history_hours. SQLite: their pages and indexes (dbstat); PostgreSQL: pg_total_relation_size. */
   history_bytes: number | null;
+  /** Of which vim_history_hours (the hourly detail), the same way. */
+  hours_table_bytes: number | null;
   history_rows: number;
   rows_with_hours: number;
   /** Average stored bytes of the `hours` blob and of the `probes` text. */
@@ -88,6 +92,9 @@ export interface HistoryDialectResult {
   size_after_load: Size;
   bytes_per_vim_day: number;
   history_bytes_per_vim_day: number | null;
+  /** A day's row without hours (vim_history and its primary key), and what its hours add (vim_history_hours and its key). */
+  day_row_bytes: number | null;
+  hours_row_bytes: number | null;
   flush: Timing & { rows: number; rows_per_s: number; cpu_ms: number };
   queries: Record<string, Timing & { rows: number }>;
   prune: { drop_hours: PrunePass; delete_days: PrunePass };
@@ -151,7 +158,7 @@ export async function runHistory(options: HistoryRunOptions): Promise<HistoryRes
     prune_batch: options.pruneBatch,
     mix: MIX,
     today: new Date(nowEpoch).toISOString(),
-    uptime_sum: 'reachable / (reachable + unreachable) summed over the rows of HistoryRepository.read(..., { hours: false }) in the bench (src/history/uptime.ts did not exist yet)',
+    uptime_sum: 'HistoryReader.uptimes (src/history/history-reader.ts): whole days summed in SQL (HistoryRepository.sums), edge days read with hours',
     results,
     errors,
     peak_rss_mb: peakRssMb(),
@@ -236,9 +243,9 @@ async function runOne(dialect: HistoryDialect, options: HistoryRunOptions, nowEp
     const queries = await timeQueries(history, options, today, nowEpoch);
     for (const [name, q] of Object.entries(queries)) log(`    ${name}: p50 ${q.p50_ms} ms, p95 ${q.p95_ms} ms`);
 
-    const dropHours = await prunePass((limit) => history.dropHours(today - options.hourlyDays + 1, limit), options.pruneBatch, options.hourlyDays);
+    const dropHours = await prunePass((limit, after) => history.dropHours(today - options.hourlyDays + 1, limit, after), options.pruneBatch, options.hourlyDays);
     log(`    dropHours before day −${options.hourlyDays - 1}: ${dropHours.rows} rows in ${dropHours.seconds} s, idle call ${dropHours.idle_call_ms} ms`);
-    const deleteDays = await prunePass((limit) => history.deleteBefore(today - options.deleteAfterDays + 1, limit), options.pruneBatch, options.deleteAfterDays);
+    const deleteDays = await prunePass((limit, after) => history.deleteBefore(today - options.deleteAfterDays + 1, limit, after), options.pruneBatch, options.deleteAfterDays);
     log(`    deleteBefore day −${options.deleteAfterDays - 1}: ${deleteDays.rows} rows in ${deleteDays.seconds} s, idle call ${deleteDays.idle_call_ms} ms`);
     const sizeAfterPrune = await measureSize(store, sqliteFile);
 
@@ -252,6 +259,7 @@ async function runOne(dialect: HistoryDialect, options: HistoryRunOptions, nowEp
       size_after_load: sizeAfterLoad,
       bytes_per_vim_day: round(sizeAfterLoad.database_bytes / vimDays, 0),
       history_bytes_per_vim_day: sizeAfterLoad.history_bytes === null ? null : round(sizeAfterLoad.history_bytes / vimDays, 0),
+      ...rowBytes(sizeAfterLoad),
       flush,
       queries,
       prune: { drop_hours: dropHours, delete_days: deleteDays },
@@ -267,17 +275,26 @@ async function runOne(dialect: HistoryDialect, options: HistoryRunOptions, nowEp
   }
 }
 
+/** Bytes of a day's row (vim_history with its key) and of its hours (vim_history_hours with its key), after the load. */
+function rowBytes(afterLoad: Size): { day_row_bytes: number | null; hours_row_bytes: number | null } {
+  if (afterLoad.history_bytes === null || afterLoad.hours_table_bytes === null || afterLoad.history_rows === 0 || afterLoad.rows_with_hours === 0) {
+    return { day_row_bytes: null, hours_row_bytes: null };
+  }
+  return {
+    day_row_bytes: round((afterLoad.history_bytes - afterLoad.hours_table_bytes) / afterLoad.history_rows, 0),
+    hours_row_bytes: round(afterLoad.hours_table_bytes / afterLoad.rows_with_hours, 0),
+  };
+}
+
 /**
- * Bytes per row with hours (vim_history and its indexes after the load, all
- * rows with hours) and without (the same less the average blob), scaled to 10,000 VIMs ×
- * (90 days with hours + 640 days without): history.hourly_days and
- * history.daily_days at their defaults.
+ * The steady state at history.hourly_days and history.daily_days at their
+ * defaults: 10,000 VIMs × (730 day rows + 90 rows of hours), from the
+ * measured bytes per row of each table.
  */
 function projectDefaultRetention(afterLoad: Size): number | null {
-  if (afterLoad.avg_hours_blob_bytes === null || afterLoad.history_bytes === null || afterLoad.history_rows === 0) return null;
-  const perRowWithHours = afterLoad.history_bytes / afterLoad.history_rows;
-  const perRowWithout = Math.max(0, perRowWithHours - afterLoad.avg_hours_blob_bytes);
-  return Math.round(10_000 * (90 * perRowWithHours + 640 * perRowWithout));
+  const { day_row_bytes: day, hours_row_bytes: hours } = rowBytes(afterLoad);
+  if (day === null || hours === null) return null;
+  return Math.round(10_000 * (730 * day + 90 * hours));
 }
 
 async function insertVims(store: Store, count: number, concurrency: number): Promise<{ vims_seconds: number; monitors_seconds: number }> {
@@ -323,24 +340,6 @@ function vimRecord(i: number): VimRecord {
   };
 }
 
-interface Uptime {
-  uptime: number | null;
-  reachableMs: number;
-  unreachableMs: number;
-}
-
-function sumUptime(days: readonly HistoryDay[]): Map<string, Uptime> {
-  const byVim = new Map<string, Uptime>();
-  for (const d of days) {
-    const u = byVim.get(d.vimId) ?? { uptime: null, reachableMs: 0, unreachableMs: 0 };
-    u.reachableMs += d.reachableMs;
-    u.unreachableMs += d.unreachableMs;
-    byVim.set(d.vimId, u);
-  }
-  for (const u of byVim.values()) u.uptime = u.reachableMs + u.unreachableMs > 0 ? u.reachableMs / (u.reachableMs + u.unreachableMs) : null;
-  return byVim;
-}
-
 async function timeQueries(history: HistoryRepository, options: HistoryRunOptions, today: number, nowEpoch: number): Promise<HistoryDialectResult['queries']> {
   let seed = 12345;
   const pick = (below: number) => {
@@ -358,11 +357,21 @@ async function timeQueries(history: HistoryRepository, options: HistoryRunOption
     }
     return { ...timing(samples), rows };
   };
-  const uptimeOf = (ids: string[], days: number) => async () => {
-    const read = await history.read(ids, today - days + 1, today, { hours: false });
-    const uptimes = sumUptime(read);
-    if (uptimes.size !== ids.length) throw new Error(`uptime of ${ids.length} VIMs found ${uptimes.size}`);
-    return read.length;
+  // The service's reader (as GET /v1.0/uptime after its VIM list query): the window ends now, the bench's today.
+  const reader = new HistoryReader({
+    registry: { get: async (_ctx, id) => vimRecord(Number(id.slice(-12))) },
+    history,
+    clock: { now: () => new Date(nowEpoch) },
+    flushIntervalMs: 60_000,
+  });
+  const uptimeOf = (ids: string[], days: 30 | 90) => async () => {
+    const uptimes = await reader.uptimes(
+      ids.map((id) => vimRecord(Number(id.slice(-12)))),
+      days === 30 ? '30d' : '90d',
+      false,
+    );
+    if (uptimes.filter((entry) => entry.uptime !== null).length !== ids.length) throw new Error(`uptime of ${ids.length} VIMs found ${uptimes.length}`);
+    return uptimes.length;
   };
   const page = () => {
     const start = pick(Math.max(1, options.vims - 100));
@@ -390,20 +399,28 @@ async function timeQueries(history: HistoryRepository, options: HistoryRunOption
   };
 }
 
-async function prunePass(call: (limit: number) => Promise<number>, batch: number, cutoffDaysAgo: number): Promise<PrunePass> {
-  const samples: number[] = [];
+/** A walk as HistoryRetention makes it: prune_batch VIMs a step, from the first VIM to the last. */
+async function walk(call: (limit: number, after: string) => Promise<PruneStep>, batch: number, samples: number[]): Promise<number> {
   let rows = 0;
-  const started = nowMs();
-  for (;;) {
+  let after = '';
+  for (let more = true; more; ) {
     const t0 = nowMs();
-    const n = await call(batch);
-    if (n === 0) break;
+    const step = await call(batch, after);
     samples.push(nowMs() - t0);
-    rows += n;
+    rows += step.changed;
+    ({ more } = step);
+    after = step.lastVimId;
   }
+  return rows;
+}
+
+async function prunePass(call: (limit: number, after: string) => Promise<PruneStep>, batch: number, cutoffDaysAgo: number): Promise<PrunePass> {
+  const samples: number[] = [];
+  const started = nowMs();
+  const rows = await walk(call, batch, samples);
   const seconds = (nowMs() - started) / 1000;
   const t0 = nowMs();
-  await call(batch);
+  await walk(call, batch, []);
   const idle = nowMs() - t0;
   const p = (q: number) => (samples.length > 0 ? round(percentile(samples, q)!, 1) : null);
   return {
@@ -420,11 +437,11 @@ async function prunePass(call: (limit: number) => Promise<number>, batch: number
 }
 
 async function measureSize(store: Store, sqliteFile: string | undefined): Promise<Size> {
+  const length = sql.raw(store.dialect === 'postgres' ? 'octet_length' : 'length');
   const counts = await sql<{ rows: number | string; with_hours: number | string; hours_bytes: number | string | null; probes_bytes: number | string | null }>`
-    SELECT COUNT(*) AS rows, COUNT(hours) AS with_hours,
-      AVG(${sql.raw(store.dialect === 'postgres' ? 'octet_length(hours)' : 'length(hours)')}) AS hours_bytes,
-      AVG(${sql.raw(store.dialect === 'postgres' ? 'octet_length(probes)' : 'length(probes)')}) AS probes_bytes
-    FROM vim_history`.execute(store.db);
+    SELECT (SELECT COUNT(*) FROM vim_history) AS rows, (SELECT COUNT(*) FROM vim_history_hours) AS with_hours,
+      (SELECT AVG(${length}(hours)) FROM vim_history_hours) AS hours_bytes,
+      (SELECT AVG(${length}(probes)) FROM vim_history) AS probes_bytes`.execute(store.db);
   const c = counts.rows[0]!;
   const common = {
     history_rows: Number(c.rows),
@@ -442,16 +459,20 @@ async function measureSize(store: Store, sqliteFile: string | undefined): Promis
       }
     };
     let historyBytes: number | null = null;
+    let hoursBytes: number | null = null;
     try {
-      const stat = await sql<{ bytes: number }>`SELECT SUM(pgsize) AS bytes FROM dbstat WHERE name IN ('vim_history', 'ix_vim_history_day', 'sqlite_autoindex_vim_history_1')`.execute(store.db);
-      historyBytes = Number(stat.rows[0]?.bytes ?? 0);
+      const pages = async (names: string[]) =>
+        Number((await sql<{ bytes: number }>`SELECT SUM(pgsize) AS bytes FROM dbstat WHERE name IN (${sql.join(names)})`.execute(store.db)).rows[0]?.bytes ?? 0);
+      hoursBytes = await pages(['vim_history_hours', 'sqlite_autoindex_vim_history_hours_1']);
+      historyBytes = hoursBytes + (await pages(['vim_history', 'sqlite_autoindex_vim_history_1']));
     } catch {
       historyBytes = null; // a SQLite built without SQLITE_ENABLE_DBSTAT_VTAB
     }
-    return { database_bytes: size(sqliteFile) + size(`${sqliteFile}-wal`), history_bytes: historyBytes, ...common };
+    return { database_bytes: size(sqliteFile) + size(`${sqliteFile}-wal`), history_bytes: historyBytes, hours_table_bytes: hoursBytes, ...common };
   }
-  const sizes = await sql<{ db: string; history: string }>`SELECT pg_database_size(current_database()) AS db, pg_total_relation_size('vim_history') AS history`.execute(store.db);
-  return { database_bytes: Number(sizes.rows[0]!.db), history_bytes: Number(sizes.rows[0]!.history), ...common };
+  const sizes = await sql<{ db: string; history: string; hours: string }>`SELECT pg_database_size(current_database()) AS db, pg_total_relation_size('vim_history') AS history, pg_total_relation_size('vim_history_hours') AS hours`.execute(store.db);
+  const row = sizes.rows[0]!;
+  return { database_bytes: Number(row.db), history_bytes: Number(row.history) + Number(row.hours), hours_table_bytes: Number(row.hours), ...common };
 }
 
 function timing(samples: number[]): Timing {
@@ -513,19 +534,20 @@ export function historyTable(result: HistoryResult): string {
   lines.push(row('load: rows/s through HistoryRepository.save', (r) => fmt(r.load.rows_per_s, 0)));
   lines.push(row('load: CPU µs per row in save (this process)', (r) => fmt(r.load.save_cpu_us_per_row, 0)));
   lines.push(row('database after load, MB', (r) => fmt(mb(r.size_after_load.database_bytes))));
-  lines.push(row('vim_history after load, MB', (r) => fmt(mb(r.size_after_load.history_bytes))));
+  lines.push(row('vim_history (+ _hours) after load, MB', (r) => `${fmt(mb(r.size_after_load.history_bytes))} (${fmt(mb(r.size_after_load.hours_table_bytes))})`));
+  lines.push(row('bytes per day row / per row of hours', (r) => `${fmt(r.day_row_bytes, 0)} / ${fmt(r.hours_row_bytes, 0)}`));
   lines.push(row('bytes per VIM-day (database)', (r) => fmt(r.bytes_per_vim_day, 0)));
   lines.push(row('hours blob / probes text, avg bytes', (r) => `${fmt(r.size_after_load.avg_hours_blob_bytes, 0)} / ${fmt(r.size_after_load.avg_probes_bytes, 0)}`));
   lines.push(row('one flush of every current day, ms p50; CPU', (r) => `${fmt(r.flush.p50_ms, 0)}; ${fmt(r.flush.cpu_ms, 0)}`));
   for (const name of Object.keys(cols[0]?.queries ?? {})) lines.push(row(`${name}, ms p50 / p95`, (r) => `${fmt(r.queries[name]?.p50_ms, 2)} / ${fmt(r.queries[name]?.p95_ms, 2)}`));
   lines.push(row('dropHours: rows, s', (r) => `${r.prune.drop_hours.rows.toLocaleString('en-US')}, ${fmt(r.prune.drop_hours.seconds)} s`));
   lines.push(row('dropHours: rows/s; batch p95 ms', (r) => `${fmt(r.prune.drop_hours.rows_per_s, 0)}; ${fmt(r.prune.drop_hours.batch_p95_ms)}`));
-  lines.push(row('dropHours: call with nothing to do, ms', (r) => fmt(r.prune.drop_hours.idle_call_ms)));
+  lines.push(row('dropHours: walk with nothing to do, ms', (r) => fmt(r.prune.drop_hours.idle_call_ms)));
   lines.push(row('deleteBefore: rows, s', (r) => `${r.prune.delete_days.rows.toLocaleString('en-US')}, ${fmt(r.prune.delete_days.seconds)} s`));
   lines.push(row('deleteBefore: rows/s; batch p95 ms', (r) => `${fmt(r.prune.delete_days.rows_per_s, 0)}; ${fmt(r.prune.delete_days.batch_p95_ms)}`));
-  lines.push(row('deleteBefore: call with nothing to do, ms', (r) => fmt(r.prune.delete_days.idle_call_ms)));
+  lines.push(row('deleteBefore: walk with nothing to do, ms', (r) => fmt(r.prune.delete_days.idle_call_ms)));
   lines.push(row('database after prune, MB (no VACUUM)', (r) => fmt(mb(r.size_after_prune.database_bytes))));
-  lines.push(row('projected 10k VIMs, 90 d hourly + 640 d, MB', (r) => fmt(mb(r.projection_10k_default_retention_bytes), 0)));
+  lines.push(row('projected 10k VIMs, 730 d + 90 d hourly, MB', (r) => fmt(mb(r.projection_10k_default_retention_bytes), 0)));
   lines.push(`  peak RSS of the bench process: ${result.peak_rss_mb} MB; uptime: ${result.uptime_sum}`);
   for (const e of result.errors) lines.push(`  ${e.dialect}: FAILED TO RUN: ${e.error}`);
   return lines.join('\n');

@@ -406,7 +406,7 @@ export const configSchema = {
           minimum: 1,
           maximum: 100_000,
           default: 1000,
-          description: 'rows a pruning statement removes at most (small batches keep locks short)',
+          description: 'events a pruning statement removes at most, and VIMs whose status history one pruning statement covers (small batches keep locks short)',
         },
       },
     },

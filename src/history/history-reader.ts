@@ -1,5 +1,5 @@
 import { InvalidInputError } from '../errors.js';
-import type { HistoryRepository } from '../store/history-repository.js';
+import type { HistoryRepository, SummedDays } from '../store/history-repository.js';
 import type { Clock } from '../time/clock.js';
 import type { VimRegistry } from '../vims/registry.js';
 import type { RequestContext, VimRecord } from '../vims/model.js';
@@ -41,7 +41,7 @@ export interface VimUptime {
 
 export interface HistoryReaderDeps {
   registry: Pick<VimRegistry, 'get'>;
-  history: Pick<HistoryRepository, 'read'>;
+  history: Pick<HistoryRepository, 'read' | 'sums'>;
   clock: Clock;
   /** history.flush_interval in ms (the open tail is up to two of them). */
   flushIntervalMs: number;
@@ -84,21 +84,50 @@ export class HistoryReader {
     return one as VimUptime;
   }
 
-  /** The uptime of VIMs the caller already may see (a page of the VIM list), with one read for all of them. */
+  /**
+   * The uptime of VIMs the caller already may see (a page of the VIM list),
+   * with a few reads for all of them: the whole days inside the window summed
+   * in SQL, the edge days read in detail. VIMs created inside the window (or
+   * whose window ends before its summed days do) read their days instead.
+   */
   async uptimes(vims: readonly VimRecord[], window: UptimeWindow, excludeMaintenance: boolean): Promise<VimUptime[]> {
     const nowMs = this.nowMs();
     const fromMs = nowMs - UPTIME_WINDOWS[window];
+    const first = dayOf(fromMs);
+    const last = Math.max(first, dayOf(nowMs));
+    // The day before the last is read in detail too: the open tail may move the window's end into it.
+    const middle = last - first > 2 ? { fromDay: first + 1, toDay: last - 2 } : undefined;
+    const summable = middle ? vims.filter((vim) => epochOfTackerTimestamp(vim.createdAt) <= middle.fromDay * DAY_MS).map((vim) => vim.id) : [];
+    const summed = new Set(summable);
+    const edges = new Map<string, HistoryDay[]>();
+    let sums = new Map<string, SummedDays>();
+    if (middle && summable.length > 0) {
+      sums = await this.deps.history.sums(summable, middle.fromDay, middle.toDay);
+      groupByVim(await this.deps.history.read(summable, first, first, { hours: true, probes: false }), edges);
+      groupByVim(await this.deps.history.read(summable, last - 1, last, { hours: true, probes: false }), edges);
+    }
     const stored = await this.read(
-      vims.map((vim) => vim.id),
+      vims.filter((vim) => !summed.has(vim.id)).map((vim) => vim.id),
       fromMs,
       nowMs,
       'uptime',
     );
-    return vims.map((vim) => {
-      const days = indexDays(stored.get(vim.id) ?? []);
-      const figures = windowFigures(days, fromMs, nowMs, this.context(vim, nowMs));
-      return { vim, window, fromMs: figures.fromMs, toMs: figures.toMs, figures, uptime: uptimeOf(figures, excludeMaintenance), excludeMaintenance };
-    });
+    const out: VimUptime[] = [];
+    for (const vim of vims) {
+      const context = this.context(vim, nowMs);
+      let figures: (Figures & { fromMs: number; toMs: number }) | undefined;
+      if (middle && summed.has(vim.id)) {
+        const days = indexDays(edges.get(vim.id) ?? []);
+        const sum = sums.get(vim.id);
+        figures = sum ? windowFigures(days, fromMs, nowMs, context, { ...middle, ...sum }) : windowFigures(days, fromMs, nowMs, context);
+        // A window that does not hold every summed day (a flush interval of half a day or more): read that VIM's days.
+        figures ??= windowFigures(indexDays((await this.read([vim.id], fromMs, nowMs, 'uptime')).get(vim.id) ?? []), fromMs, nowMs, context);
+      } else {
+        figures = windowFigures(indexDays(stored.get(vim.id) ?? []), fromMs, nowMs, context);
+      }
+      out.push({ vim, window, fromMs: figures.fromMs, toMs: figures.toMs, figures, uptime: uptimeOf(figures, excludeMaintenance), excludeMaintenance });
+    }
+    return out;
   }
 
   /**
@@ -120,13 +149,7 @@ export class HistoryReader {
       rows.push(...(await this.deps.history.read(vimIds, first + 1, last - 2, { hours: false, probes })));
       rows.push(...(await this.deps.history.read(vimIds, last - 1, last, { hours: true, probes })));
     }
-    const byVim = new Map<string, HistoryDay[]>();
-    for (const row of rows) {
-      const list = byVim.get(row.vimId);
-      if (list) list.push(row);
-      else byVim.set(row.vimId, [row]);
-    }
-    return byVim;
+    return groupByVim(rows, new Map());
   }
 
   private context(vim: VimRecord, nowMs: number): ReadingContext {
@@ -137,6 +160,15 @@ export class HistoryReader {
   private nowMs(): number {
     return Math.floor(this.deps.clock.now().getTime() / 1000) * 1000;
   }
+}
+
+function groupByVim(rows: readonly HistoryDay[], byVim: Map<string, HistoryDay[]>): Map<string, HistoryDay[]> {
+  for (const row of rows) {
+    const list = byVim.get(row.vimId);
+    if (list) list.push(row);
+    else byVim.set(row.vimId, [row]);
+  }
+  return byVim;
 }
 
 /** `YYYY-MM-DD hh:mm:ss.ffffff` (UTC) to epoch ms. */

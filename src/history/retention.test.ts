@@ -13,6 +13,8 @@ import type { Timer } from '../time/periodic-task.js';
 import { encodeHours } from './codec.js';
 import { DAY_MS, dayOf, emptyTotals } from './model.js';
 import { HistoryRepository } from '../store/history-repository.js';
+import { VimRepository } from '../store/vim-repository.js';
+import { vimRecord } from '../../test/support/probe-target.js';
 import { HistoryRetention, type HistoryPruneKind, type RetentionSettings } from './retention.js';
 
 const NOW = Date.UTC(2026, 11, 1, 10, 30);
@@ -34,6 +36,7 @@ describe.each(DIALECTS)('pruning events and history, on %s', (dialect) => {
   let store: Store;
   let events: EventRepository;
   let history: HistoryRepository;
+  let vims: VimRepository;
 
   beforeAll(async () => {
     database = await createTestDatabase(dialect);
@@ -41,13 +44,14 @@ describe.each(DIALECTS)('pruning events and history, on %s', (dialect) => {
     await migrateToLatest(store);
     events = new EventRepository(store);
     history = new HistoryRepository(store);
+    vims = new VimRepository(store);
   });
   afterAll(async () => {
     await store?.close();
     await database?.drop();
   });
   beforeEach(async () => {
-    for (const table of ['dead_letters', 'subscriptions', 'vim_events', 'vim_history'] as const) await store.db.deleteFrom(table).execute();
+    for (const table of ['dead_letters', 'subscriptions', 'vim_events', 'vim_history_hours', 'vim_history', 'vims'] as const) await store.db.deleteFrom(table).execute();
   });
 
   /** Stores events of these ages (days), oldest first; returns their ids. */
@@ -64,7 +68,7 @@ describe.each(DIALECTS)('pruning events and history, on %s', (dialect) => {
   async function addChannel(id: string, cursor: number): Promise<void> {
     await store.db.insertInto('subscriptions').values({ id, kind: 'webhook', tenant_id: 't', callback_url: 'http://127.0.0.1:9/', secret: '', filter: '{}', created_at: daysAgo(60), cursor_event_id: cursor }).execute();
   }
-  function retention(overrides: Partial<RetentionSettings> = {}, counted?: Record<string, number>) {
+  function retention(overrides: Partial<RetentionSettings> = {}, counted?: Record<string, number>, historySteps: Pick<HistoryRepository, 'dropHours' | 'deleteBefore'> = history) {
     const calls: Array<{ kind: string; deleted: number }> = [];
     const spied = {
       prune: async (before: string, limit: number, afterId?: number) => {
@@ -75,7 +79,7 @@ describe.each(DIALECTS)('pruning events and history, on %s', (dialect) => {
       channelsBehind: (before: string) => events.channelsBehind(before),
     };
     const metrics = { backgroundError: () => undefined, historyPruned: (kind: HistoryPruneKind, n: number) => counted && (counted[kind] = (counted[kind] ?? 0) + n) };
-    return { job: new HistoryRetention(settings(overrides), { events: spied, history, clock, logger: quiet, metrics }), calls };
+    return { job: new HistoryRetention(settings(overrides), { events: spied, history: historySteps, clock, logger: quiet, metrics }), calls };
   }
 
   it('deletes events older than raw_events_days in batches of prune_batch, and none newer', async () => {
@@ -124,25 +128,33 @@ describe.each(DIALECTS)('pruning events and history, on %s', (dialect) => {
     expect(await remainingEvents()).toEqual([old[2]]);
   });
 
-  it('drops the hourly detail before hourly_days and deletes days before daily_days, in batches, nothing newer', async () => {
+  it('drops the hourly detail before hourly_days and deletes days before daily_days, prune_batch VIMs a step, nothing newer', async () => {
     const hours = encodeHours(Array.from({ length: 24 }, () => ({ ...emptyTotals(), reachableMs: 3_600_000 })));
     const row = (vimId: string, day: number) => ({
       vim_id: vimId, day, reachable_ms: 86_400_000, unreachable_ms: 0, pending_ms: 0, maintenance_reachable_ms: 0, maintenance_unreachable_ms: 0,
-      condition_changes: 0, probes: '{}', hours, updated_at_ms: (day + 1) * DAY_MS,
+      condition_changes: 0, probes: '{}', updated_at_ms: (day + 1) * DAY_MS,
     });
     const ages = [800, 731, 730, 400, 91, 90, 1];
-    for (const vim of ['a', 'b', 'c', 'd']) await store.db.insertInto('vim_history').values(ages.map((age) => row(vim, TODAY - age))).execute();
+    const vimIds = ['a', 'b', 'c', 'd'].map((letter) => `00000000-0000-4000-8000-00000000000${letter}`);
+    for (const vimId of vimIds) {
+      await vims.insert({ ...vimRecord('openstack', 'http://127.0.0.1:5000/v3'), id: vimId, name: vimId });
+      await store.db.insertInto('vim_history').values(ages.map((age) => row(vimId, TODAY - age))).execute();
+      await store.db.insertInto('vim_history_hours').values(ages.map((age) => ({ vim_id: vimId, day: TODAY - age, hours }))).execute();
+    }
     const counted: Record<string, number> = {};
-    const { job } = retention({ pruneBatch: 3 }, counted);
+    const steps: string[] = [];
+    const spied = {
+      dropHours: async (before: number, limit: number, after?: string) => (steps.push(`hours after ${after?.slice(-1) ?? '-'}`), history.dropHours(before, limit, after)),
+      deleteBefore: async (before: number, limit: number, after?: string) => (steps.push(`days after ${after?.slice(-1) ?? '-'}`), history.deleteBefore(before, limit, after)),
+    };
+    const { job } = retention({ pruneBatch: 3 }, counted, spied);
     expect(await job.pass()).toEqual({ events: 0, hours: 4 * 5, days: 4 * 2 });
-    const left = await store.db.selectFrom('vim_history').select(['day', 'hours']).where('vim_id', '=', 'a').orderBy('day').execute();
-    expect(left.map((entry) => [TODAY - Number(entry.day), entry.hours !== null])).toEqual([
-      [730, false],
-      [400, false],
-      [91, false],
-      [90, true],
-      [1, true],
-    ]);
+    // prune_batch counts VIMs for history: 4 VIMs are two steps of each kind.
+    expect(steps).toEqual(['hours after ', 'hours after c', 'days after ', 'days after c']);
+    const left = await store.db.selectFrom('vim_history').select('day').where('vim_id', '=', vimIds[0] as string).orderBy('day').execute();
+    const withHours = await store.db.selectFrom('vim_history_hours').select('day').where('vim_id', '=', vimIds[0] as string).orderBy('day').execute();
+    expect(left.map((entry) => TODAY - Number(entry.day))).toEqual([730, 400, 91, 90, 1]);
+    expect(withHours.map((entry) => TODAY - Number(entry.day))).toEqual([90, 1]);
     expect(counted).toEqual({ events: 0, hours: 20, days: 8 });
     expect(await job.pass()).toEqual({ events: 0, hours: 0, days: 0 });
   });
@@ -182,7 +194,7 @@ describe('the retention schedule', () => {
       },
       channelsBehind: async () => [],
     },
-    history: { dropHours: async () => 0, deleteBefore: async () => 0 },
+    history: { dropHours: async () => ({ changed: 0, lastVimId: '', more: false }), deleteBefore: async () => ({ changed: 0, lastVimId: '', more: false }) },
   });
 
   it('runs its first pass at a random point of the first interval, then every prune_interval', async () => {

@@ -1,6 +1,6 @@
 import type { Logger } from 'pino';
 import type { EventRepository } from '../store/event-repository.js';
-import type { HistoryRepository } from '../store/history-repository.js';
+import type { HistoryRepository, PruneStep } from '../store/history-repository.js';
 import { BackgroundErrors, type BackgroundErrorCounter } from '../time/background-errors.js';
 import { tackerTimestamp, type Clock } from '../time/clock.js';
 import { PeriodicTask, type Timer } from '../time/periodic-task.js';
@@ -20,7 +20,7 @@ export interface RetentionSettings {
   dailyDays: number;
   /** history.prune_interval in ms. */
   pruneIntervalMs: number;
-  /** history.prune_batch: rows per statement. */
+  /** history.prune_batch: events per statement; VIMs per statement for history. */
   pruneBatch: number;
 }
 
@@ -45,8 +45,9 @@ const nextTurn = (): Promise<void> => new Promise((resolve) => setImmediate(reso
  * Keeps storage bounded (issue 12): one periodic pass per process, every
  * history.prune_interval, the first one at a random point of the first
  * interval so that workers started together do not prune together. Each pass
- * removes in batches of history.prune_batch with a pause between them, so no
- * statement holds locks long. Several workers may prune at once: every step
+ * removes in batches with a pause between them, so no statement holds locks
+ * long: history.prune_batch events, or the history of history.prune_batch
+ * VIMs, a statement. Several workers may prune at once: every step
  * is idempotent (victims are selected, then deleted by key).
  *
  * close() is graceful (the batch in flight finishes, no new one starts);
@@ -99,8 +100,8 @@ export class HistoryRetention {
       if (more) await this.pause();
     }
     if (!signal.aborted) await this.warnOfChannelsBehind(eventsBefore);
-    await this.batches(signal, counts, 'hours', () => this.deps.history.dropHours(today - hourlyDays, pruneBatch));
-    await this.batches(signal, counts, 'days', () => this.deps.history.deleteBefore(today - dailyDays, pruneBatch));
+    await this.batches(signal, counts, 'hours', (after) => this.deps.history.dropHours(today - hourlyDays, pruneBatch, after));
+    await this.batches(signal, counts, 'days', (after) => this.deps.history.deleteBefore(today - dailyDays, pruneBatch, after));
 
     if (counts.events + counts.hours + counts.days > 0) {
       this.deps.logger.info({ pruned_events: counts.events, pruned_hours: counts.hours, pruned_days: counts.days }, 'retention pass pruned old events and history');
@@ -117,11 +118,14 @@ export class HistoryRetention {
     void this.close();
   }
 
-  private async batches(signal: AbortSignal, counts: PruneCounts, kind: HistoryPruneKind, step: () => Promise<number>): Promise<void> {
+  /** Walks the VIMs with stored history, prune_batch VIMs a step, to the last one (history is pruned by primary key, VIM by VIM). */
+  private async batches(signal: AbortSignal, counts: PruneCounts, kind: HistoryPruneKind, step: (afterVimId: string) => Promise<PruneStep>): Promise<void> {
+    let after = '';
     while (!signal.aborted) {
-      const changed = await step();
+      const { changed, lastVimId, more } = await step(after);
       this.count(counts, kind, changed);
-      if (changed < this.settings.pruneBatch) return;
+      if (!more) return;
+      after = lastVimId;
       await this.pause();
     }
   }

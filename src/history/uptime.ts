@@ -43,6 +43,18 @@ export interface Bucket extends Figures {
 /** Stored days of one VIM, by day number. */
 export type DayIndex = ReadonlyMap<number, HistoryDay>;
 
+/**
+ * Whole days `fromDay`..`toDay` of one VIM summed in SQL
+ * (HistoryRepository.sums): they stand in for those stored days when every
+ * one of them lies entirely in the span measured.
+ */
+export interface SummedSpan {
+  fromDay: number;
+  toDay: number;
+  totals: PeriodTotals;
+  lastWriteMs: number;
+}
+
 export function indexDays(days: readonly HistoryDay[]): DayIndex {
   return new Map(days.map((day) => [day.day, day]));
 }
@@ -55,9 +67,10 @@ export function indexDays(days: readonly HistoryDay[]): DayIndex {
  * older last write means the recorder stopped, and the time since is unknown.
  * Never before `fromMs`.
  */
-export function observedEnd(days: DayIndex, fromMs: number, toMs: number, context: ReadingContext): number {
+export function observedEnd(days: DayIndex, fromMs: number, toMs: number, context: ReadingContext, summed?: SummedSpan): number {
   const end = Math.min(toMs, context.nowMs);
-  const lastWrite = lastWriteOf(days) ?? context.createdAtMs;
+  const stored = lastWriteOf(days);
+  const lastWrite = summed === undefined ? (stored ?? context.createdAtMs) : Math.max(stored ?? summed.lastWriteMs, summed.lastWriteMs);
   const tailIsOpen = context.nowMs - lastWrite < 2 * context.flushIntervalMs;
   return Math.max(fromMs, tailIsOpen && lastWrite < end ? lastWrite : end);
 }
@@ -92,9 +105,13 @@ export function buckets(days: DayIndex, fromMs: number, endMs: number, step: His
  * The figures of [startMs, endMs). Unknown time is counted from the VIM's
  * creation up to `observedEndMs` only.
  */
-export function measure(days: DayIndex, startMs: number, endMs: number, observedEndMs: number, context: ReadingContext): Figures {
+export function measure(days: DayIndex, startMs: number, endMs: number, observedEndMs: number, context: ReadingContext, summed?: SummedSpan): Figures {
   const sum = new Accumulator();
   for (let day = dayOf(startMs); day * DAY_MS < endMs; day += 1) {
+    if (summed && day >= summed.fromDay && day <= summed.toDay) {
+      if (day === summed.fromDay) sum.add(summed.totals, 1, 'day');
+      continue;
+    }
     const stored = days.get(day);
     if (stored) addDay(sum, stored, startMs, endMs, context);
   }
@@ -107,10 +124,14 @@ export function measure(days: DayIndex, startMs: number, endMs: number, observed
  * The figures of a window (GET /v1.0/vims/{id}/uptime): from the later of its
  * start and the VIM's creation, to its observed end (observedEnd).
  */
-export function windowFigures(days: DayIndex, fromMs: number, toMs: number, context: ReadingContext): Figures & { fromMs: number; toMs: number } {
-  const end = observedEnd(days, fromMs, toMs, context);
+export function windowFigures(days: DayIndex, fromMs: number, toMs: number, context: ReadingContext): Figures & { fromMs: number; toMs: number };
+/** With whole days summed in SQL: undefined when the window does not hold all of them (then read those days instead). */
+export function windowFigures(days: DayIndex, fromMs: number, toMs: number, context: ReadingContext, summed: SummedSpan): (Figures & { fromMs: number; toMs: number }) | undefined;
+export function windowFigures(days: DayIndex, fromMs: number, toMs: number, context: ReadingContext, summed?: SummedSpan): (Figures & { fromMs: number; toMs: number }) | undefined {
+  const end = observedEnd(days, fromMs, toMs, context, summed);
   const start = Math.min(Math.max(fromMs, context.createdAtMs), end);
-  return { fromMs: start, toMs: end, ...measure(days, start, end, end, context) };
+  if (summed && (start > summed.fromDay * DAY_MS || end < (summed.toDay + 1) * DAY_MS)) return undefined;
+  return { fromMs: start, toMs: end, ...measure(days, start, end, end, context, summed) };
 }
 
 /** reachable / (reachable + unreachable), optionally without the time inside maintenance windows; null when nothing was observed. */

@@ -1,7 +1,8 @@
 /**
  * The stored days of status history (migration 0010), on every dialect:
  * whole days replaced by key, writes fenced by the VIM's current monitor,
- * hourly detail dropped and old days deleted in bounded batches.
+ * whole days summed in SQL, hourly detail dropped and old days deleted VIM by
+ * VIM in bounded batches.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTestDatabase, DIALECTS, type TestDatabase } from '../../test/support/databases.js';
@@ -75,11 +76,22 @@ describe.each(DIALECTS)('status history days, on %s', (dialect) => {
     expect((await history.read([id(1)], 20_001, 20_001))[0]?.reachableMs).toBe(2_000);
   });
 
-  it('drops hourly detail before a day in batches, keeping the daily totals', async () => {
+  it('sums whole days per VIM in one statement, with the latest write among them', async () => {
+    await history.save([20_010, 20_011, 20_012].map((dayNumber, index) => ({ monitorId: 'monitor-1', day: { ...day(id(1), dayNumber, 1_000 * (index + 1)), pendingMs: 5, updatedAtMs: 1_000 + index } })));
+    const sums = await history.sums([id(1), id(2)], 20_010, 20_011);
+    expect([...sums.keys()]).toEqual([id(1)]);
+    expect(sums.get(id(1))).toEqual({
+      totals: { reachableMs: 3_000, unreachableMs: 0, pendingMs: 10, maintenanceReachableMs: 0, maintenanceUnreachableMs: 0, conditionChanges: 4, probes: {} },
+      lastWriteMs: 1_001,
+    });
+  });
+
+  it('drops hourly detail before a day VIM by VIM, in steps of a batch of VIMs, keeping the daily totals', async () => {
     await history.save([10, 11, 12].map((offset) => ({ monitorId: 'monitor-2', day: day(id(2), 19_000 + offset, 5_000) })));
-    expect(await history.dropHours(19_012, 1)).toBe(1);
-    expect(await history.dropHours(19_012, 10)).toBe(1);
-    expect(await history.dropHours(19_012, 10)).toBe(0);
+    expect(await history.dropHours(19_012, 1)).toEqual({ changed: 0, lastVimId: id(1), more: true });
+    expect(await history.dropHours(19_012, 1, id(1))).toEqual({ changed: 2, lastVimId: id(2), more: true });
+    expect(await history.dropHours(19_012, 1, id(2))).toEqual({ changed: 0, lastVimId: id(2), more: false });
+    expect(await history.dropHours(19_012, 10)).toEqual({ changed: 0, lastVimId: id(2), more: false });
     const rows = await history.read([id(2)], 19_010, 19_012);
     expect(rows.map((row) => [row.day, row.hours === null, row.reachableMs])).toEqual([
       [19_010, true, 5_000],
@@ -88,9 +100,30 @@ describe.each(DIALECTS)('status history days, on %s', (dialect) => {
     ]);
   });
 
-  it('deletes days before a day in batches and leaves the later ones', async () => {
-    expect(await history.deleteBefore(19_012, 1)).toBe(1);
-    expect(await history.deleteBefore(19_012, 10)).toBe(1);
+  it('deletes days before a day VIM by VIM, from both tables, and leaves the later ones', async () => {
+    expect(await history.deleteBefore(19_012, 1)).toEqual({ changed: 0, lastVimId: id(1), more: true });
+    expect(await history.deleteBefore(19_012, 1, id(1))).toEqual({ changed: 2, lastVimId: id(2), more: true });
+    expect(await history.deleteBefore(19_012, 1, id(2))).toEqual({ changed: 0, lastVimId: id(2), more: false });
     expect((await history.read([id(2)], 0, 30_000)).map((row) => row.day)).toEqual([19_012]);
+    const hours = await store.db.selectFrom('vim_history_hours').select('day').where('vim_id', '=', id(2)).execute();
+    expect(hours.map((row) => Number(row.day))).toEqual([19_012]);
+  });
+
+  it('deletes all history of a VIM that no longer exists (a write that raced its delete) in the same walk', async () => {
+    const orphan = id(3);
+    await store.db.insertInto('vim_history').values({ ...rowOf(orphan, 20_000) }).execute();
+    await store.db.insertInto('vim_history_hours').values({ vim_id: orphan, day: 20_000, hours: Buffer.from([1]) }).execute();
+    const step = await history.deleteBefore(0, 10);
+    expect(step).toEqual({ changed: 1, lastVimId: orphan, more: false });
+    expect(await history.read([orphan], 0, 30_000)).toEqual([]);
+    expect(await store.db.selectFrom('vim_history_hours').select('day').where('vim_id', '=', orphan).execute()).toEqual([]);
+    expect((await history.read([id(1), id(2)], 0, 30_000)).length).toBeGreaterThan(0);
   });
 });
+
+function rowOf(vimId: string, dayNumber: number) {
+  return {
+    vim_id: vimId, day: dayNumber, reachable_ms: 1, unreachable_ms: 0, pending_ms: 0, maintenance_reachable_ms: 0, maintenance_unreachable_ms: 0,
+    condition_changes: 0, probes: '{}', updated_at_ms: 0,
+  };
+}

@@ -178,9 +178,15 @@ export interface VimHistoryTable {
   condition_changes: number;
   /** JSON: the day's ProbeStats per probe (src/history/model.ts). */
   probes: string;
-  /** The day's 24 hourly entries, compressed (src/history/codec.ts); NULL once only the daily rollup is kept. */
-  hours: Buffer | null;
   updated_at_ms: number;
+}
+
+/** The 24 hourly entries of a vim_history day, while they are kept (history.hourly_days). */
+export interface VimHistoryHoursTable {
+  vim_id: string;
+  day: number;
+  /** Compressed (src/history/codec.ts). */
+  hours: Buffer;
 }
 
 /** A dashboard login (src/sessions/sessions): the cookie's id is stored only as its SHA-256. */
@@ -211,5 +217,6 @@ export interface DatabaseSchema {
   maintenances: MaintenancesTable;
   vim_confirmations: VimConfirmationsTable;
   vim_history: VimHistoryTable;
+  vim_history_hours: VimHistoryHoursTable;
   ui_sessions: UiSessionsTable;
 }

@@ -143,7 +143,7 @@ describe.each(DIALECTS)('the VIM store on %s', (dialect) => {
     const [gone, kept] = [record(), record()];
     const row = (vimId: string, day: number) => ({
       vim_id: vimId, day, reachable_ms: 1, unreachable_ms: 0, pending_ms: 0, maintenance_reachable_ms: 0, maintenance_unreachable_ms: 0,
-      condition_changes: 0, probes: '{}', hours: null, updated_at_ms: 0,
+      condition_changes: 0, probes: '{}', updated_at_ms: 0,
     });
     for (const vim of [gone, kept]) {
       await repository.insert(vim);

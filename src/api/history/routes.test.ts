@@ -12,11 +12,13 @@ import { Ajv } from 'ajv';
 import type { FastifyInstance } from 'fastify';
 import { pino } from 'pino';
 import { Agent } from 'undici';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import type { Authenticator } from '../../auth/authenticator.js';
 import { EventService } from '../../events/event-service.js';
 import { SubscriptionService } from '../../events/subscriptions.js';
-import { HistoryReader } from '../../history/history-reader.js';
+import { epochOfTackerTimestamp, HistoryReader } from '../../history/history-reader.js';
+import { indexDays, uptimeOf, windowFigures } from '../../history/uptime.js';
+import { presentUptime } from './presenter.js';
 import { DAY_MS, HOUR_MS, emptyTotals, type HistoryDay, type PeriodTotals } from '../../history/model.js';
 import { MonitorViewService } from '../../monitors/monitor-view.js';
 import { SecretCipher } from '../../secrets/cipher.js';
@@ -234,6 +236,38 @@ describe('the status history and uptime API', () => {
     expect([...first, ...second].map((entry: any) => entry.vim_id)).toEqual(order);
     const named = (await call('/v1.0/uptime?name=vim-a&name=vim-c')).json.uptimes;
     expect(named.map((entry: any) => entry.vim_name)).toEqual(['vim-a', 'vim-c']);
+  });
+
+  it('sums the whole days of a long window in SQL, with the figures of reading every day', async () => {
+    const c = vims.c as VimRecord;
+    // c: 30 days of flapping history, partly in maintenance, hours kept for the last 5 days only.
+    const flapping = (day: number) =>
+      Array.from({ length: 24 }, (_, hour) => {
+        const down = ((day * 7 + hour * 3) % 11) * 311_000;
+        return up(HOUR_MS - down, { unreachableMs: down, maintenanceUnreachableMs: hour === 3 ? down : 0, conditionChanges: down > 0 ? 2 : 0 });
+      });
+    const days: HistoryDay[] = [];
+    for (let day = D - 29; day <= D; day += 1) {
+      const hours = day === D ? flapping(day).map((hour, index) => (index < 10 ? hour : null)) : flapping(day);
+      const stored = storedDay(c.id, day, hours, day === D ? NOW - MINUTE : (day + 1) * DAY_MS);
+      days.push(day < D - 5 ? { ...stored, hours: null } : stored);
+    }
+    await history.save(days.map((day) => ({ monitorId: 'monitor-vim-c', day })));
+    const sums = vi.spyOn(history, 'sums');
+    const context = { createdAtMs: epochOfTackerTimestamp(c.createdAt), nowMs: NOW, flushIntervalMs: MINUTE };
+    for (const [window, span] of [['7d', 7 * DAY_MS], ['30d', 30 * DAY_MS], ['90d', 90 * DAY_MS]] as const) {
+      const everyDay = indexDays(await history.read([c.id], 0, D, { hours: true, probes: false }));
+      const figures = windowFigures(everyDay, NOW - span, NOW, context);
+      for (const exclude of [false, true]) {
+        const expected = presentUptime({ vim: c, window, fromMs: figures.fromMs, toMs: figures.toMs, figures, uptime: uptimeOf(figures, exclude), excludeMaintenance: exclude });
+        expect((await call(`/v1.0/vims/${c.id}/uptime?window=${window}&exclude_maintenance=${exclude}`)).json.uptime, `${window} ${exclude}`).toEqual(expected);
+        expect((await call(`/v1.0/uptime?name=vim-c&window=${window}&exclude_maintenance=${exclude}`)).json.uptimes, `${window} ${exclude}`).toEqual([expected]);
+      }
+    }
+    // 7d and 30d held whole days of c inside the window (90d started before c was created: its days were read).
+    expect(sums.mock.calls.filter(([ids]) => ids.includes(c.id))).toHaveLength(8);
+    expect((await call(`/v1.0/vims/${c.id}/uptime?window=30d`)).json.uptime.unreachable_s).toBeGreaterThan(0);
+    sums.mockRestore();
   });
 
   it('shows a member only the uptimes of its own tenant', async () => {
