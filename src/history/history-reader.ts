@@ -157,8 +157,14 @@ export class HistoryReader {
   }
 
   /** Whole seconds: every time in an answer is an ISO 8601 instant without fractions. */
+  /**
+   * Answers speak in whole seconds. Rounded up, not down: a day written
+   * within the current second has its last write after a rounded-down now,
+   * and the window would then end before what was stored (an hour's figures
+   * undercounted until the next second).
+   */
   private nowMs(): number {
-    return Math.floor(this.deps.clock.now().getTime() / 1000) * 1000;
+    return Math.ceil(this.deps.clock.now().getTime() / 1000) * 1000;
   }
 }
 

@@ -81,6 +81,7 @@ describe('the status history and uptime API', () => {
   const clock: Clock = { now: () => new Date(nowMs) };
   let registry: VimRegistry;
   let history: HistoryRepository;
+  const monitors = () => new MonitorRepository(store);
   const vims: Record<string, VimRecord> = {};
 
   async function call(path: string, headers: Record<string, string> = admin): Promise<{ status: number; json: any }> {
@@ -345,5 +346,23 @@ describe('the status history and uptime API', () => {
     await registry.delete({ projectId: 'tenant-a', isAdmin: false }, b.id);
     expect(await history.read([b.id], 0, D)).toEqual([]);
     expect((await call(`/v1.0/vims/${b.id}/history`)).status).toBe(404);
+  });
+
+  it('counts every stored second of a day written earlier in the current second', async () => {
+    // Answers speak in whole seconds: a now rounded down ends the window before the last write, and a young VIM's
+    // stored time is then cut pro rata (here 2 s down would read as 1 s).
+    nowMs = NOW - 2000;
+    const vim = await registry.create({ projectId: 'tenant-a', isAdmin: false }, vimInput('vim-sub-second'));
+    await monitors().assign(vim.id, 'monitor-sub-second', 'worker', '2026-11-01 00:00:00.000000', false, 0);
+    const written = NOW + 990;
+    const hours = Array.from({ length: 24 }, (_, hour) => (hour === 10 ? up(990, { unreachableMs: 2000 }) : null));
+    await history.save([{ monitorId: 'monitor-sub-second', day: storedDay(vim.id, D, hours, written) }]);
+    nowMs = NOW + 995;
+    try {
+      const { json } = await call(`/v1.0/vims/${vim.id}/uptime?window=24h`);
+      expect(json.uptime).toMatchObject({ unreachable_s: 2, unknown_s: 0 });
+    } finally {
+      nowMs = NOW;
+    }
   });
 });
