@@ -7,9 +7,8 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it, onTestFailed } from 'vitest';
 import { openstackVim } from '../../test/support/fixtures.js';
-import { startKeystone, type KeystoneFixture, type KeystoneUser } from '../../test/support/keystone.js';
+import { keystoneAuthConfig, startKeystone, type KeystoneFixture, type KeystoneUser } from '../../test/support/keystone.js';
 import { startTestService, type TestService } from '../../test/support/service.js';
-import type { Config } from '../config/schema.js';
 import { SecretCipher } from '../secrets/cipher.js';
 
 interface Exchange {
@@ -51,23 +50,6 @@ function parseSetCookie(line: string): ParsedCookie {
   return { name: pair.slice(0, eq), value: pair.slice(eq + 1), attributes };
 }
 
-function keystoneAuth(keystone: KeystoneFixture, extra: Partial<NonNullable<Config['auth']['keystone']>> = {}): Partial<Config['auth']> {
-  return {
-    strategy: 'keystone',
-    keystone: {
-      url: keystone.url,
-      username: keystone.service.username,
-      password: keystone.service.password,
-      project_name: keystone.service.project,
-      user_domain_name: 'Default',
-      project_domain_name: 'Default',
-      cache_ttl: 1,
-      admin_roles: ['admin'],
-      timeout: 10,
-      ...extra,
-    },
-  };
-}
 
 describe('dashboard sessions with a real Keystone', () => {
   const secretKey = randomBytes(32).toString('base64');
@@ -146,8 +128,8 @@ describe('dashboard sessions with a real Keystone', () => {
 
   beforeAll(async () => {
     keystone = await startKeystone();
-    service = await startTestService({ auth: keystoneAuth(keystone), secretKey });
-    shortLived = await startTestService({ auth: keystoneAuth(keystone), secretKey, ui: { session_ttl: 1, secure_cookie: 'always' } });
+    service = await startTestService({ auth: keystoneAuthConfig(keystone), secretKey });
+    shortLived = await startTestService({ auth: keystoneAuthConfig(keystone), secretKey, ui: { session_ttl: 1, secure_cookie: 'always' } });
     nfvProjectId = await keystone.projectId('nfv');
     const alice = await keystone.issueToken(keystone.member);
     const bob = await keystone.issueToken(keystone.otherMember);

@@ -158,18 +158,7 @@ export class HistoryRepository {
         .execute(),
     );
     for (const row of rows) {
-      out.set(row.vim_id, {
-        totals: {
-          reachableMs: Number(row.reachable_ms),
-          unreachableMs: Number(row.unreachable_ms),
-          pendingMs: Number(row.pending_ms),
-          maintenanceReachableMs: Number(row.maintenance_reachable_ms),
-          maintenanceUnreachableMs: Number(row.maintenance_unreachable_ms),
-          conditionChanges: Number(row.condition_changes),
-          probes: {},
-        },
-        lastWriteMs: Number(row.updated_at_ms),
-      });
+      out.set(row.vim_id, { totals: { ...durationsOf(row), probes: {} }, lastWriteMs: Number(row.updated_at_ms) });
     }
     return out;
   }
@@ -262,16 +251,25 @@ function toRow(day: HistoryDay): VimHistoryTable {
   };
 }
 
-function fromRow(row: VimHistoryTable, hours: Uint8Array | null): HistoryDay {
+type StoredDurations = Pick<VimHistoryTable, 'reachable_ms' | 'unreachable_ms' | 'pending_ms' | 'maintenance_reachable_ms' | 'maintenance_unreachable_ms' | 'condition_changes'>;
+
+/** The figures of a stored day, or of a sum of days (drivers answer SUM() and bigint as strings). */
+function durationsOf(row: { [K in keyof StoredDurations]: string | number | bigint }): Omit<PeriodTotals, 'probes'> {
   return {
-    vimId: row.vim_id,
-    day: Number(row.day),
     reachableMs: Number(row.reachable_ms),
     unreachableMs: Number(row.unreachable_ms),
     pendingMs: Number(row.pending_ms),
     maintenanceReachableMs: Number(row.maintenance_reachable_ms),
     maintenanceUnreachableMs: Number(row.maintenance_unreachable_ms),
     conditionChanges: Number(row.condition_changes),
+  };
+}
+
+function fromRow(row: VimHistoryTable, hours: Uint8Array | null): HistoryDay {
+  return {
+    vimId: row.vim_id,
+    day: Number(row.day),
+    ...durationsOf(row),
     // Not parsed when empty or left out (probes: false): a read of many days for uptime makes thousands of rows.
     probes: row.probes === '{}' ? {} : decodeProbeSummary(row.probes),
     hours: hours === null ? null : decodeHours(hours),

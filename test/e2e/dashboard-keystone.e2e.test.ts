@@ -8,7 +8,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { browserTestsEnabled, DESKTOP, launchChromium, PHONE, type TestBrowser, type TestPage } from '../support/browser.js';
 import { buildDashboard } from '../support/dashboard-build.js';
 import { openstackVim } from '../support/fixtures.js';
-import { startKeystone, type KeystoneFixture } from '../support/keystone.js';
+import { keystoneAuthConfig, startKeystone, type KeystoneFixture } from '../support/keystone.js';
 import { startTestService, type TestService } from '../support/service.js';
 
 describe.skipIf(!browserTestsEnabled())('the dashboard in Chromium with Keystone logins', () => {
@@ -22,20 +22,7 @@ describe.skipIf(!browserTestsEnabled())('the dashboard in Chromium with Keystone
     await buildDashboard();
     keystone = await startKeystone();
     service = await startTestService({
-      auth: {
-        strategy: 'keystone',
-        keystone: {
-          url: keystone.url,
-          username: keystone.service.username,
-          password: keystone.service.password,
-          project_name: keystone.service.project,
-          user_domain_name: 'Default',
-          project_domain_name: 'Default',
-          cache_ttl: 1,
-          admin_roles: ['admin'],
-          timeout: 10,
-        },
-      },
+      auth: keystoneAuthConfig(keystone),
     });
     for (const [user, name] of [[keystone.member, 'nfv-vim'], [keystone.otherMember, 'other-vim']] as const) {
       const token = await keystone.issueToken(user);

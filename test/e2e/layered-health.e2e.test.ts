@@ -203,8 +203,13 @@ describe('layered health with real OpenStack services', () => {
     const base = { deep_interval: DEEP_INTERVAL, capacity_warning_ratio: 0.05 };
     const changedAt = Date.now();
     await putHealth({ ...base, region: 'RegionThree' });
-    // Waits for the condition too: on a loaded machine a fast probe may time out once and make the VIM UNREACHABLE for its own reason.
-    const down = await timed('region not in the catalog: UNREACHABLE', changedAt, (v) => v.status === 'UNREACHABLE' && condition(v, 'Service:identity')?.status === 'False');
+    // Waits for the region's reason: on a loaded machine a fast probe may time out once, or Keystone reset one connection, and make
+    // the VIM UNREACHABLE (identity False) for a reason of its own before the deep run that reads the catalog for the region.
+    const down = await timed(
+      'region not in the catalog: UNREACHABLE',
+      changedAt,
+      (v) => v.status === 'UNREACHABLE' && condition(v, 'Service:identity')?.status === 'False' && (condition(v, 'Service:identity')?.reason ?? '').includes("region 'RegionThree'"),
+    );
     expect(condition(down, 'Service:identity')).toMatchObject({
       status: 'False',
       severity: 'error',

@@ -10,7 +10,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it, onTestFailed } from 'vitest';
 import { makeCertificate } from '../support/fixtures.js';
-import { startKeystone, type CliResult, type KeystoneFixture, type KeystoneUser } from '../support/keystone.js';
+import { keystoneAuthConfig, startKeystone, type CliResult, type KeystoneFixture, type KeystoneUser } from '../support/keystone.js';
 import { startTestService, type TestService } from '../support/service.js';
 
 describe('the openstack vim CLI against vim-monitor with Keystone authentication', () => {
@@ -23,20 +23,7 @@ describe('the openstack vim CLI against vim-monitor with Keystone authentication
   beforeAll(async () => {
     keystone = await startKeystone();
     service = await startTestService({
-      auth: {
-        strategy: 'keystone',
-        keystone: {
-          url: keystone.url,
-          username: keystone.service.username,
-          password: keystone.service.password,
-          project_name: keystone.service.project,
-          user_domain_name: 'Default',
-          project_domain_name: 'Default',
-          cache_ttl: 1,
-          admin_roles: ['admin'],
-          timeout: 10,
-        },
-      },
+      auth: keystoneAuthConfig(keystone),
       // Default probes (icmp, api): the OpenStack VIM points at the live Keystone, the Kubernetes one at a closed port.
       monitoring: { monitor: { interval: 0.5, timeout: 0.4, failure_threshold: 2, success_threshold: 2 } },
     });

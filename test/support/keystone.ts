@@ -29,6 +29,7 @@ import { mkdir, mkdtemp, readdir, readFile, rm, stat, writeFile } from 'node:fs/
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import type { Config } from '../../src/config/schema.js';
 import { FixtureDirs, spawnRunner, type RunnerProcess } from './runner-process.js';
 
 export const KEYSTONE_INSTALL_HINT =
@@ -735,4 +736,23 @@ export async function startKeystone(options: StartKeystoneOptions = {}): Promise
   phase('users');
   fixture.startupMs = Date.now() - started;
   return fixture;
+}
+
+/** The service's `auth` section for this Keystone: its service user, a 1 s validation cache, `admin` as the admin role. */
+export function keystoneAuthConfig(keystone: KeystoneFixture, extra: Partial<NonNullable<Config['auth']['keystone']>> = {}): Partial<Config['auth']> {
+  return {
+    strategy: 'keystone',
+    keystone: {
+      url: keystone.url,
+      username: keystone.service.username,
+      password: keystone.service.password,
+      project_name: keystone.service.project,
+      user_domain_name: 'Default',
+      project_domain_name: 'Default',
+      cache_ttl: 1,
+      admin_roles: ['admin'],
+      timeout: 10,
+      ...extra,
+    },
+  };
 }
