@@ -18,6 +18,7 @@
 import { execFileSync } from 'node:child_process';
 import { createServer, connect, type Server, type Socket } from 'node:net';
 import { readFileSync } from 'node:fs';
+import { processAlive } from '../test/support/netns-kit.js';
 
 const PREFIX = 'vimbenchc-';
 /** /24s of 198.18.0.0/15 away from bench/netns.ts (198.18.64.0/20, 198.18.80.0/30) and the tests' 198.19.128.0/17. */
@@ -45,14 +46,6 @@ function routed(address: string): string | undefined {
   }
 }
 
-function processAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (error) {
-    return (error as NodeJS.ErrnoException).code === 'EPERM';
-  }
-}
 
 function commandLine(pid: number): string {
   try {

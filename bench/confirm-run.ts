@@ -35,6 +35,7 @@ import { mkdirSync, readFileSync } from 'node:fs';
 import { loadavg } from 'node:os';
 import { join } from 'node:path';
 import pg from 'pg';
+import { admin, dropStaleDatabases } from './pg-admin.js';
 import { spawnChild, firstJsonLine, type Child } from './children.js';
 import { startConfirmNet, TcpRelay, type ConfirmNet } from './confirm-net.js';
 import { machineCpuSeconds } from './deep-run.js';
@@ -150,16 +151,6 @@ function plan(vims: number, addresses: string[], downShare: number): Plan[] {
   return plans;
 }
 
-async function admin<T>(url: string, work: (client: pg.Client) => Promise<T>): Promise<T> {
-  const client = new pg.Client({ connectionString: url, connectionTimeoutMillis: 5000 });
-  client.on('error', () => undefined);
-  await client.connect();
-  try {
-    return await work(client);
-  } finally {
-    await client.end().catch(() => undefined);
-  }
-}
 
 function figures(samples: number[], of: number) {
   const at = (q: number) => {
@@ -201,7 +192,7 @@ export async function runConfirmation(options: ConfirmOptions): Promise<ConfirmR
     return { child, port: listening };
   };
   try {
-    await dropStaleDatabases(options.adminUrl, log);
+    await dropStaleDatabases(options.adminUrl, 'vimbench_confirm_', log);
     await admin(options.adminUrl, (c) => c.query(`CREATE DATABASE ${database}`));
     await relay.start();
     const url = new URL(options.adminUrl);
@@ -505,24 +496,4 @@ export async function runConfirmation(options: ConfirmOptions): Promise<ConfirmR
   }
 }
 
-/** Databases of confirmation runs whose benchmark process is gone (killed before its own clean-up). */
-async function dropStaleDatabases(adminUrl: string, log: (line: string) => void): Promise<void> {
-  const { rows } = await admin(adminUrl, (c) => c.query<{ datname: string }>("SELECT datname FROM pg_database WHERE datname LIKE 'vimbench_confirm_%'"));
-  for (const { datname } of rows) {
-    const pid = Number(/^vimbench_confirm_(\d+)_[0-9a-f]+$/.exec(datname)?.[1]);
-    if (!Number.isInteger(pid) || pid === process.pid || processAlive(pid)) continue;
-    await admin(adminUrl, (c) => c.query(`DROP DATABASE IF EXISTS ${datname} WITH (FORCE)`)).then(
-      () => log(`    dropped ${datname}, left by a benchmark that is gone`),
-      () => undefined,
-    );
-  }
-}
 
-function processAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (error) {
-    return (error as NodeJS.ErrnoException).code === 'EPERM';
-  }
-}

@@ -19,7 +19,7 @@ import { loadavg } from 'node:os';
 import { join } from 'node:path';
 import { setImmediate as yieldToEventLoop } from 'node:timers/promises';
 import { sql } from 'kysely';
-import pg from 'pg';
+import { admin, dropStaleDatabases } from './pg-admin.js';
 import { HistoryReader } from '../src/history/history-reader.js';
 import { DAY_MS, dayOf, HOUR_MS, type HistoryDay } from '../src/history/model.js';
 import { openStore, type Store } from '../src/store/database.js';
@@ -178,7 +178,7 @@ async function runOne(dialect: HistoryDialect, options: HistoryRunOptions, nowEp
     url = `sqlite:${sqliteFile}`;
     server = 'better-sqlite3 (WAL)';
   } else {
-    await dropStaleDatabases(options.adminUrl, log);
+    await dropStaleDatabases(options.adminUrl, 'vimbench_history_', log);
     const database = `vimbench_history_${process.pid}_${randomBytes(3).toString('hex')}`;
     await admin(options.adminUrl, (c) => c.query(`CREATE DATABASE ${database}`));
     drop = () => admin(options.adminUrl, (c) => c.query(`DROP DATABASE IF EXISTS ${database} WITH (FORCE)`)).then(() => undefined);
@@ -486,38 +486,8 @@ function timing(samples: number[]): Timing {
 
 const mb = (bytes: number | null) => (bytes === null ? null : round(bytes / 1_000_000, 1));
 
-async function admin<T>(url: string, work: (client: pg.Client) => Promise<T>): Promise<T> {
-  const client = new pg.Client({ connectionString: url, connectionTimeoutMillis: 5000 });
-  client.on('error', () => undefined);
-  await client.connect();
-  try {
-    return await work(client);
-  } finally {
-    await client.end().catch(() => undefined);
-  }
-}
 
-/** Databases of history runs whose benchmark process is gone (killed before its own clean-up). */
-async function dropStaleDatabases(adminUrl: string, log: (line: string) => void): Promise<void> {
-  const { rows } = await admin(adminUrl, (c) => c.query<{ datname: string }>("SELECT datname FROM pg_database WHERE datname LIKE 'vimbench_history_%'"));
-  for (const { datname } of rows) {
-    const pid = Number(/^vimbench_history_(\d+)_[0-9a-f]+$/.exec(datname)?.[1]);
-    if (!Number.isInteger(pid) || pid === process.pid || processAlive(pid)) continue;
-    await admin(adminUrl, (c) => c.query(`DROP DATABASE IF EXISTS ${datname} WITH (FORCE)`)).then(
-      () => log(`    dropped ${datname}, left by a benchmark that is gone`),
-      () => undefined,
-    );
-  }
-}
 
-function processAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (error) {
-    return (error as NodeJS.ErrnoException).code === 'EPERM';
-  }
-}
 
 /** The history phase's part of the printed report. */
 export function historyTable(result: HistoryResult): string {
