@@ -1,3 +1,5 @@
+import { setMaxListeners } from 'node:events';
+
 export interface Deadline {
   signal: AbortSignal;
   /** Clears the timer; call when the work is done. */
@@ -16,7 +18,23 @@ export function deadline(ms: number): Deadline {
   const controller = new AbortController();
   const timer = setTimeout(() => controller.abort(new DOMException(`deadline of ${ms} ms passed`, 'TimeoutError')), ms);
   timer.unref();
+  // A tick's signal is shared by every round of the tick: each probe in flight may listen to it.
+  setMaxListeners(0, controller.signal);
+  abortsAt.set(controller.signal, performance.now() + ms);
   return { signal: controller.signal, dispose: () => clearTimeout(timer) };
+}
+
+/** When each deadline signal aborts, on performance.now()'s clock. */
+const abortsAt = new WeakMap<AbortSignal, number>();
+
+/**
+ * Milliseconds until `signal` aborts, when it is a deadline() signal; undefined
+ * for any other signal. Lets work that has its own timer (the native probe
+ * engine) take the deadline as a number instead of an abort listener per job.
+ */
+export function remainingMs(signal: AbortSignal): number | undefined {
+  const at = abortsAt.get(signal);
+  return at === undefined ? undefined : Math.max(0, at - performance.now());
 }
 
 /** Returned by `beforeDeadline` when the signal aborted first. */
