@@ -63,15 +63,16 @@ export async function runIdle(options: IdleRunOptions): Promise<IdleRunResult> {
     const cpuSeconds = end.cpu - first.cpu;
     const peak = memory(p.pid).peakRssMb;
     await p.stop();
+    const logText = readFileSync(p.child.logFile, 'utf8');
     const result: IdleRunResult = {
       engine: options.engine,
-      reported_engine: reportedEngine(manager) ?? null,
+      reported_engine: reportedEngine(manager, logText) ?? null,
       settle_seconds: options.settleSeconds,
       seconds: round(seconds, 1),
       cpu_seconds: round(cpuSeconds, 3),
       cpu_percent: round((cpuSeconds / seconds) * 100, 3),
       peak_rss_mb: round(peak, 1),
-      log_warnings: logMessages(readFileSync(p.child.logFile, 'utf8')),
+      log_warnings: logMessages(logText),
     };
     options.log(`  idle: ${result.cpu_percent} % of a core over ${result.seconds} s, peak RSS ${result.peak_rss_mb} MB`);
     return result;

@@ -267,13 +267,14 @@ export async function runMonitoring(options: MonitoringRunOptions): Promise<Moni
     await allReachable(p, `all ${vims} VIMs REACHABLE (${what})`, 60_000);
     return (nowMs() - settleStarted) / 1000;
   };
-  const logWarnings = (p: VimMonitorProcess) => {
+  const readLog = (p: VimMonitorProcess) => {
     try {
-      return logMessages(readFileSync(p.child.logFile, 'utf8'));
+      return readFileSync(p.child.logFile, 'utf8');
     } catch {
-      return {};
+      return '';
     }
   };
+  const logWarnings = (p: VimMonitorProcess) => logMessages(readLog(p));
 
   try {
     // 1. Registration through the API, with monitoring on (as in production).
@@ -330,7 +331,7 @@ export async function runMonitoring(options: MonitoringRunOptions): Promise<Moni
             const cycleCpu = ((totalCpu(cpuTimes(p.pid)) - c0) / ((nowMs() - t0) / 1000)) * 100;
             entry = {
               engine,
-              reported_engine: reportedEngine(m) ?? null,
+              reported_engine: reportedEngine(m, readLog(p)) ?? null,
               restart: { startup_seconds: round(p.startupSeconds, 2), settle_seconds: round(settleSeconds, 1) },
               windows: [],
               peak_rss_mb: 0,

@@ -6,11 +6,16 @@
  */
 
 /** The benchmark's names for the engines; passed to the service as they are. */
-export const ENGINES = ['native', 'node'] as const;
+export const ENGINES = ['native', 'node', 'auto'] as const;
 export type ProbeEngine = (typeof ENGINES)[number];
 
-/** VIM_MONITOR_<this> selects the engine (the config key probes.engine). */
-export const ENGINE_SETTING = 'PROBES_ENGINE';
+/**
+ * VIM_MONITOR_<this> selects the engine: the config key monitor.probe_engine
+ * (auto | native | node; native refuses to start without the addon). A
+ * service that does not know the key ignores the variable and runs its
+ * Node.js drivers, which the table then shows as "not reported".
+ */
+export const ENGINE_SETTING = 'MONITOR_PROBE_ENGINE';
 
 /** The VIM_MONITOR_* settings (prefix left out, as startVimMonitor takes them) that select `engine`. */
 export function engineSettings(engine: ProbeEngine): Record<string, string> {
@@ -19,15 +24,24 @@ export function engineSettings(engine: ProbeEngine): Record<string, string> {
 
 /**
  * The engine a running service says it uses, if it says so: a field
- * `engine` (or `probe_engine`) of GET /v1.0/manager. undefined when the
- * service does not report one, so the table can say the choice is not
- * confirmed.
+ * `probe_engine` (or `engine`) of GET /v1.0/manager, else the `probe_engine`
+ * field of the start-up log line that names it (logged at info when all is
+ * as asked, which the benchmark's log level warn drops; at warn when the
+ * service falls back). undefined when neither says.
  */
-export function reportedEngine(manager: object): string | undefined {
+export function reportedEngine(manager: object, logText = ''): string | undefined {
   const record = manager as Record<string, unknown>;
-  const value = record['engine'] ?? record['probe_engine'];
+  const value = record['probe_engine'] ?? record['engine'];
   if (typeof value === 'string') return value;
-  if (value && typeof value === 'object' && typeof (value as Record<string, unknown>)['name'] === 'string') return (value as Record<string, string>)['name'];
+  for (const line of logText.split('\n')) {
+    if (!line.startsWith('{') || !line.includes('"probe_engine"')) continue;
+    try {
+      const entry = JSON.parse(line) as { probe_engine?: unknown; msg?: unknown };
+      if (typeof entry.probe_engine === 'string') return typeof entry.msg === 'string' ? `${entry.probe_engine} (${entry.msg})` : entry.probe_engine;
+    } catch {
+      // not a log line
+    }
+  }
   return undefined;
 }
 

@@ -98,7 +98,7 @@ export function table(results: MonitoringRunResult[], header: string): string {
   rows.push(
     `steady state, probes icmp+api, interval 10 s (one process, SQLite; ${repeats > 1 ? `min–max of ${repeats} windows of` : 'a window of'} ${fmt(first.e.windows[0]?.seconds, 0)} s${repeats > 1 ? ', a fresh process each' : ''})`,
   );
-  all('  probe engine asked / reported', ({ e }) => `${e.engine} / ${e.reported_engine ?? 'not reported'}`);
+  all('  probe engine asked / reported', ({ e }) => `${e.engine} / ${e.reported_engine?.split(' ')[0] ?? 'not reported'}`);
   all('  restart: API up / every monitor ran', ({ e }) => `${fmt(e.restart.startup_seconds, 1)} s / +${fmt(e.restart.settle_seconds, 1)} s`);
   judged('  CPU, avg % of one core (incl. fping)', 'cpu_percent', ({ e }) => `${fmtRange(e.ranges.cpu_percent, 1)} %`);
   all('  CPU, busiest 10 s', ({ e }) => `${fmtRange(rangeOfWindows(e, (w) => w.cpu_percent_busiest_10s), 1)} %`);
