@@ -127,7 +127,8 @@ const USAGE = `usage: npm run bench -- [options]
   --dashboard-cold-runs N
                         cold first renders of the overview, a new context each (default 5)
   --keep                keep the work directory (databases, logs, profiles)
-  --max-minutes M       stop everything after this long (default 45)
+  --max-minutes M       stop everything after this long (default 45, plus the time of the
+                        extra windows --repeat and --engine ask for)
 
 Needs root (network namespace), fping, iputils ping, iproute2, and a built dist/
 (the history phase alone needs none of these, only PostgreSQL for its postgres part;
@@ -204,7 +205,7 @@ function parseOptions(argv: string[]): Options {
       'dashboard-minutes': { type: 'string', default: '10' },
       'dashboard-changes': { type: 'string', default: '500' },
       'dashboard-cold-runs': { type: 'string', default: '5' },
-      'max-minutes': { type: 'string', default: '45' },
+      'max-minutes': { type: 'string' },
       help: { type: 'boolean', short: 'h', default: false },
     },
   });
@@ -294,7 +295,11 @@ function parseOptions(argv: string[]): Options {
           coldRuns: Math.round(number('dashboard-cold-runs', values['dashboard-cold-runs'], 1, 50)),
         }
       : undefined,
-    maxMinutes: number('max-minutes', values['max-minutes'], 1, 240),
+    maxMinutes:
+      values['max-minutes'] === undefined
+        ? // Each extra window: a start, a settle of about an interval, the window, and a floor; and the cycle and icmp-only phase per extra engine.
+          Math.ceil(45 + (sizes.length * ((Number(values.repeat) || 1) * parseEngines(values.engine).length - 1) * (Number(values.duration) + 60)) / 60)
+        : number('max-minutes', values['max-minutes'], 1, 600),
   };
 }
 
