@@ -28,7 +28,10 @@ import { confirmTable, judgeConfirm } from './confirm-report.js';
 import { historyPostgresUnavailable, historyTable, runHistory, type HistoryDialect, type HistoryResult } from './history-run.js';
 import { runDashboard, type DashboardResult } from './dashboard-run.js';
 import { dashboardTable } from './dashboard-report.js';
-import { deepTable, failoverTable, judge, judgeFailover, table } from './report.js';
+import { buildHttpFloor } from './floors.js';
+import { runIdle, type IdleRunResult } from './idle-run.js';
+import { ENGINE_SETTING, ENGINES, parseEngines, type ProbeEngine } from './probe-engine.js';
+import { columnsOf, deepTable, failoverTable, idleLine, judge, judgeFailover, judgeIdle, table } from './report.js';
 import { nowMs, round } from './util.js';
 
 const REPO = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
@@ -59,8 +62,19 @@ const USAGE = `usage: npm run bench -- [options]
                         --skip-* options still apply)
   --sizes LIST          VIM counts to run, comma-separated (default 1000,10000; none:
                         only the failover run)
-  --duration S          measurement window per size, seconds (default 120; stretched
-                        to let the down share be detected and recover)
+  --duration S          steady measurement window per size, seconds (default 120; the
+                        down/up cycle runs after the first window, outside it)
+  --repeat K            steady windows per size and engine, each in a fresh process and
+                        each followed by a floor measurement; figures print as min–max
+                        ranges and are judged on the worst (default 1)
+  --engine LIST         probe engines to measure, comma-separated, of ${ENGINES.join(', ')}
+                        (default native; native,node measures both, the same VIMs and
+                        floors; passed to the service as VIM_MONITOR_${ENGINE_SETTING})
+  --idle-duration S     window of the idle service (no VIM), seconds, once per run
+                        (default 60; 0: none)
+  --floor-icmp-interval MS
+                        fping -i of the ICMP floor (default 1, vim-monitor's; 0 is allowed
+                        as root and gives a lower floor)
   --down-share F        share of the VIMs that go down and come back (default 0.05)
   --icmp-duration S     window of the probes=icmp phase for CPU per check
                         (default: a third of --duration, 10 to 40)
@@ -113,7 +127,8 @@ const USAGE = `usage: npm run bench -- [options]
   --dashboard-cold-runs N
                         cold first renders of the overview, a new context each (default 5)
   --keep                keep the work directory (databases, logs, profiles)
-  --max-minutes M       stop everything after this long (default 45)
+  --max-minutes M       stop everything after this long (default 45, plus the time of the
+                        extra windows --repeat and --engine ask for)
 
 Needs root (network namespace), fping, iputils ping, iproute2, and a built dist/
 (the history phase alone needs none of these, only PostgreSQL for its postgres part;
@@ -123,6 +138,10 @@ and the built dashboard, dist/dashboard).`;
 interface Options {
   sizes: number[];
   durationSeconds: number;
+  repeat: number;
+  engines: ProbeEngine[];
+  idleSeconds: number;
+  floorIcmpIntervalMs: number;
   downShare: number;
   icmpDurationSeconds: number;
   icmpCycle: boolean;
@@ -149,6 +168,10 @@ function parseOptions(argv: string[]): Options {
     options: {
       sizes: { type: 'string', default: '1000,10000' },
       duration: { type: 'string', default: '120' },
+      repeat: { type: 'string', default: '1' },
+      engine: { type: 'string', default: 'native' },
+      'idle-duration': { type: 'string', default: '60' },
+      'floor-icmp-interval': { type: 'string', default: '1' },
       'down-share': { type: 'string', default: '0.05' },
       'icmp-duration': { type: 'string' },
       'icmp-cycle': { type: 'boolean', default: false },
@@ -182,7 +205,7 @@ function parseOptions(argv: string[]): Options {
       'dashboard-minutes': { type: 'string', default: '10' },
       'dashboard-changes': { type: 'string', default: '500' },
       'dashboard-cold-runs': { type: 'string', default: '5' },
-      'max-minutes': { type: 'string', default: '45' },
+      'max-minutes': { type: 'string' },
       help: { type: 'boolean', short: 'h', default: false },
     },
   });
@@ -215,6 +238,11 @@ function parseOptions(argv: string[]): Options {
   return {
     sizes,
     durationSeconds: number('duration', values.duration, 10, 3600),
+    repeat: Math.round(number('repeat', values.repeat, 1, 20)),
+    engines: parseEngines(values.engine),
+    // The idle figure belongs with the sizes: a run of other phases only does not take it.
+    idleSeconds: sizes.length === 0 ? 0 : number('idle-duration', values['idle-duration'], 0, 3600),
+    floorIcmpIntervalMs: Math.round(number('floor-icmp-interval', values['floor-icmp-interval'], 0, 1000)),
     downShare: number('down-share', values['down-share'], 0, 0.4),
     icmpDurationSeconds:
       values['icmp-duration'] === undefined
@@ -267,7 +295,11 @@ function parseOptions(argv: string[]): Options {
           coldRuns: Math.round(number('dashboard-cold-runs', values['dashboard-cold-runs'], 1, 50)),
         }
       : undefined,
-    maxMinutes: number('max-minutes', values['max-minutes'], 1, 240),
+    maxMinutes:
+      values['max-minutes'] === undefined
+        ? // Each extra window: a start, a settle of about an interval, the window, and a floor; and the cycle and icmp-only phase per extra engine.
+          Math.ceil(45 + (sizes.length * ((Number(values.repeat) || 1) * parseEngines(values.engine).length - 1) * (Number(values.duration) + 60)) / 60)
+        : number('max-minutes', values['max-minutes'], 1, 600),
   };
 }
 
@@ -415,7 +447,7 @@ async function main(): Promise<number> {
   watchdog.unref();
 
   log(
-    `vim-monitor benchmark: sizes ${options.sizes.join(', ') || 'none'}, window ${options.durationSeconds} s; deep-check sizes ${options.deep.sizes.join(', ') || 'none'}; ` +
+    `vim-monitor benchmark: sizes ${options.sizes.join(', ') || 'none'}, window ${options.durationSeconds} s × ${options.repeat}, engines ${options.engines.join(', ')}; deep-check sizes ${options.deep.sizes.join(', ') || 'none'}; ` +
       `history ${options.history ? `${options.history.vims} VIMs × ${options.history.days} days on ${options.history.dialects.join(', ')}` : 'none'}; ` +
       `dashboard ${options.dashboard ? `${options.dashboard.vims} VIMs, ${options.dashboard.minutes} min` : 'none'}; work dir ${workRoot}`,
   );
@@ -431,6 +463,32 @@ async function main(): Promise<number> {
 
   const results: MonitoringRunResult[] = [];
   const errors: Array<{ vims: number; error: string }> = [];
+  let idle: IdleRunResult | { error: string } | undefined;
+  if (options.idleSeconds > 0) {
+    log('idle service:');
+    try {
+      idle = await runIdle({
+        cli: CLI,
+        workDir: join(workRoot, 'idle'),
+        engine: options.engines[0]!,
+        settleSeconds: 20,
+        durationSeconds: options.idleSeconds,
+        nodeArgs: options.nodeArgs,
+        log,
+      });
+    } catch (error) {
+      const message = error instanceof Error ? error.message : String(error);
+      log(`  idle service failed: ${message}`);
+      idle = { error: message };
+      errors.push({ vims: 0, error: `idle: ${message}` });
+    }
+  }
+  const httpFloorClient = options.sizes.length > 0 ? buildHttpFloor(join(workRoot, 'floor')) : { error: 'not built' };
+  if ('error' in httpFloorClient && options.sizes.length > 0) {
+    // Without it there is no floor to judge against: the run says so and exits 1.
+    log(`HTTP floor: ${httpFloorClient.error}`);
+    errors.push({ vims: 0, error: `HTTP floor: ${httpFloorClient.error}` });
+  }
   for (const vims of options.sizes) {
     if (!targets) break;
     log(`N=${vims}:`);
@@ -441,6 +499,10 @@ async function main(): Promise<number> {
           workDir: join(workRoot, `n${vims}`),
           vims,
           durationSeconds: options.durationSeconds,
+          repeat: options.repeat,
+          engines: options.engines,
+          floorIcmpIntervalMs: options.floorIcmpIntervalMs,
+          httpFloorClient,
           downShare: options.downShare,
           icmpDurationSeconds: options.icmpDurationSeconds,
           legacySample: options.legacySample,
@@ -621,8 +683,11 @@ async function main(): Promise<number> {
     },
     monitor_settings: { ...MONITOR_SETTINGS, probes: ['icmp', 'api'], deep_interval: NO_DEEP_INTERVAL },
     total_seconds: totalSeconds,
+    engine_setting: `VIM_MONITOR_${ENGINE_SETTING}`,
+    idle,
+    idle_target: idle && 'cpu_percent' in idle ? judgeIdle(idle) : undefined,
     results,
-    targets: Object.fromEntries(results.map((r) => [String(r.vims), judge(r)])),
+    targets: Object.fromEntries(columnsOf(results).map(({ r, e }) => [`${r.vims}/${e.engine}`, judge(r, e)])),
     deep_checks: deepResults,
     failover,
     failover_target: failover && 'fresh_verdict' in failover ? judgeFailover(failover) : undefined,
@@ -637,25 +702,26 @@ async function main(): Promise<number> {
     options.cpuProf && 'with --cpu-prof: figures inflated',
     options.nodeArgs.length > 0 && `vim-monitor run with node ${options.nodeArgs.join(' ')}`,
     options.targetKeepAliveSeconds !== 5 && `targets keep idle connections ${options.targetKeepAliveSeconds} s`,
+    options.floorIcmpIntervalMs !== 1 && `ICMP floor at fping -i ${options.floorIcmpIntervalMs}`,
   ].filter(Boolean);
   const header = `vim-monitor benchmark, ${date.slice(0, 16).replace('T', ' ')} UTC: ${machine.cores} cores (${machine.cpu_model}), ${machine.memory_gb} GB, Node ${machine.node}, ${machine.fping}; whole bench ${totalSeconds} s${notes.length > 0 ? ` (${notes.join('; ')})` : ''}`;
   process.stdout.write(`${results.length > 0 ? table(results, header) : header}\n`);
+  if (idle) process.stdout.write(`\n${idleLine(idle)}\n`);
   if (deepResults.length > 0) process.stdout.write(`\n${deepTable(deepResults)}\n`);
   if (failover) process.stdout.write(`\n${failoverTable(failover)}\n`);
   if (confirmation) process.stdout.write(`\n${confirmTable(confirmation)}\n`);
   if (history) process.stdout.write(`\n${historyTable(history)}\n`);
   if (dashboard && 'live' in dashboard) process.stdout.write(`\n${dashboardTable(dashboard)}\n`);
-  for (const r of results) {
-    for (const [name, p] of Object.entries(r.cpu_profiles ?? {})) {
+  for (const { r, e } of columnsOf(results)) {
+    for (const [name, p] of Object.entries(e.cpu_profiles ?? {})) {
       if (!p) continue;
-      process.stdout.write(`\nN=${r.vims} ${name}: where the JavaScript thread's CPU goes (${p.file})\n`);
+      process.stdout.write(`\nN=${r.vims} ${e.engine} ${name}: where the JavaScript thread's CPU goes (${p.file})\n`);
       for (const a of p.areas) process.stdout.write(`  ${String(a.percent).padStart(5)} %  ${a.area}\n`);
       process.stdout.write('  top functions (self time):\n');
       for (const f of p.functions) process.stdout.write(`  ${String(f.percent).padStart(5)} %  ${f.fn}\n`);
     }
   }
-  for (const e of errors) process.stdout.write(`\n${/^(failover|confirmation|history)/.test(e.error) ? '' : `N=${e.vims}: `}FAILED TO RUN: ${e.error}\n`);
-  for (const e of errors) process.stdout.write(`\n${/^(failover|confirmation|dashboard)/.test(e.error) ? '' : `N=${e.vims}: `}FAILED TO RUN: ${e.error}\n`);
+  for (const e of errors) process.stdout.write(`\n${/^(failover|confirmation|history|dashboard|idle|HTTP floor)/.test(e.error) ? '' : `N=${e.vims}: `}FAILED TO RUN: ${e.error}\n`);
   const json = JSON.stringify(document, null, 2);
   process.stdout.write(`\n${json}\n`);
   mkdirSync(dirname(options.output), { recursive: true });

@@ -33,7 +33,7 @@ export interface ReferenceResult {
   command: string;
 }
 
-function run(command: string, args: string[], input?: string): Promise<{ code: number | null; stdout: string; stderr: string }> {
+export function run(command: string, args: string[], input?: string): Promise<{ code: number | null; stdout: string; stderr: string }> {
   return new Promise((resolve, reject) => {
     const child = spawn(command, args, { stdio: [input === undefined ? 'ignore' : 'pipe', 'pipe', 'pipe'] });
     let stdout = '';
@@ -49,7 +49,8 @@ function run(command: string, args: string[], input?: string): Promise<{ code: n
   });
 }
 
-async function measure(work: () => Promise<{ checks: number; alive: number; processes: number }>, command: string): Promise<ReferenceResult> {
+/** Runs `work` and charges it the CPU of the children this process reaped meanwhile. */
+export async function measure(work: () => Promise<{ checks: number; alive: number; processes: number }>, command: string): Promise<ReferenceResult> {
   const before = cpuTimes('self');
   const startedAt = nowMs();
   const { checks, alive, processes } = await work();

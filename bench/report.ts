@@ -1,7 +1,8 @@
 /** The benchmark's verdicts (targets) and its human table. */
 import type { DeepRunResult, DeepWindow } from './deep-run.js';
 import type { FailoverResult } from './failover.js';
-import type { MonitoringRunResult } from './monitoring-run.js';
+import type { IdleRunResult } from './idle-run.js';
+import type { EngineRunResult, MonitoringRunResult, Range } from './monitoring-run.js';
 import { fmt } from './util.js';
 
 export interface TargetVerdict {
@@ -12,20 +13,54 @@ export interface TargetVerdict {
   pass: boolean;
 }
 
-/** The project's targets (issue 4), judged on one size's figures. */
-export function judge(r: MonitoringRunResult): TargetVerdict[] {
+/** Issue 13: CPU per VIM round at most this many times the floor measured in the same run. */
+export const FLOOR_RATIO_TARGET = 2;
+export const PEAK_RSS_TARGET_MB = 200;
+export const IDLE_CPU_TARGET_PERCENT = 0.5;
+
+/** One column of the table: one size with one probe engine. */
+export interface Column {
+  r: MonitoringRunResult;
+  e: EngineRunResult;
+}
+
+export const columnsOf = (results: MonitoringRunResult[]): Column[] => results.flatMap((r) => r.engines.map((e) => ({ r, e })));
+
+/**
+ * The project's targets (issues 4 and 13), judged on one size and engine.
+ * Figures measured in several windows are judged on the worst of them: a
+ * range passes only when all of it does.
+ */
+export function judge(r: MonitoringRunResult, e: EngineRunResult): TargetVerdict[] {
   const le = (value: number | null, bound: number) => value !== null && value <= bound;
   const ge = (value: number | null, bound: number) => value !== null && value >= bound;
-  const p99 = r.down_up.detection.p99_s;
-  const within = r.window.rounds.within_1s_share;
+  const within = e.ranges.within_1s_share.min;
+  const warnings = Object.values(e.log_warnings).reduce((a, b) => a + b, 0);
+  const d = e.down_up;
+  const ratio = e.ranges.ratio_to_floor?.max ?? null;
   return [
-    { name: 'cpu_percent', target: '≤ 25 % of one core', value: r.window.cpu_percent, pass: le(r.window.cpu_percent, 25) },
-    { name: 'peak_rss_mb', target: '≤ 300 MB', value: r.window.peak_rss_mb, pass: le(r.window.peak_rss_mb, 300) },
-    { name: 'checks_within_1s', target: '≥ 99.9 %', value: within * 100, pass: ge(within, 0.999) },
-    { name: 'detection_p99_s', target: `≤ ${r.down_up.detection_bound_s} s`, value: p99, pass: r.down_up.taken_down === 0 || le(p99, r.down_up.detection_bound_s) },
-    { name: 'legacy_over_vim_monitor', target: '≥ 20×', value: r.ratios.legacy_over_vim_monitor, pass: ge(r.ratios.legacy_over_vim_monitor, 20) },
-    { name: 'vim_monitor_over_fping', target: '≤ 2×', value: r.ratios.vim_monitor_over_fping, pass: le(r.ratios.vim_monitor_over_fping, 2) },
+    { name: 'ratio_to_floor', target: `≤ ${FLOOR_RATIO_TARGET}× the floor, every window`, value: ratio, pass: le(ratio, FLOOR_RATIO_TARGET) },
+    { name: 'cpu_percent', target: '≤ 25 % of one core', value: e.ranges.cpu_percent.max, pass: le(e.ranges.cpu_percent.max, 25) },
+    { name: 'peak_rss_mb', target: `≤ ${PEAK_RSS_TARGET_MB} MB`, value: e.peak_rss_mb, pass: le(e.peak_rss_mb, PEAK_RSS_TARGET_MB) },
+    { name: 'rounds_within_1s', target: '100 %', value: within * 100, pass: within === 1 },
+    { name: 'detection_p99_s', target: `≤ ${d.detection_bound_s} s`, value: d.detection.p99_s, pass: d.taken_down === 0 || le(d.detection.p99_s, d.detection_bound_s) },
+    { name: 'recovery_p99_s', target: `≤ ${d.recovery_bound_s} s`, value: d.recovery.p99_s, pass: d.taken_down === 0 || le(d.recovery.p99_s, d.recovery_bound_s) },
+    { name: 'log_warnings', target: 'none', value: warnings, pass: warnings === 0 },
+    { name: 'legacy_over_vim_monitor', target: '≥ 20×', value: e.ratios.legacy_over_vim_monitor, pass: ge(e.ratios.legacy_over_vim_monitor, 20) },
+    { name: 'vim_monitor_over_fping', target: '≤ 2×', value: e.ratios.vim_monitor_over_fping, pass: le(e.ratios.vim_monitor_over_fping, 2) },
   ];
+}
+
+export function judgeIdle(idle: IdleRunResult): TargetVerdict {
+  return { name: 'idle_cpu_percent', target: `< ${IDLE_CPU_TARGET_PERCENT} % of one core`, value: idle.cpu_percent, pass: idle.cpu_percent < IDLE_CPU_TARGET_PERCENT };
+}
+
+/** 'a–b', or 'a' when both ends round to the same text. */
+export function fmtRange(range: Range | null | undefined, digits = 1): string {
+  if (!range) return '—';
+  const low = fmt(range.min, digits);
+  const high = fmt(range.max, digits);
+  return low === high ? low : `${low}–${high}`;
 }
 
 interface Row {
@@ -34,61 +69,96 @@ interface Row {
   target?: string;
 }
 
-const verdict = (results: MonitoringRunResult[], name: string, text: (r: MonitoringRunResult) => string): string[] =>
-  results.map((r) => {
-    const v = judge(r).find((t) => t.name === name);
-    return `${text(r)}${v ? (v.pass ? '  PASS' : '  FAIL') : ''}`;
-  });
-
 export function table(results: MonitoringRunResult[], header: string): string {
+  const columns = columnsOf(results);
+  const first = columns[0]!;
+  const repeats = first.e.windows.length;
   const rows: Array<Row | string> = [];
-  const all = (label: string, text: (r: MonitoringRunResult) => string, target?: string): void => {
-    rows.push({ label, cells: results.map(text), ...(target && { target }) });
+  const all = (label: string, text: (c: Column) => string, target?: string): void => {
+    rows.push({ label, cells: columns.map(text), ...(target && { target }) });
   };
-  const judged = (label: string, name: string, text: (r: MonitoringRunResult) => string): void => {
-    rows.push({ label, cells: verdict(results, name, text), target: judge(results[0]!).find((t) => t.name === name)?.target ?? '' });
+  const judged = (label: string, name: string, text: (c: Column) => string): void => {
+    rows.push({
+      label,
+      cells: columns.map((c) => {
+        const v = judge(c.r, c.e).find((t) => t.name === name);
+        return `${text(c)}${v ? (v.pass ? '  PASS' : '  FAIL') : ''}`;
+      }),
+      target: judge(first.r, first.e).find((t) => t.name === name)?.target ?? '',
+    });
   };
-  all('targets: loopback + namespace (down share)', (r) => `${r.targets.loopback} + ${r.targets.namespace}`);
-  all('registration (API POSTs)', (r) => `${fmt(r.registration.seconds, 1)} s, ${fmt(r.registration.per_second, 0)}/s (c=${r.registration.concurrency})`);
-  all('  its process: CPU, peak RSS', (r) => `${fmt(r.registration.process_cpu_percent, 0)} %, ${fmt(r.registration.process_peak_rss_mb, 0)} MB`);
-  all('restart: API up / every monitor ran', (r) => `${fmt(r.restart.startup_seconds, 1)} s / +${fmt(r.restart.settle_seconds, 1)} s`);
-  rows.push('steady state, probes icmp+api, interval 10 s (one process, SQLite)');
-  all('  measurement window', (r) => `${fmt(r.window.seconds, 0)} s`);
-  judged('  CPU, avg % of one core (incl. fping)', 'cpu_percent', (r) => `${fmt(r.window.cpu_percent, 1)} %`);
-  all('  CPU, busiest 10 s', (r) => `${fmt(r.window.cpu_percent_busiest_10s, 1)} %`);
-  judged('  peak RSS (VmHWM)', 'peak_rss_mb', (r) => `${fmt(r.window.peak_rss_mb, 0)} MB`);
-  all('  checks executed / expected at 10 s', (r) => `${r.window.rounds.executed} / ${r.window.rounds.expected_at_interval}`);
-  all('  effective interval', (r) => `${fmt(r.window.rounds.effective_interval_s, 2)} s`);
-  judged('  checks within 1 s of schedule', 'checks_within_1s', (r) => `${fmt(r.window.rounds.within_1s_share * 100, 2)} %`);
-  all('  lateness p50/p99/max (since start)', (r) => {
-    const l = r.window.rounds.lateness_ms_since_start;
+  all('targets: loopback + namespace (down share)', ({ r }) => `${r.targets.loopback} + ${r.targets.namespace}`);
+  all('registration (API POSTs)', ({ r }) => `${fmt(r.registration.seconds, 1)} s, ${fmt(r.registration.per_second, 0)}/s (c=${r.registration.concurrency})`);
+  all('  its process: CPU, peak RSS', ({ r }) => `${fmt(r.registration.process_cpu_percent, 0)} %, ${fmt(r.registration.process_peak_rss_mb, 0)} MB`);
+  rows.push(`floors, same run, same targets, no vim-monitor running (CPU per check${repeats > 1 ? `; min–max of ${repeats} measurements` : ''})`);
+  all('  ICMP: one fping over all targets', ({ r }) => `${fmtRange(r.floor_ranges.icmp_us, 1)} µs`);
+  all('  HTTP: C client, epoll, connect…close', ({ r }) => (r.floor_ranges.http_us ? `${fmtRange(r.floor_ranges.http_us, 1)} µs` : `— (${r.floors[0]?.http_error ?? 'not measured'})`.slice(0, 40)));
+  all('  floor per VIM round (icmp + http)', ({ r }) => `${fmtRange(r.floor_ranges.per_vim_round_us, 1)} µs`);
+  all('  floor at N VIMs every 10 s', ({ r }) => `${fmtRange(r.floor_ranges.cpu_percent_at_interval, 2)} %`);
+  rows.push(
+    `steady state, probes icmp+api, interval 10 s (one process, SQLite; ${repeats > 1 ? `min–max of ${repeats} windows of` : 'a window of'} ${fmt(first.e.windows[0]?.seconds, 0)} s${repeats > 1 ? ', a fresh process each' : ''})`,
+  );
+  all('  probe engine asked / reported', ({ e }) => `${e.engine} / ${e.reported_engine?.split(' ')[0] ?? 'not reported'}`);
+  all('  restart: API up / every monitor ran', ({ e }) => `${fmt(e.restart.startup_seconds, 1)} s / +${fmt(e.restart.settle_seconds, 1)} s`);
+  judged('  CPU, avg % of one core (incl. fping)', 'cpu_percent', ({ e }) => `${fmtRange(e.ranges.cpu_percent, 1)} %`);
+  all('  CPU, busiest 10 s', ({ e }) => `${fmtRange(rangeOfWindows(e, (w) => w.cpu_percent_busiest_10s), 1)} %`);
+  all('  CPU per VIM round', ({ e }) => `${fmtRange(e.ranges.cpu_us_per_vim_round, 1)} µs`);
+  judged('  ratio to the floor', 'ratio_to_floor', ({ e }) => `${fmtRange(e.ranges.ratio_to_floor, 2)}×`);
+  judged('  peak RSS (VmHWM, whole process life)', 'peak_rss_mb', ({ e }) => `${fmt(e.peak_rss_mb, 0)} MB`);
+  all('  rounds executed / expected at 10 s', ({ e }) => e.windows.map((w) => `${w.rounds.executed}/${w.rounds.expected_at_interval}`).join(', '));
+  all('  effective interval', ({ e }) => `${fmtRange(rangeOfWindows(e, (w) => w.rounds.effective_interval_s), 2)} s`);
+  judged('  rounds within 1 s of schedule', 'rounds_within_1s', ({ e }) => `${fmtRange(rangeOfWindows(e, (w) => w.rounds.within_1s_share * 100), 2)} %`);
+  all('  lateness p50/p99/max (since start)', ({ e }) => {
+    const l = e.windows[e.windows.length - 1]!.rounds.lateness_ms_since_start;
     return `${l.p50}/${l.p99}/${l.max} ms`;
   });
-  all('  monitors replaced by the sweep', (r) => String(r.window.replacements));
-  rows.push('down share goes down, then comes back');
-  all('  VIMs taken down', (r) => String(r.down_up.taken_down));
-  all('  detection p50', (r) => `${fmt(r.down_up.detection.p50_s, 1)} s`);
-  judged('  detection p99', 'detection_p99_s', (r) => `${fmt(r.down_up.detection.p99_s, 1)} s`);
-  all('  detection max (seen / down)', (r) => `${fmt(r.down_up.detection.max_s, 1)} s (${r.down_up.detection.observed}/${r.down_up.detection.vims})`);
-  all('  recovery p50 / p99', (r) => `${fmt(r.down_up.recovery.p50_s, 1)} s / ${fmt(r.down_up.recovery.p99_s, 1)} s`);
-  all('  false UNREACHABLE (others)', (r) => String(r.down_up.false_unreachable));
-  if (results.some((r) => r.icmp_only.down_up)) all('  same cycle, probes=icmp only: detection p50 / p99', (r) => `${fmt(r.icmp_only.down_up?.detection.p50_s, 1)} s / ${fmt(r.icmp_only.down_up?.detection.p99_s, 1)} s`);
-  if (results.some((r) => r.icmp_only.down_up)) all('    recovery p50 / p99', (r) => `${fmt(r.icmp_only.down_up?.recovery.p50_s, 1)} s / ${fmt(r.icmp_only.down_up?.recovery.p99_s, 1)} s`);
-  if (results.some((r) => r.icmp_only.down_up)) all('    monitors replaced by the sweep', (r) => String(r.icmp_only.replacements));
+  all('  monitors replaced by the sweep', ({ e }) => e.windows.map((w) => String(w.replacements)).join(', '));
+  judged('  warning/error lines in its logs', 'log_warnings', ({ e }) => String(Object.values(e.log_warnings).reduce((a, b) => a + b, 0)));
+  rows.push('down share goes down, then comes back (after the first window)');
+  all('  VIMs taken down', ({ e }) => String(e.down_up.taken_down));
+  all('  detection p50', ({ e }) => `${fmt(e.down_up.detection.p50_s, 1)} s`);
+  judged('  detection p99', 'detection_p99_s', ({ e }) => `${fmt(e.down_up.detection.p99_s, 1)} s`);
+  all('  detection max (seen / down)', ({ e }) => `${fmt(e.down_up.detection.max_s, 1)} s (${e.down_up.detection.observed}/${e.down_up.detection.vims})`);
+  all('  recovery p50', ({ e }) => `${fmt(e.down_up.recovery.p50_s, 1)} s`);
+  judged('  recovery p99', 'recovery_p99_s', ({ e }) => `${fmt(e.down_up.recovery.p99_s, 1)} s`);
+  all('  false UNREACHABLE (others)', ({ e }) => String(e.down_up.false_unreachable));
+  all('  CPU meanwhile (bench polls the API 5×/s)', ({ e }) => `${fmt(e.down_up_cpu_percent, 1)} %`);
+  if (columns.some(({ e }) => e.icmp_only.down_up)) {
+    all('  same cycle, probes=icmp only: detection p50 / p99', ({ e }) => `${fmt(e.icmp_only.down_up?.detection.p50_s, 1)} s / ${fmt(e.icmp_only.down_up?.detection.p99_s, 1)} s`);
+    all('    recovery p50 / p99', ({ e }) => `${fmt(e.icmp_only.down_up?.recovery.p50_s, 1)} s / ${fmt(e.icmp_only.down_up?.recovery.p99_s, 1)} s`);
+    all('    monitors replaced by the sweep', ({ e }) => String(e.icmp_only.replacements));
+  }
   rows.push('CPU per ICMP check');
-  all('  vim-monitor, probes=icmp (whole process)', (r) => `${fmt(r.icmp_only.cpu_us_per_check, 1)} µs (${fmt(r.icmp_only.cpu_percent, 1)} %, ${fmt(r.icmp_only.peak_rss_mb, 0)} MB)`);
-  all('  legacy: ping process per check', (r) => `${fmt(r.references.legacy.cpuUsPerCheck, 0)} µs (+${fmt(r.references.legacy.cpuUsPerCheckWithSpawner - r.references.legacy.cpuUsPerCheck, 0)} spawner)`);
-  all('  fping alone, same batches', (r) => `${fmt(r.references.fping.cpuUsPerCheck, 1)} µs (${r.references.fping.checks / r.references.fping.processes}/process)`);
-  judged('  legacy / vim-monitor', 'legacy_over_vim_monitor', (r) => `${fmt(r.ratios.legacy_over_vim_monitor, 1)}×`);
-  judged('  vim-monitor / fping', 'vim_monitor_over_fping', (r) => `${fmt(r.ratios.vim_monitor_over_fping, 2)}×`);
+  all('  vim-monitor, probes=icmp (whole process)', ({ e }) => `${fmt(e.icmp_only.cpu_us_per_check, 1)} µs (${fmt(e.icmp_only.cpu_percent, 1)} %, ${fmt(e.icmp_only.peak_rss_mb, 0)} MB)`);
+  all('  legacy: ping process per check', ({ r }) => `${fmt(r.references.legacy.cpuUsPerCheck, 0)} µs (+${fmt(r.references.legacy.cpuUsPerCheckWithSpawner - r.references.legacy.cpuUsPerCheck, 0)} spawner)`);
+  all('  fping alone, same batches', ({ r }) => `${fmt(r.references.fping.cpuUsPerCheck, 1)} µs (${r.references.fping.checks / r.references.fping.processes}/process)`);
+  judged('  legacy / vim-monitor', 'legacy_over_vim_monitor', ({ e }) => `${fmt(e.ratios.legacy_over_vim_monitor, 1)}×`);
+  judged('  vim-monitor / fping batches', 'vim_monitor_over_fping', ({ e }) => `${fmt(e.ratios.vim_monitor_over_fping, 2)}×`);
 
   const labelWidth = Math.max(...rows.map((row) => (typeof row === 'string' ? 0 : row.label.length)));
-  const widths = results.map((r, i) => Math.max(`N=${r.vims}`.length, ...rows.map((row) => (typeof row === 'string' ? 0 : (row.cells[i] ?? '').length))));
+  const heads = columns.map(({ r, e }) => `N=${r.vims.toLocaleString('en-US')}${results.some((x) => x.engines.length > 1) ? ` ${e.engine}` : ''}`);
+  const widths = columns.map((_, i) => Math.max(heads[i]!.length, ...rows.map((row) => (typeof row === 'string' ? 0 : (row.cells[i] ?? '').length))));
   const line = (label: string, cells: string[], target = '') =>
     `${label.padEnd(labelWidth)}  ${cells.map((c, i) => c.padStart(widths[i] ?? 0)).join('  ')}  ${target}`.trimEnd();
-  const out = [header, '', line('', results.map((r) => `N=${r.vims.toLocaleString('en-US')}`), 'target')];
+  const out = [header, '', line('', heads, 'target')];
   for (const row of rows) out.push(typeof row === 'string' ? row : line(row.label, row.cells, row.target ?? ''));
   return out.join('\n');
+}
+
+function rangeOfWindows(e: EngineRunResult, value: (w: EngineRunResult['windows'][number]) => number | null): Range | null {
+  const values = e.windows.map(value).filter((v): v is number => v !== null);
+  return values.length === 0 ? null : { min: Math.min(...values), max: Math.max(...values) };
+}
+
+/** The idle service's line, with its verdict. */
+export function idleLine(idle: IdleRunResult | { error: string }): string {
+  if ('error' in idle) return `idle service: FAILED TO RUN: ${idle.error}`;
+  const v = judgeIdle(idle);
+  const warnings = Object.values(idle.log_warnings).reduce((a, b) => a + b, 0);
+  return (
+    `idle service (no VIM, engine ${idle.engine}${idle.reported_engine ? '' : ', not reported'}; ${fmt(idle.settle_seconds, 0)} s to settle, then ${fmt(idle.seconds, 0)} s): ` +
+    `${fmt(idle.cpu_percent, 2)} % of one core, peak RSS ${fmt(idle.peak_rss_mb, 0)} MB, ${warnings} warning lines  ${v.pass ? 'PASS' : 'FAIL'}  ${v.target}`
+  );
 }
 
 /** The failover run's verdict: every VIM of the killed worker freshly checked by a survivor within the bound. */
