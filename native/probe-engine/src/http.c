@@ -248,7 +248,10 @@ static uint32_t body_framing(const uint8_t *p, uint32_t end, bool *chunked) {
 static void keep_session(struct http_target *t, SSL *ssl) {
   SSL_SESSION *session = SSL_get1_session(ssl);
   if (session == NULL) return;
-  if (session == t->session || !SSL_SESSION_is_resumable(session)) {
+  /* A TLS 1.3 session is worth keeping only once its ticket came (a random legacy id makes it look resumable before). */
+  bool usable = SSL_SESSION_is_resumable(session) &&
+                (SSL_SESSION_get_protocol_version(session) != TLS1_3_VERSION || SSL_SESSION_has_ticket(session));
+  if (session == t->session || !usable) {
     SSL_SESSION_free(session);
     return;
   }
