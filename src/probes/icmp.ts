@@ -23,8 +23,9 @@ export interface IcmpProbeOptions extends SystemPingerOptions {
 /**
  * ICMP echo to the host of auth_url. A host name is resolved in both
  * families and the host counts as up when any of its addresses answers.
- * Every check of every VIM goes through one pinger, which sends all checks
- * of a round through one fping process.
+ * Every check of every VIM goes through one pinger: the native probe
+ * engine's (engine/native-pinger.ts, one socket per family), or fping's,
+ * which sends all checks of a round through one fping process.
  */
 export class IcmpProbe implements Probe {
   readonly name = 'icmp' as const;
@@ -52,8 +53,9 @@ export class IcmpProbe implements Probe {
   private async checkAddress(address: string, signal: AbortSignal, startedAt: number): Promise<ProbeOutcome> {
     const reply = await this.pinger.ping(address, this.replyTimeoutMs, signal);
     if (reply.alive) return { ok: true, latencyMs: reply.rttMs, reason: `ICMP echo reply in ${reply.rttMs} ms` };
-    // The monitor's deadline came before fping's own reply timeout: still a missing echo, and said so.
-    if (signal.aborted) return { ok: false, reason: `no ICMP echo reply from ${address}: ${timedOutReason(startedAt)}` };
+    // The monitor's deadline came before the pinger's own reply timeout: still a missing echo, and said so.
+    // (The native engine ends the echo at the deadline itself and says so with `aborted`, just before the signal fires.)
+    if (signal.aborted || reply.aborted === true) return { ok: false, reason: `no ICMP echo reply from ${address}: ${timedOutReason(startedAt)}` };
     return { ok: false, reason: reply.reason };
   }
 
@@ -69,8 +71,8 @@ export class IcmpProbe implements Probe {
     const replies = await firstAlive(addresses.map((address) => this.pinger.ping(address, this.replyTimeoutMs, signal)));
     const alive = replies.find((r): r is Extract<PingReply, { alive: true }> => r.alive);
     if (alive) return { ok: true, latencyMs: alive.rttMs, reason: `ICMP echo reply in ${alive.rttMs} ms` };
-    // The monitor's deadline came before fping's own reply timeout: still a missing echo, and said so.
-    if (signal.aborted) return { ok: false, reason: `no ICMP echo reply from ${addresses.join(', ')}: ${timedOutReason(startedAt)}` };
+    // The monitor's deadline came before the pinger's own reply timeout: still a missing echo, and said so.
+    if (signal.aborted || replies.some((r) => !r.alive && r.aborted === true)) return { ok: false, reason: `no ICMP echo reply from ${addresses.join(', ')}: ${timedOutReason(startedAt)}` };
     return { ok: false, reason: describeFailures(addresses, replies, this.replyTimeoutMs) };
   }
 

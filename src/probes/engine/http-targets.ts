@@ -1,0 +1,155 @@
+import { isIP } from 'node:net';
+import { rootCertificates } from 'node:tls';
+import type { EgressGuard, GuardedResolution } from '../../net/egress-guard.js';
+import { shownUrl } from '../http-exchange.js';
+import type { ProbeEngine } from './probe-engine.js';
+
+/** What one VIM's exchange is: built into request bytes once, not per check. */
+export interface HttpTargetSpec {
+  url: string;
+  accept: string;
+  verify: boolean;
+  ca: string | undefined;
+  /** Bytes of body the verdict needs (Kubernetes /readyz); 0: none. */
+  maxBody: number;
+}
+
+/** One VIM's HTTP target in the engine. */
+export interface HttpTarget {
+  readonly key: number;
+  readonly spec: HttpTargetSpec;
+  /** The URL as reasons show it (no query string). */
+  readonly shown: string;
+  /** The host without IPv6 brackets: a name, or an IP literal. */
+  readonly host: string;
+  /** The guard's judgement of an IP literal host, made once (the policy does not change while the process runs); undefined for a name. */
+  readonly literal: GuardedResolution | undefined;
+  readonly port: number;
+  readonly request: Buffer;
+  /** 0 for plain HTTP. */
+  readonly tlsContext: number;
+  /** The address the engine's definition connects to; undefined until the first check. */
+  address: string | undefined;
+}
+
+interface SharedContext {
+  id: number;
+  users: number;
+}
+
+/**
+ * The HTTP targets of the engine, one per VIM, and the TLS contexts they
+ * share: one per distinct (verify, CA), as http-agents.ts shares Node.js
+ * agents, so 10,000 VIMs signed by one CA load its PEM once. A target is
+ * defined again when its URL, TLS settings or resolved address change, and
+ * dropped (with its context, when it was the last user) on forget().
+ */
+export class HttpTargets {
+  private readonly byVim = new Map<string, HttpTarget>();
+  private readonly contexts = new Map<string, SharedContext>();
+  private readonly freeKeys: number[] = [];
+  private nextKey = 1;
+  private systemRoots: string | undefined;
+
+  constructor(
+    private readonly engine: ProbeEngine,
+    private readonly guard: EgressGuard,
+  ) {}
+
+  /** The VIM's target for `spec`: the one it had when nothing changed, else a new definition. undefined when the URL is not http(s). */
+  targetFor(vimId: string, spec: HttpTargetSpec): HttpTarget | string {
+    const known = this.byVim.get(vimId);
+    if (known !== undefined && sameSpec(known.spec, spec)) return known;
+    let url: URL;
+    try {
+      url = new URL(spec.url);
+    } catch {
+      return 'not a valid URL';
+    }
+    const secure = url.protocol === 'https:';
+    if (!secure && url.protocol !== 'http:') return `unsupported URL scheme ${url.protocol}`;
+    if (known !== undefined) this.forget(vimId);
+    const host = url.hostname.replace(/^\[|\]$/g, '');
+    const port = url.port === '' ? (secure ? 443 : 80) : Number(url.port);
+    const target: HttpTarget = {
+      key: this.freeKeys.pop() ?? this.nextKey++,
+      spec: { ...spec },
+      shown: shownUrl(spec.url),
+      host,
+      literal: this.guard.checkLiteral(host),
+      port,
+      request: requestBytes(url, host, spec.accept),
+      tlsContext: secure ? this.acquireContext(spec.verify, spec.ca) : 0,
+      address: undefined,
+    };
+    this.byVim.set(vimId, target);
+    return target;
+  }
+
+  /** Points the target at `address` (checked by the guard), defining it in the engine when that is new. */
+  connectTo(target: HttpTarget, address: string): void {
+    if (target.address === address) return;
+    target.address = address;
+    this.engine.defineHttpTarget(target.key, {
+      address,
+      port: target.port,
+      request: target.request,
+      tlsContext: target.tlsContext,
+      serverName: target.host,
+      maxBody: target.spec.maxBody,
+    });
+  }
+
+  forget(vimId: string): void {
+    const target = this.byVim.get(vimId);
+    if (target === undefined) return;
+    this.byVim.delete(vimId);
+    if (target.address !== undefined) this.engine.dropHttpTarget(target.key);
+    this.freeKeys.push(target.key);
+    if (target.tlsContext !== 0) this.releaseContext(target.spec.verify, target.spec.ca);
+  }
+
+  /** Targets and TLS contexts defined now (for tests). */
+  size(): { targets: number; tlsContexts: number } {
+    return { targets: this.byVim.size, tlsContexts: this.contexts.size };
+  }
+
+  private acquireContext(verify: boolean, ca: string | undefined): number {
+    const key = contextKey(verify, ca);
+    let shared = this.contexts.get(key);
+    if (shared === undefined) {
+      // Without ssl_ca_cert the roots are Node.js's own, as for node:https.
+      const caPem = ca ?? (this.systemRoots ??= rootCertificates.join('\n'));
+      shared = { id: this.engine.tlsContext({ verify, caPem }), users: 0 };
+      this.contexts.set(key, shared);
+    }
+    shared.users += 1;
+    return shared.id;
+  }
+
+  private releaseContext(verify: boolean, ca: string | undefined): void {
+    const key = contextKey(verify, ca);
+    const shared = this.contexts.get(key);
+    if (shared === undefined || (shared.users -= 1) > 0) return;
+    this.contexts.delete(key);
+    this.engine.dropTlsContext(shared.id);
+  }
+}
+
+function contextKey(verify: boolean, ca: string | undefined): string {
+  return `${verify ? 'verify' : 'no-verify'}\n${ca ?? ''}`;
+}
+
+function sameSpec(a: HttpTargetSpec, b: HttpTargetSpec): boolean {
+  return a.url === b.url && a.verify === b.verify && a.ca === b.ca && a.accept === b.accept && a.maxBody === b.maxBody;
+}
+
+/**
+ * The GET as node:http sends it for the same URL (Host with the port unless
+ * it is the scheme's default, IPv6 bracketed), plus a User-Agent and
+ * Connection: close: one exchange per connection, as the agents do.
+ */
+function requestBytes(url: URL, host: string, accept: string): Buffer {
+  const hostHeader = `${isIP(host) === 6 ? `[${host}]` : host}${url.port === '' ? '' : `:${url.port}`}`;
+  return Buffer.from(`GET ${url.pathname}${url.search} HTTP/1.1\r\nHost: ${hostHeader}\r\nAccept: ${accept}\r\nUser-Agent: vim-monitor\r\nConnection: close\r\n\r\n`, 'latin1');
+}
