@@ -1,5 +1,6 @@
 /**
- * The API probe against a real Keystone (test/support/keystone.ts), plain
+ * The API probe, on both engines (the native probe engine when built, and
+ * node:http), against a real Keystone (test/support/keystone.ts), plain
  * node:http servers for broken answers, and a FAKE Kubernetes API server
  * (test/support/kubernetes-api.ts is a mock: no real kube-apiserver runs in
  * the suite) over HTTPS with a certificate of a test CA.
@@ -10,8 +11,11 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startKeystone, type KeystoneFixture } from '../../test/support/keystone.js';
 import { startFakeKubeApi, type FakeKubeApi } from '../../test/support/kubernetes-api.js';
 import { makeTestPki } from '../../test/support/pki.js';
+import { probeEngineNames, startNativeEngine } from '../../test/support/probe-engines.js';
 import { deadline, probeTarget } from '../../test/support/probe-target.js';
+import { deadline as tickDeadline } from '../time/deadline.js';
 import { ApiProbe, judgeKeystone, judgeReadyz } from './api.js';
+import type { ProbeEngine } from './engine/probe-engine.js';
 import { AgentPool } from './http-agents.js';
 
 async function listening(server: Server | ReturnType<typeof createTcpServer>): Promise<number> {
@@ -20,16 +24,23 @@ async function listening(server: Server | ReturnType<typeof createTcpServer>): P
   return typeof address === 'object' && address ? address.port : 0;
 }
 
-describe('ApiProbe', () => {
+describe.each(probeEngineNames())('ApiProbe on the %s engine', (engineName) => {
   let keystone: KeystoneFixture;
   let kube: FakeKubeApi;
-  const probe = new ApiProbe();
+  let engine: ProbeEngine | undefined;
+  let probe: ApiProbe;
+  const native = engineName === 'native';
+  /** A probe on this engine: the native one, or node:http with its own agents (or `agents`). */
+  const make = (agents?: AgentPool): ApiProbe => new ApiProbe({ ...(agents && { agents }), ...(engine && { engine }) });
 
   beforeAll(async () => {
+    if (native) engine = startNativeEngine();
+    probe = make();
     [keystone, kube] = await Promise.all([startKeystone(), startFakeKubeApi()]);
   });
   afterAll(async () => {
-    await probe.close();
+    await probe?.close();
+    engine?.close();
     await Promise.all([keystone?.stop(), kube?.stop()]);
   });
 
@@ -56,6 +67,27 @@ describe('ApiProbe', () => {
           ok: false,
           reason: `HTTP 404 from http://127.0.0.1:${port}/identity/v3: no identity service answers at this URL`,
         });
+      } finally {
+        server.close();
+      }
+    });
+
+    it('sends nothing to an address the probe target policy refuses', async () => {
+      // 0.0.0.0 (unspecified) reaches this host's own listeners on Linux: a connection would show here.
+      let connections = 0;
+      const server = createTcpServer((socket) => {
+        connections += 1;
+        socket.destroy();
+      });
+      await new Promise<void>((resolve) => server.listen(0, '0.0.0.0', resolve));
+      const address = server.address();
+      const port = typeof address === 'object' && address ? address.port : 0;
+      try {
+        expect(await probe.check(probeTarget('openstack', `http://0.0.0.0:${port}/v3`), deadline(1000))).toEqual({
+          ok: false,
+          reason: `refused by the probe target policy (http://0.0.0.0:${port}/v3)`,
+        });
+        expect(connections).toBe(0);
       } finally {
         server.close();
       }
@@ -151,7 +183,7 @@ describe('ApiProbe', () => {
 
     it('refuses a server certificate its CA did not sign, unless cert_verify is False', async () => {
       const otherCa = makeTestPki().ca.cert;
-      const isolated = new ApiProbe();
+      const isolated = make();
       try {
         expect(await isolated.check(probeTarget('kubernetes', kube.url, { ssl_ca_cert: otherCa }), deadline(2000))).toMatchObject({
           ok: false,
@@ -165,6 +197,7 @@ describe('ApiProbe', () => {
     });
 
     it('closes each connection after its answer, holds no idle socket between rounds, and resumes the TLS session', async () => {
+      if (native) return; // the engine's connections: the next test
       const agents = new AgentPool();
       const pooled = new ApiProbe({ agents });
       const target = kubeTarget();
@@ -182,6 +215,37 @@ describe('ApiProbe', () => {
       } finally {
         await pooled.close();
         await agents.close();
+      }
+    });
+
+    it('closes each engine connection after its answer, and forget() drops the VIM\'s target and its TLS context', async () => {
+      if (!native) return; // node:http's agents: the test above
+      const own = make();
+      const target = kubeTarget();
+      const before = kube.connections();
+      try {
+        for (let i = 0; i < 3; i += 1) expect((await own.check(target, deadline(2000))).ok).toBe(true);
+        expect(kube.connections() - before).toBe(3);
+        await expect.poll(() => kube.openConnections(), { timeout: 2000 }).toBe(0);
+        expect(own.engineTargets()).toEqual({ targets: 1, tlsContexts: 1 });
+        own.forget(target.vimId);
+        expect(own.engineTargets()).toEqual({ targets: 0, tlsContexts: 0 });
+        expect((await own.check(target, deadline(2000))).ok).toBe(true);
+      } finally {
+        await own.close();
+      }
+    });
+
+    it("answers by a tick's deadline (the monitor's shared signal) when the API server hangs", async () => {
+      kube.mode = 'hang';
+      const tick = tickDeadline(300);
+      try {
+        const started = Date.now();
+        expect(await probe.check(kubeTarget(), tick.signal)).toEqual({ ok: false, reason: expect.stringMatching(/^timed out after \d+ ms$/) });
+        expect(Date.now() - started).toBeLessThan(500);
+      } finally {
+        tick.dispose();
+        kube.mode = 'serve';
       }
     });
   });
