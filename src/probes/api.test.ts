@@ -10,6 +10,7 @@ import { createServer as createTcpServer, type Socket } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startKeystone, type KeystoneFixture } from '../../test/support/keystone.js';
 import { startFakeKubeApi, type FakeKubeApi } from '../../test/support/kubernetes-api.js';
+import { startSilentHost } from '../../test/support/net-targets.js';
 import { makeTestPki } from '../../test/support/pki.js';
 import { probeEngineNames, startNativeEngine } from '../../test/support/probe-engines.js';
 import { deadline, probeTarget } from '../../test/support/probe-target.js';
@@ -90,6 +91,34 @@ describe.each(probeEngineNames())('ApiProbe on the %s engine', (engineName) => {
         expect(connections).toBe(0);
       } finally {
         server.close();
+      }
+    });
+
+    it('finds a server on ::1 healthy, naming the bracketed URL', async () => {
+      const server = createHttpServer((req, res) => res.writeHead(req.url === '/v3' && req.headers.host?.startsWith('[::1]:') ? 200 : 400).end());
+      await new Promise<void>((resolve) => server.listen(0, '::1', () => resolve()));
+      const address = server.address();
+      const port = typeof address === 'object' && address ? address.port : 0;
+      try {
+        expect(await probe.check(probeTarget('openstack', `http://[::1]:${port}/v3`), deadline(2000))).toEqual({
+          ok: true,
+          latencyMs: expect.any(Number),
+          reason: `HTTP 200 from http://[::1]:${port}/v3`,
+        });
+      } finally {
+        server.close();
+      }
+    });
+
+    it('settles at its deadline when the host drops SYNs (IPv4 and IPv6)', async () => {
+      const silent = startSilentHost();
+      try {
+        const started = Date.now();
+        const outcomes = await Promise.all([silent.ipv4, `[${silent.ipv6}]`].map((host) => probe.check(probeTarget('openstack', `http://${host}:5000/v3`), deadline(300))));
+        for (const outcome of outcomes) expect(outcome).toEqual({ ok: false, reason: expect.stringMatching(/^timed out after \d+ ms$/) });
+        expect(Date.now() - started).toBeLessThan(500);
+      } finally {
+        silent.close();
       }
     });
 
