@@ -38,6 +38,7 @@ struct addon_engine {
   napi_threadsafe_function tsfn;
   bool tsfn_referenced;
   bool closed;
+  bool tsfn_released;
   int refs; /* the JavaScript object and the thread-safe function */
   uint64_t submitted, delivered;
   struct batch js_batch;
@@ -345,7 +346,8 @@ static void release_engine(napi_env env, struct addon_engine *ae) {
   free(ae);
 }
 
-static void close_engine(struct addon_engine *ae) {
+/* Stops the thread and frees what the engine holds; idempotent. Safe in finalizers. */
+static void stop_engine(struct addon_engine *ae) {
   if (ae->closed) return;
   ae->closed = true;
   engine_stop(&ae->engine);
@@ -357,18 +359,35 @@ static void close_engine(struct addon_engine *ae) {
   free(ae->tls);
   ae->tls = NULL;
   ae->tls_cap = 0;
-  napi_release_threadsafe_function(ae->tsfn, napi_tsfn_abort);
+}
+
+/*
+ * close(): stops the engine and lets go of the thread-safe function. Only
+ * from JavaScript: a finalizer may run while Node.js is tearing that very
+ * function down (at exit), so finalizers only stop the engine, and an
+ * engine collected without close() keeps its (unreferenced) thread-safe
+ * function until the environment ends.
+ */
+static void close_engine(struct addon_engine *ae) {
+  stop_engine(ae);
+  if (!ae->tsfn_released) {
+    ae->tsfn_released = true;
+    napi_release_threadsafe_function(ae->tsfn, napi_tsfn_abort);
+  }
 }
 
 static void tsfn_finalize(napi_env env, void *data, void *hint) {
   (void)hint;
-  release_engine(env, data);
+  struct addon_engine *ae = data;
+  stop_engine(ae); /* the thread must not post to a function that is gone */
+  ae->tsfn_released = true;
+  release_engine(env, ae);
 }
 
 static void wrapper_finalize(napi_env env, void *data, void *hint) {
   (void)hint;
   struct addon_engine *ae = data;
-  close_engine(ae);
+  stop_engine(ae);
   release_engine(env, ae);
 }
 

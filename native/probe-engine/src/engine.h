@@ -263,6 +263,8 @@ void http_free_pool(struct loop *loop);
 /* tls.c */
 SSL_CTX *tls_context_new(bool verify, const char *ca_pem, size_t ca_pem_len, char *why, size_t why_len);
 uint16_t tls_handshake_error(SSL *ssl, int ssl_error, int saved_errno);
+/* After a finished handshake: PE_OK, or why the peer is not to be trusted (verify contexts only). */
+uint16_t tls_verify_failure(SSL *ssl);
 
 #define EPOLL_TAG_EVENTFD (UINT64_MAX - 1)
 #define EPOLL_TAG_ICMP4 (UINT64_MAX - 2)

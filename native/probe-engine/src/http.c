@@ -438,6 +438,11 @@ void http_event(struct loop *loop, uint32_t slot, uint32_t events) {
       fail(loop, slot, tls_handshake_error(c->ssl, e, errno));
       return;
     }
+    uint16_t untrusted = tls_verify_failure(c->ssl);
+    if (untrusted != PE_OK) {
+      fail(loop, slot, untrusted); /* before any byte of the request */
+      return;
+    }
     job->state = JS_HTTP_SENDING;
   }
   bool readable = events & (EPOLLIN | EPOLLRDHUP | EPOLLHUP | EPOLLERR);

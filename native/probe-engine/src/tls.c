@@ -13,6 +13,12 @@
 #include <openssl/pem.h>
 #include <openssl/x509v3.h>
 
+static int continue_verification(int preverify_ok, X509_STORE_CTX *store) {
+  (void)preverify_ok;
+  (void)store;
+  return 1;
+}
+
 SSL_CTX *tls_context_new(bool verify, const char *ca_pem, size_t ca_pem_len, char *why, size_t why_len) {
   SSL_CTX *ctx = SSL_CTX_new(TLS_client_method());
   if (ctx == NULL) {
@@ -22,7 +28,14 @@ SSL_CTX *tls_context_new(bool verify, const char *ca_pem, size_t ca_pem_len, cha
   SSL_CTX_set_min_proto_version(ctx, TLS1_2_VERSION);
   /* A server that closes without close_notify after its answer is normal for HTTP/1 with Connection: close. */
   SSL_CTX_set_options(ctx, SSL_OP_IGNORE_UNEXPECTED_EOF | SSL_OP_NO_COMPRESSION);
-  SSL_CTX_set_verify(ctx, verify ? SSL_VERIFY_PEER : SSL_VERIFY_NONE, NULL);
+  /*
+   * Like Node.js, let the handshake finish and judge the verification result
+   * afterwards (tls_verify_failure), before a byte of the request is sent:
+   * the error reported is then the one Node.js reports for the same chain
+   * (the last of them, e.g. UNABLE_TO_VERIFY_LEAF_SIGNATURE for a leaf whose
+   * issuer is unknown rather than UNABLE_TO_GET_ISSUER_CERT_LOCALLY).
+   */
+  SSL_CTX_set_verify(ctx, verify ? SSL_VERIFY_PEER : SSL_VERIFY_NONE, verify ? continue_verification : NULL);
   if (ca_pem_len > 0) {
     BIO *bio = BIO_new_mem_buf(ca_pem, (int)ca_pem_len);
     X509_STORE *store = SSL_CTX_get_cert_store(ctx);
@@ -60,6 +73,16 @@ static uint16_t verify_error(long result) {
     case X509_V_ERR_IP_ADDRESS_MISMATCH: return PE_ERR_TLS_CERT_ALTNAME_INVALID;
     default: return PE_EPROTO;
   }
+}
+
+uint16_t tls_verify_failure(SSL *ssl) {
+  if (!(SSL_get_verify_mode(ssl) & SSL_VERIFY_PEER)) return PE_OK;
+  long result = SSL_get_verify_result(ssl);
+  if (result != X509_V_OK) return verify_error(result);
+  X509 *peer = SSL_get1_peer_certificate(ssl);
+  if (peer == NULL) return PE_UNABLE_TO_VERIFY_LEAF_SIGNATURE;
+  X509_free(peer);
+  return PE_OK;
 }
 
 uint16_t tls_handshake_error(SSL *ssl, int ssl_error, int saved_errno) {
