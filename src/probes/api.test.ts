@@ -6,10 +6,13 @@
  * the suite) over HTTPS with a certificate of a test CA.
  */
 import { createServer as createHttpServer, type Server } from 'node:http';
+import { createServer as createHttpsServer } from 'node:https';
+import type { TLSSocket } from 'node:tls';
 import { createServer as createTcpServer, type Socket } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startKeystone, type KeystoneFixture } from '../../test/support/keystone.js';
 import { startFakeKubeApi, type FakeKubeApi } from '../../test/support/kubernetes-api.js';
+import { makeCertificate } from '../../test/support/fixtures.js';
 import { startSilentHost } from '../../test/support/net-targets.js';
 import { makeTestPki } from '../../test/support/pki.js';
 import { probeEngineNames, startNativeEngine } from '../../test/support/probe-engines.js';
@@ -17,6 +20,8 @@ import { deadline, probeTarget } from '../../test/support/probe-target.js';
 import { deadline as tickDeadline } from '../time/deadline.js';
 import { ApiProbe, judgeKeystone, judgeReadyz } from './api.js';
 import type { ProbeEngine } from './engine/probe-engine.js';
+import type { EgressGuard } from '../net/egress-guard.js';
+import { probeTargetGuard } from './target-policy.js';
 import { AgentPool } from './http-agents.js';
 
 async function listening(server: Server | ReturnType<typeof createTcpServer>): Promise<number> {
@@ -32,7 +37,7 @@ describe.each(probeEngineNames())('ApiProbe on the %s engine', (engineName) => {
   let probe: ApiProbe;
   const native = engineName === 'native';
   /** A probe on this engine: the native one, or node:http with its own agents (or `agents`). */
-  const make = (agents?: AgentPool): ApiProbe => new ApiProbe({ ...(agents && { agents }), ...(engine && { engine }) });
+  const make = (agents?: AgentPool, guard?: EgressGuard): ApiProbe => new ApiProbe({ ...(agents && { agents }), ...(guard && { guard }), ...(engine && { engine }) });
 
   beforeAll(async () => {
     if (native) engine = startNativeEngine();
@@ -222,6 +227,36 @@ describe.each(probeEngineNames())('ApiProbe on the %s engine', (engineName) => {
         expect(await isolated.check(probeTarget('kubernetes', kube.url, { cert_verify: 'False' }), deadline(2000))).toMatchObject({ ok: true });
       } finally {
         await isolated.close();
+      }
+    });
+
+    it('keeps the host name for Host and SNI while connecting to the address the guard resolved', async () => {
+      const { cert, key } = makeCertificate('sni.vim.test');
+      const seen: { servername?: string | false | null; host?: string | undefined } = {};
+      const server = createHttpsServer({ cert, key }, (request, response) => {
+        seen.servername = (request.socket as TLSSocket).servername;
+        seen.host = request.headers.host;
+        response.end('ok');
+      });
+      await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+      const address = server.address();
+      const port = typeof address === 'object' && address ? address.port : 0;
+      let lookups = 0;
+      const guard = probeTargetGuard({
+        lookup: async () => {
+          lookups += 1;
+          return [{ address: '127.0.0.1', family: 4 }];
+        },
+      });
+      const named = make(undefined, guard);
+      try {
+        const target = probeTarget('kubernetes', `https://sni.vim.test:${port}`, { ssl_ca_cert: cert });
+        expect(await named.check(target, deadline(2000))).toMatchObject({ ok: true, reason: `HTTP 200 from https://sni.vim.test:${port}/readyz: ok` });
+        expect(seen).toEqual({ servername: 'sni.vim.test', host: `sni.vim.test:${port}` });
+        expect(lookups).toBe(1);
+      } finally {
+        await named.close();
+        await new Promise((resolve) => server.close(resolve));
       }
     });
 
