@@ -1,7 +1,7 @@
 import type { EgressGuard, ResolvedAddress } from '../net/egress-guard.js';
 import { beforeDeadline, DEADLINE_PASSED } from '../time/deadline.js';
 import { monotonicMs, timedOutReason } from './deadline.js';
-import { HttpTargets, type HttpTarget } from './engine/http-targets.js';
+import { HttpTargets, type HttpTarget, type HttpTargetSpec } from './engine/http-targets.js';
 import { ABORTED, CLOSED, type EngineReply, type ProbeEngine } from './engine/probe-engine.js';
 import { AgentPool } from './http-agents.js';
 import { httpExchange, joinUrl, shownUrl, type HttpResponse } from './http-exchange.js';
@@ -39,7 +39,7 @@ export class ApiProbe implements Probe {
     this.agents = options.agents ?? new AgentPool(options.guard ? { guard: options.guard } : {});
     this.ownsAgents = options.agents === undefined;
     this.guard = options.guard ?? probeTargetGuard();
-    this.native = options.engine && { engine: options.engine, targets: new HttpTargets(options.engine, this.guard) };
+    this.native = options.engine && { engine: options.engine, targets: new HttpTargets(options.engine, this.guard, exchangeOf) };
   }
 
   check(target: ProbeTarget, signal: AbortSignal): Promise<ProbeOutcome> {
@@ -64,21 +64,14 @@ export class ApiProbe implements Probe {
    */
   private async checkWithEngine(engine: ProbeEngine, targets: HttpTargets, target: ProbeTarget, signal: AbortSignal): Promise<ProbeOutcome> {
     const startedAt = monotonicMs();
-    const kubernetes = target.type === 'kubernetes';
-    const vim = targets.targetFor(target.vimId, {
-      url: kubernetes ? joinUrl(target.authUrl, '/readyz') : target.authUrl,
-      accept: kubernetes ? 'text/plain' : 'application/json',
-      verify: target.tls.verify,
-      ca: target.tls.ca,
-      maxBody: kubernetes ? READYZ_MAX_BODY : 0,
-    });
+    const vim = targets.targetFor(target);
     if (typeof vim === 'string') return { ok: false, reason: `${vim} (${shownUrl(target.authUrl)})` };
     const resolution = vim.literal ?? (await beforeDeadline(this.guard.resolve(vim.host), signal));
     if (resolution === DEADLINE_PASSED || signal.aborted) return { ok: false, reason: timedOutReason(startedAt) };
     if (!resolution.ok) return { ok: false, reason: `${unresolvedReason(resolution)} (${vim.shown})` };
     // Node.js would try the other addresses of a name in turn; the engine connects to the first (docs/probes.md).
     targets.connectTo(vim, (resolution.addresses[0] as ResolvedAddress).address);
-    return judgeReply(vim, kubernetes, await engine.http(vim.key, signal), startedAt);
+    return judgeReply(vim, target.type === 'kubernetes', await engine.http(vim.key, signal), startedAt);
   }
 
   forget(vimId: string): void {
@@ -94,6 +87,18 @@ export class ApiProbe implements Probe {
   async close(): Promise<void> {
     if (this.ownsAgents) await this.agents.close();
   }
+}
+
+/** The api probe's exchange with a VIM, as the engine defines it once per VIM. */
+function exchangeOf(target: ProbeTarget): HttpTargetSpec {
+  const kubernetes = target.type === 'kubernetes';
+  return {
+    url: kubernetes ? joinUrl(target.authUrl, '/readyz') : target.authUrl,
+    accept: kubernetes ? 'text/plain' : 'application/json',
+    verify: target.tls.verify,
+    ca: target.tls.ca,
+    maxBody: kubernetes ? READYZ_MAX_BODY : 0,
+  };
 }
 
 /** The outcome of an engine exchange, in the Node.js path's words: the same reasons whichever engine ran. */

@@ -2,6 +2,7 @@ import { isIP } from 'node:net';
 import { rootCertificates } from 'node:tls';
 import type { EgressGuard, GuardedResolution } from '../../net/egress-guard.js';
 import { shownUrl } from '../http-exchange.js';
+import type { ProbeTarget } from '../probe.js';
 import type { ProbeEngine } from './probe-engine.js';
 
 /** What one VIM's exchange is: built into request bytes once, not per check. */
@@ -17,6 +18,8 @@ export interface HttpTargetSpec {
 /** One VIM's HTTP target in the engine. */
 export interface HttpTarget {
   readonly key: number;
+  /** What it was built from: a check whose target still says the same uses it as is. */
+  readonly from: Pick<ProbeTarget, 'type' | 'authUrl'> & { verify: boolean; ca: string | undefined };
   readonly spec: HttpTargetSpec;
   /** The URL as reasons show it (no query string). */
   readonly shown: string;
@@ -54,12 +57,23 @@ export class HttpTargets {
   constructor(
     private readonly engine: ProbeEngine,
     private readonly guard: EgressGuard,
+    /** What a VIM's exchange is (the probe's business); asked only when the VIM's URL, type or TLS settings change. */
+    private readonly specOf: (target: ProbeTarget) => HttpTargetSpec,
   ) {}
 
-  /** The VIM's target for `spec`: the one it had when nothing changed, else a new definition. undefined when the URL is not http(s). */
-  targetFor(vimId: string, spec: HttpTargetSpec): HttpTarget | string {
-    const known = this.byVim.get(vimId);
-    if (known !== undefined && sameSpec(known.spec, spec)) return known;
+  /**
+   * The VIM's target: the one it had when nothing changed (compared field by
+   * field, nothing built per check), else a new definition. A string says
+   * why there can be none (not an http(s) URL).
+   */
+  targetFor(target: ProbeTarget): HttpTarget | string {
+    const known = this.byVim.get(target.vimId);
+    if (known !== undefined) {
+      const from = known.from;
+      if (from.authUrl === target.authUrl && from.type === target.type && from.verify === target.tls.verify && from.ca === target.tls.ca) return known;
+      this.forget(target.vimId);
+    }
+    const spec = this.specOf(target);
     let url: URL;
     try {
       url = new URL(spec.url);
@@ -68,12 +82,12 @@ export class HttpTargets {
     }
     const secure = url.protocol === 'https:';
     if (!secure && url.protocol !== 'http:') return `unsupported URL scheme ${url.protocol}`;
-    if (known !== undefined) this.forget(vimId);
     const host = url.hostname.replace(/^\[|\]$/g, '');
     const port = url.port === '' ? (secure ? 443 : 80) : Number(url.port);
-    const target: HttpTarget = {
+    const made: HttpTarget = {
       key: this.freeKeys.pop() ?? this.nextKey++,
-      spec: { ...spec },
+      from: { type: target.type, authUrl: target.authUrl, verify: target.tls.verify, ca: target.tls.ca },
+      spec,
       shown: shownUrl(spec.url),
       host,
       literal: this.guard.checkLiteral(host),
@@ -82,8 +96,8 @@ export class HttpTargets {
       tlsContext: secure ? this.acquireContext(spec.verify, spec.ca) : 0,
       address: undefined,
     };
-    this.byVim.set(vimId, target);
-    return target;
+    this.byVim.set(target.vimId, made);
+    return made;
   }
 
   /** Points the target at `address` (checked by the guard), defining it in the engine when that is new. */
@@ -138,10 +152,6 @@ export class HttpTargets {
 
 function contextKey(verify: boolean, ca: string | undefined): string {
   return `${verify ? 'verify' : 'no-verify'}\n${ca ?? ''}`;
-}
-
-function sameSpec(a: HttpTargetSpec, b: HttpTargetSpec): boolean {
-  return a.url === b.url && a.verify === b.verify && a.ca === b.ca && a.accept === b.accept && a.maxBody === b.maxBody;
 }
 
 /**
