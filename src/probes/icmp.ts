@@ -32,6 +32,13 @@ export class IcmpProbe implements Probe {
   private readonly pinger: Pinger;
   private readonly replyTimeoutMs: number;
   private readonly guard: EgressGuard;
+  /**
+   * The policy's verdict per IP literal checked. The policy does not change
+   * while the process runs, and judging an address costs node:net BlockList
+   * lookups (a SocketAddress each: ~10 µs, the largest share of an ICMP
+   * check's JavaScript on the native engine), so each VIM's host is judged once.
+   */
+  private readonly verdicts = new Map<string, boolean>();
 
   constructor(options: IcmpProbeOptions = {}) {
     const { pinger, replyTimeoutMs, lookup, guard, ...systemOptions } = options;
@@ -44,7 +51,7 @@ export class IcmpProbe implements Probe {
     const startedAt = monotonicMs();
     // An IP literal (the usual auth_url): one ping, no DNS, no promise or abort listener of the probe's own.
     if (isIP(target.host) !== 0) {
-      if (this.guard.policy.refuses(target.host)) return Promise.resolve({ ok: false, reason: this.guard.refusedReason });
+      if (this.refuses(target.host)) return Promise.resolve({ ok: false, reason: this.guard.refusedReason });
       return this.checkAddress(target.host, signal, startedAt);
     }
     return this.checkHostName(target.host, signal, startedAt);
@@ -76,6 +83,17 @@ export class IcmpProbe implements Probe {
     return { ok: false, reason: describeFailures(addresses, replies, this.replyTimeoutMs) };
   }
 
+  private refuses(address: string): boolean {
+    let refused = this.verdicts.get(address);
+    if (refused === undefined) {
+      refused = this.guard.policy.refuses(address);
+      // Bounded: far more addresses than VIMs means addresses come and go; start over.
+      if (this.verdicts.size >= MAX_VERDICTS) this.verdicts.clear();
+      this.verdicts.set(address, refused);
+    }
+    return refused;
+  }
+
   stats(): PingerStats {
     return this.pinger.stats();
   }
@@ -84,6 +102,8 @@ export class IcmpProbe implements Probe {
     await this.pinger.close();
   }
 }
+
+const MAX_VERDICTS = 100_000;
 
 /** Settles as soon as one reply is alive, or when all have answered. */
 function firstAlive(pings: Promise<PingReply>[]): Promise<PingReply[]> {
