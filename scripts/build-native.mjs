@@ -71,7 +71,9 @@ const build = spawnSync(process.execPath, [nodeGyp, 'rebuild', '--directory', ad
 const output = `${build.stdout ?? ''}${build.stderr ?? ''}`;
 if (build.error) giveUp(`node-gyp could not run (${build.error.message})`);
 if (build.status !== 0 || !existsSync(addon)) {
-  const tail = output.split('\n').filter((line) => !line.startsWith('gyp info')).slice(-40).join('\n');
+  // What failed, without node-gyp's boilerplate (its stack, versions, command line).
+  const boilerplate = /^gyp (info|ERR! (stack|System|command|cwd|node -v|node-gyp -v|not ok))/;
+  const tail = output.split('\n').filter((line) => line.trim() !== '' && !boilerplate.test(line)).slice(-15).join('\n');
   giveUp(`node-gyp exited with ${build.status ?? build.signal} (a C compiler, make and python3 are needed)`, tail);
 }
 const warnings = output.split('\n').filter((line) => /warning:/.test(line));

@@ -163,6 +163,7 @@ struct loop {
   struct submission *taken;
   size_t taken_cap;
   struct batch out;
+  uint64_t next_delivery_us;
 };
 
 struct engine {

@@ -27,6 +27,8 @@
 #include <openssl/x509v3.h>
 
 #define HEADER_MAX 16384
+#define HEADER_START 2048     /* most answers' headers fit; the buffer grows to HEADER_MAX when not */
+#define POOL_BUFFER_MAX 65536 /* larger buffers (big maxBody) are not kept for the next connection */
 #define DRAIN_US 1000000      /* how long the server gets to close first */
 #define DRAIN_MAX (64 * 1024) /* bytes read and dropped while waiting for it */
 
@@ -82,6 +84,11 @@ static void conn_end(struct loop *loop, uint32_t slot, bool reset) {
       loop->fd_exhausted = false;
     }
     c->fd = -1;
+    if (c->cap > POOL_BUFFER_MAX) {
+      free(c->buf);
+      c->buf = NULL;
+      c->cap = 0;
+    }
     c->next_free = loop->free_conns;
     loop->free_conns = c;
     job->conn = NULL;
@@ -110,7 +117,7 @@ void http_abandon(struct loop *loop, uint32_t slot) {
 static bool start(struct loop *loop, uint32_t slot) {
   struct job *job = &loop->jobs[slot];
   struct http_target *t = job->target;
-  struct conn *c = conn_get(loop, HEADER_MAX + t->max_body);
+  struct conn *c = conn_get(loop, HEADER_START + t->max_body);
   if (c == NULL) {
     loop_finish(loop, slot, 0, 0, PE_ENOBUFS, NULL, 0);
     loop_free_slot(loop, slot);
@@ -243,10 +250,21 @@ static void answered(struct loop *loop, uint32_t slot, const uint8_t *body, uint
   if (drain_until < job->deadline_us) loop_set_deadline(loop, slot, drain_until);
 }
 
+/* A full buffer gets room for the rest of the headers, or of the body kept. */
+static bool grow_buffer(struct conn *c, const struct job *job) {
+  uint32_t need = job->state == JS_HTTP_HEADERS ? HEADER_MAX + job->target->max_body : c->header_end + c->body_want;
+  if (need <= c->cap) return true;
+  uint8_t *buf = realloc(c->buf, need);
+  if (buf == NULL) return false;
+  c->buf = buf;
+  c->cap = need;
+  return true;
+}
+
 /* Body bytes read so far are enough (or the connection ended): answer. */
 static bool body_complete(const struct conn *c) {
   uint32_t have = c->len - c->header_end;
-  if (c->eof || have >= c->body_want || c->len == c->cap) return true;
+  if (c->eof || have >= c->body_want) return true;
   if (c->chunked) {
     const uint8_t *p = c->buf + c->header_end;
     if (have >= 5 && memcmp(p + have - 5, "0\r\n\r\n", 5) == 0 && (have == 5 || p[have - 6] == '\n')) return true;
@@ -337,21 +355,32 @@ static int conn_read(struct conn *c, uint8_t *into, uint32_t room, int *err) {
   return -2;
 }
 
-static void read_answer(struct loop *loop, uint32_t slot) {
+/*
+ * Reads what the socket holds. Plain TCP skips the read that would only say
+ * EAGAIN: a read shorter than the room given emptied the socket, and on an
+ * edge-triggered socket anything arriving later brings a new event. When
+ * the event already said the peer closed (EPOLLRDHUP), such a read also
+ * took the last bytes before the end: the end is taken as read too.
+ */
+static void read_answer(struct loop *loop, uint32_t slot, uint32_t events) {
   static __thread uint8_t scratch[16384];
   struct job *job = &loop->jobs[slot];
+  bool peer_closed = events & (EPOLLRDHUP | EPOLLHUP);
+  bool emptied = false;
   for (;;) {
     struct conn *c = job->conn;
     if (c == NULL) return;
     int err = 0;
+    if (emptied && !peer_closed) return;
     if (job->state == JS_HTTP_DRAIN) {
-      int n = conn_read(c, scratch, sizeof scratch, &err);
+      int n = emptied ? 0 : conn_read(c, scratch, sizeof scratch, &err);
       if (n == -1) return;
       if (n <= 0) {
         conn_end(loop, slot, n < 0); /* the server closed first: no TIME_WAIT on our side */
         return;
       }
       c->drained += (uint32_t)n;
+      emptied = c->ssl == NULL && (uint32_t)n < sizeof scratch;
       if (c->drained > DRAIN_MAX) {
         conn_end(loop, slot, true);
         return;
@@ -359,7 +388,12 @@ static void read_answer(struct loop *loop, uint32_t slot) {
       continue;
     }
     uint32_t before = c->len;
-    int n = conn_read(c, c->buf + c->len, c->cap - c->len, &err);
+    if (c->len == c->cap && !grow_buffer(c, job)) {
+      fail(loop, slot, PE_ENOBUFS);
+      return;
+    }
+    uint32_t room = c->cap - c->len;
+    int n = emptied ? 0 : conn_read(c, c->buf + c->len, room, &err);
     if (n == -1) return;
     if (n == -2) {
       fail(loop, slot, err == EPIPE ? PE_ECONNRESET : pe_error_from_errno(err));
@@ -375,6 +409,7 @@ static void read_answer(struct loop *loop, uint32_t slot) {
       return;
     }
     c->len += (uint32_t)n;
+    emptied = c->ssl == NULL && (uint32_t)n < room;
     if (job->state == JS_HTTP_HEADERS) {
       if (!on_header_bytes(loop, slot, before)) return;
     } else if (body_complete(c)) {
@@ -453,5 +488,5 @@ void http_event(struct loop *loop, uint32_t slot, uint32_t events) {
   } else if (c->ssl == NULL && !readable) {
     return; /* only "writable again": nothing to read */
   }
-  read_answer(loop, slot);
+  read_answer(loop, slot, events);
 }

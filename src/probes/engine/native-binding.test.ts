@@ -11,9 +11,12 @@
  */
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
+import { chmodSync, copyFileSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import http from 'node:http';
 import https from 'node:https';
 import net from 'node:net';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { startSilentHost, type SilentHost } from '../../../test/support/net-targets.js';
@@ -209,6 +212,37 @@ describeNative('the native probe engine', () => {
     });
   });
 
+  it('without CAP_NET_RAW uses ping sockets where net.ipv4.ping_group_range allows, else says why and answers EPERM', () => {
+    if (process.getuid?.() !== 0) return; // needs root to drop to nobody
+    // A copy nobody can read, wherever the checkout lives (CI's may be under /root).
+    const dir = mkdtempSync(path.join(tmpdir(), 'probe-engine-'));
+    chmodSync(dir, 0o755);
+    const addon = path.join(dir, 'probe_engine.node');
+    copyFileSync(loaded.ok ? loaded.path : '', addon);
+    chmodSync(addon, 0o755);
+    const script = `
+      const { Engine } = require(${JSON.stringify(addon)});
+      const engine = new Engine((r) => { console.log(JSON.stringify({ icmp: engine.icmp, outcome: [...r.outcome], errors: [...r.errors] })); engine.close(); });
+      engine.ping(Uint32Array.of(1), ['127.0.0.1'], 1000);
+    `;
+    let output: string;
+    try {
+      output = execFileSync('setpriv', ['--reuid=65534', '--regid=65534', '--clear-groups', process.execPath, '-e', script], { encoding: 'utf8', timeout: 5000, cwd: dir });
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+    const [low, high] = readFileSync('/proc/sys/net/ipv4/ping_group_range', 'utf8').trim().split(/\s+/).map(Number);
+    const allowed = (low ?? 1) <= 65534 && 65534 <= (high ?? 0);
+    const seen = JSON.parse(output) as { icmp: { ipv4: string; reason?: string }; outcome: number[]; errors: Array<string | null> };
+    if (allowed) {
+      expect(seen).toMatchObject({ icmp: { ipv4: 'dgram' }, outcome: [1] });
+    } else {
+      expect(seen.icmp.ipv4).toBe('none');
+      expect(seen.icmp.reason).toMatch(/CAP_NET_RAW.*ping_group_range excludes group 65534/);
+      expect(seen).toMatchObject({ outcome: [0], errors: ['EPERM'] });
+    }
+  });
+
   describe('HTTP', () => {
     let server: http.Server;
     let v4Port: number;
@@ -292,6 +326,47 @@ describeNative('the native probe engine', () => {
         expect(await probe.http([1], 2000)).toEqual([expect.objectContaining({ outcome: 0, error: 'ECONNRESET' })]);
       } finally {
         rude.close();
+      }
+    });
+
+    it('skips 100 Continue for the real answer, and says HPE_HEADER_OVERFLOW past 16 KiB of headers', async () => {
+      const continuing = net.createServer((socket) =>
+        quiet(socket).once('data', () => socket.end('HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 204 No Content\r\nConnection: close\r\n\r\n')),
+      );
+      const bloated = net.createServer((socket) =>
+        quiet(socket).once('data', () => socket.end(`HTTP/1.1 200 OK\r\nX-Padding: ${'x'.repeat(20_000)}\r\n\r\n`)),
+      );
+      try {
+        probe = new Probe();
+        probe.engine.defineHttpTarget(1, { address: '127.0.0.1', port: await listen(continuing, '127.0.0.1'), request: request('127.0.0.1'), ...plain });
+        probe.engine.defineHttpTarget(2, { address: '127.0.0.1', port: await listen(bloated, '127.0.0.1'), request: request('127.0.0.1'), ...plain });
+        expect(await probe.http([1, 2], 2000)).toEqual([
+          expect.objectContaining({ outcome: 204, error: undefined }),
+          expect.objectContaining({ outcome: 0, error: 'HPE_HEADER_OVERFLOW' }),
+        ]);
+      } finally {
+        continuing.close();
+        bloated.close();
+      }
+    });
+
+    it('reads a body that comes in many pieces, up to maxBody', async () => {
+      const body = 'y'.repeat(300_000);
+      const slow = http.createServer((_req, res) => {
+        res.setHeader('Content-Length', body.length);
+        for (let i = 0; i < body.length; i += 10_000) res.write(body.slice(i, i + 10_000));
+        res.end();
+      });
+      try {
+        probe = new Probe();
+        const port = await listen(slow, '127.0.0.1');
+        probe.engine.defineHttpTarget(1, { address: '127.0.0.1', port, request: request('127.0.0.1'), ...plain, maxBody: 1_000_000 });
+        probe.engine.defineHttpTarget(2, { address: '127.0.0.1', port, request: request('127.0.0.1'), ...plain, maxBody: 123_456 });
+        const [whole, part] = await probe.http([1, 2], 3000);
+        expect(whole?.body.toString()).toBe(body);
+        expect(part?.body.length).toBe(123_456);
+      } finally {
+        slow.close();
       }
     });
 
