@@ -14,7 +14,7 @@ import { startKeystone, type KeystoneFixture } from '../../test/support/keystone
 import { startFakeKubeApi, type FakeKubeApi } from '../../test/support/kubernetes-api.js';
 import { makeCertificate } from '../../test/support/fixtures.js';
 import { startSilentHost } from '../../test/support/net-targets.js';
-import { makeTestPki } from '../../test/support/pki.js';
+import { issueServerCertificate, makeCertificateAuthority, makeTestPki } from '../../test/support/pki.js';
 import { probeEngineNames, startNativeEngine } from '../../test/support/probe-engines.js';
 import { deadline, probeTarget } from '../../test/support/probe-target.js';
 import { deadline as tickDeadline } from '../time/deadline.js';
@@ -227,6 +227,30 @@ describe.each(probeEngineNames())('ApiProbe on the %s engine', (engineName) => {
         expect(await isolated.check(probeTarget('kubernetes', kube.url, { cert_verify: 'False' }), deadline(2000))).toMatchObject({ ok: true });
       } finally {
         await isolated.close();
+      }
+    });
+
+    it('names the TLS problem as node:https does: expired, another name, not TLS at all', async () => {
+      const ca = makeCertificateAuthority();
+      const day = 86_400_000;
+      const expired = issueServerCertificate(ca, { notBefore: new Date(Date.now() - 3 * day), notAfter: new Date(Date.now() - day), names: ['127.0.0.1'] });
+      const elsewhere = issueServerCertificate(ca, { notBefore: new Date(Date.now() - day), notAfter: new Date(Date.now() + day), names: ['other.vim.test'] });
+      const servers = [expired, elsewhere].map(({ cert, key }) => createHttpsServer({ cert, key }, (_request, response) => response.end('ok')));
+      const plain = createHttpServer((_request, response) => response.end('ok'));
+      const ports = await Promise.all([...servers, plain].map((server) => listening(server as Server)));
+      const checker = make();
+      try {
+        const at = (port: number) => probeTarget('kubernetes', `https://127.0.0.1:${port}`, { ssl_ca_cert: ca.cert });
+        const [expiredPort = 0, elsewherePort = 0, plainPort = 0] = ports;
+        expect(await checker.check(at(expiredPort), deadline(2000))).toEqual({ ok: false, reason: `TLS certificate not valid now (CERT_HAS_EXPIRED) (https://127.0.0.1:${expiredPort}/readyz)` });
+        expect(await checker.check(at(elsewherePort), deadline(2000))).toEqual({
+          ok: false,
+          reason: `TLS certificate does not name this host (ERR_TLS_CERT_ALTNAME_INVALID) (https://127.0.0.1:${elsewherePort}/readyz)`,
+        });
+        expect(await checker.check(at(plainPort), deadline(2000))).toEqual({ ok: false, reason: expect.stringMatching(new RegExp(`^TLS handshake failed.* \\(https://127\\.0\\.0\\.1:${plainPort}/readyz\\)$`)) });
+      } finally {
+        await checker.close();
+        for (const server of [...servers, plain]) server.close();
       }
     });
 
