@@ -2,7 +2,7 @@ import type { EgressGuard, ResolvedAddress } from '../net/egress-guard.js';
 import { beforeDeadline, DEADLINE_PASSED } from '../time/deadline.js';
 import { monotonicMs, timedOutReason } from './deadline.js';
 import { HttpTargets, type HttpTarget, type HttpTargetSpec } from './engine/http-targets.js';
-import { ABORTED, CLOSED, type EngineReply, type ProbeEngine } from './engine/probe-engine.js';
+import { ABORTED, CLOSED, ENGINE_ERROR, type EngineReply, type ProbeEngine } from './engine/probe-engine.js';
 import { AgentPool } from './http-agents.js';
 import { httpExchange, joinUrl, shownUrl, type HttpResponse } from './http-exchange.js';
 import { describeNetworkError } from './network-error.js';
@@ -70,7 +70,13 @@ export class ApiProbe implements Probe {
     if (resolution === DEADLINE_PASSED || signal.aborted) return { ok: false, reason: timedOutReason(startedAt) };
     if (!resolution.ok) return { ok: false, reason: `${unresolvedReason(resolution)} (${vim.shown})` };
     // Node.js would try the other addresses of a name in turn; the engine connects to the first (docs/probes.md).
-    targets.connectTo(vim, (resolution.addresses[0] as ResolvedAddress).address);
+    try {
+      targets.connectTo(vim, (resolution.addresses[0] as ResolvedAddress).address);
+    } catch (error) {
+      // The engine refused the definition (a bug, not the VIM's fault): a reason, never a rejected check.
+      const code = (error as { code?: unknown }).code;
+      return { ok: false, reason: `${describeNetworkError({ code: typeof code === 'string' && code !== '' ? code : ENGINE_ERROR })} (${vim.shown})` };
+    }
     return judgeReply(vim, target.type === 'kubernetes', await engine.http(vim.key, signal), startedAt);
   }
 

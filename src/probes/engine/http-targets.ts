@@ -31,8 +31,10 @@ export interface HttpTarget {
   readonly request: Buffer;
   /** 0 for plain HTTP. */
   readonly tlsContext: number;
-  /** The address the engine's definition connects to; undefined until the first check. */
+  /** The address the engine's definition connects to; undefined until the first check (or after a definition the engine refused). */
   address: string | undefined;
+  /** The engine holds a definition under `key` (to drop on forget). */
+  defined: boolean;
 }
 
 interface SharedContext {
@@ -95,15 +97,20 @@ export class HttpTargets {
       request: requestBytes(url, host, spec.accept),
       tlsContext: secure ? this.acquireContext(spec.verify, spec.ca) : 0,
       address: undefined,
+      defined: false,
     };
     this.byVim.set(target.vimId, made);
     return made;
   }
 
-  /** Points the target at `address` (checked by the guard), defining it in the engine when that is new. */
+  /**
+   * Points the target at `address` (checked by the guard), defining it in
+   * the engine when that is new. Throws what the engine throws for a
+   * definition it refuses (the target stays undefined then).
+   */
   connectTo(target: HttpTarget, address: string): void {
     if (target.address === address) return;
-    target.address = address;
+    target.address = undefined;
     this.engine.defineHttpTarget(target.key, {
       address,
       port: target.port,
@@ -112,13 +119,15 @@ export class HttpTargets {
       serverName: target.host,
       maxBody: target.spec.maxBody,
     });
+    target.address = address;
+    target.defined = true;
   }
 
   forget(vimId: string): void {
     const target = this.byVim.get(vimId);
     if (target === undefined) return;
     this.byVim.delete(vimId);
-    if (target.address !== undefined) this.engine.dropHttpTarget(target.key);
+    if (target.defined) this.engine.dropHttpTarget(target.key);
     this.freeKeys.push(target.key);
     if (target.tlsContext !== 0) this.releaseContext(target.spec.verify, target.spec.ca);
   }

@@ -220,6 +220,17 @@ describe('ProbeEngine (wrapper logic, stand-in binding)', () => {
     expect(engine.stats().listeners).toBe(0);
   });
 
+  it('fails the jobs of a call the engine refuses, instead of leaving them waiting or throwing in setImmediate', async () => {
+    const fake = standIn();
+    engine = new ProbeEngine(fake.binding);
+    fake.engine().ping = () => {
+      throw Object.assign(new TypeError('addresses[0] is not an IP address'), { code: 'ERR_INVALID_ARG_VALUE' });
+    };
+    const reply = engine.ping('not-an-address', 1000, new AbortController().signal);
+    expect(await reply).toMatchObject({ outcome: 0, error: 'ERR_INVALID_ARG_VALUE', deadline: false });
+    expect(engine.stats().inFlight).toBe(0);
+  });
+
   it('hands the body of an exchange over as text', async () => {
     const fake = standIn();
     engine = new ProbeEngine(fake.binding);

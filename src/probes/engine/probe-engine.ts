@@ -36,6 +36,8 @@ export interface EngineReply {
 export const ABORTED = 'ERR_PROBE_ENGINE_ABORTED';
 /** The engine was closed with the job in flight, or before it was asked. */
 export const CLOSED = 'ERR_PROBE_ENGINE_CLOSED';
+/** The engine refused a call without a code of its own. */
+export const ENGINE_ERROR = 'ERR_PROBE_ENGINE';
 
 const ABORTED_REPLY: EngineReply = Object.freeze({ outcome: 0, latencyUs: 0, error: ABORTED, body: undefined, deadline: true });
 const CLOSED_REPLY: EngineReply = Object.freeze({ outcome: 0, latencyUs: 0, error: CLOSED, body: undefined, deadline: false });
@@ -376,8 +378,28 @@ export class ProbeEngine {
   private send(kind: number, ids: Uint32Array, addresses: string[], targets: Uint32Array, timeoutMs: number): void {
     this.counters.batches += 1;
     this.counters.submitted += ids.length;
-    if (kind === KIND_PING) this.native.ping(ids, addresses, timeoutMs);
-    else this.native.http(ids, targets, timeoutMs);
+    try {
+      if (kind === KIND_PING) this.native.ping(ids, addresses, timeoutMs);
+      else this.native.http(ids, targets, timeoutMs);
+    } catch (error) {
+      // The engine refused the call (a bad argument: a bug, not a target's fault). Its jobs fail with the code
+      // instead of waiting forever, and this runs in setImmediate: a throw here would end the process.
+      const code = (error as { code?: unknown }).code;
+      this.fail(ids, typeof code === 'string' && code !== '' ? code : ENGINE_ERROR);
+    }
+  }
+
+  private fail(ids: Uint32Array, code: string): void {
+    const reply: EngineReply = { outcome: 0, latencyUs: 0, error: code, body: undefined, deadline: false };
+    for (const id of ids) {
+      const resolve = this.resolves[id];
+      this.resolves[id] = undefined;
+      this.releaseId(id);
+      this.counters.inFlight -= 1;
+      if (resolve === undefined) continue;
+      this.unwatch(id);
+      resolve(reply);
+    }
   }
 
   private onResults(results: NativeResults): void {
