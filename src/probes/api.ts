@@ -1,6 +1,7 @@
 import type { EgressGuard, ResolvedAddress } from '../net/egress-guard.js';
 import { beforeDeadline, DEADLINE_PASSED } from '../time/deadline.js';
 import { monotonicMs, timedOutReason } from './deadline.js';
+import { unchunk } from './engine/chunked-body.js';
 import { HttpTargets, type HttpTarget, type HttpTargetSpec } from './engine/http-targets.js';
 import { ABORTED, CLOSED, ENGINE_ERROR, type EngineReply, type ProbeEngine } from './engine/probe-engine.js';
 import { AgentPool } from './http-agents.js';
@@ -116,7 +117,8 @@ function judgeReply(vim: HttpTarget, kubernetes: boolean, reply: EngineReply, st
     if (error === CLOSED) return { ok: false, reason: `the probe engine is closed (${vim.shown})` };
     return { ok: false, reason: `${describeNetworkError({ code: error })} (${vim.shown})` };
   }
-  const response: HttpResponse = { status, headers: {}, body: reply.body ?? '', latencyMs: Math.round(reply.latencyUs / 100) / 10 };
+  const body = reply.body === undefined ? '' : unchunk(reply.body);
+  const response: HttpResponse = { status, headers: {}, body, latencyMs: Math.round(reply.latencyUs / 100) / 10 };
   const verdict = kubernetes ? judgeReadyz(response, vim.shown) : judgeKeystone(response, vim.shown);
   return { ok: verdict.ok, reason: verdict.reason, latencyMs: response.latencyMs };
 }
