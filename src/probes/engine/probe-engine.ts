@@ -164,7 +164,7 @@ export class ProbeEngine {
 
   /** One ICMP echo to an IPv4 or IPv6 literal, answered within `timeoutMs` or by the signal's deadline. */
   ping(address: string, timeoutMs: number, signal: AbortSignal): Promise<EngineReply> {
-    const id = this.enqueue(KIND_PING, this.pings, timeoutMs, signal);
+    const id = this.enqueue(this.pings, timeoutMs, signal);
     if (id < 0) return this.early(id);
     this.pings.addresses.push(address);
     return this.promiseOf(id);
@@ -172,7 +172,7 @@ export class ProbeEngine {
 
   /** One exchange with HTTP target `target` (defineHttpTarget), answered by the signal's deadline (or `timeoutMs` if it comes first). */
   http(target: number, signal: AbortSignal, timeoutMs = Number.POSITIVE_INFINITY): Promise<EngineReply> {
-    const id = this.enqueue(KIND_HTTP, this.https, timeoutMs, signal);
+    const id = this.enqueue(this.https, timeoutMs, signal);
     if (id < 0) return this.early(id);
     this.https.targets[this.https.count - 1] = target;
     return this.promiseOf(id);
@@ -230,7 +230,7 @@ export class ProbeEngine {
    * Takes an id and queues the job; a negative number when the job is
    * answered at once (-1: closed, -2: the deadline has passed).
    */
-  private enqueue(kind: number, queue: Pending, timeoutMs: number, signal: AbortSignal): number {
+  private enqueue(queue: Pending, timeoutMs: number, signal: AbortSignal): number {
     this.counters.requests += 1;
     if (this.closed) return -1;
     if (signal.aborted) return -2;
