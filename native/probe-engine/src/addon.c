@@ -53,6 +53,7 @@ struct addon_engine {
 void http_target_release(struct http_target *target) {
   if (target == NULL || target == TOMBSTONE) return;
   if (atomic_fetch_sub_explicit(&target->refs, 1, memory_order_acq_rel) != 1) return;
+  if (target->session != NULL) SSL_SESSION_free(target->session);
   if (target->tls != NULL) SSL_CTX_free(target->tls);
   free(target->request);
   free(target->server_name);

@@ -78,6 +78,8 @@ struct http_target {
   SSL_CTX *tls;          /* NULL: plain HTTP */
   char *server_name;     /* SNI and the name checked; NULL for plain HTTP */
   bool server_name_is_ip;
+  /* The last TLS session to resume (the engine's thread only, until the last release). */
+  SSL_SESSION *session;
 };
 
 void http_target_release(struct http_target *target);

@@ -97,6 +97,12 @@ static void conn_end(struct loop *loop, uint32_t slot, bool reset) {
 }
 
 static void fail(struct loop *loop, uint32_t slot, uint16_t error) {
+  struct http_target *t = loop->jobs[slot].target;
+  if (t != NULL && t->session != NULL && loop->jobs[slot].conn != NULL && loop->jobs[slot].conn->ssl != NULL) {
+    /* Whatever went wrong, the next attempt starts afresh with a full handshake. */
+    SSL_SESSION_free(t->session);
+    t->session = NULL;
+  }
   loop_finish(loop, slot, 0, 0, error, NULL, 0);
   conn_end(loop, slot, true);
 }
@@ -155,6 +161,8 @@ static bool start(struct loop *loop, uint32_t slot) {
       X509_VERIFY_PARAM_set_hostflags(param, X509_CHECK_FLAG_NO_PARTIAL_WILDCARDS);
       X509_VERIFY_PARAM_set1_host(param, t->server_name, 0);
     }
+    /* Resumption spares the next handshake the certificate checks (and, in TLS 1.2, the key exchange). */
+    if (t->session != NULL) SSL_set_session(c->ssl, t->session);
     SSL_set_connect_state(c->ssl);
   }
   job->state = JS_HTTP_CONNECTING;
@@ -236,11 +244,36 @@ static uint32_t body_framing(const uint8_t *p, uint32_t end, bool *chunked) {
 
 /* ---- the exchange ------------------------------------------------------ */
 
+/* Keeps the connection's session (by now TLS 1.3's ticket has come, before the answer) for the target's next exchange. */
+static void keep_session(struct http_target *t, SSL *ssl) {
+  SSL_SESSION *session = SSL_get1_session(ssl);
+  if (session == NULL) return;
+  /* A TLS 1.3 session is worth keeping only once its ticket came (a random legacy id makes it look resumable before). */
+  bool usable = SSL_SESSION_is_resumable(session) &&
+                (SSL_SESSION_get_protocol_version(session) != TLS1_3_VERSION || SSL_SESSION_has_ticket(session));
+  if (session == t->session || !usable) {
+    SSL_SESSION_free(session);
+    return;
+  }
+  if (t->session != NULL) SSL_SESSION_free(t->session);
+  t->session = session;
+}
+
 /* The job is answered: close now if the server already did, else give it a moment to close first. */
 static void answered(struct loop *loop, uint32_t slot, const uint8_t *body, uint32_t body_len) {
   struct job *job = &loop->jobs[slot];
   struct conn *c = job->conn;
   loop_finish(loop, slot, c->status, c->latency_us, PE_OK, body, body_len);
+  if (c->ssl != NULL) {
+    keep_session(job->target, c->ssl);
+    /*
+     * Done with TLS: mark it shut down without a word on the wire, or
+     * SSL_free() would take the connection for a broken one and make the
+     * kept session unresumable. What the server still sends is drained raw.
+     */
+    SSL_set_quiet_shutdown(c->ssl, 1);
+    SSL_shutdown(c->ssl);
+  }
   if (c->eof) {
     conn_end(loop, slot, false);
     return;
@@ -373,14 +406,14 @@ static void read_answer(struct loop *loop, uint32_t slot, uint32_t events) {
     int err = 0;
     if (emptied && !peer_closed) return;
     if (job->state == JS_HTTP_DRAIN) {
-      int n = emptied ? 0 : conn_read(c, scratch, sizeof scratch, &err);
-      if (n == -1) return;
+      ssize_t n = emptied ? 0 : recv(c->fd, scratch, sizeof scratch, 0);
+      if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR)) return;
       if (n <= 0) {
         conn_end(loop, slot, n < 0); /* the server closed first: no TIME_WAIT on our side */
         return;
       }
       c->drained += (uint32_t)n;
-      emptied = c->ssl == NULL && (uint32_t)n < sizeof scratch;
+      emptied = (size_t)n < sizeof scratch;
       if (c->drained > DRAIN_MAX) {
         conn_end(loop, slot, true);
         return;

@@ -18,6 +18,7 @@ import net from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { performance } from 'node:perf_hooks';
+import type { TLSSocket } from 'node:tls';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { startSilentHost, type SilentHost } from '../../../test/support/net-targets.js';
 import { issueServerCertificate, makeCertificateAuthority, makeTestPki, type TestPki } from '../../../test/support/pki.js';
@@ -477,6 +478,23 @@ describeNative('the native probe engine', () => {
       for (const answer of await probe.http([1, 2], 3000)) {
         expect(answer).toMatchObject({ outcome: 200, error: undefined });
         expect(answer.body.toString()).toBe('secure');
+      }
+    });
+
+    it('resumes the TLS session of a target on its next exchange', async () => {
+      const reused: boolean[] = [];
+      const resuming = https.createServer({ cert: pki.server.cert, key: pki.server.key }, (req, res) => {
+        reused.push((req.socket as TLSSocket).isSessionReused());
+        res.end('again');
+      });
+      try {
+        const port = await listen(resuming, '127.0.0.1');
+        probe = new Probe();
+        target(probe.engine, 1, port, probe.engine.tlsContext({ verify: true, caPem: pki.ca.cert }), '127.0.0.1');
+        for (let id = 1; id <= 3; id += 1) expect(await probe.http([1], 3000, id)).toEqual([expect.objectContaining({ outcome: 200 })]);
+        expect(reused).toEqual([false, true, true]);
+      } finally {
+        resuming.close();
       }
     });
 
