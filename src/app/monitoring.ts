@@ -71,9 +71,11 @@ export async function startMonitoring(
   const { store, registry, logger, clock } = deps;
   const guard = probeTargetGuard({ denyCidrs: config.egress.deny_cidrs, allowCidrs: config.egress.allow_cidrs });
   // Probes given by a test (scripted) come without deep checks, unless it gives those too.
-  const probeSet = deps.probes ? { probes: deps.probes, deepChecks: deps.deepChecks, close: async () => undefined } : createProbes(logger, guard);
+  const probeSet = deps.probes
+    ? { probes: deps.probes, deepChecks: deps.deepChecks, engines: undefined, close: async () => undefined }
+    : createProbes(logger, guard, { engine: config.monitor.probe_engine });
   // Only the configured default: a VIM that asks for icmp in its own monitor_settings gets the same warning at its first ping.
-  if (!deps.probes && config.monitor.probes.includes('icmp')) checkIcmpTool(logger);
+  if (probeSet.engines?.icmp === 'node' && config.monitor.probes.includes('icmp')) checkIcmpTool(logger);
   const monitors = new MonitorRepository(store);
   const writes = new MonitorWriteQueue(monitors, logger, { clock, ...(deps.metrics && { metrics: deps.metrics }) });
   const { owner } = deps;

@@ -168,6 +168,13 @@ export const configSchema = {
           description:
             'rounds start on a common tick of this many seconds, so one fping process serves every monitor due in it (each fping costs a fork of the service, about 2 ms here: with few VIMs a longer window saves CPU; with 10,000 a longer one makes HTTP bursts heavier)',
         },
+        probe_engine: {
+          type: 'string',
+          enum: ['auto', 'native', 'node'],
+          default: 'auto',
+          description:
+            'what sends the icmp and api probes: `native`, the probe engine built from source at install (native/probe-engine: one thread, one ICMP socket per family, no process or JavaScript object per check); `node`, fping and node:http; `auto`, native when it is built and loads, else node (ICMP and HTTP fall back separately, e.g. ICMP to fping without a raw socket or `ping_group_range`). One log line at start says which runs and why; `native` refuses to start without it (see docs/probes.md, "Probe engine")',
+        },
       },
     },
     health: {

@@ -5,6 +5,7 @@ import type { MonitorSettings } from '../monitors/settings.js';
 import type { ConfirmationRow } from '../store/confirmation-repository.js';
 import type { VimRecord } from '../vims/model.js';
 import type { Clock } from '../time/clock.js';
+import { deadline } from '../time/deadline.js';
 
 /** How long a finished answer waits for others to go out with it. */
 const FLUSH_DELAY_MS = 10;
@@ -108,7 +109,8 @@ export class ConfirmProber {
       const target = probeTargetOf(vim, this.deps.credentialsOf(vim));
       // The VIM's own timeout, cut to the deadline: an answer after it is of no use to the owner.
       const budgetMs = Math.max(50, Math.min(settings.timeout * 1000, deadlineMs - this.deps.clock.now().getTime()));
-      const signal = AbortSignal.timeout(budgetMs);
+      // A deadline() signal says when it aborts: the native probe engine takes it as a number, with no listener.
+      const { signal } = deadline(budgetMs);
       outcomes = await Promise.all(
         settings.probes.map(async (name): Promise<[ProbeName, ProbeOutcome]> => {
           const probe = this.deps.probes.get(name);

@@ -1,5 +1,6 @@
 import { isIP } from 'node:net';
 import type { Probe, ProbeName, ProbeOutcome, ProbeTarget } from '../probes/probe.js';
+import { deadline } from '../time/deadline.js';
 
 /** One of the worker's own dependencies, as configured in `guard.canaries` (an object, or a string of the same). */
 export type CanaryConfig = string | { address?: string; port?: number; url?: string };
@@ -97,15 +98,17 @@ export class CanarySet {
 
   /** Checks every canary once, in parallel, each within `timeoutMs`. */
   async check(probes: ReadonlyMap<ProbeName, Probe>, timeoutMs: number): Promise<void> {
+    // A deadline() signal says when it aborts: the native probe engine takes it as a number, with no listener.
+    const limit = deadline(timeoutMs);
     await Promise.all(
       this.canaries.map(async (canary, i) => {
         const probe = probes.get(canary.probe);
         const outcome: ProbeOutcome = probe
-          ? await probe.check(canary.target, AbortSignal.timeout(timeoutMs)).catch((error: unknown) => ({ ok: false, reason: String(error) }))
+          ? await probe.check(canary.target, limit.signal).catch((error: unknown) => ({ ok: false, reason: String(error) }))
           : { ok: false, reason: `probe ${canary.probe} is not available in this process` };
         this.record(i, outcome);
       }),
-    );
+    ).finally(() => limit.dispose());
   }
 
   record(index: number, outcome: ProbeOutcome): void {

@@ -1,17 +1,27 @@
 /**
- * The API probe against a real Keystone (test/support/keystone.ts), plain
+ * The API probe, on both engines (the native probe engine when built, and
+ * node:http), against a real Keystone (test/support/keystone.ts), plain
  * node:http servers for broken answers, and a FAKE Kubernetes API server
  * (test/support/kubernetes-api.ts is a mock: no real kube-apiserver runs in
  * the suite) over HTTPS with a certificate of a test CA.
  */
 import { createServer as createHttpServer, type Server } from 'node:http';
+import { createServer as createHttpsServer } from 'node:https';
+import type { TLSSocket } from 'node:tls';
 import { createServer as createTcpServer, type Socket } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startKeystone, type KeystoneFixture } from '../../test/support/keystone.js';
 import { startFakeKubeApi, type FakeKubeApi } from '../../test/support/kubernetes-api.js';
-import { makeTestPki } from '../../test/support/pki.js';
+import { makeCertificate } from '../../test/support/fixtures.js';
+import { startSilentHost } from '../../test/support/net-targets.js';
+import { issueServerCertificate, makeCertificateAuthority, makeTestPki } from '../../test/support/pki.js';
+import { probeEngineNames, startNativeEngine } from '../../test/support/probe-engines.js';
 import { deadline, probeTarget } from '../../test/support/probe-target.js';
+import { deadline as tickDeadline } from '../time/deadline.js';
 import { ApiProbe, judgeKeystone, judgeReadyz } from './api.js';
+import type { ProbeEngine } from './engine/probe-engine.js';
+import type { EgressGuard } from '../net/egress-guard.js';
+import { probeTargetGuard } from './target-policy.js';
 import { AgentPool } from './http-agents.js';
 
 async function listening(server: Server | ReturnType<typeof createTcpServer>): Promise<number> {
@@ -20,16 +30,23 @@ async function listening(server: Server | ReturnType<typeof createTcpServer>): P
   return typeof address === 'object' && address ? address.port : 0;
 }
 
-describe('ApiProbe', () => {
+describe.each(probeEngineNames())('ApiProbe on the %s engine', (engineName) => {
   let keystone: KeystoneFixture;
   let kube: FakeKubeApi;
-  const probe = new ApiProbe();
+  let engine: ProbeEngine | undefined;
+  let probe: ApiProbe;
+  const native = engineName === 'native';
+  /** A probe on this engine: the native one, or node:http with its own agents (or `agents`). */
+  const make = (agents?: AgentPool, guard?: EgressGuard): ApiProbe => new ApiProbe({ ...(agents && { agents }), ...(guard && { guard }), ...(engine && { engine }) });
 
   beforeAll(async () => {
+    if (native) engine = startNativeEngine();
+    probe = make();
     [keystone, kube] = await Promise.all([startKeystone(), startFakeKubeApi()]);
   });
   afterAll(async () => {
-    await probe.close();
+    await probe?.close();
+    engine?.close();
     await Promise.all([keystone?.stop(), kube?.stop()]);
   });
 
@@ -58,6 +75,55 @@ describe('ApiProbe', () => {
         });
       } finally {
         server.close();
+      }
+    });
+
+    it('sends nothing to an address the probe target policy refuses', async () => {
+      // 0.0.0.0 (unspecified) reaches this host's own listeners on Linux: a connection would show here.
+      let connections = 0;
+      const server = createTcpServer((socket) => {
+        connections += 1;
+        socket.destroy();
+      });
+      await new Promise<void>((resolve) => server.listen(0, '0.0.0.0', resolve));
+      const address = server.address();
+      const port = typeof address === 'object' && address ? address.port : 0;
+      try {
+        expect(await probe.check(probeTarget('openstack', `http://0.0.0.0:${port}/v3`), deadline(1000))).toEqual({
+          ok: false,
+          reason: `refused by the probe target policy (http://0.0.0.0:${port}/v3)`,
+        });
+        expect(connections).toBe(0);
+      } finally {
+        server.close();
+      }
+    });
+
+    it('finds a server on ::1 healthy, naming the bracketed URL', async () => {
+      const server = createHttpServer((req, res) => res.writeHead(req.url === '/v3' && req.headers.host?.startsWith('[::1]:') ? 200 : 400).end());
+      await new Promise<void>((resolve) => server.listen(0, '::1', () => resolve()));
+      const address = server.address();
+      const port = typeof address === 'object' && address ? address.port : 0;
+      try {
+        expect(await probe.check(probeTarget('openstack', `http://[::1]:${port}/v3`), deadline(2000))).toEqual({
+          ok: true,
+          latencyMs: expect.any(Number),
+          reason: `HTTP 200 from http://[::1]:${port}/v3`,
+        });
+      } finally {
+        server.close();
+      }
+    });
+
+    it('settles at its deadline when the host drops SYNs (IPv4 and IPv6)', async () => {
+      const silent = startSilentHost();
+      try {
+        const started = Date.now();
+        const outcomes = await Promise.all([silent.ipv4, `[${silent.ipv6}]`].map((host) => probe.check(probeTarget('openstack', `http://${host}:5000/v3`), deadline(300))));
+        for (const outcome of outcomes) expect(outcome).toEqual({ ok: false, reason: expect.stringMatching(/^timed out after \d+ ms$/) });
+        expect(Date.now() - started).toBeLessThan(500);
+      } finally {
+        silent.close();
       }
     });
 
@@ -151,7 +217,7 @@ describe('ApiProbe', () => {
 
     it('refuses a server certificate its CA did not sign, unless cert_verify is False', async () => {
       const otherCa = makeTestPki().ca.cert;
-      const isolated = new ApiProbe();
+      const isolated = make();
       try {
         expect(await isolated.check(probeTarget('kubernetes', kube.url, { ssl_ca_cert: otherCa }), deadline(2000))).toMatchObject({
           ok: false,
@@ -164,7 +230,62 @@ describe('ApiProbe', () => {
       }
     });
 
+    it('names the TLS problem as node:https does: expired, another name, not TLS at all', async () => {
+      const ca = makeCertificateAuthority();
+      const day = 86_400_000;
+      const expired = issueServerCertificate(ca, { notBefore: new Date(Date.now() - 3 * day), notAfter: new Date(Date.now() - day), names: ['127.0.0.1'] });
+      const elsewhere = issueServerCertificate(ca, { notBefore: new Date(Date.now() - day), notAfter: new Date(Date.now() + day), names: ['other.vim.test'] });
+      const servers = [expired, elsewhere].map(({ cert, key }) => createHttpsServer({ cert, key }, (_request, response) => response.end('ok')));
+      const plain = createHttpServer((_request, response) => response.end('ok'));
+      const ports = await Promise.all([...servers, plain].map((server) => listening(server as Server)));
+      const checker = make();
+      try {
+        const at = (port: number) => probeTarget('kubernetes', `https://127.0.0.1:${port}`, { ssl_ca_cert: ca.cert });
+        const [expiredPort = 0, elsewherePort = 0, plainPort = 0] = ports;
+        expect(await checker.check(at(expiredPort), deadline(2000))).toEqual({ ok: false, reason: `TLS certificate not valid now (CERT_HAS_EXPIRED) (https://127.0.0.1:${expiredPort}/readyz)` });
+        expect(await checker.check(at(elsewherePort), deadline(2000))).toEqual({
+          ok: false,
+          reason: `TLS certificate does not name this host (ERR_TLS_CERT_ALTNAME_INVALID) (https://127.0.0.1:${elsewherePort}/readyz)`,
+        });
+        expect(await checker.check(at(plainPort), deadline(2000))).toEqual({ ok: false, reason: expect.stringMatching(new RegExp(`^TLS handshake failed.* \\(https://127\\.0\\.0\\.1:${plainPort}/readyz\\)$`)) });
+      } finally {
+        await checker.close();
+        for (const server of [...servers, plain]) server.close();
+      }
+    });
+
+    it('keeps the host name for Host and SNI while connecting to the address the guard resolved', async () => {
+      const { cert, key } = makeCertificate('sni.vim.test');
+      const seen: { servername?: string | false | null; host?: string | undefined } = {};
+      const server = createHttpsServer({ cert, key }, (request, response) => {
+        seen.servername = (request.socket as TLSSocket).servername;
+        seen.host = request.headers.host;
+        response.end('ok');
+      });
+      await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+      const address = server.address();
+      const port = typeof address === 'object' && address ? address.port : 0;
+      let lookups = 0;
+      const guard = probeTargetGuard({
+        lookup: async () => {
+          lookups += 1;
+          return [{ address: '127.0.0.1', family: 4 }];
+        },
+      });
+      const named = make(undefined, guard);
+      try {
+        const target = probeTarget('kubernetes', `https://sni.vim.test:${port}`, { ssl_ca_cert: cert });
+        expect(await named.check(target, deadline(2000))).toMatchObject({ ok: true, reason: `HTTP 200 from https://sni.vim.test:${port}/readyz: ok` });
+        expect(seen).toEqual({ servername: 'sni.vim.test', host: `sni.vim.test:${port}` });
+        expect(lookups).toBe(1);
+      } finally {
+        await named.close();
+        await new Promise((resolve) => server.close(resolve));
+      }
+    });
+
     it('closes each connection after its answer, holds no idle socket between rounds, and resumes the TLS session', async () => {
+      if (native) return; // the engine's connections: the next test
       const agents = new AgentPool();
       const pooled = new ApiProbe({ agents });
       const target = kubeTarget();
@@ -182,6 +303,39 @@ describe('ApiProbe', () => {
       } finally {
         await pooled.close();
         await agents.close();
+      }
+    });
+
+    it('closes each engine connection after its answer, resumes the TLS session, and forget() drops the VIM\'s target and its TLS context', async () => {
+      if (!native) return; // node:http's agents: the test above
+      const own = make();
+      const target = kubeTarget();
+      const before = { connections: kube.connections(), resumed: kube.resumedSessions() };
+      try {
+        for (let i = 0; i < 3; i += 1) expect((await own.check(target, deadline(2000))).ok).toBe(true);
+        expect(kube.connections() - before.connections).toBe(3);
+        // The first handshake is a full one; the later ones resume its session (the engine keeps one per target).
+        expect(kube.resumedSessions() - before.resumed).toBe(2);
+        await expect.poll(() => kube.openConnections(), { timeout: 2000 }).toBe(0);
+        expect(own.engineTargets()).toEqual({ targets: 1, tlsContexts: 1 });
+        own.forget(target.vimId);
+        expect(own.engineTargets()).toEqual({ targets: 0, tlsContexts: 0 });
+        expect((await own.check(target, deadline(2000))).ok).toBe(true);
+      } finally {
+        await own.close();
+      }
+    });
+
+    it("answers by a tick's deadline (the monitor's shared signal) when the API server hangs", async () => {
+      kube.mode = 'hang';
+      const tick = tickDeadline(300);
+      try {
+        const started = Date.now();
+        expect(await probe.check(kubeTarget(), tick.signal)).toEqual({ ok: false, reason: expect.stringMatching(/^timed out after \d+ ms$/) });
+        expect(Date.now() - started).toBeLessThan(500);
+      } finally {
+        tick.dispose();
+        kube.mode = 'serve';
       }
     });
   });

@@ -1,12 +1,26 @@
+import type { EgressGuard, ResolvedAddress } from '../net/egress-guard.js';
+import { beforeDeadline, DEADLINE_PASSED } from '../time/deadline.js';
 import { monotonicMs, timedOutReason } from './deadline.js';
+import { unchunk } from './engine/chunked-body.js';
+import { HttpTargets, type HttpTarget, type HttpTargetSpec } from './engine/http-targets.js';
+import { ABORTED, CLOSED, ENGINE_ERROR, type EngineReply, type ProbeEngine } from './engine/probe-engine.js';
 import { AgentPool } from './http-agents.js';
 import { httpExchange, joinUrl, shownUrl, type HttpResponse } from './http-exchange.js';
+import { describeNetworkError } from './network-error.js';
 import type { Probe, ProbeOutcome, ProbeTarget } from './probe.js';
+import { probeTargetGuard } from './target-policy.js';
 
 export interface ApiProbeOptions {
-  /** Connection pools per VIM; pass one to share it with other probes. */
+  /** Connection pools per VIM; pass one to share it with other probes (the Node.js path). */
   agents?: AgentPool;
+  /** The native probe engine: exchanges go through it instead of node:http. */
+  engine?: ProbeEngine;
+  /** The probe target policy of the engine path (the Node.js path uses its agents' guard); by default the built-in one. */
+  guard?: EgressGuard;
 }
+
+/** /readyz answers 'ok', or a list of checks: enough to judge, and the rest is not read. */
+const READYZ_MAX_BODY = 4096;
 
 /**
  * An unauthenticated GET of the VIM's service endpoint: is the service
@@ -18,13 +32,22 @@ export class ApiProbe implements Probe {
   readonly name = 'api' as const;
   private readonly agents: AgentPool;
   private readonly ownsAgents: boolean;
+  /** The engine path, when an engine is given. */
+  private readonly native: { engine: ProbeEngine; targets: HttpTargets } | undefined;
+  private readonly guard: EgressGuard;
 
   constructor(options: ApiProbeOptions = {}) {
-    this.agents = options.agents ?? new AgentPool();
+    this.agents = options.agents ?? new AgentPool(options.guard ? { guard: options.guard } : {});
     this.ownsAgents = options.agents === undefined;
+    this.guard = options.guard ?? probeTargetGuard();
+    this.native = options.engine && { engine: options.engine, targets: new HttpTargets(options.engine, this.guard, exchangeOf) };
   }
 
-  async check(target: ProbeTarget, signal: AbortSignal): Promise<ProbeOutcome> {
+  check(target: ProbeTarget, signal: AbortSignal): Promise<ProbeOutcome> {
+    return this.native === undefined ? this.checkWithNode(target, signal) : this.checkWithEngine(this.native.engine, this.native.targets, target, signal);
+  }
+
+  private async checkWithNode(target: ProbeTarget, signal: AbortSignal): Promise<ProbeOutcome> {
     const startedAt = monotonicMs();
     const url = target.type === 'kubernetes' ? joinUrl(target.authUrl, '/readyz') : target.authUrl;
     const agent = this.agents.agentFor(target.vimId, 'api', { verify: target.tls.verify, ca: target.tls.ca });
@@ -34,13 +57,75 @@ export class ApiProbe implements Probe {
     return { ...verdict, latencyMs: result.response.latencyMs };
   }
 
+  /**
+   * The same exchange on the native engine: the VIM's request is built and
+   * defined once, a check hands the engine its target key and deadline. A
+   * host name is resolved and checked by the guard on every check, as on the
+   * Node.js path; nothing is sent to a host the guard refuses.
+   */
+  private async checkWithEngine(engine: ProbeEngine, targets: HttpTargets, target: ProbeTarget, signal: AbortSignal): Promise<ProbeOutcome> {
+    const startedAt = monotonicMs();
+    const vim = targets.targetFor(target);
+    if (typeof vim === 'string') return { ok: false, reason: `${vim} (${shownUrl(target.authUrl)})` };
+    const resolution = vim.literal ?? (await beforeDeadline(this.guard.resolve(vim.host), signal));
+    if (resolution === DEADLINE_PASSED || signal.aborted) return { ok: false, reason: timedOutReason(startedAt) };
+    if (!resolution.ok) return { ok: false, reason: `${unresolvedReason(resolution)} (${vim.shown})` };
+    // Node.js would try the other addresses of a name in turn; the engine connects to the first (docs/probes.md).
+    try {
+      targets.connectTo(vim, (resolution.addresses[0] as ResolvedAddress).address);
+    } catch (error) {
+      // The engine refused the definition (a bug, not the VIM's fault): a reason, never a rejected check.
+      const code = (error as { code?: unknown }).code;
+      return { ok: false, reason: `${describeNetworkError({ code: typeof code === 'string' && code !== '' ? code : ENGINE_ERROR })} (${vim.shown})` };
+    }
+    return judgeReply(vim, target.type === 'kubernetes', await engine.http(vim.key, signal), startedAt);
+  }
+
   forget(vimId: string): void {
     this.agents.forget(vimId);
+    this.native?.targets.forget(vimId);
+  }
+
+  /** The engine's targets and TLS contexts (for tests); undefined on the Node.js path. */
+  engineTargets(): { targets: number; tlsContexts: number } | undefined {
+    return this.native?.targets.size();
   }
 
   async close(): Promise<void> {
     if (this.ownsAgents) await this.agents.close();
   }
+}
+
+/** The api probe's exchange with a VIM, as the engine defines it once per VIM. */
+function exchangeOf(target: ProbeTarget): HttpTargetSpec {
+  const kubernetes = target.type === 'kubernetes';
+  return {
+    url: kubernetes ? joinUrl(target.authUrl, '/readyz') : target.authUrl,
+    accept: kubernetes ? 'text/plain' : 'application/json',
+    verify: target.tls.verify,
+    ca: target.tls.ca,
+    maxBody: kubernetes ? READYZ_MAX_BODY : 0,
+  };
+}
+
+/** The outcome of an engine exchange, in the Node.js path's words: the same reasons whichever engine ran. */
+function judgeReply(vim: HttpTarget, kubernetes: boolean, reply: EngineReply, startedAt: number): ProbeOutcome {
+  const status = reply.outcome;
+  if (status === 0) {
+    const error = reply.error;
+    if (reply.deadline || error === 'ETIMEDOUT' || error === ABORTED) return { ok: false, reason: timedOutReason(startedAt) };
+    if (error === CLOSED) return { ok: false, reason: `the probe engine is closed (${vim.shown})` };
+    return { ok: false, reason: `${describeNetworkError({ code: error })} (${vim.shown})` };
+  }
+  const body = reply.body === undefined ? '' : unchunk(reply.body);
+  const response: HttpResponse = { status, headers: {}, body, latencyMs: Math.round(reply.latencyUs / 100) / 10 };
+  const verdict = kubernetes ? judgeReadyz(response, vim.shown) : judgeKeystone(response, vim.shown);
+  return { ok: verdict.ok, reason: verdict.reason, latencyMs: response.latencyMs };
+}
+
+/** As httpExchange words a refused or failed lookup. */
+function unresolvedReason(failure: { refused: boolean; reason: string; code?: string }): string {
+  return failure.refused || failure.code === undefined || failure.code === 'error' ? failure.reason : describeNetworkError(failure);
 }
 
 type Verdict = { ok: boolean; reason: string };

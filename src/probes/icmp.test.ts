@@ -1,14 +1,20 @@
 /**
- * The ICMP probe with the real fping and iputils ping (Debian packages fping
- * and iputils-ping) on loopback and against a silent host in a network
- * namespace of the test's own (test/support/net-targets.ts: root, iproute2).
- * Only DNS answers are injected, so that no query leaves the machine.
+ * The ICMP probe on both engines: the native probe engine's echo (one socket
+ * per family) and the Node.js drivers (the real fping and iputils ping,
+ * Debian packages fping and iputils-ping), on loopback and against a silent
+ * host in a network namespace of the test's own (test/support/net-targets.ts:
+ * root, iproute2). Only DNS answers are injected, so that no query leaves the
+ * machine.
  */
 import pino from 'pino';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { startSilentHost, type SilentHost } from '../../test/support/net-targets.js';
+import { probeEngineNames, startNativeEngine } from '../../test/support/probe-engines.js';
 import { deadline, probeTarget } from '../../test/support/probe-target.js';
-import { IcmpProbe } from './icmp.js';
+import { deadline as tickDeadline } from '../time/deadline.js';
+import { NativePinger } from './engine/native-pinger.js';
+import type { ProbeEngine } from './engine/probe-engine.js';
+import { IcmpProbe, type IcmpProbeOptions } from './icmp.js';
 import type { HostLookup } from './resolve-host.js';
 import { findExecutable } from './system-pinger.js';
 
@@ -20,42 +26,52 @@ function capturingLogger() {
   return { logger, lines };
 }
 
-describe('IcmpProbe', () => {
+describe.each(probeEngineNames())('IcmpProbe on the %s engine', (engineName) => {
   let silent: SilentHost;
   let probe: IcmpProbe;
+  let engine: ProbeEngine | undefined;
+  const native = engineName === 'native';
+  /** The probe on this engine: the native one's pinger, or the default (fping). */
+  const make = (options: IcmpProbeOptions = {}): IcmpProbe => new IcmpProbe({ ...options, ...(engine && { pinger: new NativePinger(engine) }) });
 
   beforeAll(() => {
-    if (!findExecutable('fping')) throw new Error('fping is not installed: apt-get install -y fping (see .ci/run)');
-    if (!findExecutable('ping')) throw new Error('iputils ping is not installed: apt-get install -y iputils-ping (see .ci/run)');
+    if (native) engine = startNativeEngine();
+    else {
+      if (!findExecutable('fping')) throw new Error('fping is not installed: apt-get install -y fping (see .ci/run)');
+      if (!findExecutable('ping')) throw new Error('iputils ping is not installed: apt-get install -y iputils-ping (see .ci/run)');
+    }
     silent = startSilentHost();
   });
-  afterAll(() => silent?.close());
+  afterAll(() => {
+    silent?.close();
+    engine?.close();
+  });
   afterEach(async () => probe?.close());
 
   it('finds 127.0.0.1, ::1 and localhost up, with a latency', async () => {
-    probe = new IcmpProbe();
+    probe = make();
     const outcomes = await Promise.all(['127.0.0.1', '::1', 'localhost'].map((host) => probe.check(at(host), deadline(2000))));
     for (const outcome of outcomes) {
       expect(outcome).toMatchObject({ ok: true, latencyMs: expect.any(Number), reason: expect.stringMatching(/^ICMP echo reply in [\d.]+ ms$/) });
     }
-    expect(probe.stats().tool).toBe('fping');
+    expect(probe.stats().tool).toBe(native ? 'native' : 'fping');
   });
 
   it('finds a silent host down, naming the address and the wait', async () => {
-    probe = new IcmpProbe({ replyTimeoutMs: 300 });
+    probe = make({ replyTimeoutMs: 300 });
     expect(await probe.check(at(silent.ipv4), deadline(2000))).toEqual({ ok: false, reason: `no ICMP echo reply from ${silent.ipv4} within 300 ms` });
     expect(await probe.check(at(silent.ipv6), deadline(2000))).toEqual({ ok: false, reason: `no ICMP echo reply from ${silent.ipv6} within 300 ms` });
   });
 
   it('counts a host name up when any of its addresses answers', async () => {
     const lookup: HostLookup = async () => [{ address: silent.ipv4, family: 4 }, { address: '::1', family: 6 }];
-    probe = new IcmpProbe({ replyTimeoutMs: 300, lookup });
+    probe = make({ replyTimeoutMs: 300, lookup });
     expect(await probe.check(at('dual.vim.test'), deadline(2000))).toMatchObject({ ok: true });
   });
 
   it('names every address of a host name that does not answer', async () => {
     const lookup: HostLookup = async () => [{ address: silent.ipv4, family: 4 }, { address: silent.ipv6, family: 6 }];
-    probe = new IcmpProbe({ replyTimeoutMs: 300, lookup });
+    probe = make({ replyTimeoutMs: 300, lookup });
     expect(await probe.check(at('silent.vim.test'), deadline(2000))).toEqual({
       ok: false,
       reason: `no ICMP echo reply from ${silent.ipv4}, ${silent.ipv6} within 300 ms`,
@@ -68,7 +84,7 @@ describe('IcmpProbe', () => {
       lookups += 1;
       return [];
     };
-    probe = new IcmpProbe({ lookup });
+    probe = make({ lookup });
     expect(await probe.check(at('127.0.0.1'), deadline(2000))).toMatchObject({ ok: true });
     expect(await probe.check(at('::1'), deadline(2000))).toMatchObject({ ok: true });
     expect(lookups).toBe(0);
@@ -76,13 +92,13 @@ describe('IcmpProbe', () => {
 
   it('checks a host name with a single address as that address, with the same reasons', async () => {
     const only = (address: string): HostLookup => async () => [{ address, family: address.includes(':') ? 6 : 4 }];
-    probe = new IcmpProbe({ replyTimeoutMs: 300, lookup: only('::1') });
+    probe = make({ replyTimeoutMs: 300, lookup: only('::1') });
     expect(await probe.check(at('one.vim.test'), deadline(2000))).toMatchObject({ ok: true, latencyMs: expect.any(Number) });
     await probe.close();
-    probe = new IcmpProbe({ replyTimeoutMs: 300, lookup: only(silent.ipv4) });
+    probe = make({ replyTimeoutMs: 300, lookup: only(silent.ipv4) });
     expect(await probe.check(at('one.vim.test'), deadline(2000))).toEqual({ ok: false, reason: `no ICMP echo reply from ${silent.ipv4} within 300 ms` });
     await probe.close();
-    probe = new IcmpProbe({ replyTimeoutMs: 10_000, lookup: only(silent.ipv4) });
+    probe = make({ replyTimeoutMs: 10_000, lookup: only(silent.ipv4) });
     expect(await probe.check(at('one.vim.test'), deadline(300))).toEqual({
       ok: false,
       reason: expect.stringMatching(new RegExp(`^no ICMP echo reply from ${silent.ipv4.replaceAll('.', '\\.')}: timed out after \\d+ ms$`)),
@@ -93,25 +109,53 @@ describe('IcmpProbe', () => {
     const lookup: HostLookup = async () => {
       throw Object.assign(new Error('getaddrinfo ENOTFOUND nowhere.vim.test'), { code: 'ENOTFOUND' });
     };
-    probe = new IcmpProbe({ lookup });
+    probe = make({ lookup });
     expect(await probe.check(at('nowhere.vim.test'), deadline(2000))).toEqual({ ok: false, reason: 'DNS lookup of nowhere.vim.test failed: ENOTFOUND' });
   });
 
   it('settles at its deadline when the reply would be allowed to take longer', async () => {
-    probe = new IcmpProbe({ replyTimeoutMs: 10_000 });
+    probe = make({ replyTimeoutMs: 10_000 });
     const started = Date.now();
     const outcome = await probe.check(at(silent.ipv4), deadline(300));
     expect(outcome).toEqual({ ok: false, reason: expect.stringMatching(/^no ICMP echo reply from [0-9.]+: timed out after \d+ ms$/) });
     expect(Date.now() - started).toBeLessThan(500);
   });
 
-  it('checks twenty VIMs due in one round with one fping process', async () => {
-    probe = new IcmpProbe();
+  it('checks twenty VIMs due in one round with one fping process, or one native call', async () => {
+    probe = make();
+    const before = probe.stats();
     const targets = Array.from({ length: 20 }, (_, i) => at(`127.0.${i}.1`));
     const outcomes = await Promise.all(targets.map((target) => probe.check(target, deadline(2000))));
     expect(outcomes.every((o) => o.ok)).toBe(true);
-    expect(probe.stats()).toEqual({ tool: 'fping', requests: 20, batches: 1, addressesPinged: 20, processesSpawned: 1 });
+    if (native) expect(probe.stats()).toEqual({ tool: 'native', requests: 20, batches: before.batches + 1, addressesPinged: before.addressesPinged + 20, processesSpawned: 0 });
+    else expect(probe.stats()).toEqual({ tool: 'fping', requests: 20, batches: 1, addressesPinged: 20, processesSpawned: 1 });
   });
+
+  it("settles at a tick's deadline (the monitor's shared signal) with the same reasons", async () => {
+    probe = make({ replyTimeoutMs: 10_000 });
+    const tick = tickDeadline(300);
+    try {
+      const started = Date.now();
+      const [silentOne, loopback] = await Promise.all([probe.check(at(silent.ipv6), tick.signal), probe.check(at('127.0.0.1'), tick.signal)]);
+      expect(silentOne).toEqual({ ok: false, reason: expect.stringMatching(/^no ICMP echo reply from [0-9a-f:]+: timed out after \d+ ms$/) });
+      expect(loopback).toMatchObject({ ok: true });
+      expect(Date.now() - started).toBeLessThan(500);
+    } finally {
+      tick.dispose();
+    }
+  });
+
+});
+
+describe('IcmpProbe on the Node.js drivers, without fping', () => {
+  let silent: SilentHost;
+  let probe: IcmpProbe;
+
+  beforeAll(() => {
+    silent = startSilentHost();
+  });
+  afterAll(() => silent?.close());
+  afterEach(async () => probe?.close());
 
   it('falls back to iputils ping per address when fping is missing, and says so once', async () => {
     const { logger, lines } = capturingLogger();

@@ -23,14 +23,22 @@ export interface IcmpProbeOptions extends SystemPingerOptions {
 /**
  * ICMP echo to the host of auth_url. A host name is resolved in both
  * families and the host counts as up when any of its addresses answers.
- * Every check of every VIM goes through one pinger, which sends all checks
- * of a round through one fping process.
+ * Every check of every VIM goes through one pinger: the native probe
+ * engine's (engine/native-pinger.ts, one socket per family), or fping's,
+ * which sends all checks of a round through one fping process.
  */
 export class IcmpProbe implements Probe {
   readonly name = 'icmp' as const;
   private readonly pinger: Pinger;
   private readonly replyTimeoutMs: number;
   private readonly guard: EgressGuard;
+  /**
+   * The policy's verdict per IP literal checked. The policy does not change
+   * while the process runs, and judging an address costs node:net BlockList
+   * lookups (a SocketAddress each: ~10 µs, the largest share of an ICMP
+   * check's JavaScript on the native engine), so each VIM's host is judged once.
+   */
+  private readonly verdicts = new Map<string, boolean>();
 
   constructor(options: IcmpProbeOptions = {}) {
     const { pinger, replyTimeoutMs, lookup, guard, ...systemOptions } = options;
@@ -43,7 +51,7 @@ export class IcmpProbe implements Probe {
     const startedAt = monotonicMs();
     // An IP literal (the usual auth_url): one ping, no DNS, no promise or abort listener of the probe's own.
     if (isIP(target.host) !== 0) {
-      if (this.guard.policy.refuses(target.host)) return Promise.resolve({ ok: false, reason: this.guard.refusedReason });
+      if (this.refuses(target.host)) return Promise.resolve({ ok: false, reason: this.guard.refusedReason });
       return this.checkAddress(target.host, signal, startedAt);
     }
     return this.checkHostName(target.host, signal, startedAt);
@@ -52,8 +60,9 @@ export class IcmpProbe implements Probe {
   private async checkAddress(address: string, signal: AbortSignal, startedAt: number): Promise<ProbeOutcome> {
     const reply = await this.pinger.ping(address, this.replyTimeoutMs, signal);
     if (reply.alive) return { ok: true, latencyMs: reply.rttMs, reason: `ICMP echo reply in ${reply.rttMs} ms` };
-    // The monitor's deadline came before fping's own reply timeout: still a missing echo, and said so.
-    if (signal.aborted) return { ok: false, reason: `no ICMP echo reply from ${address}: ${timedOutReason(startedAt)}` };
+    // The monitor's deadline came before the pinger's own reply timeout: still a missing echo, and said so.
+    // (The native engine ends the echo at the deadline itself and says so with `aborted`, just before the signal fires.)
+    if (signal.aborted || reply.aborted === true) return { ok: false, reason: `no ICMP echo reply from ${address}: ${timedOutReason(startedAt)}` };
     return { ok: false, reason: reply.reason };
   }
 
@@ -69,9 +78,20 @@ export class IcmpProbe implements Probe {
     const replies = await firstAlive(addresses.map((address) => this.pinger.ping(address, this.replyTimeoutMs, signal)));
     const alive = replies.find((r): r is Extract<PingReply, { alive: true }> => r.alive);
     if (alive) return { ok: true, latencyMs: alive.rttMs, reason: `ICMP echo reply in ${alive.rttMs} ms` };
-    // The monitor's deadline came before fping's own reply timeout: still a missing echo, and said so.
-    if (signal.aborted) return { ok: false, reason: `no ICMP echo reply from ${addresses.join(', ')}: ${timedOutReason(startedAt)}` };
+    // The monitor's deadline came before the pinger's own reply timeout: still a missing echo, and said so.
+    if (signal.aborted || replies.some((r) => !r.alive && r.aborted === true)) return { ok: false, reason: `no ICMP echo reply from ${addresses.join(', ')}: ${timedOutReason(startedAt)}` };
     return { ok: false, reason: describeFailures(addresses, replies, this.replyTimeoutMs) };
+  }
+
+  private refuses(address: string): boolean {
+    let refused = this.verdicts.get(address);
+    if (refused === undefined) {
+      refused = this.guard.policy.refuses(address);
+      // Bounded: far more addresses than VIMs means addresses come and go; start over.
+      if (this.verdicts.size >= MAX_VERDICTS) this.verdicts.clear();
+      this.verdicts.set(address, refused);
+    }
+    return refused;
   }
 
   stats(): PingerStats {
@@ -82,6 +102,8 @@ export class IcmpProbe implements Probe {
     await this.pinger.close();
   }
 }
+
+const MAX_VERDICTS = 100_000;
 
 /** Settles as soon as one reply is alive, or when all have answered. */
 function firstAlive(pings: Promise<PingReply>[]): Promise<PingReply[]> {

@@ -2,11 +2,11 @@
 export type PingReply = { alive: true; rttMs: number } | { alive: false; reason: string; aborted?: boolean };
 
 export interface PingerStats {
-  /** Which tool answered: fping (batched), iputils ping (one process per address) or none found yet/at all. */
-  tool: 'fping' | 'ping' | 'none' | 'undetected';
+  /** Which tool answered: the native probe engine, fping (batched), iputils ping (one process per address) or none found yet/at all. */
+  tool: 'native' | 'fping' | 'ping' | 'none' | 'undetected';
   /** ping() calls. */
   requests: number;
-  /** fping rounds (one process each); 0 with iputils ping. */
+  /** fping rounds (one process each), or native engine calls; 0 with iputils ping. */
   batches: number;
   /** Distinct addresses sent an echo request, summed over rounds. */
   addressesPinged: number;

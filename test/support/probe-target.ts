@@ -2,6 +2,7 @@
 import { randomUUID } from 'node:crypto';
 import { probeTargetOf } from '../../src/probes/target.js';
 import type { ProbeTarget } from '../../src/probes/probe.js';
+import { deadline as tickDeadline } from '../../src/time/deadline.js';
 import type { AuthCred, VimProject, VimRecord, VimType } from '../../src/vims/model.js';
 
 export function vimRecord(type: VimType, authUrl: string, project: VimProject = { name: 'default' }): VimRecord {
@@ -32,7 +33,7 @@ export function probeTarget(type: VimType, authUrl: string, credentials: AuthCre
   return probeTargetOf(vimRecord(type, authUrl, project), credentials);
 }
 
-/** A deadline as the monitor gives one. */
+/** A deadline as the monitor gives one: a src/time/deadline.ts signal, which says when it aborts (remainingMs). */
 export function deadline(ms: number): AbortSignal {
-  return AbortSignal.timeout(ms);
+  return tickDeadline(ms).signal;
 }
