@@ -7,9 +7,9 @@ import type { HealthChange, ProbeDetails, StatusChange } from './status-change.j
 import type { CapacityFigures, Condition, ConditionResult, Health, HealthLayer } from '../health/condition.js';
 import type { HealthSettings } from '../health/deep-check.js';
 import type { DeepChecks } from '../health/deep-checks.js';
-import { DeepRuns } from './deep-runs.js';
+import { DeepRuns, type DeepConfirmation } from './deep-runs.js';
 import { assess, changedTypes, conditionsDiffer, gateByLayer } from '../health/assess.js';
-import { FAST_CONDITION_TYPES, probeConditions, type ProbeResults } from '../health/probe-conditions.js';
+import { FAST_CONDITION_TYPES, isCertificateFailure, probeConditions, type ProbeResults } from '../health/probe-conditions.js';
 import { confirmedOk, unconfirmedNote } from '../health/confirmation.js';
 import type { MetricsRecorder } from '../metrics/recorder.js';
 import type { RoundStats } from './round-stats.js';
@@ -97,6 +97,18 @@ interface ProbeRecord {
 
 type ProbeRecords = Partial<Record<ProbeName, ProbeRecord>>;
 
+/** The deep runs' thresholds for each (shared) settings object: built once, not every round. */
+const deepConfirmations = new WeakMap<MonitorSettings, DeepConfirmation>();
+
+function deepConfirmationOf(settings: MonitorSettings): DeepConfirmation {
+  let confirmation = deepConfirmations.get(settings);
+  if (!confirmation) {
+    confirmation = { failure_threshold: settings.failure_threshold, success_threshold: settings.success_threshold, retryAfterMs: settings.interval * 1000 };
+    deepConfirmations.set(settings, confirmation);
+  }
+  return confirmation;
+}
+
 /**
  * One VIM's monitor: runs its probes every `interval`, applies the
  * thresholds and reports status changes. It never touches the database: the
@@ -125,6 +137,8 @@ export class VimMonitor implements ScheduledRound {
   private conditions: Condition[];
   private health: Health | null;
   private readonly deep: DeepRuns;
+  /** What the last round that assessed its conditions found them made of, when they had not changed (sameShapeAsBefore). */
+  private shapeMemo: { names: readonly ProbeName[]; conditions: Condition[]; deep: readonly ConditionResult[]; fast: number } | undefined;
   /** While the gate holds a down verdict: its reason and since when (epoch ms). */
   private held: { reason: string; sinceMs: number } | undefined;
   private readonly history: VimHistory | undefined;
@@ -335,10 +349,12 @@ export class VimMonitor implements ScheduledRound {
     }
     // The conditions must agree with a status that just changed: the thresholds have confirmed what the latest round saw.
     if (statusChanged) this.confirmLatest();
-    // Compared without formatting anything: most rounds change nothing, and then nothing is assessed or stored.
-    const results = gateByLayer(this.results(names));
-    const conditionsChanged = conditionsDiffer(this.conditions, results);
-    const health = statusChanged || conditionsChanged ? this.assessHealth(results, startedAt, conditionsChanged) : undefined;
+    // Most rounds change nothing: then not even the conditions are built, let alone assessed or stored.
+    const unchanged = !statusChanged && this.sameShapeAsBefore(names);
+    const results = unchanged ? undefined : gateByLayer(this.results(names));
+    const conditionsChanged = results !== undefined && conditionsDiffer(this.conditions, results);
+    const health = results && (statusChanged || conditionsChanged) ? this.assessHealth(results, startedAt, conditionsChanged) : undefined;
+    if (results) this.rememberShape(names, conditionsChanged);
     // The time since the previous round counts for the status held over it (`before`), not for this round's verdict.
     this.history?.roundEnded(before, checkedAtMs, settings, conditionsChanged);
     if (health) this.deps.metrics?.conditionsChanged?.(this.vimId, health.conditions);
@@ -361,12 +377,54 @@ export class VimMonitor implements ScheduledRound {
     }
     if (regions && this.deps.onPlacement) this.deps.onPlacement(this.vimId, regions);
     // Deep checks go out only over layers the fast probes just found up: a cloud whose Keystone is down reports that, not a dozen service failures.
-    if (probesOk && names.every((name) => this.records[name] !== undefined)) {
-      this.deep.startIfDue(target, this.current.health, { ...settings, retryAfterMs: settings.interval * 1000 }, checkedAtMs);
-    }
+    if (probesOk && this.allRecorded(names)) this.deep.startIfDue(target, this.current.health, deepConfirmationOf(settings), checkedAtMs);
 
     // From the scheduled time, not the actual start: otherwise every round slips by up to one tick.
     this.schedule(Math.max(scheduledAt + settings.interval * 1000, checkedAtMs));
+  }
+
+  private allRecorded(names: readonly ProbeName[]): boolean {
+    for (const name of names) if (this.records[name] === undefined) return false;
+    return true;
+  }
+
+  /**
+   * Whether this round's conditions would be what the last assessed round
+   * found unchanged: the same probes showing the same results, the same
+   * deep results, the same stored conditions. What decides a condition's
+   * type, status, severity and layer is all in that, so the round needs no
+   * conditions built to know that nothing changed.
+   */
+  private sameShapeAsBefore(names: readonly ProbeName[]): boolean {
+    const memo = this.shapeMemo;
+    return memo !== undefined && memo.names === names && memo.conditions === this.conditions && memo.deep === this.deep.conditions() && memo.fast === this.fastShape(names);
+  }
+
+  private rememberShape(names: readonly ProbeName[], conditionsChanged: boolean): void {
+    if (conditionsChanged) {
+      this.shapeMemo = undefined;
+      return;
+    }
+    const memo = (this.shapeMemo ??= { names, conditions: this.conditions, deep: this.deep.conditions(), fast: 0 });
+    memo.names = names;
+    memo.conditions = this.conditions;
+    memo.deep = this.deep.conditions();
+    memo.fast = this.fastShape(names);
+  }
+
+  /**
+   * What the fast probes' conditions are made of, as one number: per
+   * configured probe, whether it has a result and whether it is shown as
+   * passing, and for a failing api probe whether it failed on a certificate
+   * (a CertificateValid condition of its own).
+   */
+  private fastShape(names: readonly ProbeName[]): number {
+    let shape = 0;
+    for (const name of names) {
+      const record = this.records[name];
+      shape = shape * 8 + (record === undefined ? 0 : record.shownOk ? 1 : isCertificateFailure(record.reason) ? 3 : 2);
+    }
+    return shape;
   }
 
   /**
