@@ -97,6 +97,23 @@ interface ProbeRecord {
 
 type ProbeRecords = Partial<Record<ProbeName, ProbeRecord>>;
 
+let lastTickMs = Number.NaN;
+let lastTickStamp = '';
+
+/**
+ * The timestamp of a round's start, formatted once per tick: every round of
+ * a tick starts at the same ms, so the VIMs whose conditions change in it
+ * (a network outage: thousands at once) share one string in their
+ * conditions' `since` and `last_checked`.
+ */
+function tickTimestamp(ms: number): string {
+  if (ms !== lastTickMs) {
+    lastTickStamp = tackerTimestamp(new Date(ms));
+    lastTickMs = ms;
+  }
+  return lastTickStamp;
+}
+
 /** The deep runs' thresholds for each (shared) settings object: built once, not every round. */
 const deepConfirmations = new WeakMap<MonitorSettings, DeepConfirmation>();
 
@@ -369,7 +386,7 @@ export class VimMonitor implements ScheduledRound {
         newStatus: this.state.status,
         reason: this.describe(names, roundOk) + (decision?.verdict === 'apply' && decision.note ? ` (${decision.note})` : ''),
         probes: this.details(),
-        at: tackerTimestamp(new Date(startedAt)),
+        at: tickTimestamp(startedAt),
         ...(health && { health }),
       });
     } else if (health && conditionsChanged) {
@@ -461,7 +478,7 @@ export class VimMonitor implements ScheduledRound {
 
   /** Adopts the round's conditions; `changed` lists nothing when only the status moved (no health event then). */
   private assessHealth(results: ReturnType<typeof gateByLayer>, startedAt: number, conditionsChanged: boolean): HealthChange {
-    const at = tackerTimestamp(new Date(startedAt));
+    const at = tickTimestamp(startedAt);
     const changed = conditionsChanged ? changedTypes(this.conditions, results) : [];
     const assessment = assess(this.conditions, results, at);
     const oldHealth = this.health;
