@@ -57,6 +57,8 @@ class VimState {
   /** The monitor changed within this process (a replacement): the store learns its id through the write queue, a little later. */
   idUnconfirmed = false;
   fencedFlushes = 0;
+  /** In the recorder's map: false once dropped, so a handle that kept it looks it up again. */
+  live = true;
 
   constructor(
     readonly vimId: string,
@@ -72,6 +74,9 @@ class VimState {
 
 /** What a VIM's monitor reports through, one per monitor: nothing is allocated per round. */
 export class VimHistory {
+  /** @internal the recorder's state for this VIM as of the last call, so that a round costs no Map lookups. */
+  state: VimState | undefined;
+
   constructor(
     private readonly recorder: HistoryRecorder,
     readonly vimId: string,
@@ -201,6 +206,7 @@ export class HistoryRecorder {
   }
 
   private drop(state: VimState): void {
+    state.live = false;
     this.states.delete(state.vimId);
     for (const block of state.days) block.release();
     state.days = [];
@@ -268,6 +274,17 @@ export class HistoryRecorder {
 
   private stateOf(handle: VimHistory): VimState | undefined {
     if (this.ended) return undefined;
+    // The common call: the state this handle saw last is still the VIM's and its monitor's.
+    const known = handle.state;
+    if (known !== undefined && known.live && known.monitorId === handle.monitorId) {
+      known.released = false;
+      return known;
+    }
+    handle.state = this.lookUp(handle);
+    return handle.state;
+  }
+
+  private lookUp(handle: VimHistory): VimState | undefined {
     let state = this.states.get(handle.vimId);
     if (!state) {
       if (this.fencedMonitors.get(handle.vimId) === handle.monitorId) return undefined;
