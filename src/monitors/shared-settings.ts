@@ -48,8 +48,13 @@ function deepFreeze<T extends object>(value: T): T {
 const monitorSettings = new SharedSettings<MonitorSettings>();
 const healthSettings = new SharedSettings<HealthSettings>();
 
-/** The target with its settings replaced by the shared equal ones. */
+/**
+ * The target with its settings replaced by the shared equal ones. Built as a
+ * literal: a rest-and-spread copy gave every target a hidden class of its own
+ * (~200 bytes per VIM, as much as the sharing saves).
+ */
 export function withSharedSettings(target: MonitorTarget): MonitorTarget {
-  const { health, ...rest } = target;
-  return { ...rest, settings: monitorSettings.share(target.settings), ...(health && { health: healthSettings.share(health) }) };
+  const shared: MonitorTarget = { tenantId: target.tenantId, vimName: target.vimName, target: target.target, settings: monitorSettings.share(target.settings) };
+  if (target.health) shared.health = healthSettings.share(target.health);
+  return shared;
 }
