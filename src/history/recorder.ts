@@ -338,8 +338,8 @@ export class HistoryRecorder {
     const days = state.days;
     for (let i = days.length - 1; i >= 0; i--) if (days[i]!.day === day) return days[i]!;
     const block = new DayBlock(day, this.pools, state.probes.length);
-    // A new array of the exact length: push() would reserve room for 16 more (~100 bytes per VIM).
-    state.days = [...days, block].sort((a, b) => a.day - b.day);
+    // concat() makes an array of the exact length: push() and spreading reserve room for 16 more (~70 bytes per VIM).
+    state.days = days.concat(block).sort((a, b) => a.day - b.day);
     return block;
   }
 

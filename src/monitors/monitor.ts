@@ -154,8 +154,15 @@ export class VimMonitor implements ScheduledRound {
   private conditions: Condition[];
   private health: Health | null;
   private readonly deep: DeepRuns;
-  /** What the last round that assessed its conditions found them made of, when they had not changed (sameShapeAsBefore). */
-  private shapeMemo: { names: readonly ProbeName[]; conditions: Condition[]; deep: readonly ConditionResult[]; fast: number } | undefined;
+  /**
+   * What the last round that assessed its conditions found them made of,
+   * when they had not changed (sameShapeAsBefore): fields of the monitor, not
+   * an object of their own, to keep a VIM small.
+   */
+  private shapeNames: readonly ProbeName[] | undefined;
+  private shapeConditions: Condition[] | undefined;
+  private shapeDeep: readonly ConditionResult[] | undefined;
+  private shapeFast = 0;
   /** While the gate holds a down verdict: its reason and since when (epoch ms). */
   private held: { reason: string; sinceMs: number } | undefined;
   private readonly history: VimHistory | undefined;
@@ -413,20 +420,17 @@ export class VimMonitor implements ScheduledRound {
    * conditions built to know that nothing changed.
    */
   private sameShapeAsBefore(names: readonly ProbeName[]): boolean {
-    const memo = this.shapeMemo;
-    return memo !== undefined && memo.names === names && memo.conditions === this.conditions && memo.deep === this.deep.conditions() && memo.fast === this.fastShape(names);
+    return (
+      this.shapeNames === names && this.shapeConditions === this.conditions && this.shapeDeep === this.deep.conditions() && this.shapeFast === this.fastShape(names)
+    );
   }
 
   private rememberShape(names: readonly ProbeName[], conditionsChanged: boolean): void {
-    if (conditionsChanged) {
-      this.shapeMemo = undefined;
-      return;
-    }
-    const memo = (this.shapeMemo ??= { names, conditions: this.conditions, deep: this.deep.conditions(), fast: 0 });
-    memo.names = names;
-    memo.conditions = this.conditions;
-    memo.deep = this.deep.conditions();
-    memo.fast = this.fastShape(names);
+    // After a change the stored conditions are new: the next round assesses again, then remembers.
+    this.shapeNames = conditionsChanged ? undefined : names;
+    this.shapeConditions = this.conditions;
+    this.shapeDeep = this.deep.conditions();
+    this.shapeFast = this.fastShape(names);
   }
 
   /**
