@@ -46,11 +46,12 @@ interface Track {
  * shown at once; a failure whose check could not run again stays shown.
  */
 export class ConditionConfirmation {
-  private readonly tracks = new Map<string, Track>();
+  /** Created with the first result: every VIM has one of these, most before any deep run (an empty Map costs ~150 bytes). */
+  private tracks: Map<string, Track> | undefined;
 
   /** Seeds what is shown from the stored conditions, so a restart does not show every unconfirmed failure at once. */
   constructor(stored: readonly ConditionResult[] = []) {
-    for (const result of stored) this.tracks.set(result.type, { shown: result, consecutiveFailures: 0, consecutiveSuccesses: 0 });
+    for (const result of stored) this.track(result.type, { shown: result, consecutiveFailures: 0, consecutiveSuccesses: 0 });
   }
 
   /** Takes one run's results; returns what to show, in the results' order. */
@@ -60,27 +61,31 @@ export class ConditionConfirmation {
       seen.add(result.type);
       return this.observeOne(result, thresholds);
     });
-    for (const type of [...this.tracks.keys()]) if (!seen.has(type)) this.tracks.delete(type);
+    if (this.tracks) for (const type of [...this.tracks.keys()]) if (!seen.has(type)) this.tracks.delete(type);
     return shown;
   }
 
   /** Whether some shown result still waits for confirmation: the caller then checks again sooner. */
   get pending(): boolean {
-    for (const track of this.tracks.values()) if (track.consecutiveFailures > 0 || track.consecutiveSuccesses > 0) return true;
+    if (this.tracks) for (const track of this.tracks.values()) if (track.consecutiveFailures > 0 || track.consecutiveSuccesses > 0) return true;
     return false;
   }
 
   /** Shows the latest results as they are (the status just changed on them: the conditions must agree with it). */
   confirmAll(latest: readonly ConditionResult[]): void {
-    for (const result of latest) this.tracks.set(result.type, { shown: result, consecutiveFailures: 0, consecutiveSuccesses: 0 });
+    for (const result of latest) this.track(result.type, { shown: result, consecutiveFailures: 0, consecutiveSuccesses: 0 });
+  }
+
+  private track(type: string, track: Track): void {
+    (this.tracks ??= new Map()).set(type, track);
   }
 
   private observeOne(result: ConditionResult, thresholds: ConfirmationThresholds): ConditionResult {
-    const track = this.tracks.get(result.type);
+    const track = this.tracks?.get(result.type);
     // A failure that could not be checked again has not been seen to recover: it stays shown.
     if (track?.shown.status === 'False' && result.status === 'Unknown') return { ...track.shown, reason: `${track.shown.reason} (latest: ${result.reason})` };
     if (!track || !crossesFalse(track.shown, result)) {
-      this.tracks.set(result.type, { shown: result, consecutiveFailures: 0, consecutiveSuccesses: 0 });
+      this.track(result.type, { shown: result, consecutiveFailures: 0, consecutiveSuccesses: 0 });
       return result;
     }
     const failing = result.status === 'False';
@@ -88,7 +93,7 @@ export class ConditionConfirmation {
     track.consecutiveSuccesses = failing ? 0 : track.consecutiveSuccesses + 1;
     const latest = { ok: !failing, consecutiveFailures: track.consecutiveFailures, consecutiveSuccesses: track.consecutiveSuccesses };
     if (confirmedOk(track.shown.status !== 'False', latest, thresholds) === !failing) {
-      this.tracks.set(result.type, { shown: result, consecutiveFailures: 0, consecutiveSuccesses: 0 });
+      this.track(result.type, { shown: result, consecutiveFailures: 0, consecutiveSuccesses: 0 });
       return result;
     }
     return { ...track.shown, reason: `${track.shown.reason} (latest: ${result.reason}; ${unconfirmedNote(latest, thresholds)})` };

@@ -20,6 +20,11 @@ export const FAST_CONDITION_TYPES: ReadonlySet<ConditionType> = new Set<Conditio
  */
 const CERTIFICATE_FAILURE = /^TLS certificate /;
 
+/** Whether a failed api probe's reason is a certificate failure (its own CertificateValid condition). */
+export function isCertificateFailure(reason: string): boolean {
+  return CERTIFICATE_FAILURE.test(reason);
+}
+
 /**
  * The conditions the fast probes decide, one per type: icmp/tcp →
  * NetworkReachable, a certificate failure of the api probe →
@@ -44,7 +49,7 @@ export function probeConditions(configured: readonly ProbeName[], results: Probe
   }
   const api = configured.includes('api') ? results.api : undefined;
   if (api) {
-    if (!api.ok && CERTIFICATE_FAILURE.test(api.reason)) {
+    if (!api.ok && isCertificateFailure(api.reason)) {
       conditions.push({ type: 'CertificateValid', layer: 'tls', status: 'False', severity: 'error', reason: api.reason });
     }
     conditions.push({ type: 'IdentityAPI', layer: 'identity', status: api.ok ? 'True' : 'False', severity: 'error', reason: api.reason });

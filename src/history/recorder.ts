@@ -40,6 +40,8 @@ interface RoundTiming {
 }
 
 const NO_PROBES: readonly string[] = [];
+/** Never written: a VIM's days are replaced, not pushed to. */
+const NO_DAYS: DayBlock[] = [];
 /** Flushes in a row that may find a VIM fenced off while its new monitor's id is still on its way to the store. */
 const FENCED_RETRIES = 3;
 
@@ -51,12 +53,14 @@ class VimState {
   histHour = Number.NaN;
   probes: readonly string[] = NO_PROBES;
   /** Usually one day, two around midnight until the old one is written. */
-  days: DayBlock[] = [];
+  days: DayBlock[] = NO_DAYS;
   /** Handed back to the store: written once more, then forgotten. */
   released = false;
   /** The monitor changed within this process (a replacement): the store learns its id through the write queue, a little later. */
   idUnconfirmed = false;
   fencedFlushes = 0;
+  /** In the recorder's map: false once dropped, so a handle that kept it looks it up again. */
+  live = true;
 
   constructor(
     readonly vimId: string,
@@ -72,6 +76,9 @@ class VimState {
 
 /** What a VIM's monitor reports through, one per monitor: nothing is allocated per round. */
 export class VimHistory {
+  /** @internal the recorder's state for this VIM as of the last call, so that a round costs no Map lookups. */
+  state: VimState | undefined;
+
   constructor(
     private readonly recorder: HistoryRecorder,
     readonly vimId: string,
@@ -201,9 +208,10 @@ export class HistoryRecorder {
   }
 
   private drop(state: VimState): void {
+    state.live = false;
     this.states.delete(state.vimId);
     for (const block of state.days) block.release();
-    state.days = [];
+    state.days = NO_DAYS;
   }
 
   /** Graceful: the flush loop stops, everything is written once more (an outage keeps nothing: the process is going), idempotent. */
@@ -268,6 +276,17 @@ export class HistoryRecorder {
 
   private stateOf(handle: VimHistory): VimState | undefined {
     if (this.ended) return undefined;
+    // The common call: the state this handle saw last is still the VIM's and its monitor's.
+    const known = handle.state;
+    if (known !== undefined && known.live && known.monitorId === handle.monitorId) {
+      known.released = false;
+      return known;
+    }
+    handle.state = this.lookUp(handle);
+    return handle.state;
+  }
+
+  private lookUp(handle: VimHistory): VimState | undefined {
     let state = this.states.get(handle.vimId);
     if (!state) {
       if (this.fencedMonitors.get(handle.vimId) === handle.monitorId) return undefined;
@@ -319,8 +338,8 @@ export class HistoryRecorder {
     const days = state.days;
     for (let i = days.length - 1; i >= 0; i--) if (days[i]!.day === day) return days[i]!;
     const block = new DayBlock(day, this.pools, state.probes.length);
-    days.push(block);
-    days.sort((a, b) => a.day - b.day);
+    // concat() makes an array of the exact length: push() and spreading reserve room for 16 more (~70 bytes per VIM).
+    state.days = days.concat(block).sort((a, b) => a.day - b.day);
     return block;
   }
 
@@ -378,8 +397,11 @@ export class HistoryRecorder {
       // A day before the one of the last round ended gets nothing more once written.
       const lastDay = Math.floor(state.lastEndMs / DAY_MS);
       const kept = state.days.filter((block) => block.dirty || !(block.day < lastDay) || Math.floor(state.histHour / 24) === block.day);
-      if (kept.length < state.days.length) for (const block of state.days) if (!kept.includes(block)) block.release();
-      state.days = kept;
+      if (kept.length < state.days.length) {
+        for (const block of state.days) if (!kept.includes(block)) block.release();
+        // Exact length (filter's result keeps spare room): the one or two days stay for hours.
+        state.days = kept.length === 0 ? NO_DAYS : kept.slice();
+      }
       if (state.released && !state.dirty()) this.drop(state);
     }
     if (dropped > 0) this.deps.logger.info({ vims: dropped }, 'history: VIMs taken over by another monitor; their history here dropped, the new owner carries it on');

@@ -141,7 +141,7 @@ describe('DeepRuns', () => {
 
   it('spreads the first run over the deep interval, then runs every interval', async () => {
     const check = new ScriptedDeepCheck();
-    const runs = new DeepRuns('vim', { clock: systemClock, logger: pino({ enabled: false }), random: () => 0.5, checks: new DeepChecks([[check]]), capacity: null, conditions: [], onCapacity: () => undefined });
+    const runs = new DeepRuns('vim', 'monitor', { clock: systemClock, logger: pino({ enabled: false }), random: () => 0.5, deepChecks: new DeepChecks([[check]]) }, { capacity: null, conditions: [] });
     runs.plan(1_000, settings);
     runs.startIfDue(target, settings, confirmAtOnce, 5_999);
     expect(check.runs).toBe(0);
@@ -156,7 +156,7 @@ describe('DeepRuns', () => {
 
   it('books the next run from when it was due, so runs noticed late by a fast round do not drift', async () => {
     const check = new ScriptedDeepCheck();
-    const runs = new DeepRuns('vim', { clock: systemClock, logger: pino({ enabled: false }), random: () => 0.5, checks: new DeepChecks([[check]]), capacity: null, conditions: [], onCapacity: () => undefined });
+    const runs = new DeepRuns('vim', 'monitor', { clock: systemClock, logger: pino({ enabled: false }), random: () => 0.5, deepChecks: new DeepChecks([[check]]) }, { capacity: null, conditions: [] });
     runs.plan(1_000, settings);
     runs.startIfDue(target, settings, confirmAtOnce, 6_900);
     await new Promise((resolve) => setTimeout(resolve, 10));
@@ -176,7 +176,7 @@ describe('DeepRuns', () => {
     const check = new ScriptedDeepCheck();
     let nowMs = 0;
     const clock = { now: () => new Date(nowMs) };
-    const runs = new DeepRuns('vim', { clock, logger: pino({ enabled: false }), random: () => 0, checks: new DeepChecks([[check]]), capacity: null, conditions: [], onCapacity: () => undefined });
+    const runs = new DeepRuns('vim', 'monitor', { clock, logger: pino({ enabled: false }), random: () => 0, deepChecks: new DeepChecks([[check]]) }, { capacity: null, conditions: [] });
     const confirm = { failure_threshold: 2, success_threshold: 1, retryAfterMs: 1_000 };
     const settle = () => new Promise((resolve) => setTimeout(resolve, 10));
     check.report = { conditions: [service('image', 'True', 'warning')] };
@@ -205,7 +205,7 @@ describe('DeepRuns', () => {
   it('shows the latest results at once when the status changes on them (confirmLatest), and the stored ones before the first run', async () => {
     const check = new ScriptedDeepCheck();
     const stored = [service('compute', 'True', 'error')];
-    const runs = new DeepRuns('vim', { clock: systemClock, logger: pino({ enabled: false }), random: () => 0, checks: new DeepChecks([[check]]), capacity: null, conditions: stored, onCapacity: () => undefined });
+    const runs = new DeepRuns('vim', 'monitor', { clock: systemClock, logger: pino({ enabled: false }), random: () => 0, deepChecks: new DeepChecks([[check]]) }, { capacity: null, conditions: stored });
     expect(runs.conditions()).toEqual(stored);
     check.report = { conditions: [service('compute', 'False', 'error')] };
     runs.startIfDue(target, settings, { failure_threshold: 3, success_threshold: 1, retryAfterMs: 1_000 }, 0);
@@ -220,7 +220,7 @@ describe('DeepRuns', () => {
     const check = new ScriptedDeepCheck();
     const finished: Array<[string, number]> = [];
     const metrics = { ...NO_METRICS, deepRunFinished: (outcome: string, seconds: number) => finished.push([outcome, seconds]) };
-    const runs = new DeepRuns('vim', { clock: systemClock, logger: pino({ enabled: false }), random: () => 0, checks: new DeepChecks([[check]]), metrics, capacity: null, conditions: [], onCapacity: () => undefined });
+    const runs = new DeepRuns('vim', 'monitor', { clock: systemClock, logger: pino({ enabled: false }), random: () => 0, deepChecks: new DeepChecks([[check]]), metrics }, { capacity: null, conditions: [] });
     const quick = { ...settings, deep_interval: 1 };
     runs.startIfDue(target, quick, confirmAtOnce, 0);
     await new Promise((resolve) => setTimeout(resolve, 10));
@@ -234,7 +234,7 @@ describe('DeepRuns', () => {
   it('reports capacity only when the figures change, not every measurement', async () => {
     const check = new ScriptedDeepCheck();
     const reported: CapacityFigures[] = [];
-    const runs = new DeepRuns('vim', { clock: systemClock, logger: pino({ enabled: false }), random: () => 0, checks: new DeepChecks([[check]]), capacity: null, conditions: [], onCapacity: (c) => reported.push(c) });
+    const runs = new DeepRuns('vim', 'monitor', { clock: systemClock, logger: pino({ enabled: false }), random: () => 0, deepChecks: new DeepChecks([[check]]), onCapacity: (_vim, _monitor, c) => reported.push(c) }, { capacity: null, conditions: [] });
     const figures = (used: number, at: string): CapacityFigures => ({ resources: { VCPU: { total: 8, used, free: 8 - used } }, checked_at: at });
     let now = 0;
     for (const [used, at] of [[1, 'a'], [1, 'b'], [2, 'c']] as const) {

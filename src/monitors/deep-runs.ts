@@ -11,18 +11,27 @@ import { deadline } from '../time/deadline.js';
 /** A deep run gets at most its interval (so runs never overlap) and never more than this. */
 const DEADLINE_CAP_MS = 30_000;
 
+/**
+ * What the deep runs need of the process: the same object for every VIM (the
+ * monitors' own deps), so that a VIM costs no deps object or closure of its own.
+ */
 export interface DeepRunsDeps {
   clock: Clock;
   logger: Logger;
-  random: () => number;
-  checks?: DeepChecks;
+  random?: () => number;
+  deepChecks?: DeepChecks;
   metrics?: MetricsRecorder;
-  /** The capacity stored for the VIM (or carried over from a replaced monitor). */
-  capacity: CapacityFigures | null;
-  /** The deep checks' conditions as stored (or carried over): shown until the first run, and what a change must be confirmed against. */
-  conditions: readonly ConditionResult[];
-  onCapacity(capacity: CapacityFigures): void;
+  onCapacity?(vimId: string, monitorId: string, capacity: CapacityFigures): void;
 }
+
+/** What is stored for the VIM (or carried over from a replaced monitor). */
+export interface DeepRunsStored {
+  capacity: CapacityFigures | null;
+  /** The deep checks' conditions as stored: shown until the first run, and what a change must be confirmed against. */
+  conditions: readonly ConditionResult[];
+}
+
+const NO_RESULTS: readonly ConditionResult[] = Object.freeze([]);
 
 /**
  * The deep checks of one VIM, beside its fast rounds: due every
@@ -41,19 +50,21 @@ export class DeepRuns {
   private nextAtMs: number | undefined;
   private inFlight = false;
   private stopped = false;
-  /** The last report of each check, by check name, in the checks' order. */
-  private readonly reports = new Map<string, DeepCheckReport>();
+  /** The last report of each check, by check name, in the checks' order; created by the first run. */
+  private reports: Map<string, DeepCheckReport> | undefined;
   private latest: CapacityFigures | null;
   private readonly confirmation: ConditionConfirmation;
   /** What the deep checks show: their latest results once confirmed (ConditionConfirmation). */
-  private shown: ConditionResult[];
+  private shown: readonly ConditionResult[];
 
   constructor(
     private readonly vimId: string,
+    private readonly monitorId: string,
     private readonly deps: DeepRunsDeps,
+    stored: DeepRunsStored,
   ) {
-    this.latest = deps.capacity;
-    this.shown = deps.checks ? [...deps.conditions] : [];
+    this.latest = stored.capacity;
+    this.shown = deps.deepChecks && stored.conditions.length > 0 ? stored.conditions : NO_RESULTS;
     this.confirmation = new ConditionConfirmation(this.shown);
   }
 
@@ -63,13 +74,13 @@ export class DeepRuns {
 
   /** Books the first run at a random point of the first deep interval after `firstRoundAtMs`. */
   plan(firstRoundAtMs: number, health: HealthSettings | undefined): void {
-    if (!this.deps.checks || !health) return;
-    this.nextAtMs = firstRoundAtMs + this.deps.random() * health.deep_interval * 1000;
+    if (!this.deps.deepChecks || !health) return;
+    this.nextAtMs = firstRoundAtMs + (this.deps.random ?? Math.random)() * health.deep_interval * 1000;
   }
 
   /** Starts a run when one is due and none is in flight; the caller has checked that the lower layers are up. */
   startIfDue(target: ProbeTarget, health: HealthSettings | undefined, confirm: DeepConfirmation, nowMs: number): void {
-    const checks = this.deps.checks;
+    const checks = this.deps.deepChecks;
     if (this.stopped || !checks || !health || this.inFlight) return;
     // Health settings that arrived with an update: the first run is spread like at start.
     if (this.nextAtMs === undefined) this.plan(nowMs, health);
@@ -115,7 +126,9 @@ export class DeepRuns {
    * rounds, as it counts a failed ping; the condition waits for confirmation.
    */
   requiredFailure(): boolean {
-    return this.requiredFailures().length > 0;
+    // Asked every round: looked up in place, nothing allocated.
+    if (this.reports) for (const report of this.reports.values()) for (const result of report.conditions) if (result.status === 'False' && result.severity === 'error') return true;
+    return false;
   }
 
   requiredFailures(): ConditionResult[] {
@@ -124,32 +137,33 @@ export class DeepRuns {
 
   /** The status just changed on the latest results: show them as they are, so that conditions and status agree. */
   confirmLatest(): void {
-    if (this.reports.size === 0) return;
+    if (this.reports === undefined || this.reports.size === 0) return;
     this.shown = this.latestResults();
     this.confirmation.confirmAll(this.shown);
   }
 
   private latestResults(): ConditionResult[] {
     const all: ConditionResult[] = [];
-    for (const report of this.reports.values()) all.push(...report.conditions);
+    if (this.reports) for (const report of this.reports.values()) all.push(...report.conditions);
     return all;
   }
 
   private adopt(outcomes: readonly DeepCheckOutcome[], confirm: DeepConfirmation, intervalMs: number): void {
     if (this.stopped) return;
+    const reports = (this.reports ??= new Map<string, DeepCheckReport>());
     for (const { name, report } of outcomes) {
       if (report === undefined) {
         // Not settled by the deadline: what it said last is no longer known, but its conditions stay listed.
-        const previous = this.reports.get(name)?.conditions ?? [];
-        this.reports.set(name, {
+        const previous = reports.get(name)?.conditions ?? [];
+        reports.set(name, {
           conditions: previous.map((result) => ({ ...result, status: 'Unknown', severity: 'info', reason: `the ${name} check did not finish by its deadline` })),
         });
         continue;
       }
-      this.reports.set(name, { conditions: report.conditions });
+      reports.set(name, { conditions: report.conditions });
       if (report.capacity && !sameFigures(report.capacity, this.latest)) {
         this.latest = report.capacity;
-        this.deps.onCapacity(report.capacity);
+        this.deps.onCapacity?.(this.vimId, this.monitorId, report.capacity);
       }
     }
     this.shown = this.confirmation.observe(this.latestResults(), confirm);

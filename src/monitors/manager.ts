@@ -13,7 +13,8 @@ import { tackerTimestamp, type Clock } from '../time/clock.js';
 import { PeriodicTask, type Timer } from '../time/periodic-task.js';
 import type { VimRecord } from '../vims/model.js';
 import type { VimLifecycleListener } from '../vims/registry.js';
-import { VimMonitor, type MonitorSnapshot, type MonitorTarget } from './monitor.js';
+import { VimMonitor, type MonitorDeps, type MonitorSnapshot, type MonitorTarget } from './monitor.js';
+import { withSharedSettings } from './shared-settings.js';
 import { RoundScheduler } from './round-scheduler.js';
 import { RoundStats, type RoundStatsSnapshot } from './round-stats.js';
 import { effectiveSettings, type MonitorSettings } from './settings.js';
@@ -122,6 +123,7 @@ export class MonitorManager implements VimLifecycleListener {
   private readonly heartbeatTask: PeriodicTask;
   /** The sweep and the heartbeat never run at the same time: each waits for the other's pass. */
   private busy: Promise<void> = Promise.resolve();
+  private sharedMonitorDeps: MonitorDeps | undefined;
   /** When the last heartbeat renewed this worker's leases (epoch ms). */
   private lastHeartbeatMs: number;
   private leasesAtRiskLogged = false;
@@ -508,28 +510,28 @@ export class MonitorManager implements VimLifecycleListener {
   }
 
   private createMonitor(vimId: string, monitorId: string, target: MonitorTarget, initial: ConstructorParameters<typeof VimMonitor>[4]): VimMonitor {
-    return new VimMonitor(
-      monitorId,
-      vimId,
-      target,
-      {
-        probes: this.deps.probes,
-        clock: this.deps.clock,
-        logger: this.deps.logger,
-        onStatusChange: (change) => this.deps.writes.push({ kind: 'status', change: this.deps.hold ? this.deps.hold.status(change) : change }),
-        onHealthChange: (change) => this.deps.writes.push({ kind: 'health', change: this.deps.hold ? this.deps.hold.health(change) : change }),
-        onPlacement: (id, regions) => this.placementSeen(id, regions),
-        onCapacity: (id, monitor, capacity) => this.deps.writes.push({ kind: 'capacity', vimId: id, monitorId: monitor, capacity }),
-        ...(this.deps.deepChecks && { deepChecks: this.deps.deepChecks }),
-        ...(this.deps.gate && { gate: this.deps.gate }),
-        random: this.deps.random,
-        scheduler: this.scheduler,
-        stats: this.roundStats,
-        metrics: this.metrics,
-        ...(this.deps.history && { history: this.deps.history }),
-      },
-      initial,
-    );
+    return new VimMonitor(monitorId, vimId, target, this.monitorDeps(), initial);
+  }
+
+  /** One deps object for all monitors: nothing in it is per VIM, and a copy per monitor cost ~220 bytes each. */
+  private monitorDeps(): MonitorDeps {
+    this.sharedMonitorDeps ??= {
+      probes: this.deps.probes,
+      clock: this.deps.clock,
+      logger: this.deps.logger,
+      onStatusChange: (change) => this.deps.writes.push({ kind: 'status', change: this.deps.hold ? this.deps.hold.status(change) : change }),
+      onHealthChange: (change) => this.deps.writes.push({ kind: 'health', change: this.deps.hold ? this.deps.hold.health(change) : change }),
+      onPlacement: (id, regions) => this.placementSeen(id, regions),
+      onCapacity: (id, monitor, capacity) => this.deps.writes.push({ kind: 'capacity', vimId: id, monitorId: monitor, capacity }),
+      ...(this.deps.deepChecks && { deepChecks: this.deps.deepChecks }),
+      ...(this.deps.gate && { gate: this.deps.gate }),
+      random: this.deps.random,
+      scheduler: this.scheduler,
+      stats: this.roundStats,
+      metrics: this.metrics,
+      ...(this.deps.history && { history: this.deps.history }),
+      };
+    return this.sharedMonitorDeps;
   }
 
   private placementSeen(vimId: string, regions: string[]): void {
@@ -543,7 +545,7 @@ export class MonitorManager implements VimLifecycleListener {
   private targetOf(vim: VimRecord): MonitorTarget {
     if (!this.lastPlacement.has(vim.id)) this.lastPlacement.set(vim.id, [...vim.placementAttr.regions].sort());
     const settings = this.settingsOf(vim);
-    return { tenantId: vim.tenantId, vimName: vim.name, target: probeTargetOf(vim, this.deps.credentialsOf(vim)), settings, health: this.healthOf(settings) };
+    return withSharedSettings({ tenantId: vim.tenantId, vimName: vim.name, target: probeTargetOf(vim, this.deps.credentialsOf(vim)), settings, health: this.healthOf(settings) });
   }
 
   private settingsOf(vim: VimRecord): MonitorSettings {

@@ -7,9 +7,9 @@ import type { HealthChange, ProbeDetails, StatusChange } from './status-change.j
 import type { CapacityFigures, Condition, ConditionResult, Health, HealthLayer } from '../health/condition.js';
 import type { HealthSettings } from '../health/deep-check.js';
 import type { DeepChecks } from '../health/deep-checks.js';
-import { DeepRuns } from './deep-runs.js';
+import { DeepRuns, type DeepConfirmation } from './deep-runs.js';
 import { assess, changedTypes, conditionsDiffer, gateByLayer } from '../health/assess.js';
-import { FAST_CONDITION_TYPES, probeConditions, type ProbeResults } from '../health/probe-conditions.js';
+import { FAST_CONDITION_TYPES, isCertificateFailure, probeConditions, type ProbeResults } from '../health/probe-conditions.js';
 import { confirmedOk, unconfirmedNote } from '../health/confirmation.js';
 import type { MetricsRecorder } from '../metrics/recorder.js';
 import type { RoundStats } from './round-stats.js';
@@ -97,6 +97,35 @@ interface ProbeRecord {
 
 type ProbeRecords = Partial<Record<ProbeName, ProbeRecord>>;
 
+let lastTickMs = Number.NaN;
+let lastTickStamp = '';
+
+/**
+ * The timestamp of a round's start, formatted once per tick: every round of
+ * a tick starts at the same ms, so the VIMs whose conditions change in it
+ * (a network outage: thousands at once) share one string in their
+ * conditions' `since` and `last_checked`.
+ */
+function tickTimestamp(ms: number): string {
+  if (ms !== lastTickMs) {
+    lastTickStamp = tackerTimestamp(new Date(ms));
+    lastTickMs = ms;
+  }
+  return lastTickStamp;
+}
+
+/** The deep runs' thresholds for each (shared) settings object: built once, not every round. */
+const deepConfirmations = new WeakMap<MonitorSettings, DeepConfirmation>();
+
+function deepConfirmationOf(settings: MonitorSettings): DeepConfirmation {
+  let confirmation = deepConfirmations.get(settings);
+  if (!confirmation) {
+    confirmation = { failure_threshold: settings.failure_threshold, success_threshold: settings.success_threshold, retryAfterMs: settings.interval * 1000 };
+    deepConfirmations.set(settings, confirmation);
+  }
+  return confirmation;
+}
+
 /**
  * One VIM's monitor: runs its probes every `interval`, applies the
  * thresholds and reports status changes. It never touches the database: the
@@ -110,7 +139,8 @@ type ProbeRecords = Partial<Record<ProbeName, ProbeRecord>>;
  */
 export class VimMonitor implements ScheduledRound {
   private state: VerdictState;
-  private statusSince: Date;
+  /** Epoch ms (a Date per VIM cost ~100 bytes more). */
+  private statusSinceMs: number;
   private readonly records: ProbeRecords = {};
   private lastAuthAt: number | undefined;
   private roundStartedAt: number | undefined;
@@ -124,6 +154,15 @@ export class VimMonitor implements ScheduledRound {
   private conditions: Condition[];
   private health: Health | null;
   private readonly deep: DeepRuns;
+  /**
+   * What the last round that assessed its conditions found them made of,
+   * when they had not changed (sameShapeAsBefore): fields of the monitor, not
+   * an object of their own, to keep a VIM small.
+   */
+  private shapeNames: readonly ProbeName[] | undefined;
+  private shapeConditions: Condition[] | undefined;
+  private shapeDeep: readonly ConditionResult[] | undefined;
+  private shapeFast = 0;
   /** While the gate holds a down verdict: its reason and since when (epoch ms). */
   private held: { reason: string; sinceMs: number } | undefined;
   private readonly history: VimHistory | undefined;
@@ -143,15 +182,10 @@ export class VimMonitor implements ScheduledRound {
       capacity?: CapacityFigures | null;
     },
   ) {
-    this.deep = new DeepRuns(vimId, {
-      clock: deps.clock,
-      logger: deps.logger,
-      random: deps.random ?? Math.random,
-      ...(deps.deepChecks && { checks: deps.deepChecks }),
-      ...(deps.metrics && { metrics: deps.metrics }),
+    // The monitor's deps serve the deep runs as they are: no object or closure per VIM.
+    this.deep = new DeepRuns(vimId, monitorId, deps, {
       capacity: initial.capacity ?? null,
       conditions: (initial.conditions ?? []).filter((condition) => !FAST_CONDITION_TYPES.has(condition.type)),
-      onCapacity: (capacity) => deps.onCapacity?.(vimId, monitorId, capacity),
     });
     // From the store (or the replaced monitor): a restart does not report every VIM's conditions as new.
     this.conditions = initial.conditions ?? [];
@@ -162,7 +196,7 @@ export class VimMonitor implements ScheduledRound {
       consecutiveFailures: initial.consecutiveFailures ?? 0,
       consecutiveSuccesses: initial.consecutiveSuccesses ?? 0,
     };
-    this.statusSince = initial.since ?? deps.clock.now();
+    this.statusSinceMs = (initial.since ?? deps.clock.now()).getTime();
     this.history = deps.history?.track(vimId, monitorId, current.tenantId);
   }
 
@@ -218,7 +252,7 @@ export class VimMonitor implements ScheduledRound {
       conditions: this.conditions,
       health: this.health,
       status: this.state.status,
-      since: this.statusSince,
+      since: new Date(this.statusSinceMs),
       consecutiveFailures: this.state.consecutiveFailures,
       consecutiveSuccesses: this.state.consecutiveSuccesses,
     };
@@ -249,7 +283,7 @@ export class VimMonitor implements ScheduledRound {
       monitor_id: this.monitorId,
       vim_id: this.vimId,
       status: this.state.status,
-      status_since: tackerTimestamp(this.statusSince),
+      status_since: tackerTimestamp(new Date(this.statusSinceMs)),
       state: this.stopped ? 'stopped' : this.crashed ? 'crashed' : this.inRound ? 'checking' : this.lastRoundAt === undefined ? 'starting' : 'idle',
       heartbeat_at: iso(this.heartbeat()),
       last_round_at: iso(this.lastRoundAt),
@@ -339,15 +373,17 @@ export class VimMonitor implements ScheduledRound {
     }
     // The conditions must agree with a status that just changed: the thresholds have confirmed what the latest round saw.
     if (statusChanged) this.confirmLatest();
-    // Compared without formatting anything: most rounds change nothing, and then nothing is assessed or stored.
-    const results = gateByLayer(this.results(names));
-    const conditionsChanged = conditionsDiffer(this.conditions, results);
-    const health = statusChanged || conditionsChanged ? this.assessHealth(results, startedAt, conditionsChanged) : undefined;
+    // Most rounds change nothing: then not even the conditions are built, let alone assessed or stored.
+    const unchanged = !statusChanged && this.sameShapeAsBefore(names);
+    const results = unchanged ? undefined : gateByLayer(this.results(names));
+    const conditionsChanged = results !== undefined && conditionsDiffer(this.conditions, results);
+    const health = results && (statusChanged || conditionsChanged) ? this.assessHealth(results, startedAt, conditionsChanged) : undefined;
+    if (results) this.rememberShape(names, conditionsChanged);
     // The time since the previous round counts for the status held over it (`before`), not for this round's verdict.
     this.history?.roundEnded(before, checkedAtMs, settings, conditionsChanged);
     if (health) this.deps.metrics?.conditionsChanged?.(this.vimId, health.conditions);
     if (statusChanged) {
-      this.statusSince = new Date(startedAt);
+      this.statusSinceMs = startedAt;
       this.deps.onStatusChange({
         vimId: this.vimId,
         vimName,
@@ -357,7 +393,7 @@ export class VimMonitor implements ScheduledRound {
         newStatus: this.state.status,
         reason: this.describe(names, roundOk) + (decision?.verdict === 'apply' && decision.note ? ` (${decision.note})` : ''),
         probes: this.details(),
-        at: tackerTimestamp(new Date(startedAt)),
+        at: tickTimestamp(startedAt),
         ...(health && { health }),
       });
     } else if (health && conditionsChanged) {
@@ -365,12 +401,51 @@ export class VimMonitor implements ScheduledRound {
     }
     if (regions && this.deps.onPlacement) this.deps.onPlacement(this.vimId, regions);
     // Deep checks go out only over layers the fast probes just found up: a cloud whose Keystone is down reports that, not a dozen service failures.
-    if (probesOk && names.every((name) => this.records[name] !== undefined)) {
-      this.deep.startIfDue(target, this.current.health, { ...settings, retryAfterMs: settings.interval * 1000 }, checkedAtMs);
-    }
+    if (probesOk && this.allRecorded(names)) this.deep.startIfDue(target, this.current.health, deepConfirmationOf(settings), checkedAtMs);
 
     // From the scheduled time, not the actual start: otherwise every round slips by up to one tick.
     this.schedule(Math.max(scheduledAt + settings.interval * 1000, checkedAtMs));
+  }
+
+  private allRecorded(names: readonly ProbeName[]): boolean {
+    for (const name of names) if (this.records[name] === undefined) return false;
+    return true;
+  }
+
+  /**
+   * Whether this round's conditions would be what the last assessed round
+   * found unchanged: the same probes showing the same results, the same
+   * deep results, the same stored conditions. What decides a condition's
+   * type, status, severity and layer is all in that, so the round needs no
+   * conditions built to know that nothing changed.
+   */
+  private sameShapeAsBefore(names: readonly ProbeName[]): boolean {
+    return (
+      this.shapeNames === names && this.shapeConditions === this.conditions && this.shapeDeep === this.deep.conditions() && this.shapeFast === this.fastShape(names)
+    );
+  }
+
+  private rememberShape(names: readonly ProbeName[], conditionsChanged: boolean): void {
+    // After a change the stored conditions are new: the next round assesses again, then remembers.
+    this.shapeNames = conditionsChanged ? undefined : names;
+    this.shapeConditions = this.conditions;
+    this.shapeDeep = this.deep.conditions();
+    this.shapeFast = this.fastShape(names);
+  }
+
+  /**
+   * What the fast probes' conditions are made of, as one number: per
+   * configured probe, whether it has a result and whether it is shown as
+   * passing, and for a failing api probe whether it failed on a certificate
+   * (a CertificateValid condition of its own).
+   */
+  private fastShape(names: readonly ProbeName[]): number {
+    let shape = 0;
+    for (const name of names) {
+      const record = this.records[name];
+      shape = shape * 8 + (record === undefined ? 0 : record.shownOk ? 1 : isCertificateFailure(record.reason) ? 3 : 2);
+    }
+    return shape;
   }
 
   /**
@@ -407,7 +482,7 @@ export class VimMonitor implements ScheduledRound {
 
   /** Adopts the round's conditions; `changed` lists nothing when only the status moved (no health event then). */
   private assessHealth(results: ReturnType<typeof gateByLayer>, startedAt: number, conditionsChanged: boolean): HealthChange {
-    const at = tackerTimestamp(new Date(startedAt));
+    const at = tickTimestamp(startedAt);
     const changed = conditionsChanged ? changedTypes(this.conditions, results) : [];
     const assessment = assess(this.conditions, results, at);
     const oldHealth = this.health;

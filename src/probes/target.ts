@@ -2,6 +2,9 @@ import type { AuthCred, VimRecord } from '../vims/model.js';
 import type { ProbeTarget } from './probe.js';
 
 const DEFAULT_PORTS: Record<string, number> = { 'http:': 80, 'https:': 443 };
+/** The TLS settings of nearly every VIM, one object each for all of them (they are never written). */
+const VERIFY: ProbeTarget['tls'] = Object.freeze({ verify: true });
+const NO_VERIFY: ProbeTarget['tls'] = Object.freeze({ verify: false });
 
 /**
  * Builds what the probes need from a VIM record and its decrypted
@@ -14,8 +17,9 @@ export function probeTargetOf(vim: VimRecord, credentials: AuthCred): ProbeTarge
   const host = url.hostname.startsWith('[') && url.hostname.endsWith(']') ? url.hostname.slice(1, -1) : url.hostname;
   const port = url.port !== '' ? Number(url.port) : DEFAULT_PORTS[url.protocol];
   if (port === undefined) throw new Error(`auth_url of VIM ${vim.id} has an unsupported scheme ${url.protocol}`);
-  const tls: ProbeTarget['tls'] = { verify: credentials.cert_verify !== 'False' };
-  if (credentials.ssl_ca_cert !== undefined && credentials.ssl_ca_cert !== '') tls.ca = credentials.ssl_ca_cert;
+  const verify = credentials.cert_verify !== 'False';
+  const tls: ProbeTarget['tls'] =
+    credentials.ssl_ca_cert !== undefined && credentials.ssl_ca_cert !== '' ? { verify, ca: credentials.ssl_ca_cert } : verify ? VERIFY : NO_VERIFY;
   return {
     vimId: vim.id,
     type: vim.type,
