@@ -176,4 +176,24 @@ describe('the event dispatcher loop', () => {
     await waitFor('the retry delivered', () => (attempts >= 2 ? true : undefined), 3_000);
     expect(attempts).toBe(2);
   });
+  it('on a quiet store, takes over a channel still leased to a previous life when its lease lapses, with nothing stored meanwhile', async () => {
+    const store = await channelStore();
+    await store.db.insertInto('vim_events').values({ vim_id: 'vim-1', vim_name: 'edge', tenant_id: 'admin', monitor_id: 'm', old_status: 'PENDING', new_status: 'REACHABLE', reason: 'r', detail: '{}', created_at: tackerTimestamp(new Date()), event_type: 'MONITOR' }).execute();
+    await store.db.updateTable('subscriptions').set({ cursor_event_id: 0, owner: 'crashed-life', lease_until_ms: Date.now() + 300 }).execute();
+    const delivered: number[] = [];
+    const dispatcher = new EventDispatcher(
+      { ...OPTIONS, quiet: true },
+      {
+        subscriptions: new SubscriptionRepository(store),
+        events: new EventRepository(store),
+        sinkFor: (channel) => ({ name: channel.id, deliver: async (event) => void delivered.push(event.id) }),
+        clock: systemClock,
+        random: Math.random,
+        logger: capturedLogger().logger,
+      },
+    );
+    dispatcher.start();
+    cleanups.push(() => dispatcher.stop());
+    await waitFor('the event delivered', () => (delivered.length === 1 ? true : undefined), 3_000);
+  });
 });

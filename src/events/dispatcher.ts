@@ -125,7 +125,11 @@ export class EventDispatcher {
     const drained = await Promise.all(held.map((row) => this.drain(row, upTo)));
     await this.reportBacklog(held, upTo);
     const caughtUp = claimed.length === 0 && upTo === newest && drained.every(Boolean);
-    return this.options.quiet && caughtUp && !this.stopped ? SLEEP : undefined;
+    if (!this.options.quiet || !caughtUp || this.stopped) return undefined;
+    // A channel still leased to someone else (this process's previous life, after a crash) is claimed once its
+    // lease lapses, and only a pass can see that: asleep until then, its events would wait for the next one stored.
+    const channels = await this.deps.subscriptions.list();
+    return channels.every((row) => row.owner === this.options.owner) ? SLEEP : undefined;
   }
 
   /** Whether the channel is done for now: at the horizon, or with nothing this process can deliver it. */
