@@ -68,6 +68,7 @@ export function startDelivery(
           deadLetterAfterMs: config.outbox.dead_letter_after * 1000,
           deliveryTimeoutMs: config.webhooks.timeout * 1000,
           batchSize: 100,
+          quiet: !deps.store.driver.shared,
         },
         {
           subscriptions: repository,
@@ -91,6 +92,12 @@ export function startDelivery(
         },
       )
     : undefined;
+  // On a database only this process writes, every event and channel stored passes here: the dispatcher sleeps
+  // between them (an idle service polled its empty outbox twice a second, issue 13).
+  const unwatch =
+    dispatcher && !deps.store.driver.shared
+      ? [deps.store.onInsert('vim_events', () => dispatcher.wake()), deps.store.onInsert('subscriptions', () => dispatcher.wake())]
+      : [];
   const ready = config.notifications.amqp.enabled
     ? repository.ensure({
         id: AMQP_CHANNEL,
@@ -108,6 +115,7 @@ export function startDelivery(
     repository,
     dispatcher,
     close: async () => {
+      for (const stop of unwatch) stop();
       await dispatcher?.stop();
       for (const sink of configured.values()) await sink.close?.();
       await agent.close();

@@ -201,7 +201,7 @@ export const configSchema = {
         poll_interval: {
           ...seconds,
           default: 0.5,
-          description: 'seconds between delivery passes (also how often an SSE stream looks for events)',
+          description: 'seconds between delivery passes (also how often an SSE stream looks for events); on SQLite passes stop while every channel is caught up, and each event stored starts one at once',
         },
         settle: {
           type: 'number',

@@ -1,4 +1,4 @@
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import { capturedLogger, LEVEL } from '../../test/support/log-capture.js';
 import { waitFor } from '../../test/support/monitoring.js';
 import { parseExposition, valueOf } from '../../test/support/promtool.js';
@@ -7,7 +7,7 @@ import { openStore, type Store } from '../store/database.js';
 import { EventRepository } from '../store/event-repository.js';
 import { migrateToLatest } from '../store/migrate.js';
 import { SubscriptionRepository } from '../store/subscription-repository.js';
-import { systemClock } from '../time/clock.js';
+import { systemClock, tackerTimestamp } from '../time/clock.js';
 import { EventDispatcher } from './dispatcher.js';
 import type { EventSink } from './vim-event.js';
 
@@ -111,5 +111,89 @@ describe('the event dispatcher loop', () => {
     cleanups.push(() => dispatcher.stop());
     await waitFor('every channel served', () => (received.size === 3 && (received.get('channel-1')?.length ?? 0) === 2 ? true : undefined), 3_000);
     expect(Object.fromEntries(received)).toEqual({ 'channel-1': ['status', 'health'], 'webhook-default': ['status'], 'webhook-health': ['health'] });
+  });
+  it('does not query the store while nothing was written on a database only this process writes, and delivers what is stored next at once', async () => {
+    const store = await channelStore();
+    const events = new EventRepository(store);
+    const reads = vi.spyOn(events, 'maxId');
+    const delivered: number[] = [];
+    const dispatcher = new EventDispatcher(
+      { ...OPTIONS, quiet: true },
+      {
+        subscriptions: new SubscriptionRepository(store),
+        events,
+        sinkFor: (channel) => ({ name: channel.id, deliver: async (event) => void delivered.push(event.id) }),
+        clock: systemClock,
+        random: Math.random,
+        logger: capturedLogger().logger,
+      },
+    );
+    const unwatch = store.onInsert('vim_events', () => dispatcher.wake());
+    cleanups.push(async () => unwatch());
+    dispatcher.start();
+    cleanups.push(() => dispatcher.stop());
+    await waitFor('the first passes', () => (reads.mock.calls.length >= 2 ? true : undefined), 3_000);
+    await new Promise((resolve) => setTimeout(resolve, 150));
+    const asleep = reads.mock.calls.length;
+    await new Promise((resolve) => setTimeout(resolve, 500)); // ten poll intervals
+    expect(reads.mock.calls.length).toBe(asleep);
+
+    const row = { vim_id: 'vim-1', vim_name: 'edge', tenant_id: 'admin', monitor_id: 'm', old_status: 'PENDING', new_status: 'REACHABLE', reason: 'r', detail: '{}', created_at: '2026-01-01 00:00:01.000000', event_type: 'MONITOR' };
+    const stored = Date.now();
+    await store.db.insertInto('vim_events').values(row).execute();
+    await waitFor('the event delivered', () => (delivered.length === 1 ? true : undefined), 3_000);
+    expect(Date.now() - stored).toBeLessThan(500);
+    await new Promise((resolve) => setTimeout(resolve, 150));
+    const asleepAgain = reads.mock.calls.length;
+    await new Promise((resolve) => setTimeout(resolve, 500));
+    expect(reads.mock.calls.length).toBe(asleepAgain);
+  });
+
+  it('keeps polling a quiet store while a delivery waits for its retry, and delivers it without a wake-up', async () => {
+    const store = await channelStore();
+    await store.db.insertInto('vim_events').values({ vim_id: 'vim-1', vim_name: 'edge', tenant_id: 'admin', monitor_id: 'm', old_status: 'PENDING', new_status: 'REACHABLE', reason: 'r', detail: '{}', created_at: tackerTimestamp(new Date()), event_type: 'MONITOR' }).execute();
+    await store.db.updateTable('subscriptions').set({ cursor_event_id: 0 }).execute();
+    let attempts = 0;
+    const dispatcher = new EventDispatcher(
+      { ...OPTIONS, quiet: true },
+      {
+        subscriptions: new SubscriptionRepository(store),
+        events: new EventRepository(store),
+        sinkFor: (channel) => ({
+          name: channel.id,
+          deliver: async () => {
+            attempts += 1;
+            if (attempts === 1) throw new Error('receiver down');
+          },
+        }),
+        clock: systemClock,
+        random: () => 0.5,
+        logger: capturedLogger().logger,
+      },
+    );
+    dispatcher.start();
+    cleanups.push(() => dispatcher.stop());
+    await waitFor('the retry delivered', () => (attempts >= 2 ? true : undefined), 3_000);
+    expect(attempts).toBe(2);
+  });
+  it('on a quiet store, takes over a channel still leased to a previous life when its lease lapses, with nothing stored meanwhile', async () => {
+    const store = await channelStore();
+    await store.db.insertInto('vim_events').values({ vim_id: 'vim-1', vim_name: 'edge', tenant_id: 'admin', monitor_id: 'm', old_status: 'PENDING', new_status: 'REACHABLE', reason: 'r', detail: '{}', created_at: tackerTimestamp(new Date()), event_type: 'MONITOR' }).execute();
+    await store.db.updateTable('subscriptions').set({ cursor_event_id: 0, owner: 'crashed-life', lease_until_ms: Date.now() + 300 }).execute();
+    const delivered: number[] = [];
+    const dispatcher = new EventDispatcher(
+      { ...OPTIONS, quiet: true },
+      {
+        subscriptions: new SubscriptionRepository(store),
+        events: new EventRepository(store),
+        sinkFor: (channel) => ({ name: channel.id, deliver: async (event) => void delivered.push(event.id) }),
+        clock: systemClock,
+        random: Math.random,
+        logger: capturedLogger().logger,
+      },
+    );
+    dispatcher.start();
+    cleanups.push(() => dispatcher.stop());
+    await waitFor('the event delivered', () => (delivered.length === 1 ? true : undefined), 3_000);
   });
 });

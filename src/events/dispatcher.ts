@@ -5,7 +5,7 @@ import type { SubscriptionRepository, SubscriptionRow } from '../store/subscript
 import { BackgroundErrors } from '../time/background-errors.js';
 import { tackerTimestamp, type Clock } from '../time/clock.js';
 import { deadline } from '../time/deadline.js';
-import { PeriodicTask, type Timer } from '../time/periodic-task.js';
+import { PeriodicTask, SLEEP, type Timer } from '../time/periodic-task.js';
 import { retryDelayMs } from './backoff.js';
 import { SafeHorizon } from './safe-horizon.js';
 import type { EventSink, VimEvent } from './vim-event.js';
@@ -22,6 +22,12 @@ export interface DispatcherOptions {
   deadLetterAfterMs: number;
   deliveryTimeoutMs: number;
   batchSize: number;
+  /**
+   * Nothing but this process writes to the database (SQLite): once every channel it holds has passed every event,
+   * with no retry due, the dispatcher sleeps until wake() (an event or a channel stored, see Store.onInsert)
+   * instead of polling an outbox that cannot change. Leases need no renewal there: no other process can claim.
+   */
+  quiet?: boolean;
 }
 
 export interface SubscriptionFilter {
@@ -94,27 +100,43 @@ export class EventDispatcher {
     this.task.start();
   }
 
+  /** Something to deliver may have been stored: a pass now (or right after the one in flight), asleep or not. */
+  wake(): void {
+    this.task.wake();
+  }
+
   async stop(): Promise<void> {
     this.stopped = true;
     await this.task.stop();
     await this.deps.subscriptions.release(this.options.owner).catch(() => undefined);
   }
 
-  /** One pass over every channel this worker holds. Exposed for tests. */
-  async tick(): Promise<void> {
+  /**
+   * One pass over every channel this worker holds. Exposed for tests. SLEEP (quiet only): every channel passed
+   * every stored event and none waits for a retry, so nothing is left to do until something is stored.
+   */
+  async tick(): Promise<void | typeof SLEEP> {
     const nowMs = this.deps.clock.now().getTime();
     const leaseUntil = nowMs + this.options.leaseTtlMs;
-    await this.deps.subscriptions.claim(this.options.owner, nowMs, leaseUntil, 100);
+    const claimed = await this.deps.subscriptions.claim(this.options.owner, nowMs, leaseUntil, 100);
     const held = await this.deps.subscriptions.renew(this.options.owner, leaseUntil);
-    const upTo = this.horizon.observe(await this.deps.events.maxId());
-    await Promise.all(held.map((row) => this.drain(row, upTo)));
+    const newest = await this.deps.events.maxId();
+    const upTo = this.horizon.observe(newest);
+    const drained = await Promise.all(held.map((row) => this.drain(row, upTo)));
     await this.reportBacklog(held, upTo);
+    const caughtUp = claimed.length === 0 && upTo === newest && drained.every(Boolean);
+    if (!this.options.quiet || !caughtUp || this.stopped) return undefined;
+    // A channel still leased to someone else (this process's previous life, after a crash) is claimed once its
+    // lease lapses, and only a pass can see that: asleep until then, its events would wait for the next one stored.
+    const channels = await this.deps.subscriptions.list();
+    return channels.every((row) => row.owner === this.options.owner) ? SLEEP : undefined;
   }
 
-  private async drain(row: SubscriptionRow, upToId: number): Promise<void> {
-    if (Number(row.next_attempt_ms) > this.deps.clock.now().getTime()) return;
+  /** Whether the channel is done for now: at the horizon, or with nothing this process can deliver it. */
+  private async drain(row: SubscriptionRow, upToId: number): Promise<boolean> {
+    if (Number(row.next_attempt_ms) > this.deps.clock.now().getTime()) return false;
     const sink = this.deps.sinkFor(row);
-    if (!sink) return;
+    if (!sink) return true;
     let cursor = Number(row.cursor_event_id);
     let retry = row.retry_count;
     const filter = parseFilter(row.filter);
@@ -132,16 +154,17 @@ export class EventDispatcher {
       });
       for (const event of rows.map(toVimEvent)) {
         const outcome = await this.deliverOne(row, sink, event, cursor, retry);
-        if (outcome === 'retry-later' || outcome === 'lost-lease') return;
+        if (outcome === 'retry-later' || outcome === 'lost-lease') return false;
         cursor = event.id;
         retry = 0;
       }
       if (rows.length < this.options.batchSize) {
         // Everything up to the horizon was looked at: move past events no filter matched.
         if (cursor < upToId && (await this.deps.subscriptions.skip(row.id, this.options.owner, cursor, upToId))) cursor = upToId;
-        return;
+        return cursor >= upToId;
       }
     }
+    return false;
   }
 
   private async deliverOne(

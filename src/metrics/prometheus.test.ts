@@ -1,7 +1,8 @@
-import { describe, expect, it } from 'vitest';
+import perfHooks from 'node:perf_hooks';
+import { describe, expect, it, vi } from 'vitest';
 import { expectPromtoolAccepts, parseExposition, samplesOf, valueOf, type Sample } from '../../test/support/promtool.js';
 import { PROBE_NAMES, type ProbeName } from '../probes/probe.js';
-import { CHECK_LATENCY_BUCKETS, DEEP_RUN_DURATION_BUCKETS, PrometheusMetrics } from './prometheus.js';
+import { CHECK_LATENCY_BUCKETS, DEEP_RUN_DURATION_BUCKETS, EVENT_LOOP_SAMPLE_MS, PrometheusMetrics } from './prometheus.js';
 
 async function scrape(metrics: PrometheusMetrics): Promise<Sample[]> {
   return parseExposition(await metrics.expose());
@@ -334,6 +335,17 @@ describe('the Prometheus metrics recorder', () => {
     expect([...names].filter((name) => !name.startsWith('vim_monitor_'))).toEqual([]);
     // Gauges named like counters are dropped (promtool refuses them).
     expect([...names].filter((name) => /^vim_monitor_nodejs_active_\w+_total$/.test(name))).toEqual([]);
+  });
+
+  it('samples the event loop delay every 100 ms, not 100 times a second (prom-client\'s default wakes an idle service for nothing)', () => {
+    const monitor = vi.spyOn(perfHooks, 'monitorEventLoopDelay');
+    try {
+      new PrometheusMetrics();
+      expect(monitor).toHaveBeenCalledWith({ resolution: EVENT_LOOP_SAMPLE_MS });
+      expect(EVENT_LOOP_SAMPLE_MS).toBe(100);
+    } finally {
+      monitor.mockRestore();
+    }
   });
 
   it('produces an exposition, every metric populated, that promtool check metrics accepts without a lint problem', async () => {

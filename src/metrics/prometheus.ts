@@ -31,6 +31,14 @@ export const UNMATCHED_ROUTE = 'unmatched';
  */
 const DEFAULT_METRICS_DROPPED = ['nodejs_active_handles_total', 'nodejs_active_requests_total', 'nodejs_active_resources_total'];
 
+/**
+ * How often the event loop delay behind `nodejs_eventloop_lag_{min,max,mean,stddev,p50,p90,p99}_seconds` is
+ * sampled. prom-client's 10 ms default wakes the process 100 times a second: about 0.65 % of a core on a service
+ * with nothing to do, half of its idle cost (issue 13). At 100 ms any stall of 100 ms or more is still seen, shorter
+ * ones in proportion to their length, and a 15 s scrape interval still gets 150 samples.
+ */
+export const EVENT_LOOP_SAMPLE_MS = 100;
+
 /** The check results of checks_total, in the order their series are exposed. */
 const CHECK_RESULTS = ['ok', 'fail'] as const;
 
@@ -245,7 +253,7 @@ export class PrometheusMetrics implements MetricsRecorder {
     });
 
     if (options.defaultMetrics !== false) {
-      collectDefaultMetrics({ register: this.registry, prefix: METRIC_PREFIX });
+      collectDefaultMetrics({ register: this.registry, prefix: METRIC_PREFIX, eventLoopMonitoringPrecision: EVENT_LOOP_SAMPLE_MS });
       for (const dropped of DEFAULT_METRICS_DROPPED) this.registry.removeSingleMetric(METRIC_PREFIX + dropped);
     }
   }

@@ -306,8 +306,8 @@ export class VimMonitor implements ScheduledRound {
   }
 
   /** Called by the scheduler when this monitor's tick comes. */
-  startRound(deadlines: TickDeadlines, startedAtMs: number): void {
-    this.round(deadlines, startedAtMs).catch((error: unknown) => {
+  startRound(deadlines: TickDeadlines, startedAtMs: number): Promise<void> {
+    return this.round(deadlines, startedAtMs).catch((error: unknown) => {
       this.inRound = false;
       this.crashed = error instanceof Error ? error : new Error(String(error));
       this.deps.logger.error({ vim_id: this.vimId, monitor_id: this.monitorId, err: this.crashed }, 'monitor loop crashed');

@@ -1,4 +1,5 @@
-import { describe, expect, it } from 'vitest';
+import { BlockList } from 'node:net';
+import { describe, expect, it, vi } from 'vitest';
 import { AddressPolicy, cidrListProblem, LINK_LOCAL_AND_METADATA_CIDRS, parseCidr } from './address-policy.js';
 
 const builtIn = { builtInDeny: LINK_LOCAL_AND_METADATA_CIDRS };
@@ -40,6 +41,26 @@ describe('AddressPolicy', () => {
     expect(policy.refuses('2001:db9::1')).toBe(true);
     expect(policy.refuses('2001:db8::1')).toBe(false);
     expect(policy.refuses('192.0.2.1')).toBe(false);
+  });
+});
+
+describe('AddressPolicy verdicts', () => {
+  it('judges an address it has judged before from memory, with the same verdict, and judges every other address afresh', () => {
+    const policy = new AddressPolicy({ builtInDeny: LINK_LOCAL_AND_METADATA_CIDRS, denyCidrs: ['10.0.0.0/8'], allowCidrs: ['10.1.0.0/16'] });
+    const check = vi.spyOn(BlockList.prototype, 'check');
+    try {
+      const first = ['10.2.3.4', '10.1.2.3', '169.254.169.254', '192.0.2.1', '::ffff:10.2.3.4'].map((address) => policy.refuses(address));
+      expect(first).toEqual([true, false, true, false, true]);
+      const checks = check.mock.calls.length;
+      expect(checks).toBeGreaterThan(0);
+      const again = ['10.2.3.4', '10.1.2.3', '169.254.169.254', '192.0.2.1', '::ffff:10.2.3.4'].map((address) => policy.refuses(address));
+      expect(again).toEqual(first);
+      expect(check.mock.calls.length).toBe(checks);
+      expect(policy.refuses('10.2.3.5')).toBe(true);
+      expect(check.mock.calls.length).toBeGreaterThan(checks);
+    } finally {
+      check.mockRestore();
+    }
   });
 });
 

@@ -68,9 +68,18 @@ export interface AddressPolicyOptions {
   allowCidrs?: readonly string[];
 }
 
+/** Verdicts an AddressPolicy remembers at most before it starts over (about 100 bytes each). */
+const VERDICTS_KEPT = 16_384;
+
 export class AddressPolicy {
   /** Most specific first, so the first match decides. */
   private readonly rules: Rule[];
+  /**
+   * Verdicts by address as given: the rules never change, and each BlockList.check builds a native SocketAddress,
+   * several per address judged (issue 13: 7 % of a 1,000-VIM process's CPU went to judging the same addresses
+   * every round).
+   */
+  private readonly verdicts = new Map<string, boolean>();
 
   constructor(options: AddressPolicyOptions = {}) {
     const rules: Rule[] = [
@@ -84,6 +93,16 @@ export class AddressPolicy {
 
   /** True when nothing may be sent to `address` (an IP address; anything else is refused too). */
   refuses(address: string): boolean {
+    let verdict = this.verdicts.get(address);
+    if (verdict === undefined) {
+      verdict = this.judge(address);
+      if (this.verdicts.size >= VERDICTS_KEPT) this.verdicts.clear();
+      this.verdicts.set(address, verdict);
+    }
+    return verdict;
+  }
+
+  private judge(address: string): boolean {
     const normal = unmapIpv4(address);
     const version = isIP(normal);
     if (version === 0) return true;

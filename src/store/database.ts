@@ -4,12 +4,18 @@ import type { DatabaseDriver, DialectName } from './dialects/driver.js';
 import { createMysqlDriver } from './dialects/mysql.js';
 import { createPostgresDriver } from './dialects/postgres.js';
 import { createSqliteDriver } from './dialects/sqlite.js';
+import { InsertWatch } from './insert-watch.js';
 import type { DatabaseSchema } from './schema.js';
 
 export interface Store {
   readonly db: Kysely<DatabaseSchema>;
   readonly driver: DatabaseDriver;
   readonly dialect: DialectName;
+  /**
+   * Calls `listener` after each insert into `table` made through this store (this process's writes only; see
+   * InsertWatch). Returns the function that removes it.
+   */
+  onInsert(table: keyof DatabaseSchema & string, listener: () => void): () => void;
   close(): Promise<void>;
 }
 
@@ -20,11 +26,13 @@ export interface OpenStoreOptions {
 
 export function openStore(url: string, options: OpenStoreOptions = {}): Store {
   const driver = createDriver(url, options);
-  const db = new Kysely<DatabaseSchema>({ dialect: driver.dialect });
+  const inserts = new InsertWatch();
+  const db = new Kysely<DatabaseSchema>({ dialect: driver.dialect, plugins: [inserts] });
   return {
     db,
     driver,
     dialect: driver.name,
+    onInsert: (table, listener) => inserts.onInsert(table, listener),
     close: async () => {
       await db.destroy();
       await driver.close();

@@ -3,7 +3,7 @@ import { capturedLogger, LEVEL } from '../../test/support/log-capture.js';
 import { DatabaseUnavailableError } from '../errors.js';
 import { BackgroundErrors, type BackgroundErrorKind, type BackgroundTask } from './background-errors.js';
 import { systemClock } from './clock.js';
-import { PeriodicTask, type PeriodicTaskOptions } from './periodic-task.js';
+import { PeriodicTask, SLEEP, type PeriodicTaskOptions } from './periodic-task.js';
 
 /** Counts as the Prometheus recorder would, readable without a registry. */
 function counter(): { counts: Map<string, number>; backgroundError(task: BackgroundTask, kind: BackgroundErrorKind): void } {
@@ -77,6 +77,49 @@ describe('PeriodicTask', () => {
     task.wake();
     await vi.advanceTimersByTimeAsync(0);
     expect(passes).toBe(1);
+    await task.stop();
+  });
+
+  it('after a pass that says SLEEP, runs no pass until wake(), then goes back to its interval', async () => {
+    const starts: number[] = [];
+    let idle = true;
+    const { task } = make(async () => {
+      starts.push(Date.now() - 1_000_000);
+      return idle ? SLEEP : undefined;
+    });
+    task.start();
+    await vi.advanceTimersByTimeAsync(60_000);
+    expect(starts).toEqual([1_000]); // asleep since its first pass: no timer, no pass
+    idle = false;
+    task.wake();
+    await vi.advanceTimersByTimeAsync(2_000);
+    expect(starts).toEqual([1_000, 60_000, 61_000, 62_000]);
+    idle = true;
+    await vi.advanceTimersByTimeAsync(10_000);
+    expect(starts).toEqual([1_000, 60_000, 61_000, 62_000, 63_000]); // the pass at 63,000 found nothing: asleep again
+    await task.stop();
+  });
+
+  it('retries a failed pass after its delay even though the pass before it said SLEEP', async () => {
+    const starts: number[] = [];
+    let fail = false;
+    const { task } = make(
+      async () => {
+        starts.push(Date.now() - 1_000_000);
+        if (fail) throw new DatabaseUnavailableError();
+        return SLEEP;
+      },
+      { retryDelayMs: () => 250 },
+    );
+    task.start();
+    await vi.advanceTimersByTimeAsync(1_000);
+    fail = true;
+    task.wake();
+    await vi.advanceTimersByTimeAsync(600);
+    expect(starts).toEqual([1_000, 1_000, 1_250, 1_500]);
+    fail = false;
+    await vi.advanceTimersByTimeAsync(5_000);
+    expect(starts).toEqual([1_000, 1_000, 1_250, 1_500, 1_750]);
     await task.stop();
   });
 

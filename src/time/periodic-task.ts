@@ -16,9 +16,16 @@ export const systemTimer: Timer = {
   clear: (handle) => clearTimeout(handle as NodeJS.Timeout),
 };
 
+/** What a pass resolves to when the next one should wait for wake() (see PeriodicTaskOptions.run). */
+export const SLEEP = 'sleep';
+
 export interface PeriodicTaskOptions {
-  /** One pass. The signal aborts when the task is stopped; the pass may end early on it. */
-  run(signal: AbortSignal): Promise<void>;
+  /**
+   * One pass. The signal aborts when the task is stopped; the pass may end early on it. A pass that resolves
+   * SLEEP found nothing to do that could change without a wake(): the next pass waits for wake() instead of the
+   * interval (a loop that polls an idle database would otherwise wake the process for nothing).
+   */
+  run(signal: AbortSignal): Promise<void | typeof SLEEP>;
   /** Pause from the end of one pass to the start of the next. Infinity: passes happen only on wake(). */
   intervalMs: number;
   /** Pause after the n-th failed pass in a row (n from 1); default intervalMs. */
@@ -34,7 +41,8 @@ export interface PeriodicTaskOptions {
 
 /**
  * A background loop: passes one at a time (never overlapping), an interval
- * apart, each failure handed to the error policy and the loop carrying on.
+ * apart (or, after a pass that says SLEEP, at the next wake()), each failure
+ * handed to the error policy and the loop carrying on.
  * stop() is graceful (aborts the signal, waits for the pass in flight) and
  * idempotent: every call returns the same promise.
  */
@@ -47,6 +55,8 @@ export class PeriodicTask {
   private stopping: Promise<void> | undefined;
   private failures = 0;
   private again = false;
+  /** The last pass resolved SLEEP. */
+  private asleep = false;
 
   constructor(private readonly options: PeriodicTaskOptions) {
     this.timer = options.timer ?? systemTimer;
@@ -114,14 +124,16 @@ export class PeriodicTask {
       const again = this.again && this.failures === 0;
       this.again = false;
       if (again) this.fire();
+      else if (this.asleep) return;
       else this.arm(this.failures > 0 ? (this.options.retryDelayMs?.(this.failures) ?? this.options.intervalMs) : this.options.intervalMs);
     });
   }
 
   /** Never rejects: every failure goes to the error policy. */
   private async pass(): Promise<void> {
+    this.asleep = false;
     try {
-      await this.options.run(this.abort.signal);
+      this.asleep = (await this.options.run(this.abort.signal)) === SLEEP;
       this.failures = 0;
       this.options.errors.succeeded();
     } catch (error) {
