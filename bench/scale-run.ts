@@ -10,8 +10,9 @@
  * PostgreSQL. No packet is sent; every auth_url is a loopback address
  * anyway, so even a worker that ignored the script would stay on loopback.
  *
- * Per N: register the VIMs through the API (its rate measured), start the
- * workers, wait until each owns its share and no VIM is PENDING, then
+ * Per N: start the workers, register the VIMs once all of them are live
+ * (scale-register.ts: through the API, its rate measured, or by copy),
+ * wait until each worker owns its share and no VIM is PENDING, then
  * measure the database's load over a window (scale-pg.ts) and the workers'
  * CPU and memory.
  */
@@ -61,7 +62,7 @@ export interface ScaleRunResult {
   registration: { mode: RegisterMode; seconds: number; vims_per_second: number; concurrency: number };
   /** VACUUM ANALYZE passes that ran within the window, and their mean duration. */
   vacuum: { every_s: number; passes_in_window: number; mean_ms: number | null };
-  /** From the workers' start until each owned its share and no VIM was PENDING. */
+  /** From the end of registration until each worker owned its share and no VIM was PENDING. */
   settle_seconds: number;
   share: Record<string, number>;
   window_seconds: number;
@@ -166,7 +167,40 @@ async function runOne(options: ScaleOptions, vims: number, script: (startMs: num
   let vacuum: Vacuum | undefined;
   try {
     api = await startVimMonitor({ cli: options.cli, name: `scale-api-n${vims}`, workDir, settings: { ...settings, MANAGER_ENABLED: 'false' } });
-    // Registered before any worker runs, so the rate is the API's and the store's alone.
+    const scriptFile = join(workDir, 'probe-script.json');
+    const scriptStart = Date.now();
+    writeFileSync(scriptFile, JSON.stringify(script(scriptStart), null, 2));
+    const names = Array.from({ length: workers }, (_, i) => `scale-worker-${i + 1}`);
+    for (const name of names) {
+      running.push(startWorker({ cli: options.cli, name, workDir, settings: { ...settings, PROBES_SIMULATE_FILE: scriptFile, MANAGER_WORKER_NAME: name } }));
+    }
+    // Refuse to measure anything unless every worker said its probes are scripted.
+    await waitFor(
+      'every worker to log that its probes are scripted',
+      () => {
+        for (const child of running) if (child.hasExited()) throw new Error(`${child.name} exited:\n${child.tail()}`);
+        return running.every((c) => readLog(c.logFile).includes('PROBES ARE SIMULATED')) ? true : undefined;
+      },
+      { timeoutMs: 60_000, everyMs: 500 },
+    );
+    const probe = new pg.Client({ connectionString: url.toString(), connectionTimeoutMillis: 5000 });
+    probe.on('error', () => undefined);
+    await probe.connect();
+    try {
+      await waitFor(
+        `all ${workers} workers to heartbeat`,
+        async () => {
+          for (const child of running) if (child.hasExited()) throw new Error(`${child.name} exited:\n${child.tail()}`);
+          const { rows } = await probe.query<{ n: string }>('SELECT count(*) AS n FROM workers WHERE heartbeat_ms > $1', [Date.now() - LEASE_SETTINGS.lease_ttl * 1000]);
+          return Number(rows[0]?.n) >= workers ? true : undefined;
+        },
+        { timeoutMs: 120_000, everyMs: 500 },
+      );
+    } finally {
+      await probe.end().catch(() => undefined);
+    }
+    // Registered once every worker is live: registered before, all of them would go to the first worker to start,
+    // whose fair share is everything while it sees no other worker (a cold start of every worker at once does the same).
     const addresses = loopbackAddresses(vims);
     const mode: RegisterMode = vims <= options.apiRegisterMax ? 'api' : 'copy';
     const registrationStarted = nowMs();
@@ -186,23 +220,7 @@ async function runOne(options: ScaleOptions, vims: number, script: (startMs: num
     );
     vacuum = options.vacuumSeconds > 0 ? new Vacuum(url.toString(), options.vacuumSeconds * 1000, log) : undefined;
 
-    const scriptFile = join(workDir, 'probe-script.json');
-    const scriptStart = Date.now();
-    writeFileSync(scriptFile, JSON.stringify(script(scriptStart), null, 2));
-    const names = Array.from({ length: workers }, (_, i) => `scale-worker-${i + 1}`);
-    const workersStartedAt = nowMs();
-    for (const name of names) {
-      running.push(startWorker({ cli: options.cli, name, workDir, settings: { ...settings, PROBES_SIMULATE_FILE: scriptFile, MANAGER_WORKER_NAME: name } }));
-    }
-    // Refuse to measure anything unless every worker said its probes are scripted.
-    await waitFor(
-      'every worker to log that its probes are scripted',
-      () => {
-        for (const child of running) if (child.hasExited()) throw new Error(`${child.name} exited:\n${child.tail()}`);
-        return running.every((c) => readLog(c.logFile).includes('PROBES ARE SIMULATED')) ? true : undefined;
-      },
-      { timeoutMs: 60_000, everyMs: 500 },
-    );
+    const registeredAt = nowMs();
     const fair = Math.ceil(vims / workers);
     let share: Record<string, number> = {};
     await waitFor(
@@ -218,7 +236,7 @@ async function runOne(options: ScaleOptions, vims: number, script: (startMs: num
       },
       { timeoutMs: 180_000 + vims * 10, everyMs: 5000 },
     );
-    const settleSeconds = (nowMs() - workersStartedAt) / 1000;
+    const settleSeconds = (nowMs() - registeredAt) / 1000;
     log(`    settled in ${round(settleSeconds, 1)} s: ${Object.values(share).join(', ')} monitors per worker`);
     // The scripted outages begin at each VIM's own phase within the first period: measure once they run steadily.
     const steadyAt = scriptStart + options.periodSeconds * 1000;
