@@ -7,9 +7,12 @@
  * measured. So above a size (option), the VIMs are copied instead: the first
  * is registered through the API, so the service validates, normalises and
  * seals it, and its row is copied in the database with only id, name and
- * auth_url changed, in chunks, and the change counter moved once, as the
- * service would. The workers find them by the counter as they find
- * API-registered ones. What the copy skips is the API's own cost, which
+ * auth_url changed, in chunks, with each copy's free monitor row, and the
+ * change counter moved once, as the service would. The workers claim them
+ * as they claim API-registered ones. (Without the monitor rows, every
+ * worker's sweep inserts each missing row with a statement of its own,
+ * and with 10 workers and 10,000 new VIMs at once they queue on each
+ * other's unique keys: nothing was claimed after 3 minutes here.) What the copy skips is the API's own cost, which
  * this phase does not measure (its rate is measured at the API sizes).
  */
 import { randomUUID } from 'node:crypto';
@@ -46,13 +49,24 @@ export async function registerByCopy(api: VimMonitorApi, databaseUrl: string, ad
     const chunk = 5000;
     for (let start = 0; start < rest.length; start += chunk) {
       const slice = rest.slice(start, start + chunk);
+      const ids = slice.map(() => randomUUID());
+      await client.query('BEGIN');
       await client.query(
         `INSERT INTO vims (id, name, auth_url, ${copied.join(', ')})
          SELECT u.id, u.name, u.auth_url, ${copied.map((c) => `t.${c}`).join(', ')}
            FROM unnest($1::text[], $2::text[], $3::text[]) AS u(id, name, auth_url)
           CROSS JOIN (SELECT * FROM vims WHERE id = $4) AS t`,
-        [slice.map(() => randomUUID()), slice.map((_, j) => nameOf(start + j + 1)), slice.map(urlOf), template],
+        [ids, slice.map((_, j) => nameOf(start + j + 1)), slice.map(urlOf), template],
       );
+      // Each VIM's free monitor row, as a worker's sweep would make it (owner '' and a lapsed lease: free to claim).
+      // Made here in bulk, because 10 workers each inserting 100,000 missing rows one by one collide on every key.
+      await client.query(
+        `INSERT INTO vim_monitors (vim_id, monitor_id, owner, dispatched_at, lease_until_ms)
+         SELECT u.id, u.monitor_id, '', $3, 0 FROM unnest($1::text[], $2::text[]) AS u(id, monitor_id)
+         ON CONFLICT DO NOTHING`,
+        [ids, ids.map(() => randomUUID()), new Date().toISOString().replace('T', ' ').replace('Z', '000')],
+      );
+      await client.query('COMMIT');
       onProgress(start + slice.length + 1);
     }
     await client.query('UPDATE vim_change_counter SET changes = changes + 1 WHERE id = 1');
