@@ -223,6 +223,7 @@ async function runOne(options: ScaleOptions, vims: number, script: (startMs: num
     const registeredAt = nowMs();
     const fair = Math.ceil(vims / workers);
     let share: Record<string, number> = {};
+    let pending = vims;
     await waitFor(
       `each worker to own its share (${fair}) of the ${vims} monitors and no VIM to be PENDING`,
       async () => {
@@ -232,10 +233,14 @@ async function runOne(options: ScaleOptions, vims: number, script: (startMs: num
         share = counts;
         const total = Object.values(counts).reduce((a, b) => a + b, 0);
         if (total !== vims || !names.every((n) => (counts[n] ?? 0) >= fair * 0.95)) return undefined;
-        return (await api!.api.idsWithStatus('PENDING')).length === 0 ? true : undefined;
+        pending = (await api!.api.idsWithStatus('PENDING')).length;
+        return pending === 0 ? true : undefined;
       },
       { timeoutMs: 180_000 + vims * 10, everyMs: 5000 },
-    );
+    ).catch((error: unknown) => {
+      // What a run that never settles looked like last: how the monitors were spread, how many VIMs never got a verdict.
+      throw new Error(`${error instanceof Error ? error.message : String(error)}; last seen: monitors per worker ${JSON.stringify(share)}, ${pending} PENDING`);
+    });
     const settleSeconds = (nowMs() - registeredAt) / 1000;
     log(`    settled in ${round(settleSeconds, 1)} s: ${Object.values(share).join(', ')} monitors per worker`);
     // The scripted outages begin at each VIM's own phase within the first period: measure once they run steadily.
