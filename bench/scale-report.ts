@@ -57,7 +57,7 @@ export function scaleTable(result: ScaleResult): string {
   lines.push(`reg/s: through the API (one POST each) or by copying the row of one API-registered VIM (bench/scale-register.ts); VACUUM ANALYZE ${vacuum ? `every ${vacuum} s` : 'never'} (autovacuum is off on this server)`);
   lines.push(`pg_stat_statements: ${result.pg_stat_statements}`);
   lines.push('PG CPU: the backends of the benchmark database (/proc); the server is shared with other work, so whole-server CPU is in the JSON only, as an upper bound.');
-  for (const e of result.errors) lines.push(`N=${e.vims}: FAILED TO RUN: ${e.error}`);
+  // Sizes that failed are listed by main.ts with every other phase's errors.
   return lines.join('\n');
 }
 
