@@ -13,7 +13,7 @@ export function scaleTable(result: ScaleResult): string {
   const rows = result.runs.map((r) => [
     r.vims.toLocaleString('en-US'),
     `${fmt(r.registration.vims_per_second, 0)}${r.registration.mode === 'copy' ? ' copy' : ' api'}`,
-    fmt(r.settle_seconds, 0),
+    `${fmt(r.settle_seconds, 0)}${r.balanced ? '' : ' unbal.'}`,
     fmt(r.db.per_second.xact_commit, 0),
     fmt(r.db.per_second.rows_written, 0),
     fmt(r.db.per_second.tup_fetched + r.db.per_second.tup_returned, 0),
