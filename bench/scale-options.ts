@@ -9,7 +9,7 @@ export const SCALE_ARGS = {
   'scale-down': { type: 'string', default: '50' },
   'scale-concurrency': { type: 'string', default: '16' },
   'scale-pool-size': { type: 'string', default: '5' },
-  'scale-api-register-max': { type: 'string', default: '10000' },
+  'scale-api-register-max': { type: 'string', default: '0' },
   'scale-vacuum': { type: 'string', default: '60' },
 } as const;
 
@@ -28,7 +28,7 @@ export const SCALE_USAGE = `  --scale-sizes LIST    VIM counts of the scale phas
   --scale-api-register-max N
                         sizes up to N are registered through the API (its rate
                         measured); larger ones by copying the row of one registered
-                        through the API (default 10000; see bench/scale-register.ts)
+                        through the API (default 0: all by copy; see bench/scale-register.ts)
   --scale-vacuum S      VACUUM ANALYZE the phase's database every S seconds, as autovacuum
                         would (default 60, autovacuum_naptime); 0: never`;
 
