@@ -33,6 +33,9 @@ import { runIdle, type IdleRunResult } from './idle-run.js';
 import { ENGINE_SETTING, ENGINES, parseEngines, type ProbeEngine } from './probe-engine.js';
 import { columnsOf, deepTable, failoverTable, idleLine, judge, judgeFailover, judgeIdle, table } from './report.js';
 import { nowMs, round } from './util.js';
+import { parseScaleArgs, SCALE_ARGS, SCALE_USAGE, type ScaleArgs } from './scale-options.js';
+import { runScale, type ScaleResult } from './scale-run.js';
+import { scaleTable } from './scale-report.js';
 
 const REPO = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
 const CLI = join(REPO, 'dist/cli/main.js');
@@ -43,7 +46,7 @@ const DASHBOARD_INDEX = join(REPO, 'dist/dashboard/index.html');
 const HISTORY_HOURLY_DAYS = 90;
 const HISTORY_PRUNE_BATCH = 1000;
 
-const PHASES = ['monitoring', 'deep', 'failover', 'confirm', 'history', 'dashboard'] as const;
+const PHASES = ['monitoring', 'deep', 'failover', 'confirm', 'history', 'dashboard', 'scale'] as const;
 type Phase = (typeof PHASES)[number];
 /**
  * The history and dashboard phases are left out of the default run. History:
@@ -126,6 +129,7 @@ const USAGE = `usage: npm run bench -- [options]
   --dashboard-changes N status changes a minute the outages are paced for (default 500)
   --dashboard-cold-runs N
                         cold first renders of the overview, a new context each (default 5)
+${SCALE_USAGE}
   --keep                keep the work directory (databases, logs, profiles)
   --max-minutes M       stop everything after this long (default 45, plus the time of the
                         extra windows --repeat and --engine ask for)
@@ -160,6 +164,8 @@ interface Options {
   history: { vims: number; days: number; dialects: HistoryDialect[]; repetitions: number } | undefined;
   dashboard: { vims: number; minutes: number; changesPerMinute: number; coldRuns: number } | undefined;
   maxMinutes: number;
+  /** The scale phase (issue 13, scale-run.ts), only when named in --phase. */
+  scale: ScaleArgs | undefined;
 }
 
 function parseOptions(argv: string[]): Options {
@@ -207,6 +213,7 @@ function parseOptions(argv: string[]): Options {
       'dashboard-cold-runs': { type: 'string', default: '5' },
       'max-minutes': { type: 'string' },
       help: { type: 'boolean', short: 'h', default: false },
+      ...SCALE_ARGS,
     },
   });
   if (values.help) {
@@ -300,6 +307,7 @@ function parseOptions(argv: string[]): Options {
         ? // Each extra window: a start, a settle of about an interval, the window, and a floor; and the cycle and icmp-only phase per extra engine.
           Math.ceil(45 + (sizes.length * ((Number(values.repeat) || 1) * parseEngines(values.engine).length - 1) * (Number(values.duration) + 60)) / 60)
         : number('max-minutes', values['max-minutes'], 1, 600),
+    scale: phases.has('scale') ? parseScaleArgs(values) : undefined,
   };
 }
 
@@ -631,6 +639,22 @@ async function main(): Promise<number> {
       errors.push({ vims: options.dashboard.vims, error: `dashboard: ${message}` });
     }
   }
+  let scale: ScaleResult | { skipped: string } | { error: string } | undefined;
+  if (options.scale) {
+    const unavailable = await failoverUnavailable(CLI, options.pgUrl);
+    log(unavailable ? `scale: skipped: ${unavailable}` : 'scale:');
+    try {
+      scale = unavailable
+        ? { skipped: unavailable }
+        : await runScale({ ...options.scale, cli: CLI, workDir: join(workRoot, 'scale'), adminUrl: options.pgUrl, log });
+      if ('errors' in scale) for (const e of scale.errors) errors.push({ vims: e.vims, error: `scale: ${e.error}` });
+    } catch (error) {
+      const message = error instanceof Error ? error.message : String(error);
+      log(`  scale failed: ${message}`);
+      scale = { error: message };
+      errors.push({ vims: options.scale.sizes[0] ?? 0, error: `scale: ${message}` });
+    }
+  }
   const targetRequests = targets ? await targets.servers.stop() : undefined;
   net?.close();
   net = undefined;
@@ -696,6 +720,7 @@ async function main(): Promise<number> {
     dashboard,
     target_server_requests: targetRequests,
     history,
+    scale,
     errors,
   };
   const notes = [
@@ -712,6 +737,7 @@ async function main(): Promise<number> {
   if (confirmation) process.stdout.write(`\n${confirmTable(confirmation)}\n`);
   if (history) process.stdout.write(`\n${historyTable(history)}\n`);
   if (dashboard && 'live' in dashboard) process.stdout.write(`\n${dashboardTable(dashboard)}\n`);
+  if (scale && 'runs' in scale) process.stdout.write(`\n${scaleTable(scale)}\n`);
   for (const { r, e } of columnsOf(results)) {
     for (const [name, p] of Object.entries(e.cpu_profiles ?? {})) {
       if (!p) continue;

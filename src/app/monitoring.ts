@@ -5,6 +5,7 @@ import type { MetricsRecorder } from '../metrics/recorder.js';
 import { MonitorManager } from '../monitors/manager.js';
 import { MonitorWriteQueue } from '../monitors/write-queue.js';
 import { createProbes } from '../probes/index.js';
+import { createScriptedProbes } from '../probes/scripted.js';
 import { checkIcmpTool } from '../probes/system-pinger.js';
 import type { Probe, ProbeName } from '../probes/probe.js';
 import { probeTargetGuard } from '../probes/target-policy.js';
@@ -71,8 +72,11 @@ export async function startMonitoring(
   const { store, registry, logger, clock } = deps;
   const guard = probeTargetGuard({ denyCidrs: config.egress.deny_cidrs, allowCidrs: config.egress.allow_cidrs });
   // Probes given by a test (scripted) come without deep checks, unless it gives those too.
-  const probeSet = deps.probes
-    ? { probes: deps.probes, deepChecks: deps.deepChecks, engines: undefined, close: async () => undefined }
+  // Scripted probes (probes.simulate_file, benchmarks only) send nothing: no deep checks, which would.
+  const simulate = config.probes.simulate_file;
+  const given = deps.probes ?? (simulate === undefined ? undefined : createScriptedProbes({ file: simulate, logger }));
+  const probeSet = given
+    ? { probes: given, deepChecks: deps.deepChecks, engines: undefined, close: async () => undefined }
     : createProbes(logger, guard, { engine: config.monitor.probe_engine });
   // Only the configured default: a VIM that asks for icmp in its own monitor_settings gets the same warning at its first ping.
   if (probeSet.engines?.icmp === 'node' && config.monitor.probes.includes('icmp')) checkIcmpTool(logger);

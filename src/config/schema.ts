@@ -177,6 +177,19 @@ export const configSchema = {
         },
       },
     },
+    probes: {
+      type: 'object',
+      additionalProperties: false,
+      default: {},
+      properties: {
+        simulate_file: {
+          type: 'string',
+          minLength: 1,
+          description:
+            'for benchmarks and tests only: a JSON script (see docs/benchmark.md, "Scale") that answers every probe of this process instead of the network, so no VIM is really checked; logged loudly at start. Unset (the default): real probes',
+        },
+      },
+    },
     health: {
       type: 'object',
       additionalProperties: false,
