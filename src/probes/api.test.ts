@@ -138,7 +138,7 @@ describe.each(probeEngineNames())('ApiProbe on the %s engine', (engineName) => {
     });
 
     it('says so when the port answers in something other than HTTP', async () => {
-      const server = createTcpServer((socket) => socket.end('SSH-2.0-OpenSSH_9.2\r\n'));
+      const server = createTcpServer((socket) => socket.on('error', () => undefined).end('SSH-2.0-OpenSSH_9.2\r\n'));
       const port = await listening(server);
       try {
         expect(await probe.check(probeTarget('openstack', `http://127.0.0.1:${port}/v3`), deadline(2000))).toEqual({
@@ -152,7 +152,11 @@ describe.each(probeEngineNames())('ApiProbe on the %s engine', (engineName) => {
 
     it('settles at its deadline when the server accepts and never answers', async () => {
       const sockets: Socket[] = [];
-      const server = createTcpServer((socket) => void sockets.push(socket));
+      const server = createTcpServer((socket) => {
+        // The native engine resets the connection at the deadline: nothing of the test's own to report.
+        socket.on('error', () => undefined);
+        sockets.push(socket);
+      });
       const port = await listening(server);
       try {
         const started = Date.now();
