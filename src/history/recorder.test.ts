@@ -49,7 +49,7 @@ class MemoryStore implements HistoryStore {
   }
 }
 
-function setup(options: { windows?: MaintenanceWindow[] } = {}) {
+function setup(options: { windows?: MaintenanceWindow[]; batchSize?: number } = {}) {
   let nowMs = T0;
   const clock = { now: () => new Date(nowMs) };
   const store = new MemoryStore();
@@ -67,7 +67,10 @@ function setup(options: { windows?: MaintenanceWindow[] } = {}) {
       return next;
     },
   };
-  const recorder = new HistoryRecorder({ flushIntervalMs: 60_000, hourEndGraceMs: 13_000 }, { store, clock, logger: log.logger, maintenance: calendar });
+  const recorder = new HistoryRecorder(
+    { flushIntervalMs: 60_000, hourEndGraceMs: 13_000, ...(options.batchSize !== undefined && { batchSize: options.batchSize }) },
+    { store, clock, logger: log.logger, maintenance: calendar },
+  );
   const vim = (vimId = 'vim-1', monitorId = 'monitor-1', tenantId = 'tenant-a') => recorder.track(vimId, monitorId, tenantId);
   return {
     store,
@@ -85,6 +88,20 @@ function setup(options: { windows?: MaintenanceWindow[] } = {}) {
 }
 
 describe('status history recorder', () => {
+  it('lets timers and I/O run between the batches of a flush, even when the database answers in microtasks', async () => {
+    const { recorder, vim, round } = setup({ batchSize: 2 });
+    for (let i = 0; i < 6; i++) {
+      const handle = vim(`vim-${i}`, `monitor-${i}`);
+      round(handle, T0, 'PENDING');
+      round(handle, T0 + 10_000, 'REACHABLE');
+    }
+    const order: string[] = [];
+    setImmediate(() => order.push('other work'));
+    await recorder.flush();
+    order.push('flush done');
+    expect(order).toEqual(['other work', 'flush done']);
+  });
+
   it("attributes the time between two rounds' ends to the status held before the second verdict; the first round only starts the clock", async () => {
     const { store, recorder, vim, round } = setup();
     const handle = vim();

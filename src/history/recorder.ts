@@ -7,6 +7,7 @@ import type { VimStatus } from '../vims/model.js';
 import { BlockPools, DayBlock, MAINTENANCE_REACHABLE, MAINTENANCE_UNREACHABLE, PENDING, REACHABLE, UNREACHABLE } from './day-block.js';
 import { MaintenanceSpans, type WindowSource } from './maintenance-spans.js';
 import { DAY_MS, HOUR_MS, type HistoryDay } from './model.js';
+import { nextTurn } from '../time/next-turn.js';
 
 /** What the recorder needs of HistoryRepository (tests put an outage in between). */
 export interface HistoryStore {
@@ -365,6 +366,8 @@ export class HistoryRecorder {
       if (state.dirty() || state.released) due.push(state);
     }
     for (let start = 0; start < due.length; start += this.batchSize) {
+      // 10,000 VIMs are 20 batches: the rounds due meanwhile go between them, not after the last.
+      if (start > 0) await nextTurn();
       await this.write(due.slice(start, start + this.batchSize), nowMs);
     }
   }

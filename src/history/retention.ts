@@ -5,6 +5,7 @@ import { BackgroundErrors, type BackgroundErrorCounter } from '../time/backgroun
 import { tackerTimestamp, type Clock } from '../time/clock.js';
 import { PeriodicTask, type Timer } from '../time/periodic-task.js';
 import { DAY_MS, dayOf } from './model.js';
+import { nextTurn } from '../time/next-turn.js';
 
 /** The `kind` label of vim_monitor_history_pruned_total. */
 export const HISTORY_PRUNE_KINDS = ['events', 'hours', 'days'] as const;
@@ -38,8 +39,6 @@ export interface RetentionDeps {
 }
 
 export type PruneCounts = Record<HistoryPruneKind, number>;
-
-const nextTurn = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
 
 /**
  * Keeps storage bounded (issue 12): one periodic pass per process, every
