@@ -152,6 +152,7 @@ export async function startMonitoring(
       heartbeatIntervalSeconds: config.manager.heartbeat_interval,
       sharedDatabase: store.driver.shared,
       servesApi: deps.servesApi,
+      probeEngine: describeEngines(probeSet.engines, simulate !== undefined && deps.probes === undefined),
     },
     {
       vims,
@@ -199,4 +200,11 @@ export async function startMonitoring(
       await probeSet.close();
     },
   };
+}
+
+/** The probe engine in a word for GET /v1.0/manager: the benchmark and operators check what really runs. */
+function describeEngines(engines: { icmp: string; http: string } | undefined, simulated: boolean): string | undefined {
+  if (simulated) return 'simulated';
+  if (!engines) return undefined;
+  return engines.icmp === engines.http ? engines.icmp : `icmp ${engines.icmp}, http ${engines.http}`;
 }

@@ -48,6 +48,8 @@ export interface MonitorManagerOptions {
   /** False for a database only this process can open (SQLite): at start it takes over every monitor at once. */
   sharedDatabase: boolean;
   servesApi: boolean;
+  /** What sends the probes of this process, for GET /v1.0/manager: 'native', 'node', both by probe, or 'simulated'. */
+  probeEngine?: string;
 }
 
 export interface MonitorManagerDeps {
@@ -251,6 +253,7 @@ export class MonitorManager implements VimLifecycleListener {
     takeovers: number;
     rounds: RoundStatsSnapshot;
     pending_writes: number;
+    probe_engine: string | null;
   } {
     return {
       owner: this.options.owner,
@@ -260,6 +263,7 @@ export class MonitorManager implements VimLifecycleListener {
       takeovers: this.takeovers,
       rounds: this.roundStats.snapshot(),
       pending_writes: this.deps.writes.stats().pending,
+      probe_engine: this.options.probeEngine ?? null,
     };
   }
 
