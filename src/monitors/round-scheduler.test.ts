@@ -65,47 +65,6 @@ describe('RoundScheduler', () => {
     expect((signal.reason as DOMException).name).toBe('TimeoutError');
   });
 
-  it('lets the deadline timers of a tick go once every round of the tick has ended: its signal never aborts', async () => {
-    const scheduler = new RoundScheduler(systemClock, 10);
-    const signals: AbortSignal[] = [];
-    let ended = 0;
-    const round = (ms: number): ScheduledRound => ({
-      startRound: async (deadlines) => {
-        signals.push(deadlines.signal(50));
-        await new Promise((r) => setTimeout(r, ms));
-        ended += 1;
-      },
-    });
-    const at = Math.ceil((Date.now() + 20) / 10) * 10;
-    scheduler.schedule(round(5), at);
-    scheduler.schedule(round(20), at);
-    await new Promise((r) => setTimeout(r, 150));
-    expect(ended).toBe(2);
-    expect(signals).toHaveLength(2);
-    expect(signals[0]).toBe(signals[1]);
-    expect(signals[0]?.aborted).toBe(false);
-  });
-
-  it('still aborts the signal of a tick at its timeout while one of its rounds runs on', async () => {
-    const scheduler = new RoundScheduler(systemClock, 10);
-    let signal: AbortSignal | undefined;
-    const at = Math.ceil((Date.now() + 20) / 10) * 10;
-    scheduler.schedule({ startRound: async (deadlines) => void deadlines.signal(50) }, at);
-    scheduler.schedule(
-      {
-        startRound: (deadlines) => {
-          const mine = deadlines.signal(50);
-          signal = mine;
-          return new Promise<void>((resolve) => mine.addEventListener('abort', () => resolve(), { once: true }));
-        },
-      },
-      at,
-    );
-    await new Promise((r) => setTimeout(r, 150));
-    expect(signal?.aborted).toBe(true);
-    expect((signal?.reason as DOMException).name).toBe('TimeoutError');
-  });
-
   it('never starts a round that was cancelled, and forgets its tick', async () => {
     const scheduler = new RoundScheduler(systemClock, 20);
     const kept = recorder();

@@ -1,6 +1,6 @@
 import type { BackgroundErrors } from '../time/background-errors.js';
 import type { Clock } from '../time/clock.js';
-import { deadline, type Deadline } from '../time/deadline.js';
+import { deadline } from '../time/deadline.js';
 
 /** The deadlines of one tick: every round started in it with the same timeout shares one signal. */
 export interface TickDeadlines {
@@ -10,12 +10,8 @@ export interface TickDeadlines {
 
 /** A monitor as the scheduler sees it. */
 export interface ScheduledRound {
-  /**
-   * Called when its tick comes; `startedAtMs` is the tick's actual start. A round that returns the promise of its
-   * end lets the tick's deadline timers go once every round of the tick has ended (a round that returns nothing
-   * keeps them to the end).
-   */
-  startRound(deadlines: TickDeadlines, startedAtMs: number): void | Promise<unknown>;
+  /** Called when its tick comes; `startedAtMs` is the tick's actual start. */
+  startRound(deadlines: TickDeadlines, startedAtMs: number): void;
 }
 
 /**
@@ -90,50 +86,28 @@ export class RoundScheduler {
     const deadlines = new SharedDeadlines();
     const startedAtMs = this.clock.now().getTime();
     let thrown: { error: unknown } | undefined;
-    // Rounds of this tick not ended yet; -Infinity once one cannot say when it ends.
-    let running = 0;
-    const ended = () => {
-      running -= 1;
-      if (running === 0) deadlines.dispose();
-    };
     for (const round of bucket) {
       try {
-        const end = round.startRound(deadlines, startedAtMs);
-        if (end === undefined) running = Number.NEGATIVE_INFINITY;
-        else {
-          running += 1;
-          end.then(ended, ended);
-        }
+        round.startRound(deadlines, startedAtMs);
       } catch (error) {
         if (this.errors) this.errors.failed(error, {}, 'a round failed to start; the other rounds of its tick started');
         else thrown ??= { error };
       }
     }
-    if (running === 0) deadlines.dispose();
     if (thrown) throw thrown.error;
   }
 }
 
-/**
- * Deadline signals of one tick, made on first use. Disposed once every round of the tick has ended: a signal
- * nobody waits for any more would still abort, building a TimeoutError and running the abort listeners left on it,
- * four times a second (issue 13: 0.1-0.2 % of a core at 1,000 VIMs for nothing).
- */
+/** Deadline signals of one tick, made on first use (never disposed: the tick's rounds end by them). */
 class SharedDeadlines implements TickDeadlines {
-  private readonly byTimeout = new Map<number, Deadline>();
+  private readonly byTimeout = new Map<number, AbortSignal>();
 
   signal(timeoutMs: number): AbortSignal {
-    let limit = this.byTimeout.get(timeoutMs);
-    if (!limit) {
-      limit = deadline(timeoutMs);
-      this.byTimeout.set(timeoutMs, limit);
+    let signal = this.byTimeout.get(timeoutMs);
+    if (!signal) {
+      signal = deadline(timeoutMs).signal;
+      this.byTimeout.set(timeoutMs, signal);
     }
-    return limit.signal;
-  }
-
-  /** Clears the timers; a signal asked for afterwards is a new one (nothing of the tick is running by then). */
-  dispose(): void {
-    for (const limit of this.byTimeout.values()) limit.dispose();
-    this.byTimeout.clear();
+    return signal;
   }
 }
