@@ -1,3 +1,4 @@
+import { createRequire } from 'node:module';
 import type { Dialect } from 'kysely';
 
 export type DialectName = 'sqlite' | 'postgres' | 'mysql';
@@ -45,3 +46,15 @@ export const NETWORK_ERROR_CODES = new Set([
   'ENETUNREACH',
   'EAI_AGAIN',
 ]);
+
+const requireClient = createRequire(import.meta.url);
+
+/**
+ * A network database's client library, loaded when a URL of its kind is
+ * opened rather than when the service starts: a service on SQLite (the
+ * default) never loads pg or mysql2, about 11 MB of RSS it would otherwise
+ * carry for its whole life. Both are CommonJS, so loading stays synchronous.
+ */
+export function loadClientLibrary<T>(name: 'pg' | 'mysql2'): T {
+  return requireClient(name) as T;
+}

@@ -1,10 +1,11 @@
-import { createPool } from 'mysql2';
+import type * as Mysql2Module from 'mysql2';
 import { MysqlDialect } from 'kysely';
-import { errorCode, NETWORK_ERROR_CODES, type DatabaseDriver, type DriverFailure } from './driver.js';
+import { errorCode, loadClientLibrary, NETWORK_ERROR_CODES, type DatabaseDriver, type DriverFailure } from './driver.js';
 import type { NetworkDriverOptions } from './postgres.js';
 
 /** `mysql://` or `mariadb://` (the same wire protocol). */
 export function createMysqlDriver(url: string, options: NetworkDriverOptions): DatabaseDriver {
+  const { createPool } = loadClientLibrary<typeof Mysql2Module>('mysql2');
   const pool = createPool({
     uri: url.replace(/^mariadb:/, 'mysql:'),
     connectionLimit: options.poolSize,

@@ -1,6 +1,6 @@
-import pg from 'pg';
+import type * as PgModule from 'pg';
 import { PostgresDialect } from 'kysely';
-import { errorCode, NETWORK_ERROR_CODES, type DatabaseDriver, type DriverFailure } from './driver.js';
+import { errorCode, loadClientLibrary, NETWORK_ERROR_CODES, type DatabaseDriver, type DriverFailure } from './driver.js';
 
 export interface NetworkDriverOptions {
   poolSize: number;
@@ -9,6 +9,7 @@ export interface NetworkDriverOptions {
 }
 
 export function createPostgresDriver(url: string, options: NetworkDriverOptions): DatabaseDriver {
+  const pg = loadClientLibrary<typeof PgModule>('pg');
   const pool = new pg.Pool({
     connectionString: url,
     max: options.poolSize,
