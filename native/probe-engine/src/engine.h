@@ -165,7 +165,10 @@ struct loop {
   struct submission *taken;
   size_t taken_cap;
   struct batch out;
+  /* When the results in `out` go to JavaScript even if jobs are still unanswered (see deliver()). */
   uint64_t next_delivery_us;
+  /* Jobs taken and not answered yet. */
+  uint32_t unanswered;
 };
 
 struct engine {

@@ -135,6 +135,20 @@ function quiet(socket: net.Socket): net.Socket {
   return socket.on('error', () => {});
 }
 
+/** A server on 127.0.0.1 that accepts connections and never answers; close() also drops what it accepted. */
+async function muteServer(): Promise<{ port: number; close(): void }> {
+  const sockets: net.Socket[] = [];
+  const server = net.createServer((socket) => void sockets.push(quiet(socket)));
+  const port = await listen(server, '127.0.0.1');
+  return {
+    port,
+    close: () => {
+      for (const socket of sockets) socket.destroy();
+      server.close();
+    },
+  };
+}
+
 function cpuMicros(): number {
   const usage = process.cpuUsage();
   return usage.user + usage.system;
@@ -372,9 +386,8 @@ describeNative('the native probe engine', () => {
     });
 
     it('answers ETIMEDOUT at the deadline when the server accepts and never answers', async () => {
-      const sockets: net.Socket[] = [];
-      const mute = net.createServer((socket) => void sockets.push(quiet(socket)));
-      const port = await listen(mute, '127.0.0.1');
+      const mute = await muteServer();
+      const { port } = mute;
       try {
         probe = new Probe();
         probe.engine.defineHttpTarget(1, { address: '127.0.0.1', port, request: request('127.0.0.1'), ...plain });
@@ -384,7 +397,27 @@ describeNative('the native probe engine', () => {
         expect((answer?.at ?? 0) - started).toBeGreaterThanOrEqual(299);
         expect((answer?.at ?? 0) - started).toBeLessThan(400);
       } finally {
-        for (const socket of sockets) socket.destroy();
+        mute.close();
+      }
+    });
+
+    it('holds an answer up to 5 ms while other jobs are unanswered, then hands it over without waiting for them', async () => {
+      // One wake-up of JavaScript per tick instead of one per kind of check: answers wait briefly for the rest.
+      const mute = await muteServer();
+      const { port } = mute;
+      try {
+        probe = new Probe();
+        probe.engine.defineHttpTarget(1, { address: '127.0.0.1', port, request: request('127.0.0.1'), ...plain });
+        expectLoopbackRoute('127.0.0.1');
+        const started = performance.now();
+        probe.engine.http(Uint32Array.of(1), Uint32Array.of(1), 2000);
+        const [echo] = await probe.ping(['127.0.0.1'], 2000, 2);
+        expect(echo).toMatchObject({ outcome: 1 });
+        // The echo is answered within a millisecond on loopback; it waited for the exchange, but not for its 2 s.
+        expect((echo?.at ?? 0) - started).toBeGreaterThanOrEqual(4.5);
+        expect((echo?.at ?? 0) - started).toBeLessThan(1000);
+        expect(probe.answers.has(1)).toBe(false);
+      } finally {
         mute.close();
       }
     });
