@@ -2,6 +2,7 @@
 import { readFileSync } from 'node:fs';
 import { Command } from 'commander';
 import { startService } from '../app/service.js';
+import { tuneHeapForDaemon } from './heap-tuning.js';
 import { runSecretsRotate } from './secrets-rotate.js';
 import { loadConfig } from '../config/load.js';
 import { ConfigurationError, VimMonitorError } from '../errors.js';
@@ -28,6 +29,8 @@ const SHUTDOWN_MARGIN_SECONDS = 10;
  * failed or did not finish within shutdown_timeout + a margin.
  */
 async function runUntilSignalled(api: boolean, configFile: string | undefined): Promise<void> {
+  // Before the heap grows: the young generation's growth is decided as it fills.
+  tuneHeapForDaemon();
   const config = loadConfig(configFile ? { file: configFile } : {});
   const logger = createLogger(config.log);
   const service = await startService(config, logger, { api });
