@@ -345,6 +345,31 @@ describe('the monitor manager and its database costs', () => {
     }
   });
 
+  it('takes its monitors back at start when restarted on PostgreSQL under the same worker name after a kill, within lease_ttl', async () => {
+    const database = await createTestDatabase('postgres');
+    try {
+      const key = Buffer.alloc(32, 8);
+      const first = await startMonitoring({ databaseUrl: database.url, key, probes: [new ScriptedProbe('tcp')], settings: fast, leaseTtlSeconds: 60 });
+      const a = await first.registry.create(ADMIN, input('k1'));
+      const b = await first.registry.create(ADMIN, input('k2'));
+      await first.stop();
+      // As a SIGKILL leaves them: the rows still name this worker, whose heartbeat is fresh.
+      const raw = openStore(database.url);
+      await raw.db.updateTable('vim_monitors').set({ owner: 'test-worker' }).execute();
+      await raw.db.insertInto('workers').values({ id: 'test-worker', started_at_ms: Date.now(), heartbeat_ms: Date.now(), serves_api: 0 }).execute();
+      await raw.close();
+
+      const second = await startMonitoring({ databaseUrl: database.url, key, probes: [new ScriptedProbe('tcp')], settings: fast, leaseTtlSeconds: 60 });
+      try {
+        expect(second.manager.list().map((m) => m.vim_id).sort()).toEqual([a.id, b.id].sort());
+      } finally {
+        await second.stop();
+      }
+    } finally {
+      await database.drop();
+    }
+  });
+
   it('reads no VIM revisions, makes no monitor rows and counts none in a sweep after which no VIM changed, but does every 10th sweep', async () => {
     // Sweeps only when the test calls them.
     const counted = await startCounted(file(), new ScriptedProbe('tcp'), { leaseTtlSeconds: 60, heartbeatIntervalSeconds: 30, sweepIntervalSeconds: 3600 });

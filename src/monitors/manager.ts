@@ -174,11 +174,13 @@ export class MonitorManager implements VimLifecycleListener {
   async start(): Promise<void> {
     const orphans = await this.deps.monitors.removeOrphans();
     await this.deps.leases.ensureRows(this.now());
+    // Rows under this name now are a previous life's (this one runs nothing yet): free, they can be claimed below.
+    const previousLife = this.options.sharedDatabase ? await this.deps.leases.releaseAll(this.options.owner) : 0;
     await this.heartbeat().catch((error: unknown) => this.heartbeatErrors.failed(error));
     // Without a stored heartbeat claim() takes nothing; the sweeps claim once heartbeats succeed.
     const claimed = await this.claim(this.fairShare(await this.deps.leases.count()), true);
     this.deps.logger.info(
-      { owner: this.options.owner, monitors: this.entries.size, claimed, orphans_removed: orphans, live_workers: this.liveWorkers },
+      { owner: this.options.owner, monitors: this.entries.size, claimed, orphans_removed: orphans, previous_life_rows: previousLife, live_workers: this.liveWorkers },
       'monitor manager started',
     );
     this.heartbeatTask.start();

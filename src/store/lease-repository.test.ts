@@ -197,6 +197,13 @@ describe.each(DIALECTS)('claiming monitor rows on %s', (dialect) => {
     expect(owners).toMatchObject({ mine: '', 'other-live': 'other' });
   });
 
+  it("frees every row of an owner at once (a previous life's, at start-up), and says how many", async () => {
+    await store.db.updateTable('vim_monitors').set({ owner: 'me' }).where('vim_id', '=', 'free').execute();
+    expect(await leases.releaseAll('me')).toBe(2);
+    const owners = Object.fromEntries((await stored()).map((row) => [row.vim_id, row.owner]));
+    expect(owners).toEqual({ free: '', mine: '', 'other-live': 'other', 'dead-owner': 'dead', 'gone-owner': 'gone' });
+  });
+
   describe('creating the rows of VIMs that have none', () => {
     const vimId = (n: number) => `00000000-0000-4000-8000-${String(n).padStart(12, '0')}`;
 

@@ -163,6 +163,18 @@ export class LeaseRepository {
     }
   }
 
+  /**
+   * Frees every row of `owner`. At start-up on a shared database these are a previous life's, killed and restarted
+   * under the same worker name (manager.worker_name) within lease_ttl: its new heartbeat would otherwise keep them
+   * held, by a worker that does not run them. Returns how many there were.
+   */
+  async releaseAll(owner: string): Promise<number> {
+    return guardStore(this.store, async () => {
+      const result = await this.store.db.updateTable('vim_monitors').set({ owner: FREE }).where('owner', '=', owner).executeTakeFirst();
+      return Number(result.numUpdatedRows);
+    });
+  }
+
   async count(): Promise<number> {
     return guardStore(this.store, async () => {
       const row = await this.store.db.selectFrom('vim_monitors').select((eb) => eb.fn.countAll<number>().as('n')).executeTakeFirstOrThrow();
