@@ -137,6 +137,8 @@ export class MonitorManager implements VimLifecycleListener {
   private totalReplacements = 0;
   private takeovers = 0;
   private liveWorkers = 1;
+  /** Claims since the last one that read the whole monitors table for rows of owners `workers` no longer lists. */
+  private claimsSinceFullRead = 0;
 
   constructor(
     private readonly options: MonitorManagerOptions,
@@ -479,7 +481,11 @@ export class MonitorManager implements VimLifecycleListener {
     // On a database only this process can open nothing depends on its heartbeat (a failed one would make "lapsed"
     // include rows it runs): it takes other owners' rows instead, and at start-up every row, since a previous life
     // may have run under this same worker name.
-    const scope = this.options.sharedDatabase ? 'lapsed' : atStart ? 'all' : 'others';
+    // A shared database: the whole table is read for owners with no worker row (pruned, or older) at start and every
+    // 10th claim; the others read indexes only (free rows, rows of workers listed stale), since most find nothing.
+    const full = atStart || ++this.claimsSinceFullRead >= 10;
+    if (full) this.claimsSinceFullRead = 0;
+    const scope = this.options.sharedDatabase ? (full ? 'lapsed' : 'lapsed-listed') : atStart ? 'all' : 'others';
     const claimed = await this.deps.leases.claim(this.options.owner, nowMs - this.options.leaseTtlSeconds * 1000, limit, this.now(), scope);
     if (!atStart) {
       this.takeovers += claimed.length;

@@ -3,7 +3,7 @@ import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { createTestDatabase, DIALECTS, type TestDatabase } from '../../test/support/databases.js';
 import { vimRecord } from '../../test/support/probe-target.js';
 import { openStore, type Store } from './database.js';
-import { LeaseRepository } from './lease-repository.js';
+import { LeaseRepository, type ClaimScope } from './lease-repository.js';
 import { migrateToLatest } from './migrate.js';
 import { VimRepository } from './vim-repository.js';
 
@@ -98,7 +98,7 @@ describe.each(DIALECTS)('claiming monitor rows on %s', (dialect) => {
     statements.sql.length = 0;
   });
 
-  async function claimed(scope: 'lapsed' | 'others' | 'all', liveSince = LIVE_SINCE): Promise<string[]> {
+  async function claimed(scope: ClaimScope, liveSince = LIVE_SINCE): Promise<string[]> {
     return (await leases.claim('me', liveSince, 100, AT, scope)).map((c) => c.vimId).sort();
   }
 
@@ -112,6 +112,12 @@ describe.each(DIALECTS)('claiming monitor rows on %s', (dialect) => {
     expect(owners).toEqual({ free: 'me', mine: 'me', 'other-live': 'other', 'dead-owner': 'me', 'gone-owner': 'me' });
   });
 
+  it('takes free rows and those of workers listed with a stale heartbeat, by indexes alone, not those of owners with no worker row', async () => {
+    expect(await claimed('lapsed-listed')).toEqual(['dead-owner', 'free']);
+    const read = statements.sql.find((s) => /^select [`"]vim_id[`"], [`"]owner[`"] from [`"]vim_monitors[`"]/.test(s));
+    expect(read).not.toMatch(/exists/);
+  });
+
   it("takes a worker's rows once its heartbeat is older than lease_ttl", async () => {
     expect(await claimed('lapsed', LIVE_SINCE + 1)).toEqual(['dead-owner', 'free', 'gone-owner', 'other-live']);
   });
@@ -121,12 +127,12 @@ describe.each(DIALECTS)('claiming monitor rows on %s', (dialect) => {
   });
 
   // On SQLite writers are serialised: nothing can happen between the read and the UPDATE.
-  it.skipIf(dialect === 'sqlite')('leaves a row whose owner heartbeated between the locking read and the UPDATE (a worker that was starting)', async () => {
+  it.skipIf(dialect === 'sqlite').each(['lapsed', 'lapsed-listed'] as const)('leaves a row whose owner heartbeated between the locking read and the UPDATE (a worker that was starting), claiming %s', async (scope) => {
     statements.afterClaimRead = async () => {
       await store.db.updateTable('workers').set({ heartbeat_ms: NOW }).where('id', '=', 'dead').execute();
     };
-    const taken = await leases.claim('me', LIVE_SINCE, 100, AT);
-    expect(taken.map((c) => c.vimId).sort()).toEqual(['free', 'gone-owner']);
+    const taken = await leases.claim('me', LIVE_SINCE, 100, AT, scope);
+    expect(taken.map((c) => c.vimId).sort()).toEqual(scope === 'lapsed' ? ['free', 'gone-owner'] : ['free']);
     const rows = new Map((await stored()).map((row) => [row.vim_id, row]));
     expect(rows.get('dead-owner')).toMatchObject({ owner: 'dead', monitor_id: 'm-dead-owner', replacements: 0 });
     for (const { vimId, monitorId } of taken) expect(rows.get(vimId)?.monitor_id).toBe(monitorId);

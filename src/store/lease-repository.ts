@@ -21,6 +21,13 @@ export type ClaimScope =
    */
   | 'lapsed'
   /**
+   * As 'lapsed', but only rows of the workers `workers` lists with a stale heartbeat, not those of owners with no
+   * row there (pruned after 10 × lease_ttl, stopped while their hand-back failed, a name from before an upgrade).
+   * Both read indexes only, where 'lapsed' reads the whole table to find the owners with no row: every sweep of a
+   * worker below its share claims, and most find nothing.
+   */
+  | 'lapsed-listed'
+  /**
    * Every row of another owner, live ones too, never the claimer's own.
    * Only for a database no other process can open (a locked SQLite file):
    * there every other owner is a previous life of this service, and the
@@ -95,6 +102,11 @@ export class LeaseRepository {
         let candidates = trx.selectFrom('vim_monitors').select(['vim_id', 'owner']).limit(limit);
         if (scope === 'others') candidates = candidates.where('owner', '!=', owner);
         else if (scope === 'lapsed') candidates = candidates.where(claimable);
+        else if (scope === 'lapsed-listed') {
+          // Read before the rows are locked: a worker listed here that heartbeats meanwhile is left by the UPDATE.
+          const stale = await trx.selectFrom('workers').select('id').where('heartbeat_ms', '<', liveSinceMs).execute();
+          candidates = candidates.where('owner', 'in', [FREE, ...stale.map((worker) => worker.id)]);
+        }
         if (this.store.driver.rowLocks) candidates = candidates.forUpdate().skipLocked();
         const rows = await candidates.execute();
         const claimed: Claimed[] = [];
@@ -121,7 +133,7 @@ export class LeaseRepository {
           // Again under the rows' locks: a worker that started after the SELECT read `workers` may have heartbeated
           // and claimed some of these rows since (PostgreSQL rechecks an updated row against the SELECT's snapshot,
           // in which it was not live yet). This statement reads `workers` afresh.
-          if (scope === 'lapsed') update = update.where(claimable);
+          if (scope === 'lapsed' || scope === 'lapsed-listed') update = update.where(claimable);
           const result = await update.executeTakeFirst();
           if (Number(result.numUpdatedRows) === chunk.length) {
             claimed.push(...chunk);
