@@ -58,7 +58,7 @@ export async function registerByCopy(api: VimMonitorApi, databaseUrl: string, ad
           CROSS JOIN (SELECT * FROM vims WHERE id = $4) AS t`,
         [ids, slice.map((_, j) => nameOf(start + j + 1)), slice.map(urlOf), template],
       );
-      // Each VIM's free monitor row, as a worker's sweep would make it (owner '' and a lapsed lease: free to claim).
+      // Each VIM's free monitor row, as a worker's sweep would make it (owner '': free to claim).
       // Made here in bulk, because 10 workers each inserting 100,000 missing rows one by one collide on every key.
       await client.query(
         `INSERT INTO vim_monitors (vim_id, monitor_id, owner, dispatched_at, lease_until_ms)

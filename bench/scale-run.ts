@@ -341,9 +341,9 @@ async function runOne(options: ScaleOptions, vims: number, script: (startMs: num
 /**
  * Autovacuum is off on the shared server (and may not be switched on for one
  * database without reconfiguring it), so the benchmark vacuums its own
- * database on autovacuum's schedule: without it the lease renewals, an
- * update of every monitor row per heartbeat, bloat the monitors table and
- * its indexes without bound, and every later figure grows with the run's
+ * database on autovacuum's schedule: without it the updates (before
+ * migration 0011 mostly lease renewals, an update of every monitor row per
+ * heartbeat) bloat the tables and their indexes without bound, and every later figure grows with the run's
  * age rather than with N. Its connection is not the statistics reader's, so
  * its CPU counts among the database's backends, as autovacuum's would not.
  */

@@ -297,12 +297,12 @@ export const configSchema = {
           ...seconds,
           default: 8,
           description:
-            "seconds a worker's lease on its monitors lasts without renewal; a dead worker's monitors are taken over within `lease_ttl + sweep_interval` (11 s by default)",
+            "seconds a worker's lease on its monitors lasts without a heartbeat; a dead worker's monitors are taken over within `lease_ttl + sweep_interval` (11 s by default)",
         },
         heartbeat_interval: {
           ...seconds,
           default: 2,
-          description: 'seconds between worker heartbeats, which renew its leases on PostgreSQL and MariaDB (at most half of `lease_ttl`)',
+          description: "seconds between worker heartbeats, each of which renews the worker's lease on all its monitors at once (at most half of `lease_ttl`)",
         },
         worker_name: {
           type: 'string',

@@ -48,7 +48,7 @@ async function seed(store: Store, vims: number[]): Promise<MonitorRepository> {
   const monitors = new MonitorRepository(store);
   for (const n of vims) {
     await vimRepository.insert({ ...vimRecord('openstack', 'http://127.0.0.1:5000/v3'), id: id(n), name: `vim-${n}` });
-    await monitors.assign(id(n), `monitor-${n}-a`, 'worker-a', AT, false, 0);
+    await monitors.assign(id(n), `monitor-${n}-a`, 'worker-a', AT, false);
   }
   return monitors;
 }
@@ -89,7 +89,7 @@ describe.each(DIALECTS)('status history recorder on %s', (dialect) => {
     before.rounds(old, T0, T0 + HOUR_MS, 'REACHABLE'); // 09:00 to 10:00
     await before.recorder.close();
 
-    await monitors.assign(id(2), 'monitor-2-b', 'worker-b', AT, false, 0);
+    await monitors.assign(id(2), 'monitor-2-b', 'worker-b', AT, false);
     const after = recorderOn(store, T0 + HOUR_MS + 5 * 60_000);
     const taken = after.recorder.track(id(2), 'monitor-2-b', 'tenant');
     after.rounds(taken, T0 + HOUR_MS + 5 * 60_000, T0 + HOUR_MS + 10 * 60_000, 'UNREACHABLE'); // 10:05 to 10:10
@@ -106,7 +106,7 @@ describe.each(DIALECTS)('status history recorder on %s', (dialect) => {
   });
 
   it('does not write a day fenced off by another monitor, and drops it', async () => {
-    await monitors.assign(id(3), 'monitor-3-elsewhere', 'worker-b', AT, false, 0);
+    await monitors.assign(id(3), 'monitor-3-elsewhere', 'worker-b', AT, false);
     const { recorder, rounds, log } = recorderOn(store, T0);
     const stale = recorder.track(id(3), 'monitor-3-a', 'tenant');
     rounds(stale, T0, T0 + 30_000, 'REACHABLE');

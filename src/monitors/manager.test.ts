@@ -248,10 +248,12 @@ async function startCounted(
   url: string,
   probe: ScriptedProbe,
   timing: { leaseTtlSeconds: number; heartbeatIntervalSeconds: number; sweepIntervalSeconds: number },
+  key?: Buffer,
 ): Promise<MonitoringHarness & { log: StatementLog }> {
   let log: StatementLog | undefined;
   const harness = await startMonitoring({
     databaseUrl: url,
+    ...(key && { key }),
     probes: [probe],
     settings: fast,
     stallGraceSeconds: 5,
@@ -307,6 +309,65 @@ describe('the monitor manager and its database costs', () => {
       expect((await counted.monitors.find(vimId))?.monitor_id).toBe(monitorId);
     }
     expect(counted.manager.stats()).toMatchObject({ takeovers: 0, replacements: 0, monitors: 3 });
+  });
+
+  it('on PostgreSQL stores its heartbeat before it claims, then renews by its worker row alone: no monitor row written, the rows it holds counted', async () => {
+    const database = await createTestDatabase('postgres');
+    try {
+      const key = Buffer.alloc(32, 7);
+      const first = await startMonitoring({ databaseUrl: database.url, key, probes: [new ScriptedProbe('tcp')], settings: fast });
+      for (const name of ['p1', 'p2', 'p3']) await first.registry.create(ADMIN, input(name));
+      await first.stop(); // hands its rows back: free
+      const counted = await startCounted(database.url, new ScriptedProbe('tcp'), { leaseTtlSeconds: 2, heartbeatIntervalSeconds: 0.2, sweepIntervalSeconds: 0.2 }, key);
+      try {
+        const atStart = counted.log.take();
+        const heartbeat = atStart.findIndex((s) => /^(insert into|update) "workers"/.test(s));
+        const claim = atStart.findIndex((s) => s.startsWith('select "vim_id", "owner" from "vim_monitors"'));
+        expect(heartbeat).toBeGreaterThanOrEqual(0);
+        expect(claim).toBeGreaterThan(heartbeat);
+        expect(counted.manager.list()).toHaveLength(3);
+        const rows = () => counted.store.db.selectFrom('vim_monitors').selectAll().orderBy('vim_id').execute();
+        const before = await rows();
+
+        // Past lease_ttl (2 s): about 12 heartbeats.
+        await new Promise((resolve) => setTimeout(resolve, 2_500));
+        const statements = counted.log.take();
+        expect(statements.filter((s) => s.startsWith('update "workers"')).length).toBeGreaterThanOrEqual(8);
+        expect(statements.filter((s) => /^select count\(\*\) as "n" from "vim_monitors" where "owner" = \$1/.test(s)).length).toBeGreaterThanOrEqual(8);
+        expect(statements.filter((s) => /^(update|insert into|delete from) "vim_monitors"/.test(s))).toEqual([]);
+        expect(await rows()).toEqual(before);
+        expect(counted.manager.stats()).toMatchObject({ monitors: 3, takeovers: 0, replacements: 0 });
+      } finally {
+        await counted.stop();
+      }
+    } finally {
+      await database.drop();
+    }
+  });
+
+  it('takes its monitors back at start when restarted on PostgreSQL under the same worker name after a kill, within lease_ttl', async () => {
+    const database = await createTestDatabase('postgres');
+    try {
+      const key = Buffer.alloc(32, 8);
+      const first = await startMonitoring({ databaseUrl: database.url, key, probes: [new ScriptedProbe('tcp')], settings: fast, leaseTtlSeconds: 60 });
+      const a = await first.registry.create(ADMIN, input('k1'));
+      const b = await first.registry.create(ADMIN, input('k2'));
+      await first.stop();
+      // As a SIGKILL leaves them: the rows still name this worker, whose heartbeat is fresh.
+      const raw = openStore(database.url);
+      await raw.db.updateTable('vim_monitors').set({ owner: 'test-worker' }).execute();
+      await raw.db.insertInto('workers').values({ id: 'test-worker', started_at_ms: Date.now(), heartbeat_ms: Date.now(), serves_api: 0 }).execute();
+      await raw.close();
+
+      const second = await startMonitoring({ databaseUrl: database.url, key, probes: [new ScriptedProbe('tcp')], settings: fast, leaseTtlSeconds: 60 });
+      try {
+        expect(second.manager.list().map((m) => m.vim_id).sort()).toEqual([a.id, b.id].sort());
+      } finally {
+        await second.stop();
+      }
+    } finally {
+      await database.drop();
+    }
   });
 
   it('reads no VIM revisions, makes no monitor rows and counts none in a sweep after which no VIM changed, but does every 10th sweep', async () => {

@@ -41,9 +41,9 @@ export interface MonitorManagerOptions {
   owner: string;
   /** Rounds start on this common tick (ms) so their pings share one fping process. */
   roundTickMs: number;
-  /** Seconds a lease lasts without renewal: a dead worker's monitors are taken over after it (plus one sweep). */
+  /** Seconds a worker's lease lasts without a heartbeat: a dead worker's monitors are taken over after it (plus one sweep). */
   leaseTtlSeconds: number;
-  /** Seconds between heartbeats, which also renew this worker's leases. */
+  /** Seconds between heartbeats; a heartbeat renews this worker's lease on all its monitors at once. */
   heartbeatIntervalSeconds: number;
   /** False for a database only this process can open (SQLite): at start it takes over every monitor at once. */
   sharedDatabase: boolean;
@@ -104,8 +104,9 @@ const CHUNK = 500;
  * periodically, forcibly deleting any monitor that is not processing and
  * dispatching a fresh one so that no VIM goes unwatched.
  *
- * With several workers on one database, each owns its monitors through
- * leases renewed with its heartbeat; the sweep claims lapsed or free rows
+ * With several workers on one database, each owns its monitors for as long
+ * as its heartbeat is live (one lease per worker); the sweep claims free rows
+ * or those of dead workers
  * up to this worker's fair share and hands back what is above it, so the
  * load splits evenly and a dead worker's monitors are taken over.
  */
@@ -126,14 +127,18 @@ export class MonitorManager implements VimLifecycleListener {
   /** The sweep and the heartbeat never run at the same time: each waits for the other's pass. */
   private busy: Promise<void> = Promise.resolve();
   private sharedMonitorDeps: MonitorDeps | undefined;
-  /** When the last heartbeat renewed this worker's leases (epoch ms). */
+  /** When the last heartbeat renewed this worker's lease (epoch ms); the start time until one did. */
   private lastHeartbeatMs: number;
+  /** Whether a heartbeat has stored this worker's row yet: before one has, other workers would take what it claims. */
+  private heartbeatStored = false;
   private leasesAtRiskLogged = false;
   /** Whether the last sweep found more monitors stuck than failover_threshold (logged once per episode). */
   private overloadLogged = false;
   private totalReplacements = 0;
   private takeovers = 0;
   private liveWorkers = 1;
+  /** Claims since the last one that read the whole monitors table for rows of owners `workers` no longer lists. */
+  private claimsSinceFullRead = 0;
 
   constructor(
     private readonly options: MonitorManagerOptions,
@@ -163,14 +168,21 @@ export class MonitorManager implements VimLifecycleListener {
     });
   }
 
-  /** Start-up: orphan rows removed, a row for every VIM, this worker's share claimed, statuses carried on from the database. */
+  /**
+   * Start-up: orphan rows removed, a row for every VIM, this worker's share claimed, statuses carried on from the
+   * database. The heartbeat comes before the claim: a row's lease is its owner's heartbeat, so rows claimed by a
+   * worker with no live row in `workers` would look free to every other worker.
+   */
   async start(): Promise<void> {
     const orphans = await this.deps.monitors.removeOrphans();
     await this.deps.leases.ensureRows(this.now());
+    // Rows under this name now are a previous life's (this one runs nothing yet): free, they can be claimed below.
+    const previousLife = this.options.sharedDatabase ? await this.deps.leases.releaseAll(this.options.owner) : 0;
     await this.heartbeat().catch((error: unknown) => this.heartbeatErrors.failed(error));
+    // Without a stored heartbeat claim() takes nothing; the sweeps claim once heartbeats succeed.
     const claimed = await this.claim(this.fairShare(await this.deps.leases.count()), true);
     this.deps.logger.info(
-      { owner: this.options.owner, monitors: this.entries.size, claimed, orphans_removed: orphans, live_workers: this.liveWorkers },
+      { owner: this.options.owner, monitors: this.entries.size, claimed, orphans_removed: orphans, previous_life_rows: previousLife, live_workers: this.liveWorkers },
       'monitor manager started',
     );
     this.heartbeatTask.start();
@@ -178,7 +190,10 @@ export class MonitorManager implements VimLifecycleListener {
     this.deps.history?.start();
   }
 
-  /** Graceful stop: monitors stop, their rows are handed back at once, the worker leaves. */
+  /**
+   * Graceful stop: monitors stop, their rows are handed back at once, the worker leaves. Its row goes after the
+   * hand-back: any row it still holds (a hand-back that failed, a row it never ran) is then free to claim at once.
+   */
   async stop(): Promise<void> {
     await Promise.all([this.sweepTask.stop(), this.heartbeatTask.stop()]);
     await this.busy;
@@ -192,7 +207,7 @@ export class MonitorManager implements VimLifecycleListener {
       await this.deps.leases.release(this.options.owner, owned);
       await this.deps.workers.remove(this.options.owner);
     } catch (error) {
-      this.deps.logger.warn({ err: error }, 'could not hand monitors back on stop; their leases will lapse');
+      this.deps.logger.warn({ err: error }, 'could not hand monitors back on stop; their lease lapses lease_ttl after the last heartbeat');
     }
   }
 
@@ -200,7 +215,7 @@ export class MonitorManager implements VimLifecycleListener {
     // First verdict within one interval: this worker takes the new VIM itself, no start-up spread.
     const monitorId = this.newMonitorId();
     try {
-      await this.deps.monitors.assign(vim.id, monitorId, this.options.owner, this.now(), false, this.leaseUntil());
+      await this.deps.monitors.assign(vim.id, monitorId, this.options.owner, this.now(), false);
     } catch (error) {
       // The VIM is stored already: its request must not fail (a 5xx that stored something). The next sweep
       // creates the missing monitor row and claims it, as for any failed hook.
@@ -337,7 +352,6 @@ export class MonitorManager implements VimLifecycleListener {
         owner: this.options.owner,
         at: this.now(),
         replacement: true,
-        leaseUntilMs: this.leaseUntil(),
         onlyIfOwner: this.options.owner,
       });
       const fresh = this.createMonitor(vimId, monitorId, entry.target, entry.monitor.carryOver());
@@ -373,7 +387,7 @@ export class MonitorManager implements VimLifecycleListener {
 
   /** Claims up to the fair share, or hands back what is above it (gracefully, not by letting leases lapse). */
   private async rebalance(): Promise<void> {
-    // Counted again here, not only at heartbeats: a dead worker's leases lapse at the moment its heartbeat goes
+    // Counted again here, not only at heartbeats: a dead worker's lease lapses at the moment its heartbeat goes
     // stale, and waiting for this worker's next heartbeat to notice would delay the takeover by up to heartbeat_interval.
     await this.countLiveWorkers(this.deps.clock.now().getTime());
     // Counting every monitor row each sweep is as dear as the table is long: the count of the last full read of
@@ -397,7 +411,7 @@ export class MonitorManager implements VimLifecycleListener {
     this.deps.logger.info({ released: handedBack.length, owned: this.entries.size, share }, 'handed monitors back for rebalancing');
   }
 
-  /** Heartbeat: renews every lease and stops monitors whose rows another worker took (e.g. after this one was paused). */
+  /** Heartbeat: renews this worker's lease and stops monitors whose rows another worker took (e.g. after this one was paused). */
   private async heartbeat(): Promise<void> {
     const nowMs = this.deps.clock.now().getTime();
     try {
@@ -424,20 +438,23 @@ export class MonitorManager implements VimLifecycleListener {
     );
   }
 
-  /** Throws on any failure; the heartbeat task's error policy logs it. */
+  /**
+   * The worker row's heartbeat is the renewal of every monitor it owns: no monitor row is written. Loss is found by
+   * counting the rows this worker holds, and only when the count differs are they read. Throws on any failure; the
+   * heartbeat task's error policy logs it.
+   */
   private async renewLeases(nowMs: number): Promise<void> {
     await this.deps.workers.heartbeat(this.options.owner, this.startedAtMs, nowMs, this.options.servesApi);
-    // No other process can open a database that is not shared (the SQLite file is locked), so none can take a lease:
-    // renewing every row every heartbeat would protect nothing. Claims there never take this worker's own rows instead.
-    const held = this.options.sharedDatabase
-      ? await this.deps.leases.renew(this.options.owner, this.leaseUntil(), this.entries.size)
-      : undefined;
+    this.heartbeatStored = true;
+    // No other process can open a database that is not shared (the SQLite file is locked), so none can take a row:
+    // there is nothing to check. Claims there never take this worker's own rows instead.
+    const held = this.options.sharedDatabase ? await this.deps.leases.heldIfChanged(this.options.owner, this.entries.size) : undefined;
     this.lastHeartbeatMs = nowMs;
     if (this.leasesAtRiskLogged) {
       this.leasesAtRiskLogged = false;
       this.deps.logger.warn({ owner: this.options.owner, monitors: this.entries.size }, 'heartbeat renewed the leases again');
     }
-    // undefined: every lease renewed (or none needs it), nothing lost.
+    // undefined: this worker holds as many rows as it runs monitors (or nothing is checked), nothing lost.
     for (const [vimId, entry] of held ? [...this.entries] : []) {
       // The row's monitor id may lag a replacement still in the write queue: only another owner (or no row) means loss.
       if (held?.has(vimId)) continue;
@@ -459,11 +476,17 @@ export class MonitorManager implements VimLifecycleListener {
 
   private async claim(limit: number, atStart: boolean): Promise<number> {
     const nowMs = this.deps.clock.now().getTime();
-    // On a database only this process can open its own leases are not renewed (see heartbeat()), so "lapsed" would
-    // include rows it runs: it takes other owners' rows instead, and at start-up every row, since a previous life
+    // What it claimed would look lapsed to the other workers while its own row is missing or stale.
+    if (this.options.sharedDatabase && !this.heartbeatLive(nowMs)) return 0;
+    // On a database only this process can open nothing depends on its heartbeat (a failed one would make "lapsed"
+    // include rows it runs): it takes other owners' rows instead, and at start-up every row, since a previous life
     // may have run under this same worker name.
-    const scope = this.options.sharedDatabase ? 'lapsed' : atStart ? 'all' : 'others';
-    const claimed = await this.deps.leases.claim(this.options.owner, nowMs, this.leaseUntil(), limit, this.now(), scope);
+    // A shared database: the whole table is read for owners with no worker row (pruned, or older) at start and every
+    // 10th claim; the others read indexes only (free rows, rows of workers listed stale), since most find nothing.
+    const full = atStart || ++this.claimsSinceFullRead >= 10;
+    if (full) this.claimsSinceFullRead = 0;
+    const scope = this.options.sharedDatabase ? (full ? 'lapsed' : 'lapsed-listed') : atStart ? 'all' : 'others';
+    const claimed = await this.deps.leases.claim(this.options.owner, nowMs - this.options.leaseTtlSeconds * 1000, limit, this.now(), scope);
     if (!atStart) {
       this.takeovers += claimed.length;
       this.metrics.monitorsTakenOver(claimed.length);
@@ -579,8 +602,13 @@ export class MonitorManager implements VimLifecycleListener {
     return tackerTimestamp(this.deps.clock.now());
   }
 
-  private leaseUntil(): number {
-    return this.deps.clock.now().getTime() + this.options.leaseTtlSeconds * 1000;
+  /**
+   * Whether this worker's stored heartbeat keeps its rows for a while yet: stored, and younger than lease_ttl less
+   * one heartbeat interval (the claim's rows must not lapse before the next heartbeat is due).
+   */
+  private heartbeatLive(nowMs: number): boolean {
+    const marginMs = (this.options.leaseTtlSeconds - this.options.heartbeatIntervalSeconds) * 1000;
+    return this.heartbeatStored && nowMs - this.lastHeartbeatMs < marginMs;
   }
 
   /** Runs `task` after the sweep's or heartbeat's pass in flight; rejects as `task` does. */

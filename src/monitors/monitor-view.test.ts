@@ -29,8 +29,8 @@ describe('the monitor view service', () => {
     mine = await registry.create(alice, openstackInput('a-1'));
     theirs = await registry.create(bob, openstackInput('b-1'));
     // Monitors run by another worker: this process has no manager, so the rows are what it shows.
-    await monitors.assign(mine.id, 'monitor-a', 'worker-2', '2026-01-01 00:00:00.000000', false, Date.now() + 60_000);
-    await monitors.assign(theirs.id, 'monitor-b', 'worker-2', '2026-01-01 00:00:00.000000', false, Date.now() + 60_000);
+    await monitors.assign(mine.id, 'monitor-a', 'worker-2', '2026-01-01 00:00:00.000000', false);
+    await monitors.assign(theirs.id, 'monitor-b', 'worker-2', '2026-01-01 00:00:00.000000', false);
     view = new MonitorViewService({ registry, monitors });
   });
   afterAll(async () => {

@@ -11,7 +11,7 @@ import type { HealthChange, StatusChange } from './status-change.js';
 export type MonitorWrite =
   | { kind: 'status'; change: StatusChange }
   | { kind: 'health'; change: HealthChange }
-  | { kind: 'assign'; vimId: string; monitorId: string; owner: string; at: string; replacement: boolean; leaseUntilMs: number; onlyIfOwner?: string }
+  | { kind: 'assign'; vimId: string; monitorId: string; owner: string; at: string; replacement: boolean; onlyIfOwner?: string }
   | { kind: 'placement'; vimId: string; placement: PlacementAttr }
   | { kind: 'capacity'; vimId: string; monitorId: string; capacity: CapacityFigures };
 
@@ -129,7 +129,7 @@ export class MonitorWriteQueue {
   private async write(item: MonitorWrite): Promise<void> {
     switch (item.kind) {
       case 'assign':
-        await this.repository.assign(item.vimId, item.monitorId, item.owner, item.at, item.replacement, item.leaseUntilMs, item.onlyIfOwner);
+        await this.repository.assign(item.vimId, item.monitorId, item.owner, item.at, item.replacement, item.onlyIfOwner);
         return;
       case 'placement':
         await this.repository.setPlacement(item.vimId, item.placement);

@@ -40,7 +40,7 @@ describe.each(DIALECTS)('status history days, on %s', (dialect) => {
     const monitors = new MonitorRepository(store);
     for (const n of [1, 2]) {
       await vims.insert({ ...vimRecord('openstack', 'http://127.0.0.1:5000/v3'), id: id(n), name: `vim-${n}` });
-      await monitors.assign(id(n), `monitor-${n}`, 'worker', AT, false, 0);
+      await monitors.assign(id(n), `monitor-${n}`, 'worker', AT, false);
     }
   });
   afterAll(async () => {

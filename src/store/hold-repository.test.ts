@@ -37,7 +37,7 @@ describe.each(DIALECTS)('held status changes and their catch-up on %s', (dialect
     count += 1;
     const vim = { ...vimRecord('openstack', 'http://127.0.0.1:5000/v3'), id: `00000000-0000-4000-8000-${String(count).padStart(12, '0')}`, name: `vim-${count}` };
     await new VimRepository(store).insert(vim);
-    await monitors.assign(vim.id, `monitor-${count}`, owner, AT, false, 0);
+    await monitors.assign(vim.id, `monitor-${count}`, owner, AT, false);
     return vim.id;
   }
 

@@ -48,7 +48,7 @@ describe.each(DIALECTS)('storing a VIM\'s conditions on %s', (dialect) => {
     count += 1;
     const vim = { ...vimRecord('openstack', 'http://127.0.0.1:5000/v3'), id: `00000000-0000-4000-8000-${String(count).padStart(12, '0')}`, name: `vim-${count}` };
     await vims.insert(vim);
-    await monitors.assign(vim.id, `monitor-${count}`, 'worker', AT, false, 0);
+    await monitors.assign(vim.id, `monitor-${count}`, 'worker', AT, false);
     return vim.id;
   }
 

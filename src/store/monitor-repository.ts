@@ -34,8 +34,8 @@ export class MonitorRepository {
   }
 
   /**
-   * Points a VIM at a (new) monitor run by `owner` under a lease.
-   * `replacement` counts a forced replacement by the sweep. With
+   * Points a VIM at a (new) monitor run by `owner` (held for as long as that
+   * worker's heartbeat is live). `replacement` counts a forced replacement by the sweep. With
    * `onlyIfOwner`, nothing changes unless the row still belongs to that worker
    * (a replacement queued behind a lost lease must not steal the row back).
    */
@@ -45,7 +45,6 @@ export class MonitorRepository {
     owner: string,
     at: string,
     replacement: boolean,
-    leaseUntilMs: number,
     onlyIfOwner?: string,
   ): Promise<void> {
     const update = () => {
@@ -55,7 +54,6 @@ export class MonitorRepository {
           monitor_id: monitorId,
           owner,
           dispatched_at: at,
-          lease_until_ms: leaseUntilMs,
           replacements: replacement ? eb('replacements', '+', 1) : eb.ref('replacements'),
         }))
         .where('vim_id', '=', vimId);
@@ -70,7 +68,7 @@ export class MonitorRepository {
       try {
         await this.store.db
           .insertInto('vim_monitors')
-          .values({ vim_id: vimId, monitor_id: monitorId, owner, dispatched_at: at, lease_until_ms: leaseUntilMs })
+          .values({ vim_id: vimId, monitor_id: monitorId, owner, dispatched_at: at })
           .execute();
       } catch (error) {
         // Another worker's sweep made a free row for this VIM meanwhile: take that one.

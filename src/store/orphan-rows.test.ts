@@ -35,7 +35,7 @@ describe.each(DIALECTS)('monitor rows that are missing or orphaned, on %s', (dia
     const leases = new LeaseRepository(store);
     const id = (n: number) => `00000000-0000-4000-8000-${String(n).padStart(12, '0')}`;
     for (const n of [1, 2, 3]) await vims.insert({ ...vimRecord('openstack', 'http://127.0.0.1:5000/v3'), id: id(n), name: `vim-${n}` });
-    await monitors.assign(id(1), 'monitor-1', 'worker', AT, false, 0);
+    await monitors.assign(id(1), 'monitor-1', 'worker', AT, false);
     // A row whose VIM was deleted while no process ran.
     await store.db.insertInto('vim_monitors').values({ vim_id: id(9), monitor_id: 'monitor-9', owner: 'worker', dispatched_at: AT, lease_until_ms: 0 }).execute();
 

@@ -43,10 +43,14 @@ export interface VimMonitorsTable {
   vim_id: string;
   /** Changes whenever the monitor is replaced; status writes carry it (fencing). */
   monitor_id: string;
+  /**
+   * The worker that runs the monitor, for as long as its heartbeat in `workers` is younger than lease_ttl (a lease
+   * per worker, migration 0011); '' or a worker no longer live: free to claim.
+   */
   owner: string;
   dispatched_at: string;
   replacements: Generated<number>;
-  /** Epoch ms until which `owner` holds the monitor; 0: free to claim. */
+  /** Unused since migration 0011 (it was a per-row lease): neither read nor written; 0 in rows made since. */
   lease_until_ms: Generated<number>;
 }
 

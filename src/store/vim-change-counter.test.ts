@@ -66,7 +66,7 @@ describe.each(DIALECTS)('the VIM change counter on %s', (dialect) => {
     const vim = record();
     await vims.insert(vim);
     const monitors = new MonitorRepository(store);
-    await monitors.assign(vim.id, 'monitor-1', 'worker-1', '2026-01-01 00:00:00.000000', false, 0);
+    await monitors.assign(vim.id, 'monitor-1', 'worker-1', '2026-01-01 00:00:00.000000', false);
     const before = await counter();
     await monitors.setPlacement(vim.id, { regions: ['RegionOne'] });
     const outcome = await monitors.recordStatusChange({

@@ -110,7 +110,7 @@ describe('the status history and uptime API', () => {
     nowMs = at(D, 9);
     vims.fresh = await registry.create({ projectId: 'tenant-a', isAdmin: false }, vimInput('vim-fresh'));
     nowMs = NOW;
-    for (const vim of Object.values(vims)) await monitors.assign(vim.id, `monitor-${vim.name}`, 'worker', '2026-11-01 00:00:00.000000', false, 0);
+    for (const vim of Object.values(vims)) await monitors.assign(vim.id, `monitor-${vim.name}`, 'worker', '2026-11-01 00:00:00.000000', false);
     const a = vims.a as VimRecord;
     // a: yesterday up all day but hour 5 (down, inside maintenance); today up until the last write a minute ago.
     const yesterday = Array.from({ length: 24 }, (_, hour) =>
@@ -353,7 +353,7 @@ describe('the status history and uptime API', () => {
     // stored time is then cut pro rata (here 2 s down would read as 1 s).
     nowMs = NOW - 2000;
     const vim = await registry.create({ projectId: 'tenant-a', isAdmin: false }, vimInput('vim-sub-second'));
-    await monitors().assign(vim.id, 'monitor-sub-second', 'worker', '2026-11-01 00:00:00.000000', false, 0);
+    await monitors().assign(vim.id, 'monitor-sub-second', 'worker', '2026-11-01 00:00:00.000000', false);
     const written = NOW + 990;
     const hours = Array.from({ length: 24 }, (_, hour) => (hour === 10 ? up(990, { unreachableMs: 2000 }) : null));
     await history.save([{ monitorId: 'monitor-sub-second', day: storedDay(vim.id, D, hours, written) }]);

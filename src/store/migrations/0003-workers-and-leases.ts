@@ -4,7 +4,8 @@ import type { Kysely, Migration } from 'kysely';
  * Several workers share the monitors: each worker heartbeats in `workers`,
  * and owns a monitor row by a lease it renews (`lease_until_ms`, epoch ms;
  * 0 means free to claim). Times are integers so that comparisons mean the
- * same on every dialect.
+ * same on every dialect. Since 0011 the lease is the worker's heartbeat and
+ * `lease_until_ms` is unused.
  */
 export const workersAndLeases: Migration = {
   async up(db: Kysely<unknown>): Promise<void> {

@@ -10,6 +10,7 @@ import { vimHealth } from './0007-vim-health.js';
 import { maintenanceAndHolds } from './0008-maintenance-and-holds.js';
 import { vimConfirmations } from './0009-vim-confirmations.js';
 import { historyAndSessions } from './0010-history-and-sessions.js';
+import { workerLeases } from './0011-worker-leases.js';
 
 /**
  * Every schema change, in order. Names are permanent once released: the
@@ -27,6 +28,7 @@ export function migrationProvider(dialect: DialectName): MigrationProvider {
     '0008-maintenance-and-holds': maintenanceAndHolds(dialect),
     '0009-vim-confirmations': vimConfirmations,
     '0010-history-and-sessions': historyAndSessions(dialect),
+    '0011-worker-leases': workerLeases(dialect),
   };
   return { getMigrations: async () => migrations };
 }
