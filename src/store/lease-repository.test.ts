@@ -126,42 +126,45 @@ describe.each(DIALECTS)('claiming monitor rows on %s', (dialect) => {
     expect(await claimed('lapsed', NOW + 1)).toEqual(['dead-owner', 'free', 'gone-owner', 'mine', 'other-live']);
   });
 
-  // On SQLite writers are serialised: nothing can happen between the read and the UPDATE.
-  it.skipIf(dialect === 'sqlite').each(['lapsed', 'lapsed-listed'] as const)('leaves a row whose owner heartbeated between the locking read and the UPDATE (a worker that was starting), claiming %s', async (scope) => {
-    statements.afterClaimRead = async () => {
-      await store.db.updateTable('workers').set({ heartbeat_ms: NOW }).where('id', '=', 'dead').execute();
-    };
-    const taken = await leases.claim('me', LIVE_SINCE, 100, AT, scope);
-    expect(taken.map((c) => c.vimId).sort()).toEqual(scope === 'lapsed' ? ['free', 'gone-owner'] : ['free']);
-    const rows = new Map((await stored()).map((row) => [row.vim_id, row]));
-    expect(rows.get('dead-owner')).toMatchObject({ owner: 'dead', monitor_id: 'm-dead-owner', replacements: 0 });
-    for (const { vimId, monitorId } of taken) expect(rows.get(vimId)?.monitor_id).toBe(monitorId);
-  });
+  // Only where several workers share the database: on SQLite writers are serialised (nothing can happen between the
+  // read and the UPDATE) and one process owns the file, so these are not declared there rather than skipped.
+  if (dialect !== 'sqlite') {
+    it.each(['lapsed', 'lapsed-listed'] as const)('leaves a row whose owner heartbeated between the locking read and the UPDATE (a worker that was starting), claiming %s', async (scope) => {
+      statements.afterClaimRead = async () => {
+        await store.db.updateTable('workers').set({ heartbeat_ms: NOW }).where('id', '=', 'dead').execute();
+      };
+      const taken = await leases.claim('me', LIVE_SINCE, 100, AT, scope);
+      expect(taken.map((c) => c.vimId).sort()).toEqual(scope === 'lapsed' ? ['free', 'gone-owner'] : ['free']);
+      const rows = new Map((await stored()).map((row) => [row.vim_id, row]));
+      expect(rows.get('dead-owner')).toMatchObject({ owner: 'dead', monitor_id: 'm-dead-owner', replacements: 0 });
+      for (const { vimId, monitorId } of taken) expect(rows.get(vimId)?.monitor_id).toBe(monitorId);
+    });
 
-  it.skipIf(dialect === 'sqlite')('lets 10 workers claim at once, 40 claims, without a deadlock and without two taking one row', async () => {
-    const others = Array.from({ length: 10 }, () => openStore(database.url, { poolSize: 2 }));
-    try {
-      for (let round = 0; round < 6; round++) {
-        await store.db.deleteFrom('vim_monitors').execute();
-        await store.db.deleteFrom('workers').execute();
-        const free = Array.from({ length: 2000 }, (_, n) => ({ vim_id: `r${round}-${String(n).padStart(5, '0')}`, monitor_id: `m${round}-${n}`, owner: '', dispatched_at: AT }));
-        for (let start = 0; start < free.length; start += 500) await store.db.insertInto('vim_monitors').values(free.slice(start, start + 500)).execute();
-        await store.db.insertInto('workers').values(others.map((_, i) => ({ id: `w${i}`, started_at_ms: 0, heartbeat_ms: NOW, serves_api: 0 }))).execute();
-        const claims = others.flatMap((other, i) => [0, 1, 2, 3].map(async () => ({ owner: `w${i}`, taken: await new LeaseRepository(other).claim(`w${i}`, LIVE_SINCE, 60, AT) })));
-        const results = await Promise.all(claims);
-        const byVim = new Map<string, string>();
-        for (const { owner, taken } of results) for (const { vimId } of taken) {
-          expect(byVim.has(vimId)).toBe(false);
-          byVim.set(vimId, owner);
+    it('lets 10 workers claim at once, 40 claims, without a deadlock and without two taking one row', async () => {
+      const others = Array.from({ length: 10 }, () => openStore(database.url, { poolSize: 2 }));
+      try {
+        for (let round = 0; round < 6; round++) {
+          await store.db.deleteFrom('vim_monitors').execute();
+          await store.db.deleteFrom('workers').execute();
+          const free = Array.from({ length: 2000 }, (_, n) => ({ vim_id: `r${round}-${String(n).padStart(5, '0')}`, monitor_id: `m${round}-${n}`, owner: '', dispatched_at: AT }));
+          for (let start = 0; start < free.length; start += 500) await store.db.insertInto('vim_monitors').values(free.slice(start, start + 500)).execute();
+          await store.db.insertInto('workers').values(others.map((_, i) => ({ id: `w${i}`, started_at_ms: 0, heartbeat_ms: NOW, serves_api: 0 }))).execute();
+          const claims = others.flatMap((other, i) => [0, 1, 2, 3].map(async () => ({ owner: `w${i}`, taken: await new LeaseRepository(other).claim(`w${i}`, LIVE_SINCE, 60, AT) })));
+          const results = await Promise.all(claims);
+          const byVim = new Map<string, string>();
+          for (const { owner, taken } of results) for (const { vimId } of taken) {
+            expect(byVim.has(vimId)).toBe(false);
+            byVim.set(vimId, owner);
+          }
+          expect(byVim.size).toBe(2000);
+          const rows = await store.db.selectFrom('vim_monitors').select(['vim_id', 'owner']).execute();
+          for (const row of rows) expect(row.owner).toBe(byVim.get(row.vim_id));
         }
-        expect(byVim.size).toBe(2000);
-        const rows = await store.db.selectFrom('vim_monitors').select(['vim_id', 'owner']).execute();
-        for (const row of rows) expect(row.owner).toBe(byVim.get(row.vim_id));
+      } finally {
+        for (const other of others) await other.close();
       }
-    } finally {
-      for (const other of others) await other.close();
-    }
-  });
+    });
+  }
 
   it('takes every row of another owner but never its own when claiming for a database no one else opens', async () => {
     expect(await claimed('others')).toEqual(['dead-owner', 'free', 'gone-owner', 'other-live']);
