@@ -1,6 +1,6 @@
 #!/usr/bin/env node
-// Sizes V8's heap before anything else loads: loading the service's modules alone would grow the young
-// generation to its largest, and it does not shrink back for a busy process (see heap-tuning.ts).
+// Sets the old generation's growth before anything else loads: loading the service's modules already runs full
+// collections, and each sizes the old generation's next limit with the growth then in force (see heap-tuning.ts).
 import { tuneHeapForDaemon } from './heap-tuning.js';
 
 tuneHeapForDaemon();
