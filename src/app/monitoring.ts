@@ -89,7 +89,7 @@ export async function startMonitoring(
     calendar: deps.calendar,
     holds: new HoldRepository(store),
     owner,
-    owned: () => manager?.owned() ?? [],
+    owned: () => manager?.owned,
     live: (vimId) => {
       const monitor = manager?.monitorOf(vimId);
       return monitor && { monitorId: monitor.monitor_id, statusSince: monitor.status_since, probes: monitor.probes };

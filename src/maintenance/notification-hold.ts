@@ -26,8 +26,8 @@ export interface NotificationHoldDeps {
   holds: HoldRepository;
   /** This worker's name: it catches up the VIMs whose monitors it runs. */
   owner: string;
-  /** The VIMs this process monitors now: their ids and tenants. Absent in a process without monitors: it only keeps the calendar fresh. */
-  owned?(): Iterable<{ vimId: string; tenantId: string }>;
+  /** The VIMs this process monitors now. Absent in a process without monitors: it only keeps the calendar fresh. */
+  owned?(): OwnedVims | undefined;
   /** The live monitor of a VIM of this process (its id fences the catch-up write), or undefined. */
   live?(vimId: string): LiveVim | undefined;
   damper?: FlapDamper;
@@ -39,6 +39,16 @@ export interface NotificationHoldDeps {
   /** Milliseconds between reads of the windows from the database (changes made through another process). */
   refreshMs: number;
   timer?: Timer;
+}
+
+/**
+ * The VIMs of this process as a pass reads them: their number every pass (a
+ * VIM taken over or given back), their ids and tenants only while a window
+ * is open. A pass a second over 10,000 VIMs must not make an object per VIM.
+ */
+export interface OwnedVims {
+  readonly size: number;
+  forEach(visit: (vimId: string, tenantId: string) => void): void;
 }
 
 /** A pass reads the pending catch-ups even when nothing seems to have changed, at least this often. */
@@ -183,11 +193,13 @@ export class NotificationHold {
   /** VIMs of this process held now, by kind; a VIM taken over or given back makes the next pass read the pending catch-ups. */
   private count(nowMs: number): HeldCounts {
     const open = this.deps.calendar.openWindows(nowMs);
-    let owned = 0;
+    const vims = this.deps.owned?.();
+    const owned = vims?.size ?? 0;
     let maintenance = 0;
-    for (const { vimId, tenantId } of this.deps.owned?.() ?? []) {
-      owned += 1;
-      if (open.length > 0 && open.some((window) => covers(window, vimId, tenantId))) maintenance += 1;
+    if (open.length > 0) {
+      vims?.forEach((vimId, tenantId) => {
+        if (open.some((window) => covers(window, vimId, tenantId))) maintenance += 1;
+      });
     }
     if (owned !== this.ownedCount) {
       this.ownedCount = owned;

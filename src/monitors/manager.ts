@@ -26,6 +26,7 @@ import type { MonitorWriteQueue } from './write-queue.js';
 import type { VerdictGate } from './verdict-gate.js';
 import type { HealthChange, StatusChange } from './status-change.js';
 import type { HistoryRecorder } from '../history/recorder.js';
+import type { OwnedVims } from '../maintenance/notification-hold.js';
 
 export interface MonitorManagerOptions {
   defaults: MonitorSettings;
@@ -112,6 +113,8 @@ const CHUNK = 500;
  */
 export class MonitorManager implements VimLifecycleListener {
   private readonly entries = new Map<string, Entry>();
+  /** The VIMs this process monitors, without formatting anything or an object per VIM (the notification hold counts them every pass). */
+  readonly owned: OwnedVims = ownedView(this.entries);
   private readonly lastPlacement = new Map<string, string[]>();
   private readonly roundStats = new RoundStats();
   private readonly scheduler: RoundScheduler;
@@ -250,10 +253,6 @@ export class MonitorManager implements VimLifecycleListener {
     return [...this.entries.values()].map((entry) => this.present(entry));
   }
 
-  /** The VIMs this process monitors, without formatting anything (the notification hold counts them every pass). */
-  *owned(): IterableIterator<{ vimId: string; tenantId: string }> {
-    for (const [vimId, entry] of this.entries) yield { vimId, tenantId: entry.target.tenantId };
-  }
 
   get replacements(): number {
     return this.totalReplacements;
@@ -325,8 +324,12 @@ export class MonitorManager implements VimLifecycleListener {
 
   private replaceStuckMonitors(): void {
     const graceMs = this.options.stallGraceSeconds * 1000;
+    const nowMs = this.deps.clock.now().getTime();
     const stuck: Array<[string, Entry]> = [];
-    for (const [vimId, entry] of this.entries) if (!entry.monitor.isProcessing(graceMs)) stuck.push([vimId, entry]);
+    // forEach, not for…of over entries(): no [key, value] array per monitor every sweep.
+    this.entries.forEach((entry, vimId) => {
+      if (!entry.monitor.isProcessing(graceMs, nowMs)) stuck.push([vimId, entry]);
+    });
     const threshold = this.options.failoverThreshold ?? 0;
     if (threshold > 0 && stuck.length > threshold) {
       // Hundreds of monitors stuck at once is this process falling behind (CPU, event loop), not hundreds of
@@ -618,4 +621,15 @@ export class MonitorManager implements VimLifecycleListener {
     return run;
   }
 
+}
+
+function ownedView(entries: ReadonlyMap<string, Entry>): OwnedVims {
+  return {
+    get size() {
+      return entries.size;
+    },
+    forEach(visit) {
+      entries.forEach((entry, vimId) => visit(vimId, entry.target.tenantId));
+    },
+  };
 }

@@ -47,7 +47,7 @@ function harness() {
     status,
     monitor,
     async round() {
-      monitor.startRound({ signal: () => signal }, nowMs);
+      monitor.startRound({ signal: () => signal, roundEnded: () => undefined }, nowMs);
       await new Promise((resolve) => setImmediate(resolve));
       nowMs += 10_000;
     },

@@ -262,9 +262,9 @@ export class VimMonitor implements ScheduledRound {
    * False when the loop crashed, a round has run past its deadline by more
    * than `graceMs`, or the next round is overdue by more than `graceMs`.
    */
-  isProcessing(graceMs: number): boolean {
+  /** `now` (epoch ms) is the sweep's: one clock reading for all monitors. */
+  isProcessing(graceMs: number, now: number): boolean {
     if (this.stopped || this.crashed) return false;
-    const now = this.deps.clock.now().getTime();
     const { settings } = this.current;
     if (this.inRound && this.roundStartedAt !== undefined) return now - this.roundStartedAt <= settings.timeout * 1000 + graceMs;
     if (this.nextRoundAt !== undefined) return now - this.nextRoundAt <= graceMs;
@@ -307,7 +307,8 @@ export class VimMonitor implements ScheduledRound {
 
   /** Called by the scheduler when this monitor's tick comes. */
   startRound(deadlines: TickDeadlines, startedAtMs: number): Promise<void> {
-    return this.round(deadlines, startedAtMs).catch((error: unknown) => {
+    return this.round(deadlines, startedAtMs).then(deadlines.roundEnded, (error: unknown) => {
+      deadlines.roundEnded();
       this.inRound = false;
       this.crashed = error instanceof Error ? error : new Error(String(error));
       this.deps.logger.error({ vim_id: this.vimId, monitor_id: this.monitorId, err: this.crashed }, 'monitor loop crashed');

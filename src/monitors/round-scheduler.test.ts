@@ -65,6 +65,45 @@ describe('RoundScheduler', () => {
     expect((signal.reason as DOMException).name).toBe('TimeoutError');
   });
 
+  it("clears a tick's deadline timers once every round of the tick has ended: its signal never aborts", async () => {
+    const scheduler = new RoundScheduler(systemClock, 10);
+    const signals: AbortSignal[] = [];
+    const endsAt = [0, 20];
+    const rounds = endsAt.map((ms) => ({
+      startRound(deadlines: TickDeadlines) {
+        signals.push(deadlines.signal(50));
+        setTimeout(deadlines.roundEnded, ms);
+      },
+    }));
+    const due = Date.now() + 10;
+    for (const round of rounds) scheduler.schedule(round, due);
+    await new Promise((r) => setTimeout(r, 150));
+    expect(signals).toHaveLength(2);
+    expect(signals[0]).toBe(signals[1]);
+    expect(signals[0]!.aborted).toBe(false);
+  });
+
+  it('keeps the timers of a tick whose first round ended while the others were still starting', async () => {
+    const scheduler = new RoundScheduler(systemClock, 10);
+    let signal: AbortSignal | undefined;
+    const quick = {
+      startRound(deadlines: TickDeadlines) {
+        deadlines.signal(50);
+        deadlines.roundEnded();
+      },
+    };
+    const slow = {
+      startRound(deadlines: TickDeadlines) {
+        signal = deadlines.signal(50); // and never ends: its probe hangs until the deadline
+      },
+    };
+    const due = Date.now() + 10;
+    scheduler.schedule(quick, due);
+    scheduler.schedule(slow, due);
+    await new Promise((r) => setTimeout(r, 150));
+    expect(signal?.aborted).toBe(true);
+  });
+
   it('never starts a round that was cancelled, and forgets its tick', async () => {
     const scheduler = new RoundScheduler(systemClock, 20);
     const kept = recorder();

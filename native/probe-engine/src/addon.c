@@ -169,10 +169,17 @@ static bool scratch_room(struct addon_engine *ae, size_t count) {
   return true;
 }
 
-/* Hands the scratch jobs to the thread and keeps the process alive until they are answered. */
-static napi_value submit(napi_env env, struct addon_engine *ae, size_t count) {
-  if (count == 0) return NULL;
-  if (!engine_submit(&ae->engine, ae->scratch, count)) {
+/*
+ * Hands the scratch jobs to the thread and keeps the process alive until they are answered. `more`: another call
+ * follows at once (the other kind of the same tick), so the thread is not woken for these alone: it takes both
+ * together, and answers both in one delivery instead of waking JavaScript for the first while the second comes.
+ */
+static napi_value submit(napi_env env, struct addon_engine *ae, size_t count, bool more) {
+  if (count == 0) {
+    if (!more) engine_wake(&ae->engine);
+    return NULL;
+  }
+  if (!engine_submit(&ae->engine, ae->scratch, count, !more)) {
     for (size_t i = 0; i < count; i++) http_target_release(ae->scratch[i].target);
     napi_throw_error(env, "ENOMEM", "out of memory queueing probe jobs");
     return NULL;
@@ -473,9 +480,23 @@ static napi_value engine_new(napi_env env, napi_callback_info info) {
 
 /* ---- methods -------------------------------------------------------------- */
 
+/* The optional last argument of ping() and http(): true when another submission follows at once. */
+static bool get_more(napi_env env, size_t argc, napi_value *argv, size_t at, bool *more) {
+  *more = false;
+  if (argc <= at) return true;
+  napi_valuetype type = napi_undefined;
+  if (napi_typeof(env, argv[at], &type) != napi_ok) return false;
+  if (type == napi_undefined) return true;
+  if (type != napi_boolean || napi_get_value_bool(env, argv[at], more) != napi_ok) {
+    throw_type(env, "more must be a boolean");
+    return false;
+  }
+  return true;
+}
+
 static napi_value engine_ping(napi_env env, napi_callback_info info) {
-  size_t argc = 3;
-  napi_value argv[3];
+  size_t argc = 4;
+  napi_value argv[4];
   struct addon_engine *ae = unwrap(env, info, &argc, argv);
   if (ae == NULL) return NULL;
   uint32_t *ids;
@@ -490,7 +511,8 @@ static napi_value engine_ping(napi_env env, napi_callback_info info) {
     napi_throw_range_error(env, "ERR_OUT_OF_RANGE", "ids and addresses must have the same length");
     return NULL;
   }
-  if (!get_timeout(env, argv[2], &deadline)) return NULL;
+  bool more;
+  if (!get_timeout(env, argv[2], &deadline) || !get_more(env, argc, argv, 3, &more)) return NULL;
   if (!scratch_room(ae, count)) {
     napi_throw_error(env, "ENOMEM", "out of memory");
     return NULL;
@@ -512,12 +534,12 @@ static napi_value engine_ping(napi_env env, napi_callback_info info) {
     s->deadline_us = deadline;
     s->target = NULL;
   }
-  return submit(env, ae, count);
+  return submit(env, ae, count, more);
 }
 
 static napi_value engine_http(napi_env env, napi_callback_info info) {
-  size_t argc = 3;
-  napi_value argv[3];
+  size_t argc = 4;
+  napi_value argv[4];
   struct addon_engine *ae = unwrap(env, info, &argc, argv);
   if (ae == NULL) return NULL;
   uint32_t *ids, *keys;
@@ -529,7 +551,8 @@ static napi_value engine_http(napi_env env, napi_callback_info info) {
     napi_throw_range_error(env, "ERR_OUT_OF_RANGE", "ids and targets must have the same length");
     return NULL;
   }
-  if (!get_timeout(env, argv[2], &deadline)) return NULL;
+  bool more;
+  if (!get_timeout(env, argv[2], &deadline) || !get_more(env, argc, argv, 3, &more)) return NULL;
   if (!scratch_room(ae, count)) {
     napi_throw_error(env, "ENOMEM", "out of memory");
     return NULL;
@@ -550,7 +573,7 @@ static napi_value engine_http(napi_env env, napi_callback_info info) {
     s->deadline_us = deadline;
     s->target = *found;
   }
-  return submit(env, ae, count);
+  return submit(env, ae, count, more);
 }
 
 static bool get_property(napi_env env, napi_value object, const char *name, napi_value *value, napi_valuetype want) {

@@ -194,7 +194,10 @@ struct engine {
 /* loop.c */
 int engine_start(struct engine *engine, uint32_t max_conns, char *reason, size_t reason_len);
 void engine_stop(struct engine *engine);
-bool engine_submit(struct engine *engine, const struct submission *jobs, size_t count);
+/* Queues `count` jobs; `wake` false leaves them for the next submission's (or engine_wake's) wake-up. */
+bool engine_submit(struct engine *engine, const struct submission *jobs, size_t count, bool wake);
+/* Wakes the thread to take what is queued. */
+void engine_wake(struct engine *engine);
 uint64_t pe_now_us(void);
 
 /* Shared between loop.c, icmp.c and http.c. */

@@ -462,7 +462,7 @@ int engine_start(struct engine *engine, uint32_t max_conns, char *reason, size_t
   return 0;
 }
 
-bool engine_submit(struct engine *engine, const struct submission *jobs, size_t count) {
+bool engine_submit(struct engine *engine, const struct submission *jobs, size_t count, bool wake) {
   pthread_mutex_lock(&engine->lock);
   bool ok = grow((void **)&engine->queue, &engine->queue_cap, engine->queue_len + count, sizeof *engine->queue);
   if (ok) {
@@ -470,11 +470,14 @@ bool engine_submit(struct engine *engine, const struct submission *jobs, size_t 
     engine->queue_len += count;
   }
   pthread_mutex_unlock(&engine->lock);
-  if (ok) {
-    uint64_t one = 1;
-    if (write(engine->eventfd, &one, sizeof one) < 0) { /* the counter is already non-zero */ }
-  }
+  /* Not woken when the submission failed, nor when the caller wakes it with the next one. */
+  if (ok && wake) engine_wake(engine);
   return ok;
+}
+
+void engine_wake(struct engine *engine) {
+  uint64_t one = 1;
+  if (write(engine->eventfd, &one, sizeof one) < 0) { /* the counter is already non-zero */ }
 }
 
 void engine_stop(struct engine *engine) {

@@ -295,6 +295,33 @@ describeNative('the native probe engine', () => {
       }
     });
 
+    it('leaves jobs submitted with more queued until the next call wakes the engine, then answers both kinds in one delivery', async () => {
+      probe = new Probe();
+      probe.engine.defineHttpTarget(1, { address: '127.0.0.1', port: v4Port, request: request('127.0.0.1'), ...plain });
+      expectLoopbackRoute('127.0.0.1');
+      probe.engine.ping(Uint32Array.of(1), ['127.0.0.1'], 2000, true);
+      await new Promise((r) => setTimeout(r, 100));
+      // Queued, not taken: an echo on loopback is otherwise answered within a millisecond.
+      expect(probe.answers.has(1)).toBe(false);
+      expect(probe.engine.stats().echoSent).toBe(0);
+      probe.engine.http(Uint32Array.of(2), Uint32Array.of(1), 2000);
+      const [echo, exchange] = await probe.wait([1, 2]);
+      expect(echo).toMatchObject({ outcome: 1 });
+      expect(exchange).toMatchObject({ outcome: 200 });
+      expect(probe.batches).toBe(1);
+      expect(echo?.at).toBe(exchange?.at);
+    });
+
+    it('wakes the engine for queued jobs with an empty call', async () => {
+      probe = new Probe();
+      probe.engine.ping(Uint32Array.of(1), ['127.0.0.1'], 2000, true);
+      await new Promise((r) => setTimeout(r, 50));
+      expect(probe.answers.has(1)).toBe(false);
+      probe.engine.ping(new Uint32Array(0), [], 1, false);
+      const [echo] = await probe.wait([1], 2000);
+      expect(echo).toMatchObject({ outcome: 1 });
+    });
+
     it('hands back the body up to maxBody bytes, and a chunked body raw', async () => {
       probe = new Probe();
       probe.engine.defineHttpTarget(1, { address: '127.0.0.1', port: v4Port, request: request('127.0.0.1', '/v3'), ...plain, maxBody: 65_536 });

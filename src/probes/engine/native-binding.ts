@@ -89,15 +89,19 @@ export interface EngineStats {
 /** One engine: a thread of its own. close() stops it; jobs still in flight are not answered. */
 export interface NativeEngine {
   readonly icmp: IcmpSupport;
-  /** Echo requests to `addresses[i]` (IPv4 or IPv6 literals), each answered by its deadline. */
-  ping(ids: Uint32Array, addresses: string[], timeoutMs: number): void;
+  /**
+   * Echo requests to `addresses[i]` (IPv4 or IPv6 literals), each answered by its deadline. `more`: another
+   * call follows at once; the engine thread is woken by that one and answers both together (an empty call
+   * with `more` false only wakes it).
+   */
+  ping(ids: Uint32Array, addresses: string[], timeoutMs: number, more?: boolean): void;
   tlsContext(options: TlsContextOptions): number;
   dropTlsContext(id: number): void;
   /** Defines (or redefines) HTTP target `key` for later http() calls. */
   defineHttpTarget(key: number, options: HttpTargetOptions): void;
   dropHttpTarget(key: number): void;
   /** One exchange per job with the target `targets[i]`, each answered by its deadline. */
-  http(ids: Uint32Array, targets: Uint32Array, timeoutMs: number): void;
+  http(ids: Uint32Array, targets: Uint32Array, timeoutMs: number, more?: boolean): void;
   stats(): EngineStats;
   close(): void;
 }

@@ -13,7 +13,9 @@ import { probeTargetGuard } from '../target-policy.js';
 import type { HttpTargetOptions, NativeBinding, NativeEngine, NativeResults } from './native-binding.js';
 import { ABORTED, CLOSED, ProbeEngine } from './probe-engine.js';
 
-type Call = { kind: 'ping'; ids: number[]; addresses: string[]; timeoutMs: number } | { kind: 'http'; ids: number[]; targets: number[]; timeoutMs: number };
+type Call =
+  | { kind: 'ping'; ids: number[]; addresses: string[]; timeoutMs: number; more: boolean }
+  | { kind: 'http'; ids: number[]; targets: number[]; timeoutMs: number; more: boolean };
 
 /** STAND-IN for the native engine (not the engine): records calls, answers on request. */
 class StandInEngine implements NativeEngine {
@@ -26,12 +28,14 @@ class StandInEngine implements NativeEngine {
 
   constructor(private readonly onResults: (results: NativeResults) => void) {}
 
-  ping(ids: Uint32Array, addresses: string[], timeoutMs: number): void {
-    this.calls.push({ kind: 'ping', ids: [...ids], addresses: [...addresses], timeoutMs });
+  ping(ids: Uint32Array, addresses: string[], timeoutMs: number, more = false): void {
+    this.calls.push({ kind: 'ping', ids: [...ids], addresses: [...addresses], timeoutMs, more });
   }
-  http(ids: Uint32Array, targets: Uint32Array, timeoutMs: number): void {
-    this.calls.push({ kind: 'http', ids: [...ids], targets: [...targets], timeoutMs });
+  http(ids: Uint32Array, targets: Uint32Array, timeoutMs: number, more = false): void {
+    if (this.refuseHttp) throw Object.assign(new TypeError('refused'), { code: 'EINVAL' });
+    this.calls.push({ kind: 'http', ids: [...ids], targets: [...targets], timeoutMs, more });
   }
+  refuseHttp = false;
   tlsContext(): number {
     const id = this.nextContext++;
     this.contexts.add(id);
@@ -114,6 +118,39 @@ describe('ProbeEngine (wrapper logic, stand-in binding)', () => {
     const answered = await Promise.all(replies);
     expect(answered.every((r) => r.outcome === 1 && r.latencyUs === 42)).toBe(true);
     expect(engine.stats()).toMatchObject({ requests: 100, batches: 1, submitted: 100, inFlight: 0, listeners: 0 });
+  });
+
+  it("wakes the engine once per flush: a tick's pings go with more, its exchanges wake it", async () => {
+    const fake = standIn();
+    engine = new ProbeEngine(fake.binding);
+    engine.defineHttpTarget(7, { address: '127.0.0.1', port: 80, request: Buffer.from('GET / HTTP/1.1\r\n\r\n'), tlsContext: 0, serverName: '', maxBody: 0 });
+    const signal = new AbortController().signal;
+    void engine.ping('127.0.0.1', 1000, signal);
+    void engine.http(7, signal, 1000);
+    await macrotask();
+    expect(fake.engine().calls.map(({ kind, more }) => ({ kind, more }))).toEqual([
+      { kind: 'ping', more: true },
+      { kind: 'http', more: false },
+    ]);
+    // Pings alone wake it themselves.
+    void engine.ping('127.0.0.1', 1000, signal);
+    await macrotask();
+    expect(fake.engine().calls[2]).toMatchObject({ kind: 'ping', more: false });
+  });
+
+  it('still wakes the engine for the pings queued with more when the exchanges after them are refused', async () => {
+    const fake = standIn();
+    engine = new ProbeEngine(fake.binding);
+    const signal = new AbortController().signal;
+    void engine.ping('127.0.0.1', 1000, signal);
+    const refused = engine.http(7, signal, 1000);
+    fake.engine().refuseHttp = true;
+    await macrotask();
+    expect(await refused).toMatchObject({ outcome: 0, error: 'EINVAL' });
+    expect(fake.engine().calls.map(({ kind, ids, more }) => ({ kind, count: ids.length, more }))).toEqual([
+      { kind: 'ping', count: 1, more: true },
+      { kind: 'ping', count: 0, more: false },
+    ]);
   });
 
   it('reuses the ids of answered jobs, and only those', async () => {

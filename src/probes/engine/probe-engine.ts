@@ -61,6 +61,8 @@ export interface ProbeEngineStats {
   listeners: number;
 }
 
+/** An empty submission: wakes the engine for what is queued. */
+const NO_IDS = new Uint32Array(0);
 const KIND_PING = 1;
 const KIND_HTTP = 2;
 
@@ -327,11 +329,13 @@ export class ProbeEngine {
     this.flushScheduled = false;
     if (this.closed) return;
     const now = performance.now();
-    if (this.pings.count > 0) this.submit(this.pings, now, KIND_PING);
-    if (this.https.count > 0) this.submit(this.https, now, KIND_HTTP);
+    // The engine is woken once, by the last call: it takes the tick's pings and exchanges together and answers them in one delivery.
+    if (this.pings.count > 0) this.submit(this.pings, now, KIND_PING, this.https.count > 0);
+    if (this.https.count > 0) this.submit(this.https, now, KIND_HTTP, false);
   };
 
-  private submit(queue: Pending, now: number, kind: number): void {
+  /** `more`: another submit follows in this flush (the engine is woken by the last one). */
+  private submit(queue: Pending, now: number, kind: number, more: boolean): void {
     const { count, ids, timeouts, deadlines } = queue;
     const times = new Uint32Array(count);
     let same = true;
@@ -351,7 +355,7 @@ export class ProbeEngine {
       if (times[i] !== times[0]) same = false;
     }
     if (same) {
-      this.send(kind, ids.slice(0, count), queue.addresses, queue.targets.slice(0, count), times[0] as number);
+      this.send(kind, ids.slice(0, count), queue.addresses, queue.targets.slice(0, count), times[0] as number, more);
     } else {
       const groups = new Map<number, number[]>();
       for (let i = 0; i < count; i += 1) {
@@ -359,7 +363,9 @@ export class ProbeEngine {
         if (members) members.push(i);
         else groups.set(times[i] as number, [i]);
       }
+      let left = groups.size;
       for (const [ms, members] of groups) {
+        left -= 1;
         const groupIds = new Uint32Array(members.length);
         const groupTargets = new Uint32Array(members.length);
         const groupAddresses: string[] = [];
@@ -369,23 +375,33 @@ export class ProbeEngine {
           groupTargets[j] = queue.targets[i] as number;
           if (kind === KIND_PING) groupAddresses.push(queue.addresses[i] as string);
         }
-        this.send(kind, groupIds, groupAddresses, groupTargets, ms);
+        this.send(kind, groupIds, groupAddresses, groupTargets, ms, more || left > 0);
       }
     }
     queue.clear();
   }
 
-  private send(kind: number, ids: Uint32Array, addresses: string[], targets: Uint32Array, timeoutMs: number): void {
+  private send(kind: number, ids: Uint32Array, addresses: string[], targets: Uint32Array, timeoutMs: number, more: boolean): void {
     this.counters.batches += 1;
     this.counters.submitted += ids.length;
     try {
-      if (kind === KIND_PING) this.native.ping(ids, addresses, timeoutMs);
-      else this.native.http(ids, targets, timeoutMs);
+      if (kind === KIND_PING) this.native.ping(ids, addresses, timeoutMs, more);
+      else this.native.http(ids, targets, timeoutMs, more);
     } catch (error) {
+      // Jobs queued before this call with `more` wait for a wake-up that this call was to give: given here.
+      if (!more) this.wake();
       // The engine refused the call (a bad argument: a bug, not a target's fault). Its jobs fail with the code
       // instead of waiting forever, and this runs in setImmediate: a throw here would end the process.
       const code = (error as { code?: unknown }).code;
       this.fail(ids, typeof code === 'string' && code !== '' ? code : ENGINE_ERROR);
+    }
+  }
+
+  private wake(): void {
+    try {
+      this.native.ping(NO_IDS, [], 1, false);
+    } catch {
+      // A closed engine: nothing queued is answered any more, and close() has failed those jobs.
     }
   }
 
