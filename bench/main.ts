@@ -20,7 +20,7 @@ import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { firstJsonLine, killAllChildren, spawnChild, type Child } from './children.js';
 import { runDeepChecks, type DeepRunResult, type TargetCounts } from './deep-run.js';
-import { MONITOR_SETTINGS, NO_DEEP_INTERVAL, runMonitoring, type MonitoringRunResult } from './monitoring-run.js';
+import { MONITOR_SETTINGS, NO_DEEP_INTERVAL, runMonitoring, WARM_UP_SECONDS, type MonitoringRunResult } from './monitoring-run.js';
 import { loopbackAddresses, startDownShareNet, type DownShareNet } from './netns.js';
 import { failoverUnavailable, runFailover, type FailoverResult } from './failover.js';
 import { runConfirmation, type ConfirmResult } from './confirm-run.js';
@@ -131,7 +131,7 @@ const USAGE = `usage: npm run bench -- [options]
                         cold first renders of the overview, a new context each (default 5)
 ${SCALE_USAGE}
   --keep                keep the work directory (databases, logs, profiles)
-  --max-minutes M       stop everything after this long (default 45, plus the time of the
+  --max-minutes M       stop everything after this long (default 48, plus the time of the
                         extra windows --repeat and --engine ask for)
 
 Needs root (network namespace), fping, iputils ping, iproute2, and a built dist/
@@ -304,8 +304,8 @@ function parseOptions(argv: string[]): Options {
       : undefined,
     maxMinutes:
       values['max-minutes'] === undefined
-        ? // Each extra window: a start, a settle of about an interval, the window, and a floor; and the cycle and icmp-only phase per extra engine.
-          Math.ceil(45 + (sizes.length * ((Number(values.repeat) || 1) * parseEngines(values.engine).length - 1) * (Number(values.duration) + 60)) / 60)
+        ? // Each extra window: a start, its warm-up, the window, and a floor; and the cycle and icmp-only phase per extra engine.
+          Math.ceil(48 + (sizes.length * ((Number(values.repeat) || 1) * parseEngines(values.engine).length - 1) * (Number(values.duration) + 60 + WARM_UP_SECONDS)) / 60)
         : number('max-minutes', values['max-minutes'], 1, 600),
     scale: phases.has('scale') ? parseScaleArgs(values) : undefined,
   };

@@ -2,7 +2,7 @@
 import type { DeepRunResult, DeepWindow } from './deep-run.js';
 import type { FailoverResult } from './failover.js';
 import type { IdleRunResult } from './idle-run.js';
-import type { EngineRunResult, MonitoringRunResult, Range } from './monitoring-run.js';
+import { WARM_UP_SECONDS, type EngineRunResult, type MonitoringRunResult, type Range } from './monitoring-run.js';
 import { fmt } from './util.js';
 
 export interface TargetVerdict {
@@ -100,6 +100,7 @@ export function table(results: MonitoringRunResult[], header: string): string {
   );
   all('  probe engine asked / reported', ({ e }) => `${e.engine} / ${e.reported_engine?.split(' ')[0] ?? 'not reported'}`);
   all('  restart: API up / every monitor ran', ({ e }) => `${fmt(e.restart.startup_seconds, 1)} s / +${fmt(e.restart.settle_seconds, 1)} s`);
+  all(`  CPU from the start until the window (${WARM_UP_SECONDS} s)`, ({ e }) => `${fmtRange(rangeOfWindows(e, (w) => w.warm_up?.cpu_percent ?? null), 1)} %`);
   judged('  CPU, avg % of one core (incl. fping)', 'cpu_percent', ({ e }) => `${fmtRange(e.ranges.cpu_percent, 1)} %`);
   all('  CPU, busiest 10 s', ({ e }) => `${fmtRange(rangeOfWindows(e, (w) => w.cpu_percent_busiest_10s), 1)} %`);
   all('  CPU per VIM round', ({ e }) => `${fmtRange(e.ranges.cpu_us_per_vim_round, 1)} µs`);

@@ -13,6 +13,8 @@ export interface VimMonitorProcess {
   readonly child: Child;
   readonly pid: number;
   readonly url: string;
+  /** When it was spawned (epoch ms). */
+  readonly startedAtMs: number;
   /** Seconds from spawn until the API answered. */
   readonly startupSeconds: number;
   readonly api: VimMonitorApi;
@@ -112,6 +114,7 @@ export async function startVimMonitor(options: StartOptions): Promise<VimMonitor
     child,
     pid: child.pid,
     url,
+    startedAtMs: startedAt,
     startupSeconds,
     api,
     async stop() {
