@@ -18,6 +18,9 @@ import { applyRound, type VerdictState } from './verdict.js';
 import type { GateDecision, VerdictGate } from './verdict-gate.js';
 import type { HistoryRecorder, VimHistory } from '../history/recorder.js';
 
+
+/** The promise of a round that did not start (a stopped monitor). */
+const ROUND_SKIPPED: Promise<void> = Promise.resolve();
 export interface MonitorTarget {
   tenantId: string;
   vimName: string;
@@ -148,6 +151,13 @@ export class VimMonitor implements ScheduledRound {
   /** The tick this monitor is booked on, while it waits for its next round. */
   private nextRoundAt: number | undefined;
   private inRound = false;
+  /** What the round in flight started with (round() to finishRound). */
+  private roundScheduledAt = 0;
+  private roundCurrent: MonitorTarget;
+  private roundDue: readonly ProbeName[] = [];
+  private roundAuthChecked = false;
+  /** finishOne's array of one, reused. */
+  private readonly oneOutcome: Array<ProbeOutcome | undefined> = [undefined];
   private crashed: Error | undefined;
   private stopped = false;
   /** The conditions as last stored (changes only): what the next round compares with. */
@@ -182,6 +192,7 @@ export class VimMonitor implements ScheduledRound {
       capacity?: CapacityFigures | null;
     },
   ) {
+    this.roundCurrent = current;
     // The monitor's deps serve the deep runs as they are: no object or closure per VIM.
     this.deep = new DeepRuns(vimId, monitorId, deps, {
       capacity: initial.capacity ?? null,
@@ -307,13 +318,15 @@ export class VimMonitor implements ScheduledRound {
 
   /** Called by the scheduler when this monitor's tick comes. */
   startRound(deadlines: TickDeadlines, startedAtMs: number): Promise<void> {
-    return this.round(deadlines, startedAtMs).then(deadlines.roundEnded, (error: unknown) => {
-      deadlines.roundEnded();
-      this.inRound = false;
-      this.crashed = error instanceof Error ? error : new Error(String(error));
-      this.deps.logger.error({ vim_id: this.vimId, monitor_id: this.monitorId, err: this.crashed }, 'monitor loop crashed');
-    });
+    // A crashed round leaves its tick's deadline timers to fire: it does not say it ended.
+    return this.round(deadlines, startedAtMs).then(deadlines.roundEnded, this.roundCrashed);
   }
+
+  private readonly roundCrashed = (error: unknown): void => {
+    this.inRound = false;
+    this.crashed = error instanceof Error ? error : new Error(String(error));
+    this.deps.logger.error({ vim_id: this.vimId, monitor_id: this.monitorId, err: this.crashed }, 'monitor loop crashed');
+  };
 
   private heartbeat(): number | undefined {
     if (this.roundStartedAt === undefined && this.lastRoundAt === undefined) return undefined;
@@ -326,22 +339,60 @@ export class VimMonitor implements ScheduledRound {
     this.deps.stats?.scheduled();
   }
 
-  private async round(deadlines: TickDeadlines, startedAt: number): Promise<void> {
-    if (this.stopped) return;
-    const { target, settings, tenantId, vimName } = this.current;
-    const scheduledAt = this.nextRoundAt ?? startedAt;
-    this.deps.stats?.executed(startedAt - scheduledAt);
-    this.roundStartedAt = startedAt;
-    this.nextRoundAt = undefined;
-    this.inRound = true;
+  /**
+   * Starts the probes of a round; finishRound takes their outcomes. Not an
+   * async function: a suspended async function keeps a frame as large as
+   * all its locals (about 1 kB a round here), and at 1,000 rounds a second
+   * that garbage was a large share of the process's collections (issue 13).
+   * What the round started with is kept in fields instead (one round at a
+   * time per monitor), and `finishOne` / `finishAll` are made once per monitor.
+   */
+  private round(deadlines: TickDeadlines, startedAt: number): Promise<void> {
+    try {
+      if (this.stopped) return ROUND_SKIPPED;
+      const current = this.current;
+      const settings = current.settings;
+      const scheduledAt = this.nextRoundAt ?? startedAt;
+      this.deps.stats?.executed(startedAt - scheduledAt);
+      this.roundStartedAt = startedAt;
+      this.roundScheduledAt = scheduledAt;
+      this.roundCurrent = current;
+      this.nextRoundAt = undefined;
+      this.inRound = true;
 
-    const signal = deadlines.signal(settings.timeout * 1000);
-    const names = settings.probes;
-    const authChecked = names.includes('auth') && this.authDue(settings, startedAt);
-    const due = authChecked || !names.includes('auth') ? names : names.filter((name) => name !== 'auth');
-    // One probe (the common case) is awaited directly: no Promise.all and no arrays per round.
-    const outcomes = due.length === 1 ? [await this.runProbe(due[0]!, target, signal)] : await Promise.all(due.map((name) => this.runProbe(name, target, signal)));
+      const signal = deadlines.signal(settings.timeout * 1000);
+      const names = settings.probes;
+      const authChecked = names.includes('auth') && this.authDue(settings, startedAt);
+      const due = authChecked || !names.includes('auth') ? names : names.filter((name) => name !== 'auth');
+      this.roundDue = due;
+      this.roundAuthChecked = authChecked;
+      // One probe (the common case) needs no Promise.all and no array.
+      if (due.length === 1) return this.runProbe(due[0]!, current.target, signal).then(this.finishOne);
+      const pending = new Array<Promise<ProbeOutcome>>(due.length);
+      for (let i = 0; i < due.length; i++) pending[i] = this.runProbe(due[i]!, current.target, signal);
+      return Promise.all(pending).then(this.finishAll);
+    } catch (error) {
+      return Promise.reject(error);
+    }
+  }
+
+  private readonly finishOne = (outcome: ProbeOutcome): void => {
+    this.oneOutcome[0] = outcome;
+    this.finishRound(this.oneOutcome);
+  };
+
+  private readonly finishAll = (outcomes: ProbeOutcome[]): void => {
+    this.finishRound(outcomes);
+  };
+
+  private finishRound(outcomes: ReadonlyArray<ProbeOutcome | undefined>): void {
     if (this.stopped) return;
+    const { target, settings, tenantId, vimName } = this.roundCurrent;
+    const due = this.roundDue;
+    const authChecked = this.roundAuthChecked;
+    const startedAt = this.roundStartedAt ?? 0;
+    const scheduledAt = this.roundScheduledAt;
+    const names = settings.probes;
     this.inRound = false;
     const checkedAtMs = this.deps.clock.now().getTime();
     let regions: string[] | undefined;
@@ -353,11 +404,12 @@ export class VimMonitor implements ScheduledRound {
       this.history?.checked(name, outcome.ok, outcome.latencyMs, checkedAtMs);
       if (name === 'auth') regions = outcome.regions;
     }
+    this.oneOutcome[0] = undefined;
     if (authChecked) this.lastAuthAt = startedAt;
 
     // A probe counts with its latest result; auth keeps its last result between its own rounds.
     let probesOk = true;
-    for (const name of names) if (this.records[name]?.ok === false) probesOk = false;
+    for (let i = 0; i < names.length; i++) if (this.records[names[i]!]?.ok === false) probesOk = false;
     // A required deep check that fails (a required catalog service down) counts like a failed probe: status means "every required check passes".
     const roundOk = probesOk && !this.deep.requiredFailure();
     const before = this.state.status;
@@ -409,7 +461,7 @@ export class VimMonitor implements ScheduledRound {
   }
 
   private allRecorded(names: readonly ProbeName[]): boolean {
-    for (const name of names) if (this.records[name] === undefined) return false;
+    for (let i = 0; i < names.length; i++) if (this.records[names[i]!] === undefined) return false;
     return true;
   }
 
@@ -442,8 +494,8 @@ export class VimMonitor implements ScheduledRound {
    */
   private fastShape(names: readonly ProbeName[]): number {
     let shape = 0;
-    for (const name of names) {
-      const record = this.records[name];
+    for (let i = 0; i < names.length; i++) {
+      const record = this.records[names[i]!];
       shape = shape * 8 + (record === undefined ? 0 : record.shownOk ? 1 : isCertificateFailure(record.reason) ? 3 : 2);
     }
     return shape;

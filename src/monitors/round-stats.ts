@@ -32,8 +32,9 @@ export class RoundStats {
     this.executedCount += 1;
     if (lateness > 1000) this.lateOver1s += 1;
     if (lateness > this.maxLateness) this.maxLateness = lateness;
-    const index = BUCKETS_MS.findIndex((bound) => lateness <= bound);
-    this.buckets[index === -1 ? BUCKETS_MS.length : index]! += 1;
+    let index = 0;
+    while (index < BUCKETS_MS.length && lateness > BUCKETS_MS[index]!) index += 1;
+    this.buckets[index]! += 1;
   }
 
   snapshot(): RoundStatsSnapshot {

@@ -1,4 +1,4 @@
-import type { EgressGuard, ResolvedAddress } from '../net/egress-guard.js';
+import type { EgressGuard, GuardedResolution, ResolvedAddress } from '../net/egress-guard.js';
 import { beforeDeadline, DEADLINE_PASSED } from '../time/deadline.js';
 import { monotonicMs, timedOutReason } from './deadline.js';
 import { unchunk } from './engine/chunked-body.js';
@@ -61,24 +61,53 @@ export class ApiProbe implements Probe {
    * The same exchange on the native engine: the VIM's request is built and
    * defined once, a check hands the engine its target key and deadline. A
    * host name is resolved and checked by the guard on every check, as on the
-   * Node.js path; nothing is sent to a host the guard refuses.
+   * Node.js path; nothing is sent to a host the guard refuses. An IP literal
+   * (the usual auth_url) needs no lookup, and its check no async frame of its
+   * own: only the engine's promise and one `then` (issue 13: a suspended
+   * async function here was most of a check's garbage).
    */
-  private async checkWithEngine(engine: ProbeEngine, targets: HttpTargets, target: ProbeTarget, signal: AbortSignal): Promise<ProbeOutcome> {
+  private checkWithEngine(engine: ProbeEngine, targets: HttpTargets, target: ProbeTarget, signal: AbortSignal): Promise<ProbeOutcome> {
     const startedAt = monotonicMs();
     const vim = targets.targetFor(target);
-    if (typeof vim === 'string') return { ok: false, reason: `${vim} (${shownUrl(target.authUrl)})` };
-    const resolution = vim.literal ?? (await beforeDeadline(this.guard.resolve(vim.host), signal));
-    if (resolution === DEADLINE_PASSED || signal.aborted) return { ok: false, reason: timedOutReason(startedAt) };
-    if (!resolution.ok) return { ok: false, reason: `${unresolvedReason(resolution)} (${vim.shown})` };
+    if (typeof vim === 'string') return Promise.resolve({ ok: false, reason: `${vim} (${shownUrl(target.authUrl)})` });
+    const kubernetes = target.type === 'kubernetes';
+    if (vim.literal !== undefined) return this.exchange(engine, targets, vim, vim.literal, kubernetes, signal, startedAt);
+    return this.resolveAndExchange(engine, targets, vim, kubernetes, signal, startedAt);
+  }
+
+  private async resolveAndExchange(
+    engine: ProbeEngine,
+    targets: HttpTargets,
+    vim: HttpTarget,
+    kubernetes: boolean,
+    signal: AbortSignal,
+    startedAt: number,
+  ): Promise<ProbeOutcome> {
+    const resolution = await beforeDeadline(this.guard.resolve(vim.host), signal);
+    if (resolution === DEADLINE_PASSED) return { ok: false, reason: timedOutReason(startedAt) };
+    return this.exchange(engine, targets, vim, resolution, kubernetes, signal, startedAt);
+  }
+
+  private exchange(
+    engine: ProbeEngine,
+    targets: HttpTargets,
+    vim: HttpTarget,
+    resolution: GuardedResolution,
+    kubernetes: boolean,
+    signal: AbortSignal,
+    startedAt: number,
+  ): Promise<ProbeOutcome> {
+    if (signal.aborted) return Promise.resolve({ ok: false, reason: timedOutReason(startedAt) });
+    if (!resolution.ok) return Promise.resolve({ ok: false, reason: `${unresolvedReason(resolution)} (${vim.shown})` });
     // Node.js would try the other addresses of a name in turn; the engine connects to the first (docs/probes.md).
     try {
       targets.connectTo(vim, (resolution.addresses[0] as ResolvedAddress).address);
     } catch (error) {
       // The engine refused the definition (a bug, not the VIM's fault): a reason, never a rejected check.
       const code = (error as { code?: unknown }).code;
-      return { ok: false, reason: `${describeNetworkError({ code: typeof code === 'string' && code !== '' ? code : ENGINE_ERROR })} (${vim.shown})` };
+      return Promise.resolve({ ok: false, reason: `${describeNetworkError({ code: typeof code === 'string' && code !== '' ? code : ENGINE_ERROR })} (${vim.shown})` });
     }
-    return judgeReply(vim, target.type === 'kubernetes', await engine.http(vim.key, signal), startedAt);
+    return engine.http(vim.key, signal).then((reply) => judgeReply(vim, kubernetes, reply, startedAt));
   }
 
   forget(vimId: string): void {
