@@ -18,7 +18,7 @@ import { nowMs, percentileOfPopulation, pool, round, sleep, waitFor } from './ut
 import { logMessages, startVimMonitor, type ManagerStats, type VimMonitorProcess } from './vim-monitor.js';
 
 /** The monitor settings of every run (the targets are stated for these). */
-export const MONITOR_SETTINGS = { interval: 10, timeout: 3, failure_threshold: 3, success_threshold: 2, batch_window: 0.25 } as const;
+export const MONITOR_SETTINGS = { interval: 10, timeout: 3, failure_threshold: 3, success_threshold: 2, batch_window: 1 } as const;
 
 /**
  * health.deep_interval of every run but the deep-check phase (deep-run.ts):

@@ -61,7 +61,7 @@ describe('loadConfig defaults', () => {
       auth: { strategy: 'noauth', noauth: { project_id: 'admin' } },
       secrets: { key_file: './data/secret.key' },
       log: { level: 'info', format: 'auto' },
-      monitor: { probes: ['icmp', 'api'], interval: 10, timeout: 3, failure_threshold: 3, success_threshold: 2, auth_interval: 300, jitter: 1, batch_window: 0.25, probe_engine: 'auto' },
+      monitor: { probes: ['icmp', 'api'], interval: 10, timeout: 3, failure_threshold: 3, success_threshold: 2, auth_interval: 300, jitter: 1, batch_window: 1, probe_engine: 'auto' },
       // No simulate_file: the probes are real unless a process's configuration names a script.
       probes: {},
       manager: { enabled: true, sweep_interval: 3, stall_grace: 2, failover_threshold: 100, lease_ttl: 8, heartbeat_interval: 2 },

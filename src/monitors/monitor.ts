@@ -335,7 +335,7 @@ export class VimMonitor implements ScheduledRound {
 
   private schedule(dueMs: number): void {
     if (this.stopped) return;
-    this.nextRoundAt = this.deps.scheduler.schedule(this, dueMs);
+    this.nextRoundAt = this.deps.scheduler.schedule(this, dueMs, this.current.settings.interval * 1000);
     this.deps.stats?.scheduled();
   }
 

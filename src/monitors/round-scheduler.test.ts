@@ -118,6 +118,15 @@ describe('RoundScheduler', () => {
     expect(scheduler.booked()).toBe(0);
   });
 
+  it('books a round whose interval is shorter than the tick on a grid of its interval, not the tick', () => {
+    const scheduler = new RoundScheduler(systemClock, 1000);
+    const round = recorder();
+    const due = Math.ceil(Date.now() / 1000) * 1000 + 5_010;
+    expect(scheduler.schedule(round, due, 200)).toBe(due - 10 + 200);
+    expect(scheduler.schedule(recorder(), due, 10_000)).toBe(due - 10 + 1000);
+    expect(scheduler.schedule(recorder(), due)).toBe(due - 10 + 1000);
+  });
+
   it('starts a round on the millisecond it is due when alignment is off', async () => {
     const scheduler = new RoundScheduler(systemClock, 0);
     const round = recorder();

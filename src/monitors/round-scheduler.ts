@@ -53,9 +53,14 @@ export class RoundScheduler {
     this.tickMs = tickMs > 0 ? tickMs : 1;
   }
 
-  /** Books `round` on the first tick at or after `dueMs` (epoch ms) and returns that tick's time. */
-  schedule(round: ScheduledRound, dueMs: number): number {
-    const at = Math.ceil(dueMs / this.tickMs) * this.tickMs;
+  /**
+   * Books `round` on the first tick at or after `dueMs` (epoch ms) and returns that tick's time. A round
+   * whose interval (`intervalMs`) is shorter than the tick goes on a grid of its interval instead: a tick
+   * longer than the interval would stretch the interval to the tick.
+   */
+  schedule(round: ScheduledRound, dueMs: number, intervalMs = Number.POSITIVE_INFINITY): number {
+    const tick = intervalMs > 0 && intervalMs < this.tickMs ? intervalMs : this.tickMs;
+    const at = Math.ceil(dueMs / tick) * tick;
     let bucket = this.buckets.get(at);
     if (!bucket) {
       bucket = new Set();
