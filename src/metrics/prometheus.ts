@@ -5,6 +5,7 @@ import { PROBE_NAMES, type ProbeName } from '../probes/probe.js';
 import { BACKGROUND_ERROR_KINDS, BACKGROUND_TASKS, type BackgroundErrorKind, type BackgroundTask } from '../time/background-errors.js';
 import { VIM_STATUSES, type VimStatus } from '../vims/model.js';
 import { HISTORY_PRUNE_KINDS, type HistoryPruneKind } from '../history/retention.js';
+import { ComputedGauge, type GaugeSample } from './computed-gauge.js';
 import { TalliedHistogram } from './tallied-histogram.js';
 import { DEEP_RUN_OUTCOMES, type DeepRunOutcome, type MetricsRecorder } from './recorder.js';
 
@@ -55,23 +56,34 @@ class ProbeTally {
   fail = 0;
 
   constructor(
-    /** Position of the probe in PROBE_NAMES, hence in each VimLatencies array. */
+    /** Position of the probe in PROBE_NAMES, hence in each VIM's latencies. */
     readonly index: number,
   ) {}
 }
 
 /**
- * One VIM's probe latencies in seconds, indexed like PROBE_NAMES; NaN where
- * there is no series. `latest` is what the checks measured, `shown` what the
- * gauge holds, so a scrape writes only the series that changed.
+ * What one VIM's series (status, conditions, health, probe latencies) are
+ * written from at scrape time: one small record per VIM, where prom-client
+ * keeps a label object, a value object and a hash key per series (27.6 MB
+ * of heap at 10,000 VIMs, issue 13; see ComputedGauge).
  */
-interface VimLatencies {
-  readonly latest: Float64Array;
-  readonly shown: Float64Array;
+class VimSeries {
+  status: VimStatus | undefined = undefined;
+  /** The latest latency per probe in seconds, indexed like PROBE_NAMES; NaN: no series. Made on the first latency. */
+  latencies: number[] | undefined = undefined;
+  conditionTypes: readonly ConditionType[] = NO_CONDITION_TYPES;
+  /** CONDITION_VALUE of each condition, in the order of conditionTypes. */
+  conditionValues: readonly number[] = NO_CONDITION_VALUES;
+  /** HEALTH_VALUE of the conditions; NaN before the first conditions. */
+  health = Number.NaN;
 }
 
-function noLatencies(): Float64Array {
-  return new Float64Array(PROBE_NAMES.length).fill(Number.NaN);
+const NO_CONDITION_TYPES: readonly ConditionType[] = [];
+const NO_CONDITION_VALUES: readonly number[] = [];
+
+/** A plain array of doubles: a Float64Array costs three objects (view, buffer, backing store), about 200 bytes more per VIM. */
+function noLatencies(): number[] {
+  return new Array<number>(PROBE_NAMES.length).fill(Number.NaN);
 }
 
 export interface PrometheusMetricsOptions {
@@ -99,15 +111,10 @@ const HEALTH_VALUE: Record<Health, number> = { OK: 0, DEGRADED: 1, DOWN: 2 };
 
 export class PrometheusMetrics implements MetricsRecorder {
   readonly registry = new Registry();
-  /** Each VIM's exposed status: monitors report it every round, the gauges change only when it does. */
-  private readonly statuses = new Map<string, VimStatus>();
+  /** Per VIM, what its series are written from at scrape time. */
+  private readonly vims = new Map<string, VimSeries>();
   /** Per probe (keyed by name), what checks_total and check_latency_seconds are written from at scrape time. */
   private readonly tallies: Readonly<Record<ProbeName, ProbeTally>>;
-  /** Per VIM, what probe_latency_seconds is written from at scrape time; a VIM enters on its first measured latency. */
-  private readonly latencies = new Map<string, VimLatencies>();
-
-  private readonly vimStatus: Gauge<'vim_id' | 'status'>;
-  private readonly probeLatency: Gauge<'vim_id' | 'probe'>;
   private readonly checkLatency: TalliedHistogram<'probe'>;
   private readonly checks: Counter<'probe' | 'result'>;
   private readonly owned: Gauge;
@@ -117,10 +124,6 @@ export class PrometheusMetrics implements MetricsRecorder {
   private readonly outboxDepth: Gauge;
   private readonly outboxLag: Gauge;
   private readonly vimsHeldGauge: Gauge<'hold'>;
-  private readonly vimCondition: Gauge<'vim_id' | 'type'>;
-  private readonly vimHealth: Gauge<'vim_id'>;
-  /** The condition types each VIM has series for, so a type that went away loses its series. */
-  private readonly conditionTypes = new Map<string, ConditionType[]>();
   private readonly backgroundErrors: Counter<'task' | 'kind'>;
   private readonly deepRuns: Counter<'outcome'>;
   private readonly deepRunDuration: Histogram;
@@ -133,31 +136,56 @@ export class PrometheusMetrics implements MetricsRecorder {
     const registers = [this.registry];
     const name = (suffix: string) => METRIC_PREFIX + suffix;
 
-    this.vimStatus = new Gauge({
-      name: name('vim_status'),
-      help: 'Status of each VIM watched by this process: 1 for its current status, 0 for the others.',
-      labelNames: ['vim_id', 'status'],
-      registers,
-    });
-    this.vimCondition = new Gauge({
-      name: name('vim_condition'),
-      help: "Each condition of each VIM watched by this process (one series per condition type): 1 True, 0 False, -1 Unknown.",
-      labelNames: ['vim_id', 'type'],
-      registers,
-    });
-    this.vimHealth = new Gauge({
-      name: name('vim_health'),
-      help: 'Health derived from the conditions of each VIM watched by this process: 0 OK, 1 DEGRADED, 2 DOWN.',
-      labelNames: ['vim_id'],
-      registers,
-    });
-    this.probeLatency = new Gauge({
-      name: name('probe_latency_seconds'),
-      help: "Latency measured by each VIM's latest check per probe; absent while the latest check measured none (e.g. a timeout).",
-      labelNames: ['vim_id', 'probe'],
-      registers,
-      collect: () => this.writeProbeLatencies(),
-    });
+    new ComputedGauge(
+      {
+        name: name('vim_status'),
+        help: 'Status of each VIM watched by this process: 1 for its current status, 0 for the others.',
+        labelNames: ['vim_id', 'status'],
+        registers,
+      },
+      () => this.perVim<'vim_id' | 'status'>((vimId, vim, out) => {
+        const current = vim.status;
+        if (current !== undefined) for (const status of VIM_STATUSES) out.push({ labels: { vim_id: vimId, status }, value: status === current ? 1 : 0 });
+      }),
+    );
+    new ComputedGauge(
+      {
+        name: name('vim_condition'),
+        help: "Each condition of each VIM watched by this process (one series per condition type): 1 True, 0 False, -1 Unknown.",
+        labelNames: ['vim_id', 'type'],
+        registers,
+      },
+      () => this.perVim<'vim_id' | 'type'>((vimId, vim, out) => {
+        vim.conditionTypes.forEach((type, i) => out.push({ labels: { vim_id: vimId, type }, value: vim.conditionValues[i] ?? 0 }));
+      }),
+    );
+    new ComputedGauge(
+      {
+        name: name('vim_health'),
+        help: 'Health derived from the conditions of each VIM watched by this process: 0 OK, 1 DEGRADED, 2 DOWN.',
+        labelNames: ['vim_id'],
+        registers,
+      },
+      () => this.perVim<'vim_id'>((vimId, vim, out) => {
+        if (!Number.isNaN(vim.health)) out.push({ labels: { vim_id: vimId }, value: vim.health });
+      }),
+    );
+    new ComputedGauge(
+      {
+        name: name('probe_latency_seconds'),
+        help: "Latency measured by each VIM's latest check per probe; absent while the latest check measured none (e.g. a timeout).",
+        labelNames: ['vim_id', 'probe'],
+        registers,
+      },
+      () => this.perVim<'vim_id' | 'probe'>((vimId, vim, out) => {
+        const latencies = vim.latencies;
+        if (latencies === undefined) return;
+        PROBE_NAMES.forEach((probe, index) => {
+          const seconds = latencies[index] as number;
+          if (!Number.isNaN(seconds)) out.push({ labels: { vim_id: vimId, probe }, value: seconds });
+        });
+      }),
+    );
     this.checkLatency = new TalliedHistogram('probe', PROBE_NAMES, {
       name: name('check_latency_seconds'),
       help: 'Latency measured by probe checks of all VIMs, by probe.',
@@ -261,46 +289,31 @@ export class PrometheusMetrics implements MetricsRecorder {
     const tally = this.tallies[probe];
     if (ok) tally.ok += 1;
     else tally.fail += 1;
-    let vim = this.latencies.get(vimId);
     if (latencyMs === undefined || !Number.isFinite(latencyMs)) {
-      if (vim) vim.latest[tally.index] = Number.NaN;
+      const latencies = this.vims.get(vimId)?.latencies;
+      if (latencies) latencies[tally.index] = Number.NaN;
       return;
     }
     const seconds = latencyMs / 1000;
-    if (!vim) {
-      vim = { latest: noLatencies(), shown: noLatencies() };
-      this.latencies.set(vimId, vim);
-    }
-    vim.latest[tally.index] = seconds;
-
+    const vim = this.seriesOf(vimId);
+    vim.latencies ??= noLatencies();
+    vim.latencies[tally.index] = seconds;
     this.checkLatency.observeAt(tally.index, seconds);
   }
 
   statusChanged(vimId: string, status: VimStatus): void {
-    if (this.statuses.get(vimId) === status) return;
-    this.statuses.set(vimId, status);
-    for (const each of VIM_STATUSES) this.vimStatus.set({ vim_id: vimId, status: each }, each === status ? 1 : 0);
+    this.seriesOf(vimId).status = status;
   }
 
   conditionsChanged(vimId: string, conditions: readonly Condition[]): void {
-    const types = conditions.map((condition) => condition.type);
-    for (const gone of this.conditionTypes.get(vimId) ?? []) if (!types.includes(gone)) this.vimCondition.remove({ vim_id: vimId, type: gone });
-    this.conditionTypes.set(vimId, types);
-    for (const condition of conditions) this.vimCondition.set({ vim_id: vimId, type: condition.type }, CONDITION_VALUE[condition.status]);
-    this.vimHealth.set({ vim_id: vimId }, HEALTH_VALUE[deriveHealth(conditions)]);
+    const vim = this.seriesOf(vimId);
+    vim.conditionTypes = conditions.map((condition) => condition.type);
+    vim.conditionValues = conditions.map((condition) => CONDITION_VALUE[condition.status]);
+    vim.health = HEALTH_VALUE[deriveHealth(conditions)];
   }
 
   vimForgotten(vimId: string): void {
-    for (const type of this.conditionTypes.get(vimId) ?? []) this.vimCondition.remove({ vim_id: vimId, type });
-    if (this.conditionTypes.delete(vimId)) this.vimHealth.remove({ vim_id: vimId });
-    this.statuses.delete(vimId);
-    for (const status of VIM_STATUSES) this.vimStatus.remove({ vim_id: vimId, status });
-    const vim = this.latencies.get(vimId);
-    if (!vim) return;
-    this.latencies.delete(vimId);
-    PROBE_NAMES.forEach((probe, index) => {
-      if (!Number.isNaN(vim.shown[index])) this.probeLatency.remove({ vim_id: vimId, probe });
-    });
+    this.vims.delete(vimId);
   }
 
   monitorsOwned(count: number): void {
@@ -372,22 +385,20 @@ export class PrometheusMetrics implements MetricsRecorder {
     }
   }
 
-  /**
-   * probe_latency_seconds: only the series whose latest figure changed since the
-   * last scrape are set or removed. Rebuilding the gauge at each scrape would
-   * cost more than the per-check sets it replaces (prom-client hashes the
-   * labels of every set, and a 10,000-VIM process has up to 40,000 series).
-   */
-  private writeProbeLatencies(): void {
-    for (const [vimId, vim] of this.latencies) {
-      PROBE_NAMES.forEach((probe, index) => {
-        const latest = vim.latest[index] ?? Number.NaN;
-        if (Object.is(latest, vim.shown[index])) return;
-        if (Number.isNaN(latest)) this.probeLatency.remove({ vim_id: vimId, probe });
-        else this.probeLatency.set({ vim_id: vimId, probe }, latest);
-        vim.shown[index] = latest;
-      });
+  private seriesOf(vimId: string): VimSeries {
+    let vim = this.vims.get(vimId);
+    if (vim === undefined) {
+      vim = new VimSeries();
+      this.vims.set(vimId, vim);
     }
+    return vim;
+  }
+
+  /** The samples of one per-VIM gauge, made now: `add` pushes each VIM's. */
+  private perVim<L extends string>(add: (vimId: string, vim: VimSeries, out: Array<GaugeSample<L>>) => void): Array<GaugeSample<L>> {
+    const out: Array<GaugeSample<L>> = [];
+    this.vims.forEach((vim, vimId) => add(vimId, vim, out));
+    return out;
   }
 
   get contentType(): string {
