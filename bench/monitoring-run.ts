@@ -392,6 +392,8 @@ export async function runMonitoring(options: MonitoringRunOptions): Promise<Moni
             timeoutMs: s.interval * 2000 + 60_000,
             everyMs: 500,
           });
+          // Measured in steady state, as the icmp+api windows are.
+          await warmUpOf(q);
           const m0 = await q.api.manager();
           const c0 = totalCpu(cpuTimes(q.pid));
           const t0 = nowMs();
