@@ -1,3 +1,4 @@
+import { startMemoryTrim } from './memory-trim.js';
 import { randomBytes } from 'node:crypto';
 import { hostname } from 'node:os';
 import type { FastifyInstance } from 'fastify';
@@ -89,6 +90,8 @@ export async function startService(config: Config, logger: Logger, options: Serv
     onIdleError: (error) => logger.warn({ err: error }, 'database connection lost'),
   });
   const closers: Array<() => Promise<void>> = [() => store.close()];
+  const stopMemoryTrim = startMemoryTrim();
+  closers.push(async () => stopMemoryTrim());
   let closed: Promise<void> | undefined;
   const closeAll = (): Promise<void> =>
     (closed ??= (async () => {

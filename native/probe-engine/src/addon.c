@@ -18,6 +18,9 @@
 
 #include <node_api.h>
 #include <openssl/crypto.h>
+#ifdef __GLIBC__ /* defined by the headers above */
+#include <malloc.h>
+#endif
 
 #define MAX_TIMEOUT_MS (24.0 * 3600 * 1000)
 #define MAX_BODY (16u << 20)
@@ -785,6 +788,23 @@ static napi_value engine_close(napi_env env, napi_callback_info info) {
   return NULL;
 }
 
+/*
+ * Gives the pages of freed malloc memory back to the kernel (glibc's malloc_trim: free chunks inside the arenas
+ * are released with MADV_DONTNEED, not only the top of the heap). Freed memory otherwise stays in the process's
+ * RSS: at 10,000 VIMs about 9 MB of it (zlib's and SQLite's buffers between history flushes, the engine's
+ * per-exchange buffers). Returns whether any memory was released; false where the C library has no such call.
+ */
+static napi_value trim_memory(napi_env env, napi_callback_info info) {
+  (void)info;
+  bool released = false;
+#ifdef __GLIBC__
+  released = malloc_trim(0) != 0;
+#endif
+  napi_value result;
+  CHECK(env, napi_get_boolean(env, released, &result));
+  return result;
+}
+
 static napi_value init(napi_env env, napi_value exports) {
   napi_property_descriptor methods[] = {
     { "ping", NULL, engine_ping, NULL, NULL, NULL, napi_default_method, NULL },
@@ -803,6 +823,9 @@ static napi_value init(napi_env env, napi_value exports) {
   snprintf(text, sizeof text, "probe-engine %s (%s)", PROBE_ENGINE_VERSION, OpenSSL_version(OPENSSL_VERSION));
   CHECK(env, napi_create_string_utf8(env, text, NAPI_AUTO_LENGTH, &version));
   CHECK(env, napi_set_named_property(env, exports, "version", version));
+  napi_value trim;
+  CHECK(env, napi_create_function(env, "trimMemory", NAPI_AUTO_LENGTH, trim_memory, NULL, &trim));
+  CHECK(env, napi_set_named_property(env, exports, "trimMemory", trim));
   return exports;
 }
 

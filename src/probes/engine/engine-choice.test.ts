@@ -31,7 +31,7 @@ function standInWithIcmp(icmp: IcmpSupport): () => LoadResult {
     stats: () => ({ submitted: 0, finished: 0, inFlight: 0, echoSent: 0 }),
     close: () => undefined,
   };
-  const binding: NativeBinding = { version: 'stand-in', Engine: function StandIn() { return engine; } as unknown as NativeBinding['Engine'] };
+  const binding: NativeBinding = { version: 'stand-in', trimMemory: () => false, Engine: function StandIn() { return engine; } as unknown as NativeBinding['Engine'] };
   return () => ({ ok: true, binding, path: '/stand-in/probe_engine.node' });
 }
 

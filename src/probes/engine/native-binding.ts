@@ -110,6 +110,8 @@ export interface NativeBinding {
   Engine: new (onResults: (results: NativeResults) => void, options?: EngineOptions) => NativeEngine;
   /** The addon's version, for the log. */
   version: string;
+  /** glibc's malloc_trim(0): gives the pages of freed malloc memory back to the kernel; false when none was released or the C library has no such call. */
+  trimMemory(): boolean;
 }
 
 export type LoadResult = { ok: true; binding: NativeBinding; path: string } | { ok: false; reason: string };

@@ -86,6 +86,7 @@ function standIn(): { binding: NativeBinding; engine: () => StandInEngine } {
   let made: StandInEngine | undefined;
   const binding: NativeBinding = {
     version: 'stand-in',
+    trimMemory: () => false,
     Engine: class {
       constructor(onResults: (results: NativeResults) => void) {
         made = new StandInEngine(onResults);
