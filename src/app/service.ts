@@ -1,4 +1,3 @@
-import { startMemoryTrim } from './memory-trim.js';
 import { randomBytes } from 'node:crypto';
 import { hostname } from 'node:os';
 import type { FastifyInstance } from 'fastify';
@@ -43,6 +42,7 @@ import { DashboardSessions } from '../sessions/sessions.js';
 import { HistoryReader } from '../history/history-reader.js';
 import { HistoryRetention } from '../history/retention.js';
 import { HistoryRepository } from '../store/history-repository.js';
+import { startMemoryTrim } from './memory-trim.js';
 
 export interface RunningService {
   /** e.g. http://127.0.0.1:9890; empty for a worker without API. */

@@ -156,8 +156,6 @@ export class VimMonitor implements ScheduledRound {
   private roundCurrent: MonitorTarget;
   private roundDue: readonly ProbeName[] = [];
   private roundAuthChecked = false;
-  /** finishOne's array of one, reused. */
-  private readonly oneOutcome: Array<ProbeOutcome | undefined> = [undefined];
   private crashed: Error | undefined;
   private stopped = false;
   /** The conditions as last stored (changes only): what the next round compares with. */
@@ -345,7 +343,7 @@ export class VimMonitor implements ScheduledRound {
    * all its locals (about 1 kB a round here), and at 1,000 rounds a second
    * that garbage was a large share of the process's collections (issue 13).
    * What the round started with is kept in fields instead (one round at a
-   * time per monitor), and `finishOne` / `finishAll` are made once per monitor.
+   * time per monitor), and `finishOne` / `finishRound` are made once per monitor.
    */
   private round(deadlines: TickDeadlines, startedAt: number): Promise<void> {
     try {
@@ -370,22 +368,15 @@ export class VimMonitor implements ScheduledRound {
       if (due.length === 1) return this.runProbe(due[0]!, current.target, signal).then(this.finishOne);
       const pending = new Array<Promise<ProbeOutcome>>(due.length);
       for (let i = 0; i < due.length; i++) pending[i] = this.runProbe(due[i]!, current.target, signal);
-      return Promise.all(pending).then(this.finishAll);
+      return Promise.all(pending).then(this.finishRound);
     } catch (error) {
       return Promise.reject(error);
     }
   }
 
-  private readonly finishOne = (outcome: ProbeOutcome): void => {
-    this.oneOutcome[0] = outcome;
-    this.finishRound(this.oneOutcome);
-  };
+  private readonly finishOne = (outcome: ProbeOutcome): void => this.finishRound([outcome]);
 
-  private readonly finishAll = (outcomes: ProbeOutcome[]): void => {
-    this.finishRound(outcomes);
-  };
-
-  private finishRound(outcomes: ReadonlyArray<ProbeOutcome | undefined>): void {
+  private readonly finishRound = (outcomes: readonly ProbeOutcome[]): void => {
     if (this.stopped) return;
     const { target, settings, tenantId, vimName } = this.roundCurrent;
     const due = this.roundDue;
@@ -404,7 +395,6 @@ export class VimMonitor implements ScheduledRound {
       this.history?.checked(name, outcome.ok, outcome.latencyMs, checkedAtMs);
       if (name === 'auth') regions = outcome.regions;
     }
-    this.oneOutcome[0] = undefined;
     if (authChecked) this.lastAuthAt = startedAt;
 
     // A probe counts with its latest result; auth keeps its last result between its own rounds.
@@ -458,7 +448,7 @@ export class VimMonitor implements ScheduledRound {
 
     // From the scheduled time, not the actual start: otherwise every round slips by up to one tick.
     this.schedule(Math.max(scheduledAt + settings.interval * 1000, checkedAtMs));
-  }
+  };
 
   private allRecorded(names: readonly ProbeName[]): boolean {
     for (let i = 0; i < names.length; i++) if (this.records[names[i]!] === undefined) return false;

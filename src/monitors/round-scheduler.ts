@@ -9,10 +9,10 @@ export interface TickDeadlines {
   /**
    * The round has ended (whatever the outcome): once every round of the tick
    * has said so, the tick's deadline timers are cleared. A tick's rounds
-   * mostly end within milliseconds; a timer left to fire seconds later is a
-   * wake-up of the process, an exception and an abort event per tick for
-   * nobody (about a tenth of the CPU of a 1,000-VIM process, issue 13). A
-   * round that never calls it only leaves its tick's timers to fire.
+   * mostly end within milliseconds; a timer left to fire seconds later made
+   * an exception and an abort event per tick for nobody (about 5 % of the
+   * main thread's profile at 1,000 VIMs, issue 13). A round that never calls
+   * it only leaves its tick's timers to fire.
    */
   readonly roundEnded: () => void;
 }

@@ -486,8 +486,7 @@ void engine_stop(struct engine *engine) {
     pthread_mutex_lock(&engine->lock);
     engine->stopping = true;
     pthread_mutex_unlock(&engine->lock);
-    uint64_t one = 1;
-    if (write(engine->eventfd, &one, sizeof one) < 0) { /* the counter is already non-zero */ }
+    engine_wake(engine);
     pthread_join(engine->thread, NULL);
     engine->thread_started = false;
   }
