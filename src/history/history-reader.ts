@@ -66,7 +66,6 @@ export class HistoryReader {
       throw new InvalidInputError(`from..to holds ${count} ${step} buckets; at most ${MAX_BUCKETS}: narrow the range or use step=day`);
     }
     const vim = await this.deps.registry.get(ctx, vimId);
-    const context = this.context(vim, nowMs);
     const readTo = Math.min(toMs, nowMs);
     // Hour buckets need every day's hours; day buckets only those of the edge days.
     const stored =
@@ -74,7 +73,10 @@ export class HistoryReader {
         ? await this.deps.history.read([vim.id], dayOf(fromMs), Math.max(dayOf(fromMs), dayOf(readTo)))
         : ((await this.read([vim.id], fromMs, readTo, 'buckets')).get(vim.id) ?? []);
     const days = indexDays(stored);
-    const endMs = observedEnd(days, fromMs, toMs, context);
+    // Now again, once the store has answered: a flush that landed while it read (seconds, under load) wrote after the
+    // first now, and the open hour, cut there, would be taken pro rata, short of what was stored.
+    const context = this.context(vim, this.nowMs());
+    const endMs = observedEnd(days, fromMs, query.toMs ?? context.nowMs, context);
     return { vim, fromMs, toMs: endMs, step, buckets: buckets(days, fromMs, endMs, step, context) };
   }
 
@@ -113,17 +115,19 @@ export class HistoryReader {
       'uptime',
     );
     const out: VimUptime[] = [];
+    // Now again, once the store has answered (see history()).
+    const endMs = this.nowMs();
     for (const vim of vims) {
-      const context = this.context(vim, nowMs);
+      const context = this.context(vim, endMs);
       let figures: (Figures & { fromMs: number; toMs: number }) | undefined;
       if (middle && summed.has(vim.id)) {
         const days = indexDays(edges.get(vim.id) ?? []);
         const sum = sums.get(vim.id);
-        figures = sum ? windowFigures(days, fromMs, nowMs, context, { ...middle, ...sum }) : windowFigures(days, fromMs, nowMs, context);
+        figures = sum ? windowFigures(days, fromMs, endMs, context, { ...middle, ...sum }) : windowFigures(days, fromMs, endMs, context);
         // A window that does not hold every summed day (a flush interval of half a day or more): read that VIM's days.
-        figures ??= windowFigures(indexDays((await this.read([vim.id], fromMs, nowMs, 'uptime')).get(vim.id) ?? []), fromMs, nowMs, context);
+        figures ??= windowFigures(indexDays((await this.read([vim.id], fromMs, endMs, 'uptime')).get(vim.id) ?? []), fromMs, endMs, context);
       } else {
-        figures = windowFigures(indexDays(stored.get(vim.id) ?? []), fromMs, nowMs, context);
+        figures = windowFigures(indexDays(stored.get(vim.id) ?? []), fromMs, endMs, context);
       }
       out.push({ vim, window, fromMs: figures.fromMs, toMs: figures.toMs, figures, uptime: uptimeOf(figures, excludeMaintenance), excludeMaintenance });
     }
@@ -156,7 +160,6 @@ export class HistoryReader {
     return { createdAtMs: epochOfTackerTimestamp(vim.createdAt), nowMs, flushIntervalMs: this.deps.flushIntervalMs };
   }
 
-  /** Whole seconds: every time in an answer is an ISO 8601 instant without fractions. */
   /**
    * Answers speak in whole seconds. Rounded up, not down: a day written
    * within the current second has its last write after a rounded-down now,
