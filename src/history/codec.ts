@@ -2,21 +2,216 @@ import { deflateRawSync, inflateRawSync } from 'node:zlib';
 import type { PeriodTotals, ProbeStats, ProbeStatsByName } from './model.js';
 
 /**
- * The 24 hours of a stored day (vim_history_hours), as compact as plain
- * tools allow: positional JSON arrays (no key names repeated 24 times),
- * deflated: about 600 bytes a day for the benchmark's mix of VIMs, 750-790
- * bytes a row with its key, so 10,000 VIMs × 90 days of hourly detail take
- * about 0.7 GB on SQLite and PostgreSQL alike, and the daily rows of the
- * default 730 days another 1.2-2.0 GB (docs/benchmark.md, "Status history
- * storage"). Latencies are rounded to µs.
+ * The 24 hours of a stored day (vim_history_hours) as bytes. Two forms are
+ * read; the first is written.
  *
- * Hour:  [reachable, unreachable, pending, maintenanceReachable, maintenanceUnreachable, conditionChanges, probes]
- * Probe: { name: [checks, failed, p50, p95, max] }
+ * Binary (version 2): `0xFF 0x02`, the probe names (count, then each as
+ * length and UTF-8), the present hours as a 24-bit mask, then per present
+ * hour its five durations and its condition changes, a mask of the probes it
+ * holds, and per such probe checks, failed, p50, p95 and max (latencies as
+ * µs + 1, 0 for none). Every number is an unsigned LEB128 varint; hour
+ * figures are zigzag deltas from the previous present hour, probe figures
+ * from the previous hour that held the probe. A steady hour is then a few
+ * bytes, so a day takes about what the deflated form took, without zlib: a
+ * flush encodes every VIM's day, and zlib's per-call set-up made the deflated
+ * form cost ~50 µs a day (10,000 VIMs: half a second of CPU a minute).
+ * 0xFF can never start the older form: it would be a raw deflate block of the
+ * reserved type 11.
+ *
+ * JSON (version 1, written before 2026-12-02): positional JSON arrays,
+ * deflated raw. Hour: [reachable, unreachable, pending, maintenanceReachable,
+ * maintenanceUnreachable, conditionChanges, {name: [checks, failed, p50, p95,
+ * max]}]. Still written for a day the binary form cannot hold exactly
+ * (fractional ms, more than 30 probes), which the recorder never produces.
+ *
+ * Latencies are kept to the µs in both.
  */
 type EncodedProbe = [number, number, number | null, number | null, number | null];
 type EncodedHour = [number, number, number, number, number, number, Record<string, EncodedProbe>] | null;
 
-const CODEC_VERSION = 1;
+const JSON_VERSION = 1;
+const MAGIC = 0xff;
+const BINARY_VERSION = 2;
+const HOUR_FIELDS = 6;
+const PROBE_FIELDS = 5;
+/** Probe masks are 31-bit integers. */
+const MAX_BINARY_PROBES = 30;
+
+export function encodeHours(hours: ReadonlyArray<PeriodTotals | null>): Buffer {
+  return encodeBinary(hours) ?? encodeJson(hours);
+}
+
+export function decodeHours(blob: Uint8Array): Array<PeriodTotals | null> {
+  return blob[0] === MAGIC ? decodeBinary(blob) : decodeJson(blob);
+}
+
+// ---- binary (version 2)
+
+/** Grows as needed and is reused: an encoded day is copied out of it. */
+let scratch = new Uint8Array(4096);
+let written = 0;
+const previous = new Float64Array(HOUR_FIELDS + MAX_BINARY_PROBES * PROBE_FIELDS);
+const names: string[] = [];
+const nameBytes = new Map<string, Uint8Array>();
+const utf8 = new TextEncoder();
+
+function put(byte: number): void {
+  if (written === scratch.length) {
+    const bigger = new Uint8Array(scratch.length * 2);
+    bigger.set(scratch);
+    scratch = bigger;
+  }
+  scratch[written++] = byte;
+}
+
+function putUint(value: number): void {
+  while (value >= 128) {
+    put((value % 128) + 128);
+    value = Math.floor(value / 128);
+  }
+  put(value);
+}
+
+/** The zigzag delta of field `slot` from its previous value; false (nothing written) when the value is not a whole number ≥ 0. */
+function putExact(slot: number, value: number): boolean {
+  if (!(Number.isSafeInteger(value) && value >= 0)) return false;
+  const delta = value - previous[slot]!;
+  previous[slot] = value;
+  putUint(delta >= 0 ? delta * 2 : -delta * 2 - 1);
+  return true;
+}
+
+/** µs + 1, 0 for none (a negative latency gives a negative code, which putExact refuses). */
+function latencyCode(ms: number | null): number {
+  return ms === null ? 0 : Math.round(ms * 1000) + 1;
+}
+
+/** The binary form, or undefined when the day holds something it cannot keep exactly. */
+function encodeBinary(hours: ReadonlyArray<PeriodTotals | null>): Buffer | undefined {
+  names.length = 0;
+  let present = 0;
+  for (let h = 0; h < hours.length; h++) {
+    const hour = hours[h];
+    if (!hour) continue;
+    present += 2 ** h;
+    for (const name in hour.probes) if (hour.probes[name] && !names.includes(name)) names.push(name);
+  }
+  if (hours.length > 24 || names.length > MAX_BINARY_PROBES) return undefined;
+  written = 0;
+  previous.fill(0);
+  put(MAGIC);
+  put(BINARY_VERSION);
+  putUint(names.length);
+  for (const name of names) {
+    let bytes = nameBytes.get(name);
+    if (!bytes) nameBytes.set(name, (bytes = utf8.encode(name)));
+    putUint(bytes.length);
+    for (const byte of bytes) put(byte);
+  }
+  putUint(present);
+  for (const hour of hours) {
+    if (!hour) continue;
+    if (
+      !putExact(0, hour.reachableMs) ||
+      !putExact(1, hour.unreachableMs) ||
+      !putExact(2, hour.pendingMs) ||
+      !putExact(3, hour.maintenanceReachableMs) ||
+      !putExact(4, hour.maintenanceUnreachableMs) ||
+      !putExact(5, hour.conditionChanges)
+    ) {
+      return undefined;
+    }
+    let mask = 0;
+    for (let p = 0; p < names.length; p++) if (hour.probes[names[p]!]) mask |= 1 << p;
+    putUint(mask);
+    for (let p = 0; p < names.length; p++) {
+      const stats = hour.probes[names[p]!];
+      if (!stats) continue;
+      const at = HOUR_FIELDS + p * PROBE_FIELDS;
+      if (
+        !putExact(at, stats.checks) ||
+        !putExact(at + 1, stats.failed) ||
+        !putExact(at + 2, latencyCode(stats.p50)) ||
+        !putExact(at + 3, latencyCode(stats.p95)) ||
+        !putExact(at + 4, latencyCode(stats.max))
+      ) {
+        return undefined;
+      }
+    }
+  }
+  // Its own memory, exactly as long as the day (a slice of the shared 8 KiB pool would keep the whole slab alive).
+  return Buffer.from(scratch.slice(0, written).buffer);
+}
+
+class ByteReader {
+  at = 2;
+  constructor(private readonly bytes: Uint8Array) {}
+
+  uint(): number {
+    let value = 0;
+    let scale = 1;
+    for (;;) {
+      if (this.at >= this.bytes.length) throw new Error('stored history hours are cut short');
+      const byte = this.bytes[this.at++]!;
+      value += (byte % 128) * scale;
+      if (byte < 128) return value;
+      scale *= 128;
+    }
+  }
+
+  text(): string {
+    const length = this.uint();
+    if (this.at + length > this.bytes.length) throw new Error('stored history hours are cut short');
+    const text = Buffer.from(this.bytes.buffer, this.bytes.byteOffset + this.at, length).toString('utf8');
+    this.at += length;
+    return text;
+  }
+}
+
+function decodeBinary(blob: Uint8Array): Array<PeriodTotals | null> {
+  if (blob[1] !== BINARY_VERSION) throw new Error(`stored history hours have codec version ${String(blob[1])}, this build reads ${JSON_VERSION} and ${BINARY_VERSION}`);
+  const reader = new ByteReader(blob);
+  const probeNames: string[] = [];
+  for (let count = reader.uint(); count > 0; count--) probeNames.push(reader.text());
+  const present = reader.uint();
+  const last = new Float64Array(HOUR_FIELDS + probeNames.length * PROBE_FIELDS);
+  const next = (slot: number): number => {
+    const zigzag = reader.uint();
+    const value = last[slot]! + (zigzag % 2 === 0 ? zigzag / 2 : -(zigzag + 1) / 2);
+    last[slot] = value;
+    return value;
+  };
+  const latency = (slot: number): number | null => {
+    const code = next(slot);
+    return code === 0 ? null : (code - 1) / 1000;
+  };
+  const hours: Array<PeriodTotals | null> = [];
+  for (let h = 0; h < 24; h++) {
+    if (Math.floor(present / 2 ** h) % 2 === 0) {
+      hours.push(null);
+      continue;
+    }
+    const hour: PeriodTotals = {
+      reachableMs: next(0),
+      unreachableMs: next(1),
+      pendingMs: next(2),
+      maintenanceReachableMs: next(3),
+      maintenanceUnreachableMs: next(4),
+      conditionChanges: next(5),
+      probes: {},
+    };
+    const mask = reader.uint();
+    for (let p = 0; p < probeNames.length; p++) {
+      if ((mask & (1 << p)) === 0) continue;
+      const at = HOUR_FIELDS + p * PROBE_FIELDS;
+      hour.probes[probeNames[p]!] = { checks: next(at), failed: next(at + 1), p50: latency(at + 2), p95: latency(at + 3), max: latency(at + 4) };
+    }
+    hours.push(hour);
+  }
+  return hours;
+}
+
+// ---- JSON, deflated (version 1)
 
 /*
  * zlib's one-shot calls write into chunks of 16 KiB by default and return a
@@ -30,22 +225,22 @@ const CODEC_VERSION = 1;
 const DEFLATE_CHUNK = 1024;
 const INFLATE_CHUNK = 8192;
 
-export function encodeHours(hours: ReadonlyArray<PeriodTotals | null>): Buffer {
+function encodeJson(hours: ReadonlyArray<PeriodTotals | null>): Buffer {
   const encoded: EncodedHour[] = hours.map((hour) =>
     hour === null
       ? null
       : [hour.reachableMs, hour.unreachableMs, hour.pendingMs, hour.maintenanceReachableMs, hour.maintenanceUnreachableMs, hour.conditionChanges, encodeProbes(hour.probes)],
   );
-  const deflated = deflateRawSync(Buffer.from(JSON.stringify([CODEC_VERSION, encoded])), { chunkSize: DEFLATE_CHUNK });
+  const deflated = deflateRawSync(Buffer.from(JSON.stringify([JSON_VERSION, encoded])), { chunkSize: DEFLATE_CHUNK });
   // Its own memory (Buffer.alloc never slices the shared 8 KiB pool): a slice of the pool would keep the whole slab alive.
   const own = Buffer.alloc(deflated.length);
   deflated.copy(own);
   return own;
 }
 
-export function decodeHours(blob: Uint8Array): Array<PeriodTotals | null> {
+function decodeJson(blob: Uint8Array): Array<PeriodTotals | null> {
   const parsed = JSON.parse(inflateRawSync(blob, { chunkSize: INFLATE_CHUNK }).toString('utf8')) as [number, EncodedHour[]];
-  if (parsed[0] !== CODEC_VERSION) throw new Error(`stored history hours have codec version ${String(parsed[0])}, this build reads ${CODEC_VERSION}`);
+  if (parsed[0] !== JSON_VERSION) throw new Error(`stored history hours have codec version ${String(parsed[0])}, this build reads ${JSON_VERSION} and ${BINARY_VERSION}`);
   return parsed[1].map((hour) =>
     hour === null
       ? null
