@@ -35,7 +35,7 @@ const BINARY_VERSION = 2;
 const HOUR_FIELDS = 6;
 const PROBE_FIELDS = 5;
 /** Probe masks are 31-bit integers. */
-const MAX_BINARY_PROBES = 30;
+export const MAX_BINARY_PROBES = 30;
 
 export function encodeHours(hours: ReadonlyArray<PeriodTotals | null>): Buffer {
   return encodeBinary(hours) ?? encodeJson(hours);
@@ -86,6 +86,57 @@ function latencyCode(ms: number | null): number {
   return ms === null ? 0 : Math.round(ms * 1000) + 1;
 }
 
+/**
+ * The binary form written piece by piece, for DayBlock, which encodes straight
+ * from its slots: `begin`, then for each present hour (in order) `hour` and
+ * `probe` for each probe its mask names, then `end`. `hour` and `probe`
+ * answer false for a figure the form cannot hold exactly (then the caller
+ * encodes the day's figures with encodeHours instead).
+ */
+export const hoursWriter = {
+  /** `probeNames` at most 30; `present`: bit h set for each hour written. */
+  begin(probeNames: readonly string[], present: number): void {
+    written = 0;
+    previous.fill(0);
+    put(MAGIC);
+    put(BINARY_VERSION);
+    putUint(probeNames.length);
+    for (const name of probeNames) {
+      let bytes = nameBytes.get(name);
+      if (!bytes) nameBytes.set(name, (bytes = utf8.encode(name)));
+      putUint(bytes.length);
+      for (const byte of bytes) put(byte);
+    }
+    putUint(present);
+  },
+
+  /** `probeMask`: bit p set for each probe (by its index in begin's names) whose figures follow. */
+  hour(reachableMs: number, unreachableMs: number, pendingMs: number, maintenanceReachableMs: number, maintenanceUnreachableMs: number, conditionChanges: number, probeMask: number): boolean {
+    if (
+      !putExact(0, reachableMs) ||
+      !putExact(1, unreachableMs) ||
+      !putExact(2, pendingMs) ||
+      !putExact(3, maintenanceReachableMs) ||
+      !putExact(4, maintenanceUnreachableMs) ||
+      !putExact(5, conditionChanges)
+    ) {
+      return false;
+    }
+    putUint(probeMask);
+    return true;
+  },
+
+  probe(p: number, checks: number, failed: number, p50: number | null, p95: number | null, max: number | null): boolean {
+    const at = HOUR_FIELDS + p * PROBE_FIELDS;
+    return putExact(at, checks) && putExact(at + 1, failed) && putExact(at + 2, latencyCode(p50)) && putExact(at + 3, latencyCode(p95)) && putExact(at + 4, latencyCode(max));
+  },
+
+  end(): Buffer {
+    // Its own memory, exactly as long as the day (a slice of the shared 8 KiB pool would keep the whole slab alive).
+    return Buffer.from(scratch.slice(0, written).buffer);
+  },
+};
+
 /** The binary form, or undefined when the day holds something it cannot keep exactly. */
 function encodeBinary(hours: ReadonlyArray<PeriodTotals | null>): Buffer | undefined {
   names.length = 0;
@@ -97,50 +148,18 @@ function encodeBinary(hours: ReadonlyArray<PeriodTotals | null>): Buffer | undef
     for (const name in hour.probes) if (hour.probes[name] && !names.includes(name)) names.push(name);
   }
   if (hours.length > 24 || names.length > MAX_BINARY_PROBES) return undefined;
-  written = 0;
-  previous.fill(0);
-  put(MAGIC);
-  put(BINARY_VERSION);
-  putUint(names.length);
-  for (const name of names) {
-    let bytes = nameBytes.get(name);
-    if (!bytes) nameBytes.set(name, (bytes = utf8.encode(name)));
-    putUint(bytes.length);
-    for (const byte of bytes) put(byte);
-  }
-  putUint(present);
+  hoursWriter.begin(names, present);
   for (const hour of hours) {
     if (!hour) continue;
-    if (
-      !putExact(0, hour.reachableMs) ||
-      !putExact(1, hour.unreachableMs) ||
-      !putExact(2, hour.pendingMs) ||
-      !putExact(3, hour.maintenanceReachableMs) ||
-      !putExact(4, hour.maintenanceUnreachableMs) ||
-      !putExact(5, hour.conditionChanges)
-    ) {
-      return undefined;
-    }
     let mask = 0;
     for (let p = 0; p < names.length; p++) if (hour.probes[names[p]!]) mask |= 1 << p;
-    putUint(mask);
+    if (!hoursWriter.hour(hour.reachableMs, hour.unreachableMs, hour.pendingMs, hour.maintenanceReachableMs, hour.maintenanceUnreachableMs, hour.conditionChanges, mask)) return undefined;
     for (let p = 0; p < names.length; p++) {
       const stats = hour.probes[names[p]!];
-      if (!stats) continue;
-      const at = HOUR_FIELDS + p * PROBE_FIELDS;
-      if (
-        !putExact(at, stats.checks) ||
-        !putExact(at + 1, stats.failed) ||
-        !putExact(at + 2, latencyCode(stats.p50)) ||
-        !putExact(at + 3, latencyCode(stats.p95)) ||
-        !putExact(at + 4, latencyCode(stats.max))
-      ) {
-        return undefined;
-      }
+      if (stats && !hoursWriter.probe(p, stats.checks, stats.failed, stats.p50, stats.p95, stats.max)) return undefined;
     }
   }
-  // Its own memory, exactly as long as the day (a slice of the shared 8 KiB pool would keep the whole slab alive).
-  return Buffer.from(scratch.slice(0, written).buffer);
+  return hoursWriter.end();
 }
 
 class ByteReader {

@@ -1,5 +1,6 @@
 import { addLatency, BUCKETS, countOf, quantile } from './latency-histogram.js';
-import { HOUR_MS, type HistoryDay, type PeriodTotals, type ProbeStats, type ProbeStatsByName } from './model.js';
+import { encodeHours, hoursWriter, MAX_BINARY_PROBES } from './codec.js';
+import { HOUR_MS, type DayToSave, type HistoryDay, type PeriodTotals, type ProbeStatsByName } from './model.js';
 
 /**
  * One VIM's day as the recorder keeps it between flushes: every figure of
@@ -23,6 +24,8 @@ export const PENDING = 2;
 export const MAINTENANCE_REACHABLE = 3;
 export const MAINTENANCE_UNREACHABLE = 4;
 const CONDITION_CHANGES = 10;
+/** In HOUR_FIGURES, after the five durations. */
+const HOUR_CHANGES = 5;
 const HOUR_SLOTS = 11;
 const HOURS_END = 24 * HOUR_SLOTS;
 const PROBE_SLOTS = 6;
@@ -33,6 +36,9 @@ const P95 = 3;
 const MAX = 4;
 const STRIDE = BUCKETS + 1;
 const U16 = 0xffff;
+/** One hour's and one probe's figures as toDay and toSaved read them (reused: no array per hour or probe). */
+const HOUR_FIGURES = new Float64Array(6);
+const PROBE_FIGURES = new Float64Array(5);
 
 const CODE_BASE_MS = 0.001;
 const CODE_STEP = Math.log(1.0005);
@@ -294,48 +300,97 @@ export class DayBlock {
 
   /** The day as stored. `openHour` (or -1) is the hour still collecting latencies: its percentiles so far, without closing it. */
   toDay(vimId: string, probes: readonly string[], updatedAtMs: number, openHour: number): HistoryDay {
-    const f = this.data;
     const hours: Array<PeriodTotals | null> = [];
     for (let h = 0; h < 24; h++) {
       if ((this.present & (1 << h)) === 0) {
         hours.push(null);
         continue;
       }
-      let reachable = this.durationMs(h, REACHABLE);
-      let unreachable = this.durationMs(h, UNREACHABLE);
-      let pending = this.durationMs(h, PENDING);
-      let maintenanceReachable = this.durationMs(h, MAINTENANCE_REACHABLE);
-      let maintenanceUnreachable = this.durationMs(h, MAINTENANCE_UNREACHABLE);
-      // Two owners that both watched part of the same stretch (a takeover before the old one noticed) must not make an hour longer than an hour.
-      const covered = reachable + unreachable + pending;
-      if (covered > HOUR_MS) {
-        const scale = HOUR_MS / covered;
-        reachable = Math.floor(reachable * scale);
-        unreachable = Math.floor(unreachable * scale);
-        pending = Math.floor(pending * scale);
-        maintenanceReachable = Math.min(reachable, Math.floor(maintenanceReachable * scale));
-        maintenanceUnreachable = Math.min(unreachable, Math.floor(maintenanceUnreachable * scale));
-      }
+      const d = this.hourFigures(h);
       const stats: ProbeStatsByName = {};
       for (let p = 0; p < probes.length; p++) {
-        const q = this.probeAt(p, h);
-        const checks = f[q + CHECKS]!;
-        if (checks === 0) continue;
-        const [p50, p95] = h === openHour ? this.openPercentiles(p, h) : [decodeLatency(f[q + P50]!), decodeLatency(f[q + P95]!)];
-        const max = this.max(q);
-        stats[probes[p]!] = { checks, failed: f[q + FAILED]!, p50: orNull(p50), p95: orNull(p95), max: max < 0 ? null : max };
+        const x = this.probeFigures(p, h, openHour);
+        if (x) stats[probes[p]!] = { checks: x[CHECKS]!, failed: x[FAILED]!, p50: orNull(x[P50]!), p95: orNull(x[P95]!), max: orNull(x[MAX]!) };
       }
       hours.push({
-        reachableMs: reachable,
-        unreachableMs: unreachable,
-        pendingMs: pending,
-        maintenanceReachableMs: maintenanceReachable,
-        maintenanceUnreachableMs: maintenanceUnreachable,
-        conditionChanges: f[this.at + h * HOUR_SLOTS + CONDITION_CHANGES]!,
+        reachableMs: d[REACHABLE]!,
+        unreachableMs: d[UNREACHABLE]!,
+        pendingMs: d[PENDING]!,
+        maintenanceReachableMs: d[MAINTENANCE_REACHABLE]!,
+        maintenanceUnreachableMs: d[MAINTENANCE_UNREACHABLE]!,
+        conditionChanges: d[HOUR_CHANGES]!,
         probes: stats,
       });
     }
     return { vimId, day: this.day, ...totalsOf(hours, this.base), hours, updatedAtMs };
+  }
+
+  /**
+   * The day as a flush writes it: what toDay gives, with the hours encoded
+   * straight from the slots (codec.ts), so a flush of every VIM's day makes
+   * no object per hour or probe. A day the binary form cannot hold (more
+   * probes than it takes) goes through toDay.
+   */
+  toSaved(vimId: string, probes: readonly string[], updatedAtMs: number, openHour: number): DayToSave {
+    if (probes.length > MAX_BINARY_PROBES) {
+      const day = this.toDay(vimId, probes, updatedAtMs, openHour);
+      return { ...day, hours: encodeHours(day.hours!) };
+    }
+    const totals = new DayTotals(this.base);
+    let held = true;
+    hoursWriter.begin(probes, this.present);
+    for (let h = 0; h < 24; h++) {
+      if ((this.present & (1 << h)) === 0) continue;
+      const d = this.hourFigures(h);
+      totals.addDurations(d[REACHABLE]!, d[UNREACHABLE]!, d[PENDING]!, d[MAINTENANCE_REACHABLE]!, d[MAINTENANCE_UNREACHABLE]!, d[HOUR_CHANGES]!);
+      let mask = 0;
+      for (let p = 0; p < probes.length; p++) if (this.data[this.probeAt(p, h) + CHECKS]! > 0) mask |= 1 << p;
+      held &&= hoursWriter.hour(d[REACHABLE]!, d[UNREACHABLE]!, d[PENDING]!, d[MAINTENANCE_REACHABLE]!, d[MAINTENANCE_UNREACHABLE]!, d[HOUR_CHANGES]!, mask);
+      for (let p = 0; p < probes.length; p++) {
+        const x = this.probeFigures(p, h, openHour);
+        if (!x) continue;
+        const [p50, p95, max] = [orNull(x[P50]!), orNull(x[P95]!), orNull(x[MAX]!)];
+        held &&= hoursWriter.probe(p, x[CHECKS]!, x[FAILED]!, p50, p95, max);
+        totals.addProbe(probes[p]!, x[CHECKS]!, x[FAILED]!, p50, p95, max);
+      }
+    }
+    // Slots hold whole ms, counts and latencies only, which the writer takes; the figures path stays as the fallback.
+    const hours = held ? hoursWriter.end() : encodeHours(this.toDay(vimId, probes, updatedAtMs, openHour).hours!);
+    return { vimId, day: this.day, ...totals.result(), hours, updatedAtMs };
+  }
+
+  /** Hour h's durations and condition changes, in HOUR_FIGURES (reused: read before the next call). */
+  private hourFigures(h: number): Float64Array {
+    const d = HOUR_FIGURES;
+    for (let field = REACHABLE; field <= MAINTENANCE_UNREACHABLE; field++) d[field] = this.durationMs(h, field);
+    // Two owners that both watched part of the same stretch (a takeover before the old one noticed) must not make an hour longer than an hour.
+    const covered = d[REACHABLE]! + d[UNREACHABLE]! + d[PENDING]!;
+    if (covered > HOUR_MS) {
+      const scale = HOUR_MS / covered;
+      d[REACHABLE] = Math.floor(d[REACHABLE]! * scale);
+      d[UNREACHABLE] = Math.floor(d[UNREACHABLE]! * scale);
+      d[PENDING] = Math.floor(d[PENDING]! * scale);
+      d[MAINTENANCE_REACHABLE] = Math.min(d[REACHABLE]!, Math.floor(d[MAINTENANCE_REACHABLE]! * scale));
+      d[MAINTENANCE_UNREACHABLE] = Math.min(d[UNREACHABLE]!, Math.floor(d[MAINTENANCE_UNREACHABLE]! * scale));
+    }
+    d[HOUR_CHANGES] = this.data[this.at + h * HOUR_SLOTS + CONDITION_CHANGES]!;
+    return d;
+  }
+
+  /** Probe p's figures in hour h, in PROBE_FIGURES indexed like a probe slot (latencies in ms, NaN: none); undefined without checks. */
+  private probeFigures(p: number, h: number, openHour: number): Float64Array | undefined {
+    const f = this.data;
+    const q = this.probeAt(p, h);
+    const checks = f[q + CHECKS]!;
+    if (checks === 0) return undefined;
+    const x = PROBE_FIGURES;
+    x[CHECKS] = checks;
+    x[FAILED] = f[q + FAILED]!;
+    if (h === openHour) [x[P50], x[P95]] = this.openPercentiles(p, h);
+    else [x[P50], x[P95]] = [decodeLatency(f[q + P50]!), decodeLatency(f[q + P95]!)];
+    const max = this.max(q);
+    x[MAX] = max < 0 ? Number.NaN : max;
+    return x;
   }
 }
 
@@ -346,49 +401,68 @@ export class DayBlock {
  * exact when the hours are alike and within the spread of the hours otherwise.
  */
 export function totalsOf(hours: ReadonlyArray<PeriodTotals | null>, base?: PeriodTotals): PeriodTotals {
-  const totals: PeriodTotals = {
-    reachableMs: base?.reachableMs ?? 0,
-    unreachableMs: base?.unreachableMs ?? 0,
-    pendingMs: base?.pendingMs ?? 0,
-    maintenanceReachableMs: base?.maintenanceReachableMs ?? 0,
-    maintenanceUnreachableMs: base?.maintenanceUnreachableMs ?? 0,
-    conditionChanges: base?.conditionChanges ?? 0,
-    probes: {},
-  };
-  const sums = new Map<string, { checks: number; failed: number; max: number | null; p50: number; p95: number; weight: number }>();
-  const add = (name: string, stats: ProbeStats) => {
-    let sum = sums.get(name);
-    if (!sum) sums.set(name, (sum = { checks: 0, failed: 0, max: null, p50: 0, p95: 0, weight: 0 }));
-    sum.checks += stats.checks;
-    sum.failed += stats.failed;
-    if (stats.max !== null) sum.max = sum.max === null ? stats.max : Math.max(sum.max, stats.max);
-    if (stats.p50 !== null && stats.p95 !== null) {
-      sum.p50 += stats.p50 * stats.checks;
-      sum.p95 += stats.p95 * stats.checks;
-      sum.weight += stats.checks;
-    }
-  };
-  if (base) for (const [name, stats] of Object.entries(base.probes)) if (stats) add(name, stats);
+  const totals = new DayTotals(base);
   for (const hour of hours) {
     if (!hour) continue;
-    totals.reachableMs += hour.reachableMs;
-    totals.unreachableMs += hour.unreachableMs;
-    totals.pendingMs += hour.pendingMs;
-    totals.maintenanceReachableMs += hour.maintenanceReachableMs;
-    totals.maintenanceUnreachableMs += hour.maintenanceUnreachableMs;
-    totals.conditionChanges += hour.conditionChanges;
-    for (const [name, stats] of Object.entries(hour.probes)) if (stats) add(name, stats);
+    totals.addDurations(hour.reachableMs, hour.unreachableMs, hour.pendingMs, hour.maintenanceReachableMs, hour.maintenanceUnreachableMs, hour.conditionChanges);
+    for (const [name, stats] of Object.entries(hour.probes)) if (stats) totals.addProbe(name, stats.checks, stats.failed, stats.p50, stats.p95, stats.max);
   }
-  for (const [name, sum] of sums) {
-    totals.probes[name] = {
-      checks: sum.checks,
-      failed: sum.failed,
-      p50: sum.weight > 0 ? sum.p50 / sum.weight : null,
-      p95: sum.weight > 0 ? sum.p95 / sum.weight : null,
-      max: sum.max,
+  return totals.result();
+}
+
+/** Sums a day's hours (after the stored rollup `base`, if any) into its totals, as totalsOf describes. */
+class DayTotals {
+  private readonly totals: PeriodTotals;
+  private readonly sums = new Map<string, { checks: number; failed: number; max: number | null; p50: number; p95: number; weight: number }>();
+
+  constructor(base: PeriodTotals | undefined) {
+    this.totals = {
+      reachableMs: base?.reachableMs ?? 0,
+      unreachableMs: base?.unreachableMs ?? 0,
+      pendingMs: base?.pendingMs ?? 0,
+      maintenanceReachableMs: base?.maintenanceReachableMs ?? 0,
+      maintenanceUnreachableMs: base?.maintenanceUnreachableMs ?? 0,
+      conditionChanges: base?.conditionChanges ?? 0,
+      probes: {},
     };
+    if (base) for (const [name, stats] of Object.entries(base.probes)) if (stats) this.addProbe(name, stats.checks, stats.failed, stats.p50, stats.p95, stats.max);
   }
-  return totals;
+
+  addDurations(reachableMs: number, unreachableMs: number, pendingMs: number, maintenanceReachableMs: number, maintenanceUnreachableMs: number, conditionChanges: number): void {
+    const totals = this.totals;
+    totals.reachableMs += reachableMs;
+    totals.unreachableMs += unreachableMs;
+    totals.pendingMs += pendingMs;
+    totals.maintenanceReachableMs += maintenanceReachableMs;
+    totals.maintenanceUnreachableMs += maintenanceUnreachableMs;
+    totals.conditionChanges += conditionChanges;
+  }
+
+  addProbe(name: string, checks: number, failed: number, p50: number | null, p95: number | null, max: number | null): void {
+    let sum = this.sums.get(name);
+    if (!sum) this.sums.set(name, (sum = { checks: 0, failed: 0, max: null, p50: 0, p95: 0, weight: 0 }));
+    sum.checks += checks;
+    sum.failed += failed;
+    if (max !== null) sum.max = sum.max === null ? max : Math.max(sum.max, max);
+    if (p50 !== null && p95 !== null) {
+      sum.p50 += p50 * checks;
+      sum.p95 += p95 * checks;
+      sum.weight += checks;
+    }
+  }
+
+  result(): PeriodTotals {
+    for (const [name, sum] of this.sums) {
+      this.totals.probes[name] = {
+        checks: sum.checks,
+        failed: sum.failed,
+        p50: sum.weight > 0 ? sum.p50 / sum.weight : null,
+        p95: sum.weight > 0 ? sum.p95 / sum.weight : null,
+        max: sum.max,
+      };
+    }
+    return this.totals;
+  }
 }
 
 /** The check-weighted mean of two percentiles, either of which may be missing (NaN / null). */

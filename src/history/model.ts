@@ -41,6 +41,11 @@ export interface HistoryDay extends PeriodTotals {
   updatedAtMs: number;
 }
 
+/** A day as it is written: its hours as figures, already encoded (codec.ts; the recorder encodes from its blocks), or null (the rollup only). */
+export interface DayToSave extends Omit<HistoryDay, 'hours'> {
+  hours: ReadonlyArray<PeriodTotals | null> | Buffer | null;
+}
+
 export function emptyTotals(): PeriodTotals {
   return { reachableMs: 0, unreachableMs: 0, pendingMs: 0, maintenanceReachableMs: 0, maintenanceUnreachableMs: 0, conditionChanges: 0, probes: {} };
 }

@@ -11,6 +11,7 @@ import type { MaintenanceWindow } from '../maintenance/window.js';
 import type { OwnedHistoryDay } from '../store/history-repository.js';
 import type { VimStatus } from '../vims/model.js';
 import { DAY_MS, HOUR_MS, type HistoryDay } from './model.js';
+import { decodeHours } from './codec.js';
 import { HistoryRecorder, type HistoryStore } from './recorder.js';
 
 const DAY = 20_000; // 2024-10-04
@@ -37,7 +38,8 @@ class MemoryStore implements HistoryStore {
     const fenced: string[] = [];
     for (const { monitorId, day } of days) {
       if ((this.owners.get(day.vimId) ?? monitorId) !== monitorId) fenced.push(day.vimId);
-      else this.rows.set(`${day.vimId}/${day.day}`, structuredClone(day));
+      // As the real store does: hours handed over encoded are decoded on the way back.
+      else this.rows.set(`${day.vimId}/${day.day}`, structuredClone({ ...day, hours: Buffer.isBuffer(day.hours) ? decodeHours(day.hours) : (day.hours as HistoryDay['hours']) }));
     }
     return fenced;
   }

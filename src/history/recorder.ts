@@ -381,7 +381,7 @@ export class HistoryRecorder {
       for (const block of state.days) {
         if (!block.dirty || !block.based) continue;
         const openHour = !Number.isNaN(state.histHour) && Math.floor(state.histHour / 24) === block.day ? state.histHour % 24 : -1;
-        const day = block.toDay(state.vimId, state.probes, nowMs, openHour);
+        const day = block.toSaved(state.vimId, state.probes, nowMs, openHour);
         entries.push({ monitorId: state.monitorId, day });
         written.push({ state, block, version: block.version });
       }

@@ -1,5 +1,5 @@
 import { decodeHours, decodeProbeSummary, encodeHours, encodeProbeSummary } from '../history/codec.js';
-import type { HistoryDay, PeriodTotals } from '../history/model.js';
+import type { DayToSave, HistoryDay, PeriodTotals } from '../history/model.js';
 import { guardStore, type Store } from './database.js';
 import { replaceOnKey } from './dialects/upsert.js';
 import { sql, type Kysely } from 'kysely';
@@ -8,7 +8,7 @@ import type { DatabaseSchema, VimHistoryHoursTable, VimHistoryTable } from './sc
 /** A day as the VIM's monitor knows it, written only while that monitor still owns the VIM (fencing, as status writes). */
 export interface OwnedHistoryDay {
   monitorId: string;
-  day: HistoryDay;
+  day: DayToSave;
 }
 
 const VALUE_COLUMNS = [
@@ -72,7 +72,7 @@ export class HistoryRepository {
       const fenced: string[] = [];
       const rows: VimHistoryTable[] = [];
       const hours: VimHistoryHoursTable[] = [];
-      const withoutHours: HistoryDay[] = [];
+      const withoutHours: DayToSave[] = [];
       for (const { monitorId, day } of batch) {
         if (ownerOf.get(day.vimId) !== monitorId) {
           fenced.push(day.vimId);
@@ -80,7 +80,7 @@ export class HistoryRepository {
         }
         rows.push(toRow(day));
         if (day.hours === null) withoutHours.push(day);
-        else hours.push({ vim_id: day.vimId, day: day.day, hours: encodeHours(day.hours) });
+        else hours.push({ vim_id: day.vimId, day: day.day, hours: Buffer.isBuffer(day.hours) ? day.hours : encodeHours(day.hours) });
       }
       if (rows.length > 0) await replaceOnKey(this.store.dialect, trx.insertInto('vim_history').values(rows), ['vim_id', 'day'], VALUE_COLUMNS).execute();
       if (hours.length > 0) await replaceOnKey(this.store.dialect, trx.insertInto('vim_history_hours').values(hours), ['vim_id', 'day'], ['hours']).execute();
@@ -236,7 +236,7 @@ export async function deleteVimHistory(db: Kysely<DatabaseSchema>, vimId: string
   await db.deleteFrom('vim_history').where('vim_id', '=', vimId).execute();
 }
 
-function toRow(day: HistoryDay): VimHistoryTable {
+function toRow(day: DayToSave): VimHistoryTable {
   return {
     vim_id: day.vimId,
     day: day.day,
