@@ -51,6 +51,13 @@ class MemoryStore implements HistoryStore {
   }
 }
 
+/** A stored day of 60 s reachable in hour 9 (another owner's). */
+function storedReachable(vimId: string): HistoryDay {
+  const hours: HistoryDay['hours'] = Array.from({ length: 24 }, () => null);
+  hours[9] = { reachableMs: 60_000, unreachableMs: 0, pendingMs: 0, maintenanceReachableMs: 0, maintenanceUnreachableMs: 0, conditionChanges: 0, probes: {} };
+  return { ...hours[9], vimId, day: 0, hours, updatedAtMs: 0 };
+}
+
 function setup(options: { windows?: MaintenanceWindow[]; batchSize?: number } = {}) {
   let nowMs = T0;
   const clock = { now: () => new Date(nowMs) };
@@ -102,6 +109,20 @@ describe('status history recorder', () => {
     await recorder.flush();
     order.push('flush done');
     expect(order).toEqual(['other work', 'flush done']);
+  });
+
+  it('reads what is stored before a first write a hundred VIMs at a time, and carries every VIM on', async () => {
+    const { store, recorder, vim, round } = setup();
+    for (let i = 0; i < 250; i++) store.rows.set(`vim-${i}/${Math.floor(T0 / DAY_MS)}`, { ...storedReachable(`vim-${i}`), day: Math.floor(T0 / DAY_MS) });
+    for (let i = 0; i < 250; i++) {
+      const handle = vim(`vim-${i}`, `monitor-${i}`);
+      round(handle, T0, 'PENDING');
+      round(handle, T0 + 10_000, 'REACHABLE');
+    }
+    await recorder.flush();
+    expect(store.reads).toBe(3);
+    expect(store.day('vim-0').reachableMs).toBe(60_000 + 10_000);
+    expect(store.day('vim-249').reachableMs).toBe(60_000 + 10_000);
   });
 
   it("attributes the time between two rounds' ends to the status held before the second verdict; the first round only starts the clock", async () => {
