@@ -7,6 +7,7 @@ import { guardStore, type Store } from './database.js';
 import { deleteVimHistory } from './history-repository.js';
 import type { DatabaseSchema, VimsTable } from './schema.js';
 import { checkTextColumns } from './text-columns.js';
+import { interned } from './interned.js';
 
 type VimRow = Selectable<VimsTable>;
 export type VimChanges = Partial<
@@ -179,27 +180,43 @@ function toRow(vim: VimRecord): Insertable<VimsTable> {
 }
 
 function fromRow(row: VimRow): VimRecord {
+  const project = parseJson<VimProject>(row.vim_project, 'vim_project', row.id);
   return {
     id: row.id,
-    tenantId: row.tenant_id,
+    tenantId: interned(row.tenant_id),
     name: row.name,
     description: row.description,
-    type: row.type as VimType,
+    type: interned(row.type) as VimType,
     authUrl: row.auth_url,
     sealedAuthCred: parseJson<AuthCred>(row.auth_cred, 'auth_cred', row.id),
-    vimProject: parseJson<VimProject>(row.vim_project, 'vim_project', row.id),
+    vimProject: internedValues(project),
     isDefault: Number(row.is_default) === 1,
     extra: parseJson<Record<string, unknown>>(row.extra, 'extra', row.id),
-    status: row.status as VimStatus,
+    status: interned(row.status) as VimStatus,
     placementAttr: parseJson<PlacementAttr>(row.placement_attr, 'placement_attr', row.id),
     createdAt: row.created_at,
     updatedAt: row.updated_at,
     revision: Number(row.revision),
     monitorSettings: row.monitor_settings === null ? null : parseJson<MonitorSettingsOverride>(row.monitor_settings, 'monitor_settings', row.id),
-    conditions: row.conditions === null ? [] : parseJson<Condition[]>(row.conditions, 'conditions', row.id),
-    health: row.health as Health | null,
+    conditions: row.conditions === null ? [] : parseJson<Condition[]>(row.conditions, 'conditions', row.id).map(internedCondition),
+    health: interned(row.health) as Health | null,
     capacity: row.capacity === null ? null : parseJson<CapacityFigures>(row.capacity, 'capacity', row.id),
   };
+}
+
+/** The names of a project (name, domain): few distinct values across VIMs. */
+function internedValues<T extends object>(record: T): T {
+  for (const [key, value] of Object.entries(record)) if (typeof value === 'string') (record as Record<string, unknown>)[key] = interned(value);
+  return record;
+}
+
+/** A stored condition with its type, layer, status and severity shared across VIMs (reason and times are its own). */
+function internedCondition(condition: Condition): Condition {
+  condition.type = interned(condition.type) as Condition['type'];
+  condition.layer = interned(condition.layer) as Condition['layer'];
+  condition.status = interned(condition.status) as Condition['status'];
+  condition.severity = interned(condition.severity) as Condition['severity'];
+  return condition;
 }
 
 function parseJson<T>(text: string, column: string, id: string): T {
