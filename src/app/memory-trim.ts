@@ -1,6 +1,6 @@
 import { loadNativeBinding } from '../probes/engine/native-binding.js';
 
-/** How often freed malloc memory goes back to the kernel (a pass over the arenas of a 10,000-VIM process takes about a millisecond). */
+/** How often freed malloc memory goes back to the kernel (a pass over the arenas is short: one 0.5 ms sample in a 45 s profile of a 1,000-VIM process). */
 export const MEMORY_TRIM_INTERVAL_MS = 30_000;
 
 /**

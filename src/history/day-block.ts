@@ -349,7 +349,9 @@ export class DayBlock {
       for (let p = 0; p < probes.length; p++) {
         const x = this.probeFigures(p, h, openHour);
         if (!x) continue;
-        const [p50, p95, max] = [orNull(x[P50]!), orNull(x[P95]!), orNull(x[MAX]!)];
+        const p50 = orNull(x[P50]!);
+        const p95 = orNull(x[P95]!);
+        const max = orNull(x[MAX]!);
         held &&= hoursWriter.probe(p, x[CHECKS]!, x[FAILED]!, p50, p95, max);
         totals.addProbe(probes[p]!, x[CHECKS]!, x[FAILED]!, p50, p95, max);
       }
@@ -386,8 +388,12 @@ export class DayBlock {
     const x = PROBE_FIGURES;
     x[CHECKS] = checks;
     x[FAILED] = f[q + FAILED]!;
-    if (h === openHour) [x[P50], x[P95]] = this.openPercentiles(p, h);
-    else [x[P50], x[P95]] = [decodeLatency(f[q + P50]!), decodeLatency(f[q + P95]!)];
+    if (h === openHour) {
+      [x[P50], x[P95]] = this.openPercentiles(p, h);
+    } else {
+      x[P50] = decodeLatency(f[q + P50]!);
+      x[P95] = decodeLatency(f[q + P95]!);
+    }
     const max = this.max(q);
     x[MAX] = max < 0 ? Number.NaN : max;
     return x;
