@@ -87,6 +87,7 @@ export async function startService(config: Config, logger: Logger, options: Serv
   if (config.secrets.key !== undefined) decodeKey(config.secrets.key, 'secrets.key');
   const store = openStore(config.database.url, {
     poolSize: config.database.pool_size,
+    sqliteCacheMb: config.database.sqlite_cache_mb,
     onIdleError: (error) => logger.warn({ err: error }, 'database connection lost'),
   });
   const closers: Array<() => Promise<void>> = [() => store.close()];

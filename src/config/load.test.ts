@@ -57,7 +57,7 @@ describe('loadConfig defaults', () => {
         max_connections: 512,
         shutdown_timeout: 10,
       },
-      database: { url: 'sqlite:./data/vim-monitor.db', pool_size: 10 },
+      database: { url: 'sqlite:./data/vim-monitor.db', pool_size: 10, sqlite_cache_mb: 2 },
       auth: { strategy: 'noauth', noauth: { project_id: 'admin' } },
       secrets: { key_file: './data/secret.key' },
       log: { level: 'info', format: 'auto' },
@@ -167,7 +167,7 @@ secrets:
 `);
     const config = loadConfig({ file, env: {} });
     expect(config.server).toMatchObject({ host: '0.0.0.0', port: 8080, body_limit: 1_048_576, shutdown_timeout: 10 });
-    expect(config.database).toEqual({ url: 'postgresql://vim:pw@db.example:5432/vims', pool_size: 25 });
+    expect(config.database).toEqual({ url: 'postgresql://vim:pw@db.example:5432/vims', pool_size: 25, sqlite_cache_mb: 2 });
     expect(config.log).toEqual({ level: 'debug', format: 'json' });
     expect(config.secrets).toEqual({ key_file: '/etc/vim-monitor/secret.key' });
     expect(config.auth.strategy).toBe('noauth');

@@ -78,6 +78,14 @@ export const configSchema = {
           default: 10,
           description: 'connections per process (PostgreSQL, MariaDB)',
         },
+        sqlite_cache_mb: {
+          type: 'integer',
+          minimum: 1,
+          maximum: 1024,
+          default: 2,
+          description:
+            "MiB of database pages the SQLite connection keeps in memory (SQLite's own default; the file's pages stay in the kernel's page cache anyway). better-sqlite3 would take 16, which held about 12 MB more resident memory at 10,000 VIMs (issue 13)",
+        },
       },
     },
     auth: {

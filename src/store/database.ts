@@ -21,6 +21,8 @@ export interface Store {
 
 export interface OpenStoreOptions {
   poolSize?: number;
+  /** SQLite page cache, MiB (database.sqlite_cache_mb). */
+  sqliteCacheMb?: number;
   onIdleError?: (error: Error) => void;
 }
 
@@ -40,9 +42,12 @@ export function openStore(url: string, options: OpenStoreOptions = {}): Store {
   };
 }
 
+/** database.sqlite_cache_mb's default, for stores opened without the configuration (tools, tests). */
+const SQLITE_CACHE_MB = 2;
+
 function createDriver(url: string, options: OpenStoreOptions): DatabaseDriver {
   const network = { poolSize: options.poolSize ?? 10, onIdleError: options.onIdleError ?? (() => undefined) };
-  if (url.startsWith('sqlite:')) return createSqliteDriver(url);
+  if (url.startsWith('sqlite:')) return createSqliteDriver(url, { cacheMb: options.sqliteCacheMb ?? SQLITE_CACHE_MB });
   if (/^postgres(ql)?:\/\//.test(url)) return createPostgresDriver(url, network);
   if (/^(mysql|mariadb):\/\//.test(url)) return createMysqlDriver(url, network);
   throw new ConfigurationError('configuration key database.url must start with sqlite:, postgres://, mysql:// or mariadb://');

@@ -5,8 +5,13 @@ import { SqliteDialect, type Driver } from 'kysely';
 import { lockSqliteFile } from './sqlite-lock.js';
 import { errorCode, type DatabaseDriver, type DriverFailure } from './driver.js';
 
+export interface SqliteOptions {
+  /** Page cache of the connection, MiB. */
+  cacheMb: number;
+}
+
 /** `sqlite:./data/x.db`, `sqlite:/abs/x.db` or `sqlite::memory:`. */
-export function createSqliteDriver(url: string): DatabaseDriver {
+export function createSqliteDriver(url: string, options: SqliteOptions): DatabaseDriver {
   const file = url.slice('sqlite:'.length).replace(/^\/\/(?=\/)/, '');
   if (file !== ':memory:') mkdirSync(dirname(file), { recursive: true });
   const unlock = file === ':memory:' ? () => undefined : lockSqliteFile(file);
@@ -16,6 +21,10 @@ export function createSqliteDriver(url: string): DatabaseDriver {
   database.pragma('journal_mode = WAL');
   database.pragma('busy_timeout = 5000');
   database.pragma('foreign_keys = ON');
+  // better-sqlite3 is built with a 16 MiB page cache (SQLite's own default is 2): filled by the start-up
+  // read of every VIM and by history flushes, it held about 12 MB more resident memory at 10,000 VIMs (issue 13),
+  // for pages the kernel's page cache serves to a miss in microseconds. A negative size is in KiB.
+  database.pragma(`cache_size = ${-Math.round(options.cacheMb * 1024)}`);
   return {
     name: 'sqlite',
     dialect: new RollbackTolerantSqliteDialect(database),
