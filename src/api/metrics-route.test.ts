@@ -77,6 +77,10 @@ describe('GET /metrics on the running service', () => {
     const response = await fetch(`${service.url}/metrics`);
     expect(response.status).toBe(200);
     expect(response.headers.get('content-type')).toBe('text/plain; version=0.0.4; charset=utf-8');
+    // Streamed as it is written, not held whole: no length is known up front.
+    expect(response.headers.get('transfer-encoding')).toBe('chunked');
+    expect(response.headers.get('content-length')).toBeNull();
+    await expectPromtoolAccepts(await response.text());
     const openapi = await service.api('GET', '/v1.0/openapi.json');
     expect(openapi.status).toBe(200);
     expect(Object.keys(openapi.json.paths)).not.toContain('/metrics');

@@ -67,9 +67,14 @@ describe('the cardinality of the metrics', () => {
   it('labels only the status, latency, condition and health gauges by VIM, never a counter or histogram', async () => {
     const metrics = new PrometheusMetrics({ defaultMetrics: false });
     vimIds(0, 50).forEach((id, n) => watch(metrics, id, n));
+    const text = await metrics.expose();
+    // Histogram samples carry suffixes (_bucket, _sum, _count): a sample belongs to the family of the nearest TYPE line above it.
     const perVim = new Set<string>();
-    for (const metric of await metrics.registry.getMetricsAsJSON()) {
-      if (metric.values.some((value) => 'vim_id' in value.labels)) perVim.add(`${metric.name} ${metric.type}`);
+    let family = '';
+    for (const line of text.split('\n')) {
+      const type = /^# TYPE (\S+) (\S+)$/.exec(line);
+      if (type) family = `${type[1]} ${type[2]}`;
+      else if (!line.startsWith('#') && line.includes('vim_id="')) perVim.add(family);
     }
     expect([...perVim].sort()).toEqual([
       'vim_monitor_probe_latency_seconds gauge',

@@ -1,13 +1,13 @@
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
 import { deriveHealth } from '../health/assess.js';
-import type { Condition, ConditionStatus, ConditionType, Health } from '../health/condition.js';
+import type { Condition, ConditionStatus, Health } from '../health/condition.js';
 import { PROBE_NAMES, type ProbeName } from '../probes/probe.js';
 import { BACKGROUND_ERROR_KINDS, BACKGROUND_TASKS, type BackgroundErrorKind, type BackgroundTask } from '../time/background-errors.js';
-import { VIM_STATUSES, type VimStatus } from '../vims/model.js';
+import type { VimStatus } from '../vims/model.js';
 import { HISTORY_PRUNE_KINDS, type HistoryPruneKind } from '../history/retention.js';
-import { ComputedGauge, type GaugeSample } from './computed-gauge.js';
 import { TalliedHistogram } from './tallied-histogram.js';
 import { DEEP_RUN_OUTCOMES, type DeepRunOutcome, type MetricsRecorder } from './recorder.js';
+import { noLatencies, perVimExposition, VimSeries } from './vim-series.js';
 
 /** Every metric name starts with this, the default Node.js process metrics included. */
 export const METRIC_PREFIX = 'vim_monitor_';
@@ -61,54 +61,32 @@ class ProbeTally {
   ) {}
 }
 
-/**
- * What one VIM's series (status, conditions, health, probe latencies) are
- * written from at scrape time: one small record per VIM, where prom-client
- * keeps a label object, a value object and a hash key per series (27.6 MB
- * of heap at 10,000 VIMs, issue 13; see ComputedGauge).
- */
-class VimSeries {
-  status: VimStatus | undefined = undefined;
-  /** The latest latency per probe in seconds, indexed like PROBE_NAMES; NaN: no series. Made on the first latency. */
-  latencies: number[] | undefined = undefined;
-  conditionTypes: readonly ConditionType[] = NO_CONDITION_TYPES;
-  /** CONDITION_VALUE of each condition, in the order of conditionTypes. */
-  conditionValues: readonly number[] = NO_CONDITION_VALUES;
-  /** HEALTH_VALUE of the conditions; NaN before the first conditions. */
-  health = Number.NaN;
-}
-
-const NO_CONDITION_TYPES: readonly ConditionType[] = [];
-const NO_CONDITION_VALUES: readonly number[] = [];
-
-/** A plain array of doubles: a Float64Array costs three objects (view, buffer, backing store), about 200 bytes more per VIM. */
-function noLatencies(): number[] {
-  return new Array<number>(PROBE_NAMES.length).fill(Number.NaN);
-}
-
 export interface PrometheusMetricsOptions {
   /** Node.js process metrics (CPU, memory, event loop, GC), prefixed `vim_monitor_`. Default true. */
   defaultMetrics?: boolean;
 }
+
+const CONDITION_VALUE: Record<ConditionStatus, number> = { True: 1, False: 0, Unknown: -1 };
+const HEALTH_VALUE: Record<Health, number> = { OK: 0, DEGRADED: 1, DOWN: 2 };
 
 /**
  * The Prometheus implementation of MetricsRecorder, plus HTTP request metrics
  * for the API. One per process, on its own registry (never prom-client's
  * global one), so several services can share a process in tests.
  *
- * Cardinality: per VIM, 3 status series and at most one latency series per
- * probe; everything else is labelled only by fixed sets (probe names, results,
- * HTTP methods, route patterns, status codes). docs/metrics.md lists them.
+ * Cardinality: per VIM, one status series per status, one series per
+ * condition type, one health series and at most one latency series per
+ * probe; everything else is labelled only by fixed sets (probe names,
+ * results, HTTP methods, route patterns, status codes). docs/metrics.md
+ * lists them.
  *
  * The hot path (about 1,000 checks per second at 10,000 VIMs) writes plain
  * numbers only; prom-client sees them when the registry reads each metric:
  * checks_total through its collect() hook, check_latency_seconds as a
- * TalliedHistogram, and the per-VIM series (status, conditions, health,
- * latencies) as ComputedGauges made from one VimSeries per VIM.
+ * TalliedHistogram. The per-VIM series (status, conditions, health,
+ * latencies) never go through prom-client: they are written as text from
+ * one VimSeries per VIM at scrape time (perVimExposition).
  */
-const CONDITION_VALUE: Record<ConditionStatus, number> = { True: 1, False: 0, Unknown: -1 };
-const HEALTH_VALUE: Record<Health, number> = { OK: 0, DEGRADED: 1, DOWN: 2 };
-
 export class PrometheusMetrics implements MetricsRecorder {
   readonly registry = new Registry();
   /** Per VIM, what its series are written from at scrape time. */
@@ -136,34 +114,6 @@ export class PrometheusMetrics implements MetricsRecorder {
     const registers = [this.registry];
     const name = (suffix: string) => METRIC_PREFIX + suffix;
 
-    const perVim = <L extends string>(suffix: string, help: string, labelNames: readonly L[], add: (vimId: string, vim: VimSeries, out: Array<GaugeSample<L>>) => void) =>
-      new ComputedGauge({ name: name(suffix), help, labelNames, registers }, () => {
-        const out: Array<GaugeSample<L>> = [];
-        this.vims.forEach((vim, vimId) => add(vimId, vim, out));
-        return out;
-      });
-    perVim('vim_status', 'Status of each VIM watched by this process: 1 for its current status, 0 for the others.', ['vim_id', 'status'], (vimId, vim, out) => {
-      const current = vim.status;
-      if (current !== undefined) for (const status of VIM_STATUSES) out.push({ labels: { vim_id: vimId, status }, value: status === current ? 1 : 0 });
-    });
-    perVim(
-      'vim_condition',
-      'Each condition of each VIM watched by this process (one series per condition type): 1 True, 0 False, -1 Unknown.',
-      ['vim_id', 'type'],
-      (vimId, vim, out) => vim.conditionTypes.forEach((type, i) => out.push({ labels: { vim_id: vimId, type }, value: vim.conditionValues[i] ?? 0 })),
-    );
-    perVim('vim_health', 'Health derived from the conditions of each VIM watched by this process: 0 OK, 1 DEGRADED, 2 DOWN.', ['vim_id'], (vimId, vim, out) => {
-      if (!Number.isNaN(vim.health)) out.push({ labels: { vim_id: vimId }, value: vim.health });
-    });
-    perVim(
-      'probe_latency_seconds',
-      "Latency measured by each VIM's latest check per probe; absent while the latest check measured none (e.g. a timeout).",
-      ['vim_id', 'probe'],
-      (vimId, vim, out) =>
-        vim.latencies?.forEach((seconds, index) => {
-          if (!Number.isNaN(seconds)) out.push({ labels: { vim_id: vimId, probe: PROBE_NAMES[index] as ProbeName }, value: seconds });
-        }),
-    );
     this.checkLatency = new TalliedHistogram('probe', PROBE_NAMES, {
       name: name('check_latency_seconds'),
       help: 'Latency measured by probe checks of all VIMs, by probe.',
@@ -376,8 +326,20 @@ export class PrometheusMetrics implements MetricsRecorder {
     return this.registry.contentType;
   }
 
-  /** The text exposition format (version 0.0.4), as served on /metrics. */
-  expose(): Promise<string> {
-    return this.registry.metrics();
+  /**
+   * The text exposition format (version 0.0.4) in chunks, as /metrics
+   * streams it: prom-client's metrics, then the per-VIM gauges, written from
+   * the VimSeries a slice of VIMs at a time (see perVimExposition).
+   */
+  async *exposition(): AsyncGenerator<string> {
+    yield await this.registry.metrics();
+    yield* perVimExposition(METRIC_PREFIX, this.vims);
+  }
+
+  /** The whole exposition as one string. */
+  async expose(): Promise<string> {
+    let text = '';
+    for await (const chunk of this.exposition()) text += chunk;
+    return text;
   }
 }
