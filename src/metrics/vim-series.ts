@@ -33,29 +33,29 @@ export const VIMS_PER_CHUNK = 500;
 interface Family {
   name: string;
   help: string;
-  /** The family's lines for one VIM ('' when it has none). */
-  lines(name: string, vimId: string, vim: VimSeries): string;
+  /** The family's lines for one VIM ('' when it has none); `id` is its id escaped as a label value. */
+  lines(name: string, id: string, vim: VimSeries): string;
 }
 
 const FAMILIES: readonly Family[] = [
   {
     name: 'vim_status',
     help: 'Status of each VIM watched by this process: 1 for its current status, 0 for the others.',
-    lines: (name, vimId, vim) => {
+    lines: (name, id, vim) => {
       const current = vim.status;
       if (current === undefined) return '';
       let out = '';
-      for (const status of VIM_STATUSES) out += `${name}{vim_id="${labelValue(vimId)}",status="${status}"} ${status === current ? 1 : 0}\n`;
+      for (const status of VIM_STATUSES) out += `${name}{vim_id="${id}",status="${status}"} ${status === current ? 1 : 0}\n`;
       return out;
     },
   },
   {
     name: 'vim_condition',
     help: 'Each condition of each VIM watched by this process (one series per condition type): 1 True, 0 False, -1 Unknown.',
-    lines: (name, vimId, vim) => {
+    lines: (name, id, vim) => {
       let out = '';
       vim.conditionTypes.forEach((type, i) => {
-        out += `${name}{vim_id="${labelValue(vimId)}",type="${type}"} ${sampleValue(vim.conditionValues[i] ?? 0)}\n`;
+        out += `${name}{vim_id="${id}",type="${type}"} ${sampleValue(vim.conditionValues[i] ?? 0)}\n`;
       });
       return out;
     },
@@ -63,15 +63,15 @@ const FAMILIES: readonly Family[] = [
   {
     name: 'vim_health',
     help: 'Health derived from the conditions of each VIM watched by this process: 0 OK, 1 DEGRADED, 2 DOWN.',
-    lines: (name, vimId, vim) => (Number.isNaN(vim.health) ? '' : `${name}{vim_id="${labelValue(vimId)}"} ${sampleValue(vim.health)}\n`),
+    lines: (name, id, vim) => (Number.isNaN(vim.health) ? '' : `${name}{vim_id="${id}"} ${sampleValue(vim.health)}\n`),
   },
   {
     name: 'probe_latency_seconds',
     help: "Latency measured by each VIM's latest check per probe; absent while the latest check measured none (e.g. a timeout).",
-    lines: (name, vimId, vim) => {
+    lines: (name, id, vim) => {
       let out = '';
       vim.latencies?.forEach((seconds, index) => {
-        if (!Number.isNaN(seconds)) out += `${name}{vim_id="${labelValue(vimId)}",probe="${PROBE_NAMES[index]}"} ${sampleValue(seconds)}\n`;
+        if (!Number.isNaN(seconds)) out += `${name}{vim_id="${id}",probe="${PROBE_NAMES[index]}"} ${sampleValue(seconds)}\n`;
       });
       return out;
     },
@@ -89,8 +89,8 @@ export function perVimMetricNames(prefix: string): string[] {
  * every series became a sample object and a label object, then a line, then
  * one string of all lines: at 10,000 VIMs (4.9 MB of text) a scrape every
  * 15 s took 403 ms and lifted the peak RSS by about 50 MB; streamed, 95 ms
- * and no lift (issue 13). Each family comes
- * whole, after a blank line, as prom-client separates its metrics. A VIM
+ * and no lift (issue 13). Each family comes whole, after a blank line, as
+ * prom-client separates its metrics. A VIM
  * added or forgotten between chunks is written or not, as a Map iteration
  * gives it; no series is written twice.
  */
@@ -100,7 +100,7 @@ export function* perVimExposition(prefix: string, vims: ReadonlyMap<string, VimS
     let chunk = `\n# HELP ${name} ${family.help}\n# TYPE ${name} gauge\n`;
     let inChunk = 0;
     for (const [vimId, vim] of vims) {
-      chunk += family.lines(name, vimId, vim);
+      chunk += family.lines(name, labelValue(vimId), vim);
       if (++inChunk === VIMS_PER_CHUNK) {
         if (chunk !== '') yield chunk;
         chunk = '';
